@@ -1,0 +1,44 @@
+"""botkit: honest, retrieval-grounded FAQ bots for messengers."""
+
+from botkit.bot import Bot
+from botkit.config import Settings
+from botkit.defaults import build, open_bot
+from botkit.errors import (
+    BotkitError,
+    ChannelError,
+    ConfigError,
+    ConsentError,
+    IndexMismatchError,
+    KnowledgeError,
+    PayloadError,
+    ProviderError,
+    SignatureError,
+)
+from botkit.knowledge import KnowledgeBase, load_knowledge
+from botkit.types import Decision, Draft, FaqEntry, Handover, Hit, Message, Reply, Retrieval
+
+__all__ = [
+    "Bot",
+    "BotkitError",
+    "ChannelError",
+    "ConfigError",
+    "ConsentError",
+    "Decision",
+    "Draft",
+    "FaqEntry",
+    "Handover",
+    "Hit",
+    "IndexMismatchError",
+    "KnowledgeBase",
+    "KnowledgeError",
+    "Message",
+    "PayloadError",
+    "ProviderError",
+    "Reply",
+    "Retrieval",
+    "Settings",
+    "SignatureError",
+    "build",
+    "load_knowledge",
+    "open_bot",
+]

@@ -1,0 +1,217 @@
+"""The bot: one user message in, a disclosed, grounded, channel-shaped reply out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from botkit.channels import HouseRules, render
+from botkit.knowledge import KnowledgeBase
+from botkit.language import LanguageDetector
+from botkit.policy import disclosure
+from botkit.policy.escalation import Thresholds, asks_for_human, decide, is_greeting
+from botkit.policy.wording import say
+from botkit.protocols import ConsentHook, HandoverSink
+from botkit.retrieve import Retriever
+from botkit.store import ConversationState, ConversationStore
+from botkit.types import Decision, Draft, FaqEntry, Handover, Reply, Retrieval
+
+Phrase = Callable[[Draft, FaqEntry, str, str, str], Draft]
+"""Optional LLM phrasing: (verbatim draft, entry, user text, lang, channel) -> draft to send."""
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    decision: Decision
+    reason: str
+    draft: Draft
+    entries: tuple[str, ...] = ()
+    handover: Handover | None = None
+    discloses: bool = False
+
+
+class Bot:
+    """Answers from a knowledge base, discloses itself, and hands over to people.
+
+    Build one with `botkit.open_bot(...)`; this constructor takes ready parts.
+    """
+
+    def __init__(
+        self,
+        knowledge: KnowledgeBase,
+        retriever: Retriever,
+        store: ConversationStore,
+        limits: Thresholds,
+        *,
+        clock: Callable[[], float],
+        disclosure_pause_seconds: float,
+        sink: HandoverSink | None = None,
+        consent: ConsentHook | None = None,
+        house_rules: HouseRules | None = None,
+    ) -> None:
+        self.knowledge = knowledge
+        self.retriever = retriever
+        self.store = store
+        self.limits = limits
+        self.consent = consent
+        self.house_rules = house_rules
+        self._entries = knowledge.by_id()
+        self._clock = clock
+        self._pause = disclosure_pause_seconds
+        self._sink: HandoverSink = sink or store
+        self._default_lang = _majority_language(knowledge)
+        self._languages = LanguageDetector(knowledge.languages or (self._default_lang,))
+
+    def reply(
+        self,
+        conversation_id: str,
+        text: str,
+        channel: str = "web",
+        *,
+        user_id: str | None = None,
+        message_id: str | None = None,
+    ) -> Reply:
+        """Answer one user message; the state change is saved before this returns."""
+        state = self.store.load(conversation_id, user_id or conversation_id, channel)
+        state = replace(state, channel=channel)
+        text = text.strip()
+        if state.with_human:
+            self.store.save(state, text, None)
+            return Reply(conversation_id, Decision.SILENT, "with_human", 0.0, (), ())
+        lang = self._languages.detect(text, state.lang or self._default_lang)
+        due = state.needs_disclosure or (
+            state.last_user_at is not None and self._clock() - state.last_user_at > self._pause
+        )
+        retrieval: Retrieval | None = None
+        outcome = self._special(state, text, lang, message_id, due)
+        if outcome is None:
+            retrieval = self.retriever.retrieve(text, lang=lang)
+            outcome = self._from_retrieval(state, text, lang, retrieval)
+        drafts = [outcome.draft]
+        disclosed = outcome.discloses
+        if due and not disclosed:
+            drafts.insert(0, Draft(disclosure.disclosure_text(self.knowledge.client, lang)))
+            disclosed = True
+        messages = tuple(m for d in drafts for m in render(channel, d, self.house_rules))
+        confidence = retrieval.confidence if retrieval else (1.0 if outcome.decision != Decision.HANDOVER else 0.0)
+        state = self._next_state(state, outcome, lang, disclosed)
+        self.store.save(
+            state,
+            text,
+            {
+                "text": "\n\n".join(m.text for m in messages),
+                "decision": outcome.decision.value,
+                "entries": json.dumps(list(outcome.entries)),
+                "confidence": confidence,
+            },
+        )
+        if outcome.handover is not None:
+            self._sink.open(outcome.handover, state.user_id, channel)
+        return Reply(
+            conversation_id=conversation_id,
+            decision=outcome.decision,
+            reason=outcome.reason,
+            confidence=confidence,
+            entries=outcome.entries,
+            messages=messages,
+            disclosed=disclosed,
+            handover=outcome.handover,
+            retrieval=retrieval,
+        )
+
+    def release(self, conversation_id: str) -> None:
+        """A person hands the conversation back; the bot discloses itself again."""
+        self.store.release(conversation_id)
+
+    def _special(
+        self, state: ConversationState, text: str, lang: str, message_id: str | None, due: bool
+    ) -> _Outcome | None:
+        """Messages answered before retrieval: consent steps, "are you a bot?", a person, greetings."""
+        client = self.knowledge.client
+        if self.consent is not None:
+            draft = self.consent.intercept(state.user_id, state.channel, text, lang, message_id)
+            if draft is not None:
+                return _Outcome(Decision.CONSENT, "consent", draft)
+        if disclosure.asks_if_bot(text):
+            answer = disclosure.bot_question_answer(client, lang)
+            return _Outcome(Decision.ANSWERED, "bot_question", Draft(answer), discloses=True)
+        if asks_for_human(text):
+            return self._handover(state, text, lang, "user_request", {})
+        if is_greeting(text):
+            if due:
+                return _Outcome(Decision.ANSWERED, "greeting", Draft(disclosure.disclosure_text(client, lang)), discloses=True)
+            return _Outcome(Decision.ANSWERED, "greeting", Draft(say("greeting", lang)))
+        chosen = _chosen_option(text, state.pending, self._entries)
+        if chosen is not None:
+            return self._answer(state, self._entries[chosen], text, lang, "clarified")
+        return None
+
+    def _from_retrieval(self, state: ConversationState, text: str, lang: str, retrieval: Retrieval) -> _Outcome:
+        top = retrieval.top
+        repeats = top is not None and top.entry_id == state.last_entry
+        verdict = decide(retrieval, self.limits, state.misses, repeats)
+        if verdict.decision == Decision.HANDOVER:
+            details = {
+                "confidence": round(retrieval.confidence, 4),
+                "threshold": self.limits.threshold,
+                "top_hits": [{"entry": h.entry_id, "score": round(h.score, 4)} for h in retrieval.hits[:3]],
+            }
+            return self._handover(state, text, lang, verdict.reason, details)
+        if verdict.decision == Decision.CLARIFY:
+            floor = retrieval.confidence - self.limits.clarify_margin
+            options = [h.entry_id for h in retrieval.hits[:3] if h.score >= floor]
+            titles = tuple(self._entries[i].question for i in options)
+            return _Outcome(Decision.CLARIFY, verdict.reason, Draft(say("clarify", lang), quick_replies=titles), tuple(options))
+        assert top is not None  # decide() hands over when there is no hit
+        return self._answer(state, self._entries[top.entry_id], text, lang, verdict.reason)
+
+    def _answer(self, state: ConversationState, entry: FaqEntry, text: str, lang: str, reason: str) -> _Outcome:
+        if entry.scope == "marketing":
+            if self.consent is not None:
+                draft = self.consent.shape(entry, state.user_id, state.channel, lang)
+            else:  # without a consent ledger nobody has opted in: the answer only, no promotion
+                draft = Draft(entry.answer)
+        else:
+            draft = Draft(entry.answer, links=entry.links, quick_replies=entry.quick_replies)
+        return _Outcome(Decision.ANSWERED, reason, draft, (entry.id,))
+
+    def _handover(self, state: ConversationState, text: str, lang: str, reason: str, details: dict) -> _Outcome:
+        transcript = (*self.store.transcript(state.id), {"role": "user", "text": text})
+        handover = Handover(state.id, reason, details, transcript)
+        return _Outcome(Decision.HANDOVER, reason, Draft(say(f"handover_{reason}", lang, self.knowledge.client)), handover=handover)
+
+    def _next_state(self, state: ConversationState, outcome: _Outcome, lang: str, disclosed: bool) -> ConversationState:
+        answered = outcome.decision == Decision.ANSWERED and bool(outcome.entries)
+        missed = outcome.decision == Decision.CLARIFY or outcome.reason == "repeated_question"
+        return replace(
+            state,
+            lang=lang,
+            with_human=outcome.decision == Decision.HANDOVER,
+            needs_disclosure=False if disclosed else state.needs_disclosure,
+            misses=0 if outcome.decision == Decision.HANDOVER else (state.misses + 1 if missed else (0 if answered else state.misses)),
+            last_entry=outcome.entries[0] if answered else state.last_entry,
+            pending=outcome.entries if outcome.decision == Decision.CLARIFY else (),
+        )
+
+
+def _chosen_option(text: str, pending: tuple[str, ...], entries: dict[str, FaqEntry]) -> str | None:
+    """The entry a user picked from a clarification, by its title or number."""
+    if not pending:
+        return None
+    wanted = text.strip().lower()
+    for number, entry_id in enumerate(pending, start=1):
+        entry = entries.get(entry_id)
+        if entry is None:
+            continue
+        title = entry.question.lower()
+        if wanted in {str(number), title} or (len(wanted) >= 8 and title.startswith(wanted.rstrip("…."))):
+            return entry_id
+    return None
+
+
+def _majority_language(knowledge: KnowledgeBase) -> str:
+    counts: dict[str, int] = {}
+    for entry in knowledge.entries:
+        counts[entry.lang] = counts.get(entry.lang, 0) + 1
+    return max(sorted(counts), key=lambda lang: counts[lang]) if counts else "en"

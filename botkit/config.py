@@ -1,0 +1,58 @@
+"""Settings: one frozen object, offline defaults, read from the environment only at the edges."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from botkit.errors import ConfigError
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything that can be configured; the defaults run offline with no API key.
+
+    Environment variables are the field names upper-cased with a `BOTKIT_` prefix,
+    e.g. `BOTKIT_THRESHOLD=0.6` or `BOTKIT_DATABASE_URL=postgresql://...`.
+    """
+
+    index_dir: Path | None = None  # default: `.botkit/` beside the knowledge base
+    database_url: str | None = None  # default: SQLite in the index folder
+    chroma_url: str | None = None  # a `chroma run` server instead of the on-disk index
+    threshold: float = 0.55  # below this confidence the bot hands over
+    clarify_margin: float = 0.04  # top two entries closer than this (and both above threshold): ask
+    max_misses: int = 2  # consecutive low-confidence turns before a handover
+    disclosure_pause_minutes: float = 240.0  # disclose again after a pause this long
+    index_answers: bool = False  # also embed answers (measured: see benchmarks/README.md)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read `BOTKIT_*` variables; explicit keyword overrides win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"BOTKIT_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f.name, str(f.type), raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _parse(name: str, kind: str, raw: str) -> object:
+    try:
+        if kind.startswith("float"):
+            return float(raw)
+        if kind.startswith("int"):
+            return int(raw)
+        if kind.startswith("bool"):
+            if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
+                raise ValueError(raw)
+            return raw.lower() in {"1", "true", "yes"}
+        if kind.startswith("Path"):
+            return Path(raw)
+        return raw
+    except ValueError as exc:
+        raise ConfigError(f"BOTKIT_{name.upper()}={raw!r} is not a valid {kind.split(' ')[0]}") from exc

@@ -1,0 +1,107 @@
+"""The one wiring place: Settings -> providers -> Bot."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from botkit.bot import Bot
+from botkit.config import Settings
+from botkit.db import open_database
+from botkit.index import BuildReport, KnowledgeIndex, ProgressFn, build_index
+from botkit.knowledge import KnowledgeBase, load_knowledge
+from botkit.policy.escalation import Thresholds
+from botkit.protocols import Embedder
+from botkit.providers.chroma import Generations, LocalGenerations, ServerGenerations
+from botkit.retrieve import Retriever
+from botkit.store import ConversationStore
+
+_EMBEDDERS: dict[str, Embedder] = {}
+
+
+def default_embedder() -> Embedder:
+    """The offline multilingual USE embedder, loaded once per process."""
+    from botkit.providers.embedders import USEEmbedder
+
+    if "use" not in _EMBEDDERS:
+        _EMBEDDERS["use"] = USEEmbedder()
+    return _EMBEDDERS["use"]
+
+
+def data_dir(knowledge_path: Path, settings: Settings) -> Path:
+    """Where the index and the database live: `settings.index_dir` or `.botkit/` beside the knowledge."""
+    if settings.index_dir is not None:
+        return settings.index_dir
+    base = knowledge_path if knowledge_path.is_dir() else knowledge_path.parent
+    suffix = "" if knowledge_path.is_dir() else f"-{knowledge_path.stem}"
+    return base / f".botkit{suffix}"
+
+
+def generations_for(knowledge_path: Path, settings: Settings) -> Generations:
+    """The index generations: on disk by default, on a Chroma server when `chroma_url` is set."""
+    if settings.chroma_url:
+        return ServerGenerations(settings.chroma_url, prefix=knowledge_path.resolve().name)
+    return LocalGenerations(data_dir(knowledge_path, settings) / "index")
+
+
+def open_engine(knowledge_path: Path, settings: Settings) -> Engine:
+    """The database: `settings.database_url`, or SQLite beside the index."""
+    url = settings.database_url
+    if url is None:
+        folder = data_dir(knowledge_path, settings)
+        folder.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{folder / 'botkit.db'}"
+    return open_database(url)
+
+
+def build(
+    knowledge_path: str | Path,
+    settings: Settings | None = None,
+    *,
+    embedder: Embedder | None = None,
+    rebuild: bool = False,
+    progress: ProgressFn | None = None,
+) -> tuple[KnowledgeBase, BuildReport]:
+    """Validate a knowledge base and bring its index up to date (incrementally)."""
+    settings = settings or Settings()
+    path = Path(knowledge_path)
+    knowledge = load_knowledge(path)
+    report = build_index(
+        knowledge.entries,
+        embedder or default_embedder(),
+        generations_for(path, settings),
+        rebuild=rebuild,
+        with_answers=settings.index_answers,
+        progress=progress,
+    )
+    return knowledge, report
+
+
+def open_bot(
+    knowledge_path: str | Path,
+    settings: Settings | None = None,
+    *,
+    embedder: Embedder | None = None,
+    clock: Callable[[], float] = time.time,
+    progress: ProgressFn | None = None,
+) -> Bot:
+    """Build (or reuse) the index of a knowledge base and return a ready `Bot`."""
+    settings = settings or Settings()
+    path = Path(knowledge_path)
+    embedder = embedder or default_embedder()
+    knowledge, _ = build(path, settings, embedder=embedder, progress=progress)
+    index = KnowledgeIndex.open(generations_for(path, settings), embedder)
+    retriever = Retriever(index, {e.id: e.lang for e in knowledge.entries})
+    store = ConversationStore(open_engine(path, settings), clock)
+    limits = Thresholds(settings.threshold, settings.clarify_margin, settings.max_misses)
+    return Bot(
+        knowledge,
+        retriever,
+        store,
+        limits,
+        clock=clock,
+        disclosure_pause_seconds=settings.disclosure_pause_minutes * 60,
+    )

@@ -1,0 +1,64 @@
+"""The one tree of exceptions botkit raises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class BotkitError(Exception):
+    """Base class for every error botkit raises."""
+
+
+class ConfigError(BotkitError, ValueError):
+    """A setting, name or option is wrong; the message says which and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem at a place in an input file."""
+
+    file: str
+    line: int | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        field = f" {self.field!r}" if self.field else ""
+        return f"{where}:{field} {self.message}"
+
+
+class KnowledgeError(BotkitError):
+    """A knowledge base or test file is invalid; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        super().__init__(
+            f"{len(self.problems)} {noun} found; nothing was indexed. Fix them and run again:\n{lines}"
+        )
+
+
+class IndexMismatchError(BotkitError):
+    """An index or calibration was made with another embedder."""
+
+
+class ProviderError(BotkitError):
+    """An embedder, vector store or LLM failed."""
+
+
+class ChannelError(BotkitError):
+    """A channel payload or rendering problem."""
+
+
+class SignatureError(ChannelError):
+    """A webhook request is unsigned or wrongly signed."""
+
+
+class PayloadError(ChannelError):
+    """A webhook body is malformed or of an unknown shape."""
+
+
+class ConsentError(BotkitError):
+    """A consent operation is not allowed or its data is inconsistent."""

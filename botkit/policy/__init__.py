@@ -1,0 +1,1 @@
+"""Pure decisions: what to disclose, when to hand over, what consent allows."""

@@ -1,0 +1,1 @@
+"""Adapters around vendor libraries; the only modules that import them."""

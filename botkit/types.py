@@ -1,0 +1,151 @@
+"""Plain, frozen data passed between botkit's modules."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Literal
+
+Scope = Literal["service", "marketing"]
+SCOPES: tuple[str, ...] = ("service", "marketing")
+
+
+@dataclass(frozen=True)
+class FaqEntry:
+    """One curated knowledge entry: the only thing the bot may answer from."""
+
+    id: str
+    question: str
+    answer: str
+    topic: str
+    scope: Scope
+    lang: str
+    paraphrases: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    quick_replies: tuple[str, ...] = ()
+    teaser: str = ""  # promotional add-on of a marketing entry, sent only with consent
+    source: str = ""  # "file:line" it was read from, for messages
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        """The question followed by its paraphrases."""
+        return (self.question, *self.paraphrases)
+
+    def content_hash(self) -> str:
+        """A hash of everything that is embedded or shown, independent of `source`."""
+        data = {k: v for k, v in self.__dict__.items() if k != "source"}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One knowledge entry found for a question."""
+
+    entry_id: str
+    score: float  # cosine similarity of the best-matching phrasing, in [-1, 1]
+    matched: str  # the phrasing that matched best
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """Ranked hits for a question, with a confidence in [0, 1] (higher = more confident)."""
+
+    query: str
+    hits: tuple[Hit, ...]
+    confidence: float
+    margin: float  # confidence-scale gap between the best and the runner-up entry
+
+    @property
+    def top(self) -> Hit | None:
+        return self.hits[0] if self.hits else None
+
+
+class Decision(str, Enum):
+    """What the bot decided to do with a message."""
+
+    ANSWERED = "answered"
+    CLARIFY = "clarify"
+    HANDOVER = "handover"
+    SILENT = "silent"  # a human has the conversation
+    CONSENT = "consent"  # a consent dialogue step (opt-in, confirmation, withdrawal)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the bot wants to say, before a channel shapes it."""
+
+    text: str
+    links: tuple[str, ...] = ()
+    quick_replies: tuple[str, ...] = ()
+    image: str | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message as a channel sends it: `payload` is ready for the platform's send API."""
+
+    channel: str
+    text: str
+    quick_replies: tuple[str, ...] = ()
+    image: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Handover:
+    """Why and with what a conversation went to a person."""
+
+    conversation_id: str
+    reason: str  # low_confidence | user_request | repeated_misses
+    details: dict[str, Any]
+    transcript: tuple[dict[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The bot's answer to one user message."""
+
+    conversation_id: str
+    decision: Decision
+    reason: str
+    confidence: float
+    entries: tuple[str, ...]
+    messages: tuple[Message, ...]
+    disclosed: bool = False
+    handover: Handover | None = None
+    retrieval: Retrieval | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON shape of `botkit ask --json`."""
+        return {
+            "decision": self.decision.value,
+            "reason": self.reason,
+            "confidence": round(self.confidence, 4),
+            "entries": list(self.entries),
+            "messages": [m.text for m in self.messages],
+            "disclosed": self.disclosed,
+        }
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A marketing topic a user can opt into; `version` identifies the wording shown."""
+
+    id: str
+    title: dict[str, str]
+    description: dict[str, str]
+    version: str
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who the bot speaks for, from the knowledge base's `botkit.yaml`."""
+
+    name: str = "our service"
+    bot_name: str = "Bot"
+    contact: str = ""
+    privacy_url: str = ""
+    topics: tuple[Topic, ...] = ()
+    disclosure: dict[str, str] = field(default_factory=dict)  # per-language wording override

@@ -1,0 +1,57 @@
+"""Shared fixtures: the sample knowledge base, a built index, a bot on a fresh database."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from botkit import Settings, open_bot
+from botkit.defaults import default_embedder
+from botkit.testing import ManualClock
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "knowledge"
+SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    return default_embedder()
+
+
+@pytest.fixture(scope="session")
+def sample_index_dir(tmp_path_factory, embedder) -> Path:
+    """The sample knowledge base's index, built once per test session."""
+    folder = tmp_path_factory.mktemp("sample-index")
+    open_bot(SAMPLE, Settings(index_dir=folder, database_url="sqlite://"), embedder=embedder)
+    return folder
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def settings(tmp_path, sample_index_dir) -> Settings:
+    """Settings on a private copy of the sample index and a fresh SQLite file."""
+    index_dir = tmp_path / "index"
+    shutil.copytree(sample_index_dir, index_dir)
+    return Settings(index_dir=index_dir, database_url=f"sqlite:///{tmp_path / 'botkit.db'}")
+
+
+@pytest.fixture
+def bot(settings, embedder, clock):
+    bot = open_bot(SAMPLE, settings, embedder=embedder, clock=clock)
+    yield bot
+    bot.store.engine.dispose()
+
+
+@pytest.fixture
+def kb_copy(tmp_path) -> Path:
+    """A writable copy of the sample knowledge base."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns(".botkit*"))
+    return target

@@ -1,0 +1,125 @@
+"""Loading and validating knowledge bases: every problem, with file, line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from botkit import KnowledgeError, load_knowledge
+from botkit.errors import Problem
+from tests.conftest import SAMPLE
+
+GOOD = """\
+- id: zaehlerstand-melden
+  question: Wie melde ich meinen Zählerstand?
+  paraphrases: [Zählerstand durchgeben]
+  answer: Im Kundenportal.
+  topic: zaehler
+  scope: service
+  lang: de
+"""
+
+
+def problems_of(path: Path) -> list[Problem]:
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(path)
+    return info.value.problems
+
+
+def test_sample_knowledge_base_is_realistic():
+    kb = load_knowledge(SAMPLE)
+    assert len(kb.entries) >= 40
+    assert len({e.topic for e in kb.entries}) >= 6
+    assert {"de", "en"} <= set(kb.languages)
+    assert sum(e.lang == "de" for e in kb.entries) > sum(e.lang == "en" for e in kb.entries)
+    assert any(e.scope == "marketing" for e in kb.entries)
+    assert all(".example" in link for e in kb.entries for link in e.links)
+    assert any(e.source.endswith(".csv:2") for e in kb.entries)
+
+
+def test_yaml_entry_fields_are_read(tmp_path):
+    (tmp_path / "faq.yaml").write_text(GOOD, encoding="utf-8")
+    (entry,) = load_knowledge(tmp_path / "faq.yaml").entries
+    assert entry.id == "zaehlerstand-melden"
+    assert entry.paraphrases == ("Zählerstand durchgeben",)
+    assert entry.source.endswith("faq.yaml:1")
+
+
+def test_missing_answer_is_reported_with_line(tmp_path):
+    (tmp_path / "faq.yaml").write_text(GOOD + GOOD.replace("zaehlerstand-melden", "zwei").replace("  answer: Im Kundenportal.\n", ""))
+    (problem,) = problems_of(tmp_path)
+    assert (problem.line, problem.field, problem.message) == (8, "answer", "is missing")
+    assert problem.file.endswith("faq.yaml")
+
+
+def test_empty_question_and_unknown_scope_point_at_their_lines(tmp_path):
+    text = GOOD.replace("question: Wie melde ich meinen Zählerstand?", 'question: ""').replace("scope: service", "scope: werbung")
+    (tmp_path / "faq.yaml").write_text(text)
+    found = {(p.line, p.field) for p in problems_of(tmp_path)}
+    assert found == {(2, "question"), (6, "scope")}
+
+
+def test_duplicate_id_across_files_names_both_places(tmp_path):
+    (tmp_path / "a.yaml").write_text(GOOD)
+    (tmp_path / "b.yaml").write_text(GOOD)
+    (problem,) = problems_of(tmp_path)
+    assert problem.file.endswith("b.yaml") and problem.field == "id"
+    assert "a.yaml:1" in problem.message
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    (tmp_path / "a.yaml").write_text(GOOD.replace("lang: de", "lang: deutsch") + "- id: Bad Id\n  question: x\n")
+    (tmp_path / "b.csv").write_bytes("id,question,answer,topic,scope,lang\nx,,y,t,service,de\n".encode())
+    (tmp_path / "c.yaml").write_bytes("- id: ä\n".encode("latin-1"))
+    problems = problems_of(tmp_path)
+    where = {(Path(p.file).name, p.field) for p in problems}
+    assert ("a.yaml", "lang") in where and ("a.yaml", "id") in where and ("a.yaml", "answer") in where
+    assert ("b.csv", "question") in where
+    assert any(Path(p.file).name == "c.yaml" and "UTF-8" in p.message for p in problems)
+    assert str(len(problems)) in str(KnowledgeError(problems))
+
+
+def test_unreadable_encoding_names_file_and_line(tmp_path):
+    (tmp_path / "faq.csv").write_bytes(b"id,question,answer,topic,scope,lang\nx,Gr\xfc\xdfe,y,t,service,de\n")
+    (problem,) = problems_of(tmp_path)
+    assert problem.line == 2 and "UTF-8" in problem.message
+
+
+def test_csv_as_excel_writes_it_semicolons_and_bom(tmp_path):
+    text = "\ufeffid;question;answer;topic;scope;lang;paraphrases;notes\n" 'a;Frage?;"Antwort; mit Semikolon";t;service;de;eins | zwei;ignored\n'
+    (tmp_path / "faq.csv").write_text(text, encoding="utf-8")
+    (entry,) = load_knowledge(tmp_path).entries
+    assert entry.answer == "Antwort; mit Semikolon"
+    assert entry.paraphrases == ("eins", "zwei")
+
+
+def test_csv_row_numbers_count_multiline_cells(tmp_path):
+    text = 'id,question,answer,topic,scope,lang\na,F?,"zwei\nZeilen",t,service,de\nb,,x,t,service,de\n'
+    (tmp_path / "faq.csv").write_text(text)
+    (problem,) = problems_of(tmp_path)
+    assert (problem.line, problem.field) == (4, "question")
+
+
+def test_csv_without_required_column_says_which(tmp_path):
+    (tmp_path / "faq.csv").write_text("id,question,topic,scope,lang\na,b,c,service,de\n")
+    (problem,) = problems_of(tmp_path)
+    assert problem.line == 1 and "answer" in problem.message
+
+
+def test_unknown_field_is_an_error_not_ignored(tmp_path):
+    (tmp_path / "faq.yaml").write_text(GOOD + "  anwser: typo\n")
+    (problem,) = problems_of(tmp_path)
+    assert problem.field == "anwser" and problem.line == 8
+
+
+def test_teaser_only_on_marketing_entries(tmp_path):
+    (tmp_path / "faq.yaml").write_text(GOOD + "  teaser: Jetzt 10 % sparen!\n")
+    (problem,) = problems_of(tmp_path)
+    assert problem.field == "teaser"
+
+
+def test_invalid_yaml_reports_the_line(tmp_path):
+    (tmp_path / "faq.yaml").write_text(GOOD + "  answer: [unclosed\n")
+    (problem,) = problems_of(tmp_path)
+    assert problem.line is not None and "YAML" in problem.message
