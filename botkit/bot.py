@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from botkit.channels import HouseRules, render
 from botkit.knowledge import KnowledgeBase
 from botkit.language import LanguageDetector
+from botkit.phrasing import Phraser, PhraseRequest
 from botkit.policy import disclosure
 from botkit.policy.escalation import Thresholds, asks_for_human, decide, is_greeting
 from botkit.policy.wording import say
@@ -16,10 +17,6 @@ from botkit.protocols import ConsentHook, HandoverSink
 from botkit.retrieve import Retriever
 from botkit.store import ConversationState, ConversationStore
 from botkit.types import Decision, Draft, FaqEntry, Handover, Reply, Retrieval
-
-Phrase = Callable[[Draft, FaqEntry, str, str, str], Draft]
-"""Optional LLM phrasing: (verbatim draft, entry, user text, lang, channel) -> draft to send."""
-
 
 @dataclass(frozen=True)
 class _Outcome:
@@ -29,6 +26,8 @@ class _Outcome:
     entries: tuple[str, ...] = ()
     handover: Handover | None = None
     discloses: bool = False
+    phrasing: str = "verbatim"
+    phrasing_reason: str = ""
 
 
 class Bot:
@@ -49,6 +48,7 @@ class Bot:
         sink: HandoverSink | None = None,
         consent: ConsentHook | None = None,
         house_rules: HouseRules | None = None,
+        phraser: Phraser | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.retriever = retriever
@@ -56,6 +56,7 @@ class Bot:
         self.limits = limits
         self.consent = consent
         self.house_rules = house_rules
+        self.phraser = phraser  # LLM phrasing of answers; None sends entries verbatim
         self._entries = knowledge.by_id()
         self._clock = clock
         self._pause = disclosure_pause_seconds
@@ -78,7 +79,8 @@ class Bot:
         text = text.strip()
         if state.with_human:
             self.store.save(state, text, None)
-            return Reply(conversation_id, Decision.SILENT, "with_human", 0.0, (), ())
+            silent = self._not_asked(Decision.SILENT)
+            return Reply(conversation_id, Decision.SILENT, "with_human", 0.0, (), (), phrasing_reason=silent)
         lang = self._languages.detect(text, state.lang or self._default_lang)
         due = state.needs_disclosure or (
             state.last_user_at is not None and self._clock() - state.last_user_at > self._pause
@@ -118,6 +120,8 @@ class Bot:
             disclosed=disclosed,
             handover=outcome.handover,
             retrieval=retrieval,
+            phrasing=outcome.phrasing,
+            phrasing_reason=outcome.phrasing_reason or self._not_asked(outcome.decision, outcome.phrasing),
         )
 
     def release(self, conversation_id: str) -> None:
@@ -174,7 +178,20 @@ class Bot:
                 draft = Draft(entry.answer)
         else:
             draft = Draft(entry.answer, links=entry.links, quick_replies=entry.quick_replies)
-        return _Outcome(Decision.ANSWERED, reason, draft, (entry.id,))
+        if self.phraser is None:
+            return _Outcome(Decision.ANSWERED, reason, draft, (entry.id,))
+        # Only answers are phrased, and only from the consent-shaped draft: the model never
+        # sees a teaser the user has not opted into.
+        phrased = self.phraser.phrase(PhraseRequest(draft, entry, text, lang, state.channel))
+        return _Outcome(
+            Decision.ANSWERED, reason, phrased.draft, (entry.id,), phrasing=phrased.phrasing, phrasing_reason=phrased.reason
+        )
+
+    def _not_asked(self, decision: Decision, phrasing: str = "verbatim") -> str:
+        """Why the LLM did not phrase a reply: "" without an LLM or when it did."""
+        if self.phraser is None or phrasing == "llm":
+            return ""
+        return f"not_asked:{decision.value}"
 
     def _handover(self, state: ConversationState, text: str, lang: str, reason: str, details: dict) -> _Outcome:
         transcript = (*self.store.transcript(state.id), {"role": "user", "text": text})

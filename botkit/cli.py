@@ -14,10 +14,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from botkit.channels import get_profile
 from botkit.config import Settings
+from botkit.consent import ConsentLedger, send_campaign
 from botkit.defaults import build, open_bot, open_engine
-from botkit.errors import BotkitError
+from botkit.errors import BotkitError, ConfigError
 from botkit.index import ProgressFn
+from botkit.knowledge import load_knowledge
 from botkit.store import ConversationStore
 from botkit.types import Reply
 
@@ -43,7 +46,7 @@ def main() -> None:
     try:
         app()
     except BotkitError as exc:
-        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
         raise SystemExit(1) from exc
 
 
@@ -190,4 +193,110 @@ def _show(reply: Reply) -> None:
     console.print(
         f"[dim]  {reply.decision.value} ({reply.reason}), confidence {reply.confidence:.2f}, entries: {cited}[/dim]",
         highlight=False,
+    )
+
+
+consent_app = typer.Typer(
+    help="GDPR consent records: export (Art. 15), erase (Art. 17), print a proof, import a consent given elsewhere.",
+    no_args_is_help=True,
+)
+app.add_typer(consent_app, name="consent")
+UserArg = Annotated[str, typer.Argument(help="The user id as the channel gives it (e.g. a WhatsApp number or a Messenger PSID).")]
+TopicArg = Annotated[str, typer.Argument(help="A consent topic id from botkit.yaml, e.g. angebote-solar.")]
+
+
+def _ledger(knowledge: Path, index_dir: Path | None) -> ConsentLedger:
+    return ConsentLedger(open_engine(knowledge, _settings(index_dir)), load_knowledge(knowledge).client)
+
+
+@consent_app.command("export")
+def consent_export(knowledge: KnowledgeArg, user: UserArg, index_dir: IndexDirOpt = None) -> None:
+    """Print everything stored about a user as JSON (GDPR Art. 15): consents, conversations, handovers, deliveries.
+
+    Example: `botkit consent export knowledge/ 4917612345678 > auskunft.json`
+    """
+    typer.echo(json.dumps(_ledger(knowledge, index_dir).export(user), ensure_ascii=False, indent=2))
+
+
+@consent_app.command("erase")
+def consent_erase(
+    knowledge: KnowledgeArg,
+    user: UserArg,
+    index_dir: IndexDirOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete everything stored about a user (GDPR Art. 17) and list what was removed.
+
+    Example: `botkit consent erase knowledge/ 4917612345678 --yes`
+    """
+    if not yes:
+        typer.confirm(f"Erase everything stored about {user}? This cannot be undone.", abort=True)
+    removed = _ledger(knowledge, index_dir).erase(user)
+    table = Table("table", "rows removed")
+    for name, count in removed.items():
+        table.add_row(name, str(count))
+    console.print(table)
+    console.print(f"{sum(removed.values())} rows about {user} removed.", highlight=False)
+
+
+@consent_app.command("proof")
+def consent_proof(knowledge: KnowledgeArg, user: UserArg, topic: TopicArg, index_dir: IndexDirOpt = None) -> None:
+    """Print the record of a user's consent for a topic for an audit: every event and the exact wording shown.
+
+    Example: `botkit consent proof knowledge/ 4917612345678 angebote-solar > nachweis.txt`
+    """
+    typer.echo(_ledger(knowledge, index_dir).proof(user, topic), nl=False)
+
+
+@consent_app.command("import")
+def consent_import(
+    knowledge: KnowledgeArg,
+    user: UserArg,
+    topic: TopicArg,
+    channel: Annotated[str, typer.Option("--channel", "-c", help="The channel the consent covers: whatsapp, messenger, telegram, sms or web.")],
+    proof: Annotated[str, typer.Option("--proof", help="Where the consent is documented (form, date, archive reference).")],
+    index_dir: IndexDirOpt = None,
+) -> None:
+    """Record a consent given outside the chat (e.g. on a signed form), with where its proof is kept.
+
+    Example: `botkit consent import knowledge/ 4917612345678 angebote-solar --channel whatsapp --proof "Formular 03.11.2026, Scan 4711"`
+    """
+    get_profile(channel)  # an unknown channel raises ConfigError listing the known ones
+    event = _ledger(knowledge, index_dir).import_with_proof(user, channel, topic, proof)
+    console.print(f"consent #{event.id}: {user} granted {topic} in {channel} (imported, version {event.version}).", highlight=False)
+
+
+@app.command()
+def campaign(
+    knowledge: KnowledgeArg,
+    topic: TopicArg,
+    message: Annotated[str, typer.Argument(help="The marketing text; the objection notice or a STOP hint is added.")],
+    index_dir: IndexDirOpt = None,
+    whatsapp_template: Annotated[
+        str | None, typer.Option(help="Approved WhatsApp template for users outside the 24-hour window.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run/--send", help="Only report who would receive it.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Send a marketing message to every user who consented to TOPIC, and report who cannot be reached and why.
+
+    The command line has no channel sender, so it reports who *would* receive the message;
+    the server sends with `botkit.consent.send_campaign(..., send=...)`.
+    Example: `botkit campaign knowledge/ angebote-solar "Neu: 5 % Rabatt auf die Montage." --dry-run`
+    """
+    if not dry_run:
+        raise ConfigError(
+            "the command line cannot send: it has no channel sender. Run with --dry-run to see who would receive "
+            "the message, and send from the server with botkit.consent.send_campaign(..., send=...)."
+        )
+    report = send_campaign(_ledger(knowledge, index_dir), topic, message, whatsapp_template=whatsapp_template)
+    if as_json:
+        console.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
+        return
+    table = Table("user", "channel", "result", "why")
+    for result in report.results:
+        table.add_row(result.user_id, result.channel, result.status, result.reason)
+    console.print(table)
+    console.print(
+        f"dry run: {len(report.delivered)} would receive it, {len(report.skipped)} cannot be reached.", highlight=False
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from botkit.errors import ConfigError
@@ -26,6 +26,23 @@ class Settings:
     max_misses: int = 2  # consecutive low-confidence turns before a handover
     disclosure_pause_minutes: float = 240.0  # disclose again after a pause this long
     index_answers: bool = False  # also embed answers (measured: see benchmarks/README.md)
+    calibration: Path | None = None  # from `botkit tune`: its threshold and clarify margin win
+    llm: bool = False  # phrase answers with an LLM (gated; verbatim on any doubt); also on with llm_base_url
+    llm_base_url: str | None = None  # OpenAI-compatible API root, e.g. http://127.0.0.1:8080/v1; None: api.openai.com
+    llm_model: str = "gpt-4o-mini"  # any name for llama.cpp's server; the deployment's model for Ollama/vLLM
+    llm_api_key: str | None = field(default=None, repr=False)
+    llm_timeout: float = 10.0  # seconds; a slower LLM gets the verbatim answer sent instead
+
+    @property
+    def llm_enabled(self) -> bool:
+        """Is LLM phrasing on (`llm` or an `llm_base_url` given)?"""
+        return self.llm or self.llm_base_url is not None
+
+    def __post_init__(self) -> None:
+        if self.index_dir is not None and not isinstance(self.index_dir, Path):
+            object.__setattr__(self, "index_dir", Path(self.index_dir))
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError(f"threshold {self.threshold} must be between 0 and 1 (confidence is in [0, 1])")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -68,8 +68,99 @@ handovers = Table(
     Column("released_at", Float),
 )
 
-USER_TABLES: list[Table] = [conversations, turns, handovers]
+consent_events = Table(
+    "consent_events",
+    metadata,
+    # Append-only: a consent's current state is its latest event (botkit.consent.ledger).
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", String, nullable=False, index=True),
+    Column("channel", String, nullable=False),
+    Column("topic", String, nullable=False, index=True),
+    Column("state", String, nullable=False),  # pending | granted | withdrawn
+    Column("version", String, nullable=False),  # wording version of the topic shown
+    Column("wording", Text),  # the exact text shown to the user
+    Column("method", String, nullable=False),  # chat | import | operator
+    Column("message_id", String),  # the user's message that caused the event
+    Column("ref", Integer),  # the event this one answers (a grant confirms a pending request)
+    Column("evidence", Text),  # what the user wrote, or the proof of an imported consent
+    Column("lang", String),
+    Column("at", Float, nullable=False),
+)
+
+campaign_deliveries = Table(
+    "campaign_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("campaign", String, nullable=False, index=True),  # campaign id, or "chat:<entry>" for in-chat offers
+    Column("topic", String, nullable=False),
+    Column("user_id", String, nullable=False, index=True),
+    Column("channel", String, nullable=False),
+    Column("status", String, nullable=False),  # delivered | failed
+    Column("text", Text, nullable=False),
+    Column("objection_notice", Integer, nullable=False, default=0),  # carried the Art. 21(4) notice
+    Column("detail", Text),  # template used, or why sending failed
+    Column("at", Float, nullable=False),
+)
+
+erasures = Table(
+    "erasures",
+    metadata,
+    # Deliberately without any identifier of the person (not even a hash): see ConsentLedger.erase.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("removed", Text, nullable=False),  # JSON: rows removed per table
+    Column("at", Float, nullable=False),
+)
+
+webhook_inbox = Table(
+    "webhook_inbox",
+    metadata,
+    # Every webhook event the bot must act on, saved before the platform gets its 200;
+    # the unique `key` (platform + message id) makes redeliveries no-ops, also after a restart.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String, nullable=False, unique=True),
+    Column("platform", String, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("user_id", String, nullable=False, index=True),
+    Column("conversation_id", String, nullable=False, index=True),
+    Column("text", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("reply_to", String, nullable=False),
+    Column("account", String, nullable=False),
+    Column("details", Text, nullable=False),  # JSON
+    Column("status", String, nullable=False, index=True),  # pending | done | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("lease_owner", String),  # the worker processing it, until lease_until
+    Column("lease_until", Float),
+    Column("error", Text),
+    Column("received_at", Float, nullable=False),
+    Column("done_at", Float),
+)
+
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    # Send-API calls of one processed inbox event, in order (`seq`); sent at least once.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("inbox_id", Integer, nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("platform", String, nullable=False),
+    Column("user_id", String, nullable=False, index=True),
+    Column("conversation_id", String, nullable=False),
+    Column("path", String, nullable=False),  # below the API base, never with a token
+    Column("body", Text, nullable=False),  # JSON
+    Column("status", String, nullable=False, index=True),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_at", Float, nullable=False),
+    Column("lease_owner", String),
+    Column("lease_until", Float),
+    Column("error", Text),
+    Column("created_at", Float, nullable=False),
+    Column("sent_at", Float),
+)
+
+USER_TABLES: list[Table] = [conversations, turns, handovers, consent_events, campaign_deliveries]
 """Tables holding personal data; modules that add such tables append them here."""
+USER_TABLES += [webhook_inbox, webhook_outbox]
 
 
 def open_database(url: str) -> Engine:

@@ -10,11 +10,15 @@ from sqlalchemy import Engine
 
 from botkit.bot import Bot
 from botkit.config import Settings
+from botkit.consent import ConsentFlow, ConsentLedger
 from botkit.db import open_database
+from botkit.errors import ConfigError
+from botkit.evaluation.calibration import read_calibration
 from botkit.index import BuildReport, KnowledgeIndex, ProgressFn, build_index
 from botkit.knowledge import KnowledgeBase, load_knowledge
+from botkit.phrasing import Phraser
 from botkit.policy.escalation import Thresholds
-from botkit.protocols import Embedder
+from botkit.protocols import ChatModel, Embedder
 from botkit.providers.chroma import Generations, LocalGenerations, ServerGenerations
 from botkit.retrieve import Retriever
 from botkit.store import ConversationStore
@@ -92,11 +96,16 @@ def open_bot(
     settings = settings or Settings()
     path = Path(knowledge_path)
     embedder = embedder or default_embedder()
+    threshold, margin = settings.threshold, settings.clarify_margin
+    if settings.calibration is not None:  # tuned values win; one tuned for another embedder is refused
+        calibration = read_calibration(settings.calibration, embedder)
+        threshold, margin = calibration.threshold, calibration.clarify_margin
     knowledge, _ = build(path, settings, embedder=embedder, progress=progress)
     index = KnowledgeIndex.open(generations_for(path, settings), embedder)
     retriever = Retriever(index, {e.id: e.lang for e in knowledge.entries})
-    store = ConversationStore(open_engine(path, settings), clock)
-    limits = Thresholds(settings.threshold, settings.clarify_margin, settings.max_misses)
+    engine = open_engine(path, settings)
+    store = ConversationStore(engine, clock)
+    limits = Thresholds(threshold, margin, settings.max_misses)
     return Bot(
         knowledge,
         retriever,
@@ -104,4 +113,27 @@ def open_bot(
         limits,
         clock=clock,
         disclosure_pause_seconds=settings.disclosure_pause_minutes * 60,
+        consent=ConsentFlow(ConsentLedger(engine, knowledge.client, clock=clock)),
+        phraser=Phraser(open_chat_model(settings), knowledge) if settings.llm_enabled else None,
+    )
+
+
+def open_chat_model(settings: Settings) -> ChatModel:
+    """The LLM for phrasing and the workshop helpers, from the `llm_*` settings."""
+    try:
+        from botkit.providers.openai import OpenAIChat
+    except ImportError as exc:
+        raise ConfigError(f"LLM phrasing needs the llm extra: pip install 'botkit[llm]' ({exc})") from exc
+    if settings.llm_base_url is None and not settings.llm_api_key:
+        raise ConfigError(
+            "LLM phrasing with api.openai.com needs BOTKIT_LLM_API_KEY; for a local model set "
+            "BOTKIT_LLM_BASE_URL to the address `botkit llm serve` prints"
+        )
+    if settings.llm_timeout <= 0:
+        raise ConfigError(f"BOTKIT_LLM_TIMEOUT={settings.llm_timeout} must be a positive number of seconds")
+    return OpenAIChat(
+        model=settings.llm_model,
+        base_url=settings.llm_base_url,
+        api_key=settings.llm_api_key,
+        timeout=settings.llm_timeout,
     )

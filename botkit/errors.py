@@ -40,12 +40,33 @@ class KnowledgeError(BotkitError):
         )
 
 
+class EvaluationDataError(KnowledgeError):
+    """A test cases, conversations or calibration file is invalid; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        BotkitError.__init__(self, f"{len(self.problems)} {noun} found; nothing was evaluated. Fix them and run again:\n{lines}")
+
+
 class IndexMismatchError(BotkitError):
     """An index or calibration was made with another embedder."""
 
 
 class ProviderError(BotkitError):
     """An embedder, vector store or LLM failed."""
+
+
+class LLMError(ProviderError):
+    """A chat model call failed; `kind` says how, so the bot can record why it answered verbatim.
+
+    Kinds: timeout, rate_limited, auth, server_error, bad_request, unreachable, error.
+    """
+
+    def __init__(self, message: str, kind: str = "error") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class ChannelError(BotkitError):

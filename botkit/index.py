@@ -101,6 +101,7 @@ def build_index(
     metadata = {"embedder": embedder.model_id, "embedder_version": embedder.version, "with_answers": with_answers}
     wanted = {e.id: (e, entry_hash(e, with_answers)) for e in entries}
     with generations.lock():
+        generations.prune()
         current = generations.current()
         stored: dict[str, str] = {}
         if current is not None and not rebuild:

@@ -19,6 +19,16 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
+class ChatModel(Protocol):
+    """A chat LLM (implemented by `botkit.providers.openai.OpenAIChat`); raises `LLMError` on failure."""
+
+    model_id: str
+
+    def complete(self, system: str, user: str, *, max_tokens: int) -> str:
+        """The model's reply to one system prompt and one user message."""
+        ...
+
+
 class HandoverSink(Protocol):
     """Receives conversations that go to a person."""
 

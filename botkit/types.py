@@ -116,10 +116,12 @@ class Reply:
     disclosed: bool = False
     handover: Handover | None = None
     retrieval: Retrieval | None = field(default=None, compare=False)
+    phrasing: str = "verbatim"  # "llm" when an LLM's phrasing passed the grounding gate
+    phrasing_reason: str = ""  # why verbatim; empty when no LLM is configured
 
     def to_dict(self) -> dict[str, Any]:
-        """The stable JSON shape of `botkit ask --json`."""
-        return {
+        """The stable JSON shape of `botkit ask --json` (`phrasing` keys only with an LLM configured)."""
+        data: dict[str, Any] = {
             "decision": self.decision.value,
             "reason": self.reason,
             "confidence": round(self.confidence, 4),
@@ -127,6 +129,10 @@ class Reply:
             "messages": [m.text for m in self.messages],
             "disclosed": self.disclosed,
         }
+        if self.phrasing != "verbatim" or self.phrasing_reason:
+            data["phrasing"] = self.phrasing
+            data["phrasing_reason"] = self.phrasing_reason
+        return data
 
 
 @dataclass(frozen=True)

@@ -60,9 +60,6 @@ class LocalGenerations:
 
     def prepare(self, copy_current: bool, metadata: dict[str, Any]) -> tuple[str, Any]:
         current = self._current_name()
-        for stale in self._generations():
-            if stale != current:  # left over by a killed build or an older swap
-                shutil.rmtree(self.root / stale, ignore_errors=True)
         number = max((int(g.split("-")[1]) for g in self._generations()), default=0) + 1
         name = f"gen-{number:06d}"
         target = self.root / name
@@ -72,6 +69,18 @@ class LocalGenerations:
         if copy_current and current is not None:
             return name, client.get_collection(COLLECTION)
         return name, client.create_collection(COLLECTION, configuration=_SPACE, metadata=metadata)
+
+    def prune(self) -> None:
+        """Delete generations left by killed builds and all but the one before the live one.
+
+        The one before stays because a bot process may still be reading it.
+        """
+        current = self._current_name()
+        older = [g for g in self._generations() if current is not None and g < current]
+        keep = {current, *older[-1:]}
+        for name in self._generations():
+            if name not in keep:
+                shutil.rmtree(self.root / name, ignore_errors=True)
 
     def publish(self, name: str) -> None:
         pointer = self.root / "CURRENT"
@@ -122,15 +131,20 @@ class ServerGenerations:
         # One builder at a time is the deployment's job in server mode (build, then serve).
         yield
 
+    def prune(self) -> None:
+        """Delete every generation but the live one and the one before it."""
+        current = self._current_name()
+        names = self._generations()
+        older = [n for n in names if current is not None and n < current]
+        keep = {current, *older[-1:]}
+        for name in names:
+            if name not in keep:
+                self._client.delete_collection(name)
+
     def prepare(self, copy_current: bool, metadata: dict[str, Any]) -> tuple[str, Any]:
         current = self._current_name()
-        existing = {c.name for c in self._client.list_collections()}
-        numbers = [int(n.rsplit("-", 1)[1]) for n in existing if re.fullmatch(rf"{re.escape(self._prefix)}-gen-\d+", n)]
-        for n in numbers:
-            name = f"{self._prefix}-gen-{n:06d}"
-            if name != current:
-                self._client.delete_collection(name)
-        name = f"{self._prefix}-gen-{max(numbers, default=0) + 1:06d}"
+        number = max((int(n.rsplit("-", 1)[1]) for n in self._generations()), default=0) + 1
+        name = f"{self._prefix}-gen-{number:06d}"
         if copy_current and current is not None:
             source = self._client.get_collection(current)
             target = self._client.create_collection(name, configuration=_SPACE, metadata=source.metadata)
@@ -149,6 +163,10 @@ class ServerGenerations:
     def publish(self, name: str) -> None:
         pointer = self._client.get_or_create_collection(f"{self._prefix}-current", metadata={"generation": name})
         pointer.modify(metadata={"generation": name})
+
+    def _generations(self) -> list[str]:
+        pattern = rf"{re.escape(self._prefix)}-gen-\d+"
+        return sorted(c.name for c in self._client.list_collections() if re.fullmatch(pattern, c.name))
 
     def _current_name(self) -> str | None:
         try:

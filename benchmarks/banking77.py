@@ -1,0 +1,98 @@
+"""Banking77 with 10 intents held out as unknown: does the bot answer known intents and hand over the rest?
+
+Each known intent becomes one FaqEntry whose question and paraphrases are its training rows
+(all of them, or 5). Tuning cases are a held-out part of train, including the unknown
+intents' rows; the threshold is picked there with the `balanced` objective; test is only
+evaluated.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from benchmarks.harness import DATASETS, Case, balanced_threshold, escalation_scores, open_retriever, retrieve_all
+from botkit.protocols import Embedder
+from botkit.types import FaqEntry
+
+FOLDER = DATASETS / "banking77"
+SEED = 13
+UNKNOWN = 10
+TUNE_FRACTION = 0.2
+TARGETS = {"all": {"in_scope_accuracy": 0.85, "oos_recall": 0.80, "auroc": 0.92}, "5": {"in_scope_accuracy": 0.60, "oos_recall": 0.80}}
+
+
+def _rows(name: str) -> list[tuple[str, str]]:
+    with open(FOLDER / name, newline="", encoding="utf-8") as handle:
+        return [(r["text"].strip(), r["category"]) for r in csv.DictReader(handle)]
+
+
+def split(seed: int = SEED) -> tuple[dict[str, list[str]], list[Case], list[Case]]:
+    """Knowledge phrasings per known intent, tuning cases (from train) and test cases."""
+    rng = random.Random(seed)
+    train, test = _rows("train.csv"), _rows("test.csv")
+    intents = sorted({c for _, c in train})
+    unknown = set(rng.sample(intents, UNKNOWN))
+    by_intent: dict[str, list[str]] = defaultdict(list)
+    for text, intent in train:
+        by_intent[intent].append(text)
+    knowledge: dict[str, list[str]] = {}
+    tuning: list[Case] = []
+    for intent in intents:
+        texts = by_intent[intent][:]
+        rng.shuffle(texts)
+        held = round(len(texts) * TUNE_FRACTION)
+        expected = frozenset() if intent in unknown else frozenset({intent})
+        tuning += [Case(t, expected) for t in texts[:held]]
+        if intent not in unknown:
+            knowledge[intent] = texts[held:]
+    cases = [Case(t, frozenset() if c in unknown else frozenset({c})) for t, c in test]
+    return knowledge, tuning, cases
+
+
+def entries(knowledge: dict[str, list[str]], per_intent: int | None) -> list[FaqEntry]:
+    """One entry per intent; its phrasings are the intent's rows (the first `per_intent` after shuffling)."""
+    out = []
+    for intent, texts in knowledge.items():
+        texts = texts[:per_intent] if per_intent else texts
+        out.append(
+            FaqEntry(
+                id=intent,
+                question=texts[0],
+                answer=f"About {intent.replace('_', ' ')}.",
+                topic="banking",
+                scope="service",
+                lang="en",
+                paraphrases=tuple(texts[1:]),
+            )
+        )
+    return out
+
+
+def run(embedder: Embedder, quick: bool = False) -> dict[str, object]:
+    """Both variants (all rows, 5 per intent); `quick` evaluates every 4th test case."""
+    knowledge, tuning, test = split()
+    if quick:
+        test = test[::4]
+    variants = {}
+    for name, per_intent in (("all", None), ("5", 5)):
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory() as folder:
+            retriever = open_retriever(entries(knowledge, per_intent), Path(folder), embedder)
+            threshold = balanced_threshold(retrieve_all(retriever, tuning), tuning)
+            scores = escalation_scores(retrieve_all(retriever, test), test, threshold)
+        variants[name] = {**scores, "seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "dataset": "banking77",
+        "seed": SEED,
+        "known_intents": len(knowledge),
+        "tuning_cases": len(tuning),
+        "test_cases": len(test),
+        "quick": quick,
+        "variants": variants,
+        "targets": TARGETS,
+    }

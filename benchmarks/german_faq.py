@@ -1,0 +1,75 @@
+"""German COVID FAQ (deepset): do colloquial user questions find the official FAQ entry?
+
+Knowledge = the German rows of `faq_200322_16.tsv`; queries = the user questions
+(`question_2`) of positive pairs in `eval_question_similarity_de.csv` whose official
+question is in that knowledge. Rows with the same question (several sources) all count
+as right. The queries are split, seeded and by official question, into a development
+half (used to choose the retrieval method) and a held-out half (reported); "all" is
+reported too, to compare with the issue's baseline.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.harness import DATASETS, Case, open_retriever, retrieve_all
+from botkit.protocols import Embedder
+from botkit.types import FaqEntry, Retrieval
+
+FOLDER = DATASETS / "deepset-covid-faq-de"
+SEED = 13
+TARGETS = {"top1": 0.50, "top3": 0.70}
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def load() -> tuple[list[FaqEntry], list[Case], list[Case]]:
+    """The entries, the development cases and the held-out cases."""
+    with open(FOLDER / "faq_200322_16.tsv", newline="", encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle, delimiter="\t") if r["lang"] == "de"]
+    entries = [
+        FaqEntry(id=f"faq-{i:03d}", question=r["question"].strip(), answer=r["answer"].strip(), topic="covid", scope="service", lang="de")
+        for i, r in enumerate(rows)
+    ]
+    ids_by_question: dict[str, set[str]] = defaultdict(set)
+    for entry in entries:
+        ids_by_question[_normal(entry.question)].add(entry.id)
+    with open(FOLDER / "eval_question_similarity_de.csv", newline="", encoding="utf-8") as handle:
+        pairs = [r for r in csv.DictReader(handle) if r["similar"] == "1" and _normal(r["question_1"]) in ids_by_question]
+    groups = sorted({_normal(r["question_1"]) for r in pairs})
+    dev_groups = set(random.Random(SEED).sample(groups, len(groups) // 2))
+    dev, held_out = [], []
+    for r in pairs:
+        case = Case(r["question_2"].strip(), frozenset(ids_by_question[_normal(r["question_1"])]))
+        (dev if _normal(r["question_1"]) in dev_groups else held_out).append(case)
+    return entries, dev, held_out
+
+
+def top_k(retrievals: Sequence[Retrieval], cases: Sequence[Case], k: int) -> float:
+    return float(np.mean([any(h.entry_id in c.expected for h in r.hits[:k]) for r, c in zip(retrievals, cases)]))
+
+
+def run(embedder: Embedder, quick: bool = False) -> dict[str, object]:
+    """Top-1/top-3 with questions only and with answers indexed too."""
+    entries, dev, held_out = load()
+    variants = {}
+    for name, with_answers in (("questions", False), ("questions+answers", True)):
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory() as folder:
+            retriever = open_retriever(entries, Path(folder), embedder, with_answers=with_answers)
+            scores = {}
+            for part, cases in (("held_out", held_out), ("dev", dev), ("all", [*dev, *held_out])):
+                found = retrieve_all(retriever, cases, lang="de")
+                scores[part] = {"top1": top_k(found, cases, 1), "top3": top_k(found, cases, 3), "queries": len(cases)}
+        variants[name] = {**scores, "seconds": round(time.perf_counter() - started, 1)}
+    return {"dataset": "deepset-covid-faq-de", "seed": SEED, "entries": len(entries), "quick": quick, "variants": variants, "targets": TARGETS}

@@ -1,0 +1,5 @@
+"""`python -m botkit` runs the command line."""
+
+from botkit.cli import main
+
+main()

@@ -1,0 +1,357 @@
+"""Turn a bot reply (`Draft`) into the messages one channel sends.
+
+The pipeline: clean the text, append links (and, where images cannot be sent, the image
+address), plan the quick replies (buttons, a WhatsApp list, or a numbered text list),
+split into bubbles within the hard limit and near the house target, write each bubble in
+the channel's markup and wrap it in the body of the platform's send API (without the
+recipient). Nothing here talks to the network, and nothing raises for any input text.
+
+Empty replies: a draft whose text, links, quick replies and image are all empty renders
+to no message at all. Quick replies with an empty text become a numbered list, because
+every platform needs a text to attach buttons to and botkit invents no words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from botkit.channels.markup import Styled, find_urls, parse_markup, render_markup
+from botkit.channels.profiles import ChannelProfile, HouseRules, LengthUnit, get_profile
+from botkit.channels.sms import prefer_gsm7, sms_info
+from botkit.channels.split import (
+    char_cost,
+    measure_unit,
+    shorten,
+    shorten_unique,
+    split_styled,
+    truncate_bytes,
+)
+from botkit.types import Draft, Message
+
+OptionsMode = Literal["none", "buttons", "list", "text"]
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a reply's quick replies are shown on one channel.
+
+    `mode` is "buttons" (reply buttons, quick replies or an inline keyboard), "list" (a
+    WhatsApp list message), "text" (a numbered list at the end of the text: the user
+    answers with the number or the words) or "none". `titles` are the cleaned originals
+    in order, `shown` what the user sees on the buttons or rows, `ids` the payload or
+    callback data that comes back when one is tapped (the original title, cut to the
+    byte limit, with "#n" appended in the rare case two would collide).
+    """
+
+    mode: OptionsMode
+    titles: tuple[str, ...] = ()
+    shown: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
+    descriptions: tuple[str, ...] = ()  # WhatsApp list rows; "" where the title fits
+    title_limit: int = 0
+    count_limit: int = 0  # most options the channel shows as buttons or list rows
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """The messages of one reply plus the measurements lint reports on."""
+
+    messages: tuple[Message, ...]
+    hard_limit: int  # the text limit that applied (smaller for captions, interactive)
+    length: int  # the whole text as one message, in the channel's unit
+    bubble_lengths: tuple[int, ...]
+    cut_words: tuple[int, ...]
+    options: Options
+    text_forced_options: bool  # quick replies became text because the text was empty
+
+
+def render(channel: str, draft: Draft, rules: HouseRules | None = None) -> list[Message]:
+    """Render a reply into the messages a channel sends, within every hard limit.
+
+    Quick replies sit on the last text bubble; an image goes first (as the caption
+    carrier where the channel has captions). An unknown channel raises `ConfigError`.
+    """
+    return list(render_report(channel, draft, rules).messages)
+
+
+def render_report(channel: str, draft: Draft, rules: HouseRules | None = None) -> Rendering:
+    """Like `render`, but also return the measurements behind the messages."""
+    profile = get_profile(channel)
+    rules = rules if rules is not None else HouseRules()
+    gsm = profile.length_unit == "sms" and rules.sms_prefer_gsm7
+
+    def clean(value: object) -> str:
+        text = _clean(value)
+        return prefer_gsm7(text) if gsm else text
+
+    text = clean(draft.text)
+    image = clean(draft.image).strip() if draft.image else ""
+    extras: list[str] = []
+    for link in (clean(x).strip() for x in draft.links):
+        if link and link not in text and link not in extras:
+            extras.append(link)
+    if image and (profile.length_unit == "sms" or rules.max_images < 1):
+        # No image messages here: the address travels as a link, nothing is dropped.
+        if image not in text and image not in extras:
+            extras.append(image)
+        image = ""
+
+    body = parse_markup(text)
+    if not body.text.strip():
+        body = Styled.plain("")
+    if extras:
+        body = _join(body, "\n", Styled.plain("\n".join(extras)))
+    text_blank = not body.text.strip()
+
+    titles = _clean_titles([clean(t) for t in draft.quick_replies])
+    options = _plan_options(profile, titles, text_blank)
+    if options.mode == "text":
+        numbered = "\n".join(f"{i}. {t}" for i, t in enumerate(titles, 1))
+        body = _join(body, "\n\n", Styled.plain(numbered))
+
+    hard = profile.max_text
+    if options.mode in ("buttons", "list"):
+        hard = min(hard, profile.max_interactive_body)
+    if image and profile.max_caption:
+        hard = min(hard, profile.max_caption)
+    split = split_styled(
+        body,
+        target=rules.bubble_chars,
+        hard=hard,
+        cost_of=char_cost(profile.length_unit),
+        marker_cost=1 if profile.markup == "whatsapp" else 0,
+        max_chunks=rules.max_bubbles,
+    )
+    bubbles = [render_markup(chunk, profile.markup) for chunk in split.chunks]
+
+    def length(chunk: Styled, rendered: str) -> int:
+        # Telegram counts the text after entity parsing: markup and escapes are free.
+        if profile.markup == "markdownv2":
+            return measure_unit(profile.length_unit, chunk.text)
+        return measure_unit(profile.length_unit, rendered)
+
+    build = _BUILDERS[profile.name]
+    messages = build(profile, rules, list(bubbles), options, image or None)
+    return Rendering(
+        messages=tuple(messages),
+        hard_limit=hard,
+        length=length(body, render_markup(body, profile.markup)),
+        bubble_lengths=tuple(length(c, b) for c, b in zip(split.chunks, bubbles)),
+        cut_words=split.cut_words,
+        options=options,
+        text_forced_options=bool(titles) and text_blank and profile.max_buttons > 0,
+    )
+
+
+def _clean(value: object) -> str:
+    """Text that can be encoded: lone surrogates replaced, line ends unified."""
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    # Surrogate pairs from JSON-style escapes join into one character; lone ones (broken
+    # decoding) become U+FFFD rather than crashing the UTF-8 encoder later.
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _join(head: Styled, separator: str, tail: Styled) -> Styled:
+    if not head.text.strip():
+        return tail
+    return head + Styled.plain(separator) + tail
+
+
+def _clean_titles(raw: list[str]) -> tuple[str, ...]:
+    """Visible, single-line, non-empty titles; later duplicates (any case) dropped."""
+    seen: set[str] = set()
+    titles: list[str] = []
+    for title in raw:
+        # Buttons show no markup: "*Ja*" is "Ja".
+        plain = " ".join(parse_markup(title).text.split())
+        if plain and plain.casefold() not in seen:
+            seen.add(plain.casefold())
+            titles.append(plain)
+    return tuple(titles)
+
+
+def _title_unit(profile: ChannelProfile) -> LengthUnit:
+    return "utf16" if profile.length_unit == "utf16" else "codepoints"
+
+
+def _plan_options(profile: ChannelProfile, titles: tuple[str, ...], text_blank: bool) -> Options:
+    if not titles:
+        return Options("none")
+    unit = _title_unit(profile)
+
+    def measure(s: str) -> int:
+        return measure_unit(unit, s)
+
+    n = len(titles)
+    count_limit = max(profile.max_buttons, profile.max_list_rows)
+    if text_blank or n > count_limit:
+        return Options("text", titles, count_limit=count_limit)
+    ids = _reply_ids(titles, profile.max_reply_id_bytes)
+    fits_buttons = n <= profile.max_buttons and all(
+        measure(t) <= profile.max_button_title for t in titles
+    )
+    if profile.max_list_rows and not fits_buttons:
+        # WhatsApp: a list message has room for 24-character titles and shows the full
+        # text in the row description, so prefer it to cutting button titles to 20.
+        shown = tuple(shorten_unique(titles, profile.max_row_title, measure))
+        descriptions = tuple(
+            "" if s == t else shorten(t, profile.max_row_description, measure)
+            for s, t in zip(shown, titles)
+        )
+        return Options("list", titles, shown, ids, descriptions, profile.max_row_title, count_limit)
+    shown = tuple(shorten_unique(titles, profile.max_button_title, measure))
+    return Options("buttons", titles, shown, ids, (), profile.max_button_title, count_limit)
+
+
+def _reply_ids(titles: tuple[str, ...], limit: int) -> tuple[str, ...]:
+    ids: list[str] = []
+    for i, title in enumerate(titles, 1):
+        rid = truncate_bytes(title, limit)
+        suffix = ""
+        while rid in ids or not rid:
+            suffix += f"#{i}"
+            rid = truncate_bytes(title, limit - len(suffix)) + suffix
+        ids.append(rid)
+    return tuple(ids)
+
+
+def _wa(body: dict[str, Any]) -> dict[str, Any]:
+    return {"messaging_product": "whatsapp", **body}
+
+
+def _whatsapp(
+    profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None
+) -> list[Message]:
+    out: list[Message] = []
+    interactive = options.mode in ("buttons", "list")
+    if image:
+        # An interactive message cannot carry an image caption, so a lone bubble with
+        # options leaves the image caption-less.
+        if bubbles and not (len(bubbles) == 1 and interactive):
+            caption = bubbles.pop(0)
+            media = {"link": image, "caption": caption}
+            out.append(Message("whatsapp", caption, (), image, _wa({"type": "image", "image": media})))
+        else:
+            out.append(Message("whatsapp", "", (), image, _wa({"type": "image", "image": {"link": image}})))
+    for k, text in enumerate(bubbles):
+        if k < len(bubbles) - 1 or not interactive:
+            body = {"body": text, "preview_url": bool(find_urls(text))}
+            out.append(Message("whatsapp", text, (), None, _wa({"type": "text", "text": body})))
+            continue
+        if options.mode == "buttons":
+            action: dict[str, Any] = {
+                "buttons": [
+                    {"type": "reply", "reply": {"id": rid, "title": title}}
+                    for rid, title in zip(options.ids, options.shown)
+                ]
+            }
+            kind = "button"
+        else:
+            rows = []
+            for rid, title, description in zip(options.ids, options.shown, options.descriptions):
+                row = {"id": rid, "title": title}
+                if description:
+                    row["description"] = description
+                rows.append(row)
+            label = shorten(" ".join(rules.list_label.split()), profile.max_list_button)
+            action = {"button": label, "sections": [{"rows": rows}]}
+            kind = "list"
+        payload = {"type": "interactive", "interactive": {"type": kind, "body": {"text": text}, "action": action}}
+        out.append(Message("whatsapp", text, options.shown, None, _wa(payload)))
+    return out
+
+
+def _messenger(
+    profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None
+) -> list[Message]:
+    # "RESPONSE": a reply inside the 24-hour window; the sender may override it.
+    out: list[Message] = []
+    if image:
+        attachment = {"type": "image", "payload": {"url": image, "is_reusable": True}}
+        payload = {"messaging_type": "RESPONSE", "message": {"attachment": attachment}}
+        out.append(Message("messenger", "", (), image, payload))
+    for k, text in enumerate(bubbles):
+        message: dict[str, Any] = {"text": text}
+        shown: tuple[str, ...] = ()
+        if k == len(bubbles) - 1 and options.mode == "buttons":
+            shown = options.shown
+            message["quick_replies"] = [
+                {"content_type": "text", "title": title, "payload": rid}
+                for rid, title in zip(options.ids, options.shown)
+            ]
+        out.append(Message("messenger", text, shown, None, {"messaging_type": "RESPONSE", "message": message}))
+    return out
+
+
+def _telegram(
+    profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None
+) -> list[Message]:
+    keyboard = {
+        "inline_keyboard": [
+            [{"text": title, "callback_data": rid}] for rid, title in zip(options.ids, options.shown)
+        ]
+    }
+    buttons = options.mode == "buttons"
+    out: list[Message] = []
+    # "method" lets the body double as a webhook reply; callers posting to
+    # /bot<token>/<method> read it from there.
+    if image:
+        payload: dict[str, Any] = {"method": "sendPhoto", "photo": image}
+        caption = ""
+        if bubbles:
+            caption = bubbles.pop(0)
+            payload.update(caption=caption, parse_mode="MarkdownV2")
+        last = not bubbles and buttons
+        if last:
+            payload["reply_markup"] = keyboard
+        out.append(Message("telegram", caption, options.shown if last else (), image, payload))
+    for k, text in enumerate(bubbles):
+        payload = {"method": "sendMessage", "text": text, "parse_mode": "MarkdownV2"}
+        last = k == len(bubbles) - 1 and buttons
+        if last:
+            payload["reply_markup"] = keyboard
+        out.append(Message("telegram", text, options.shown if last else (), None, payload))
+    return out
+
+
+def _sms(
+    profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None
+) -> list[Message]:
+    out = []
+    for text in bubbles:
+        info = sms_info(text)
+        payload = {"body": text, "encoding": info.encoding, "segments": info.segments}
+        out.append(Message("sms", text, (), None, payload))
+    return out
+
+
+def _web(
+    profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None
+) -> list[Message]:
+    if image and not bubbles:
+        bubbles = [""]
+    out = []
+    for k, text in enumerate(bubbles):
+        shown: tuple[str, ...] = ()
+        payload: dict[str, Any] = {"text": text, "quick_replies": []}
+        if k == len(bubbles) - 1 and options.mode == "buttons":
+            shown = options.shown
+            payload["quick_replies"] = [
+                {"title": title, "payload": rid} for rid, title in zip(options.ids, options.shown)
+            ]
+        with_image = image if k == 0 else None
+        if with_image:
+            payload["image"] = with_image
+        out.append(Message("web", text, shown, with_image, payload))
+    return out
+
+
+_BUILDERS = {
+    "whatsapp": _whatsapp,
+    "messenger": _messenger,
+    "telegram": _telegram,
+    "sms": _sms,
+    "web": _web,
+}

@@ -1,0 +1,267 @@
+"""Campaigns: send a marketing message for a topic to exactly the users who consented to it.
+
+Who can be reached also depends on the channel's rules for business-initiated messages
+(platform-rules.md §3): WhatsApp allows free text only within 24 hours of the user's last
+message and a pre-approved template after that; Messenger allows promotional content only
+within its 24-hour window (message tags may not carry it); a Telegram bot cannot start a
+chat; the web chat has no way to reach someone who is not on the page; SMS needs only the
+consent. Every user who cannot be reached is reported with the reason.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import func, select
+
+from botkit.channels import HouseRules, render
+from botkit.consent.flow import say
+from botkit.consent.ledger import ConsentLedger, ConsentEvent
+from botkit.db import conversations
+from botkit.errors import ConsentError
+from botkit.types import Draft, Message, Topic
+
+Sender = Callable[[str, str, Sequence[Message]], "None | Awaitable[None]"]
+"""Sends rendered messages: `send(user_id, channel, messages)`; raises to report a failure."""
+
+Status = Literal["delivered", "would_deliver", "skipped", "failed"]
+WINDOW_SECONDS = 24 * 3600  # WhatsApp customer service window; Messenger standard messaging window
+
+
+@dataclass(frozen=True)
+class CampaignResult:
+    """What happened for one consented (user, channel)."""
+
+    user_id: str
+    channel: str
+    status: Status
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CampaignReport:
+    """The outcome of a campaign for every user with a standing consent for its topic."""
+
+    campaign: str
+    topic: str
+    dry_run: bool
+    results: tuple[CampaignResult, ...]
+
+    @property
+    def delivered(self) -> list[CampaignResult]:
+        """Delivered, or in a dry run: would be delivered."""
+        return [r for r in self.results if r.status in ("delivered", "would_deliver")]
+
+    @property
+    def skipped(self) -> list[CampaignResult]:
+        """Not reached (with the reason), including failed sends."""
+        return [r for r in self.results if r.status in ("skipped", "failed")]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the CLI and logs."""
+        return {
+            "campaign": self.campaign,
+            "topic": self.topic,
+            "dry_run": self.dry_run,
+            "results": [r.__dict__ for r in self.results],
+        }
+
+
+@dataclass(frozen=True)
+class _Job:
+    user_id: str
+    channel: str
+    messages: tuple[Message, ...]
+    text: str
+    notice: bool
+    template: str | None
+
+
+def send_campaign(
+    ledger: ConsentLedger,
+    topic_id: str,
+    message: str | Mapping[str, str],
+    *,
+    send: Callable[[str, str, Sequence[Message]], None] | None = None,
+    campaign: str | None = None,
+    whatsapp_template: str | None = None,
+    house_rules: HouseRules | None = None,
+) -> CampaignReport:
+    """Deliver `message` to every user with granted consent for the topic; without `send`, a dry run.
+
+    Args:
+        message: the text, or one text per language (the user's language is their last conversation's).
+        campaign: an id for the records; a re-run with the same id skips users it already reached.
+        whatsapp_template: name of an approved WhatsApp template, used outside the 24-hour window.
+    """
+    plan = _Plan(ledger, topic_id, message, campaign, whatsapp_template, house_rules, dry_run=send is None)
+    for job in plan.jobs():
+        if send is None:
+            plan.would_deliver(job)
+            continue
+        try:
+            outcome = send(job.user_id, job.channel, job.messages)
+        except Exception as exc:  # noqa: BLE001 - one unreachable user must not stop the campaign; recorded as failed
+            plan.failed(job, exc)
+            continue
+        if inspect.isawaitable(outcome):
+            _close(outcome)
+            raise ConsentError("the sender is asynchronous; call `send_campaign_async` instead")
+        plan.delivered(job)
+    return plan.report()
+
+
+async def send_campaign_async(
+    ledger: ConsentLedger,
+    topic_id: str,
+    message: str | Mapping[str, str],
+    *,
+    send: Sender | None = None,
+    campaign: str | None = None,
+    whatsapp_template: str | None = None,
+    house_rules: HouseRules | None = None,
+) -> CampaignReport:
+    """`send_campaign` for a sender that may be a coroutine function (the webhook's)."""
+    plan = _Plan(ledger, topic_id, message, campaign, whatsapp_template, house_rules, dry_run=send is None)
+    for job in plan.jobs():
+        if send is None:
+            plan.would_deliver(job)
+            continue
+        try:
+            outcome = send(job.user_id, job.channel, job.messages)
+            if inspect.isawaitable(outcome):
+                await outcome
+        except Exception as exc:  # noqa: BLE001 - one unreachable user must not stop the campaign; recorded as failed
+            plan.failed(job, exc)
+            continue
+        plan.delivered(job)
+    return plan.report()
+
+
+def reachability(channel: str, last_user_at: float | None, now: float, whatsapp_template: str | None) -> tuple[str | None, str]:
+    """How a business-initiated message can reach a user: ("text" | "template" | None, reason when None)."""
+    inside = last_user_at is not None and now - last_user_at <= WINDOW_SECONDS
+    if channel == "whatsapp":
+        if inside:
+            return "text", ""
+        if whatsapp_template:
+            return "template", ""
+        return None, "outside WhatsApp's 24-hour customer service window and no approved template given (whatsapp_template)"
+    if channel == "messenger":
+        if inside:
+            return "text", ""
+        return None, "outside Messenger's 24-hour window; message tags may not carry promotional content"
+    if channel == "telegram":
+        if last_user_at is None:
+            return None, "has never written to the bot, and a Telegram bot cannot start a chat"
+        return "text", ""
+    if channel == "sms":
+        return "text", ""
+    if channel == "web":
+        return None, "the web chat cannot reach a user who is not on the page"
+    return None, f"unknown channel {channel!r}"
+
+
+class _Plan:
+    """Shared by the sync and async senders: who gets what, and the bookkeeping afterwards."""
+
+    def __init__(
+        self,
+        ledger: ConsentLedger,
+        topic_id: str,
+        message: str | Mapping[str, str],
+        campaign: str | None,
+        whatsapp_template: str | None,
+        house_rules: HouseRules | None,
+        *,
+        dry_run: bool,
+    ) -> None:
+        self.ledger = ledger
+        self.topic: Topic = ledger.topic(topic_id)
+        texts = {"": message} if isinstance(message, str) else dict(message)
+        if not any(t.strip() for t in texts.values()):
+            raise ConsentError(f"campaign for {topic_id!r} has an empty message; nothing to send")
+        self.texts = texts
+        self.campaign = campaign or f"{topic_id}@{int(ledger.now())}"
+        self.template = whatsapp_template
+        self.rules = house_rules
+        self.dry_run = dry_run
+        self.results: list[CampaignResult] = []
+
+    def jobs(self) -> Iterator[_Job]:
+        for grant in self.ledger.granted_users(self.topic.id):
+            job = self._job(grant)
+            if job is not None:
+                yield job
+
+    def _job(self, grant: ConsentEvent) -> _Job | None:
+        user, channel = grant.user_id, grant.channel
+        # Consent is read again right before sending: a withdrawal during a long campaign counts.
+        if not self.ledger.is_granted(user, channel, self.topic.id):
+            current = self.ledger.state(user, channel, self.topic.id)
+            if current is not None and current.state == "granted":
+                reason = f"consent was given for wording version {current.version}, the topic is now at {self.topic.version}: ask again"
+            else:
+                reason = "consent was withdrawn"
+            return self._skip(user, channel, reason)
+        if self.ledger.delivered(self.campaign, user, channel):
+            return self._skip(user, channel, f"already delivered in campaign {self.campaign}")
+        last_user_at, lang = self._last_contact(user, channel)
+        lang = lang or grant.lang or next(iter(self.topic.title), "en")
+        mode, reason = reachability(channel, last_user_at, self.ledger.now(), self.template)
+        if mode is None:
+            return self._skip(user, channel, reason)
+        notice = not self.ledger.notified(user, channel)
+        body = self.texts.get(lang) or next(t for t in self.texts.values() if t.strip())
+        text = f"{body}\n\n{say('objection_notice' if notice else 'stop_hint', lang)}"
+        if mode == "template":
+            # The template's approved wording is what WhatsApp shows; `text` is kept for the record.
+            payload = {"messaging_product": "whatsapp", "type": "template",
+                       "template": {"name": self.template, "language": {"code": lang}}}
+            messages: tuple[Message, ...] = (Message(channel, text, payload=payload),)
+        else:
+            messages = tuple(render(channel, Draft(text), self.rules))
+        return _Job(user, channel, messages, text, notice, self.template if mode == "template" else None)
+
+    def _last_contact(self, user_id: str, channel: str) -> tuple[float | None, str | None]:
+        query = (
+            select(conversations.c.last_user_at, conversations.c.lang)
+            .where(conversations.c.user_id == user_id, conversations.c.channel == channel)
+            .order_by(func.coalesce(conversations.c.last_user_at, 0).desc())
+            .limit(1)
+        )
+        with self.ledger.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return (row[0], row[1]) if row else (None, None)
+
+    def _skip(self, user_id: str, channel: str, reason: str) -> None:
+        self.results.append(CampaignResult(user_id, channel, "skipped", reason))
+
+    def would_deliver(self, job: _Job) -> None:
+        how = f"as template {job.template}" if job.template else f"{len(job.messages)} message(s)"
+        self.results.append(CampaignResult(job.user_id, job.channel, "would_deliver", how))
+
+    def delivered(self, job: _Job) -> None:
+        detail = f"template {job.template}" if job.template else None
+        self.ledger.record_delivery(self.campaign, self.topic.id, job.user_id, job.channel, job.text, objection_notice=job.notice, detail=detail)
+        self.results.append(CampaignResult(job.user_id, job.channel, "delivered", detail or ""))
+
+    def failed(self, job: _Job, exc: Exception) -> None:
+        reason = f"sending failed: {exc}"
+        self.ledger.record_delivery(
+            self.campaign, self.topic.id, job.user_id, job.channel, job.text, objection_notice=False, status="failed", detail=reason
+        )
+        self.results.append(CampaignResult(job.user_id, job.channel, "failed", reason))
+
+    def report(self) -> CampaignReport:
+        return CampaignReport(self.campaign, self.topic.id, self.dry_run, tuple(self.results))
+
+
+def _close(awaitable: Awaitable[Any]) -> None:
+    # Close an un-awaited coroutine so Python does not warn "coroutine was never awaited".
+    close = getattr(awaitable, "close", None)
+    if close is not None:
+        close()

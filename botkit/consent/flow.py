@@ -1,0 +1,194 @@
+"""The in-chat consent dialogue and consent-scoped marketing answers (the bot's `ConsentHook`).
+
+Opt-in is a double opt-in inside the chat: the user asks for a topic, the bot states exactly
+what will be sent (that text is stored as the wording shown), and only the user's explicit
+"JA"/"YES" grants it. Withdrawal takes one keyword and applies to the very next message,
+because every decision reads the ledger afresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from botkit.consent.intents import Intent, classify
+from botkit.consent.ledger import GRANTED, PENDING, WITHDRAWN, ConsentEvent, ConsentLedger
+from botkit.types import Draft, FaqEntry, Topic
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "request": {
+        "de": "Bitte bestätigen Sie: Sie möchten {titles} von {client} hier im Chat ({channel}) erhalten.",
+        "en": "Please confirm: you would like to receive {titles} from {client} here in this chat ({channel}).",
+    },
+    "request_how": {
+        "de": "Antworten Sie mit JA, um zu bestätigen. Abmelden können Sie sich jederzeit mit STOP.",
+        "en": "Reply YES to confirm. You can unsubscribe at any time by sending STOP.",
+    },
+    "privacy": {"de": "Datenschutz: {url}", "en": "Privacy: {url}"},
+    "granted": {
+        "de": "Danke, Ihre Anmeldung für {titles} ist bestätigt. Abmelden jederzeit mit STOP.",
+        "en": "Thank you, your subscription to {titles} is confirmed. Send STOP at any time to unsubscribe.",
+    },
+    "already": {
+        "de": "Sie erhalten {titles} hier bereits. Abmelden jederzeit mit STOP.",
+        "en": "You already receive {titles} here. Send STOP at any time to unsubscribe.",
+    },
+    "declined": {
+        "de": "In Ordnung, Sie erhalten keine {titles}. Ihre Fragen beantworte ich weiterhin gern.",
+        "en": "All right, you will not receive {titles}. I am still happy to answer your questions.",
+    },
+    "withdrawn": {
+        "de": "Erledigt: Sie erhalten ab sofort keine {titles} mehr von uns. Ihre Fragen beantworte ich weiterhin gern.",
+        "en": "Done: from now on you will no longer receive {titles} from us. I am still happy to answer your questions.",
+    },
+    "withdrawn_all": {
+        "de": "Erledigt: Sie erhalten ab sofort keine Werbung mehr von uns ({titles}). Ihre Fragen beantworte ich weiterhin gern.",
+        "en": "Done: from now on you will no longer receive marketing messages from us ({titles}). I am still happy to answer your questions.",
+    },
+    "nothing_to_withdraw": {
+        "de": "Sie haben bei uns keine Werbung abonniert, daher erhalten Sie keine. Ihre Fragen beantworte ich weiterhin gern.",
+        "en": "You have not subscribed to any marketing messages from us, so you will not receive any. I am still happy to answer your questions.",
+    },
+    "not_subscribed": {
+        "de": "{titles} haben Sie hier nicht abonniert, daher erhalten Sie dazu nichts.",
+        "en": "You have not subscribed to {titles} here, so you will not receive any.",
+    },
+    "objection_notice": {
+        "de": "Hinweis: Sie können der Verwendung Ihrer Daten für Werbung jederzeit widersprechen – schreiben Sie einfach STOP.",
+        "en": "Note: you can object to the use of your data for marketing at any time – just send STOP.",
+    },
+    "stop_hint": {"de": "Abmelden: STOP", "en": "Unsubscribe: STOP"},
+    "offer": {"de": "{title} abonnieren", "en": "Subscribe: {title}"},
+    "and": {"de": "und", "en": "and"},
+    "yes": {"de": "JA", "en": "YES"},
+    "no": {"de": "Nein", "en": "No"},
+}
+_CHANNEL_NAMES = {"whatsapp": "WhatsApp", "messenger": "Messenger", "telegram": "Telegram", "sms": "SMS", "web": "Web-Chat"}
+
+
+def say(key: str, lang: str, **values: str) -> str:
+    """A consent text in `lang` (English where the language has none)."""
+    texts = _TEXTS[key]
+    return (texts.get(lang) or texts["en"]).format(**values)
+
+
+def title(topic: Topic, lang: str) -> str:
+    """A topic's title in `lang`, else English, else any."""
+    return topic.title.get(lang) or topic.title.get("en") or next(iter(topic.title.values()), topic.id)
+
+
+def offer_label(topic: Topic, lang: str) -> str:
+    """The quick reply that starts an opt-in for a topic (the flow recognises it as a request)."""
+    return say("offer", lang, title=title(topic, lang))
+
+
+class ConsentFlow:
+    """The consent dialogue of a bot, backed by a `ConsentLedger` (implements `ConsentHook`).
+
+    Args:
+        pending_seconds: how long a request waits for "JA"/"YES"; a late "JA" is not a consent.
+    """
+
+    def __init__(self, ledger: ConsentLedger, *, pending_seconds: float = 24 * 3600) -> None:
+        self.ledger = ledger
+        self.pending_seconds = pending_seconds
+
+    def intercept(self, user_id: str, channel: str, text: str, lang: str, message_id: str | None) -> Draft | None:
+        """Handle an opt-in request, a confirmation or a withdrawal; None for any other message."""
+        intent = classify(text, self.ledger.topics.values())
+        if intent is None:
+            return None
+        if intent.kind == "stop_all":
+            return self._withdraw(user_id, None, lang, text, message_id)
+        if intent.kind == "stop_topics":
+            return self._withdraw(user_id, intent.topics, lang, text, message_id)
+        if intent.kind == "opt_in":
+            return self._request(user_id, channel, intent, lang, text, message_id)
+        batch = self.pending(user_id, channel)
+        if not batch:
+            return None  # a "JA" with nothing to confirm is an ordinary message
+        topics = [self.ledger.topics[e.topic] for e in batch]
+        if intent.kind == "confirm":
+            for event in batch:
+                self.ledger.grant(user_id, channel, event.topic, confirms=event, message_id=message_id, evidence=text)
+            return Draft(say("granted", lang, titles=self._titles(topics, lang)))
+        for event in batch:
+            self.ledger.withdraw(user_id, channel, event.topic, message_id=message_id, evidence=text, answers=event)
+        return Draft(say("declined", lang, titles=self._titles(topics, lang)))
+
+    def shape(self, entry: FaqEntry, user_id: str, channel: str, lang: str) -> Draft:
+        """A marketing entry's draft: teaser, links and quick replies only with granted consent.
+
+        Without consent the user still gets the answer to their question, plus an opt-in
+        quick reply unless they have withdrawn or declined this topic before.
+        """
+        topic = self.ledger.topics.get(entry.topic)
+        if topic is None:  # a topic nobody can opt into: never promote it
+            return Draft(entry.answer)
+        if not self.ledger.is_granted(user_id, channel, topic.id):
+            offer = () if self._objected(user_id, topic.id) else (offer_label(topic, lang),)
+            return Draft(entry.answer, quick_replies=offer)
+        notice = not self.ledger.notified(user_id, channel)
+        parts = [entry.answer, entry.teaser]
+        if notice:
+            parts.append(say("objection_notice", lang))
+        text = "\n\n".join(p for p in parts if p)
+        self.ledger.record_delivery(f"chat:{entry.id}", topic.id, user_id, channel, text, objection_notice=notice)
+        return Draft(text, links=entry.links, quick_replies=entry.quick_replies)
+
+    def pending(self, user_id: str, channel: str) -> list[ConsentEvent]:
+        """The requests of the user's latest unexpired opt-in message in this channel."""
+        horizon = self.ledger.now() - self.pending_seconds
+        waiting = [
+            e for e in self.ledger.states(user_id)
+            if e.channel == channel and e.state == PENDING and e.at >= horizon and e.topic in self.ledger.topics
+        ]
+        latest = max((e.at for e in waiting), default=None)
+        return [e for e in waiting if e.at == latest]
+
+    def _request(self, user_id: str, channel: str, intent: Intent, lang: str, text: str, message_id: str | None) -> Draft:
+        topics = [self.ledger.topics[t] for t in intent.topics]
+        wanted = [t for t in topics if not self.ledger.is_granted(user_id, channel, t.id)]
+        if not wanted:
+            return Draft(say("already", lang, titles=self._titles(topics, lang)))
+        wording = self._request_text(wanted, channel, lang)
+        at = self.ledger.now()  # one timestamp marks the requests one "JA" confirms
+        for topic in wanted:
+            self.ledger.request(user_id, channel, topic.id, wording=wording, lang=lang, message_id=message_id, evidence=text, at=at)
+        return Draft(wording, quick_replies=(say("yes", lang), say("no", lang)))
+
+    def _request_text(self, topics: Sequence[Topic], channel: str, lang: str) -> str:
+        client = self.ledger.client
+        head = say("request", lang, titles=self._titles(topics, lang), client=client.name, channel=_CHANNEL_NAMES.get(channel, channel))
+        details = [
+            (f"{title(t, lang)}: " if len(topics) > 1 else "") + (t.description.get(lang) or t.description.get("en") or "")
+            for t in topics
+        ]
+        parts = [head, *details, say("request_how", lang)]
+        if client.privacy_url:
+            parts.append(say("privacy", lang, url=client.privacy_url))
+        return "\n\n".join(p for p in parts if p)
+
+    def _withdraw(self, user_id: str, topic_ids: Sequence[str] | None, lang: str, text: str, message_id: str | None) -> Draft:
+        """Withdraw in every channel of this user: an objection to marketing is not limited to one channel (Art. 21(3))."""
+        active = [e for e in self.ledger.states(user_id) if e.state in (PENDING, GRANTED)]
+        if topic_ids is not None:
+            active = [e for e in active if e.topic in topic_ids]
+        for event in active:
+            self.ledger.withdraw(user_id, event.channel, event.topic, message_id=message_id, evidence=text)
+        names = list(dict.fromkeys(e.topic for e in active)) or list(topic_ids or ())
+        topics = [self.ledger.topics[t] for t in names if t in self.ledger.topics]
+        if active:
+            key = "withdrawn" if topic_ids is not None else "withdrawn_all"
+            return Draft(say(key, lang, titles=self._titles(topics, lang) or ", ".join(names)))
+        if topic_ids is None:
+            return Draft(say("nothing_to_withdraw", lang))
+        return Draft(say("not_subscribed", lang, titles=self._titles(topics, lang)))
+
+    def _objected(self, user_id: str, topic_id: str) -> bool:
+        return any(e.topic == topic_id and e.state == WITHDRAWN for e in self.ledger.states(user_id))
+
+    def _titles(self, topics: Sequence[Topic], lang: str) -> str:
+        quoted = [f"„{title(t, lang)}“" if lang == "de" else f"“{title(t, lang)}”" for t in topics]
+        if len(quoted) < 2:
+            return "".join(quoted)
+        return f"{', '.join(quoted[:-1])} {say('and', lang)} {quoted[-1]}"

@@ -1,0 +1,180 @@
+"""Pick the escalation threshold and clarification margin on tuning cases, and store them.
+
+A calibration is only valid for the embedder it was tuned with: confidences of another
+model (or another version) live on another scale, so reading one for a different embedder
+raises `IndexMismatchError`.
+
+How `tune` chooses:
+
+1. The threshold, with clarification off (margin 0): every threshold from 0 to 1 in steps
+   of 0.005 is tried. `balanced` maximises the mean of in-scope accuracy and OOS recall;
+   `min_in_scope_accuracy=X` maximises OOS recall among thresholds keeping in-scope
+   accuracy >= X. Of equally good thresholds (a plateau) the middle one is taken, so the
+   choice does not sit on the edge of what the tuning cases happen to show.
+2. The margin, at that threshold: from 0 to 0.1 in steps of 0.005, the smallest margin
+   that maximises the mean of the "resolved" rate (answered right, or a clarification
+   that offers the right entry) and OOS recall. A clarification is worth it only where it
+   turns wrong answers into a one-tap choice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from botkit.errors import ConfigError, EvaluationDataError, IndexMismatchError, Problem
+from botkit.evaluation.metrics import (
+    CaseResult,
+    SweepPoint,
+    clarify_rate,
+    in_scope_accuracy,
+    oos_recall,
+    redecide,
+    resolved_rate,
+    sweep,
+    threshold_grid,
+)
+from botkit.policy.escalation import Thresholds
+from botkit.protocols import Embedder
+
+FORMAT = "botkit-calibration/1"
+MARGINS = [round(i * 0.005, 6) for i in range(21)]
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A tuned threshold and margin, with the embedder they hold for and how they were found."""
+
+    threshold: float
+    clarify_margin: float
+    embedder_id: str
+    embedder_version: str
+    objective: str  # "balanced" or "in_scope_accuracy>=X"
+    metrics: dict[str, float | int | None] = field(default_factory=dict)  # on the tuning cases
+
+    def check_embedder(self, embedder: Embedder, source: str = "the calibration") -> None:
+        """Raise `IndexMismatchError` unless `embedder` is the one this was tuned for."""
+        mine = (self.embedder_id, self.embedder_version)
+        theirs = (embedder.model_id, embedder.version)
+        if mine != theirs:
+            raise IndexMismatchError(
+                f"{source} was tuned for embedder {mine[0]} {mine[1]}, but the bot uses {theirs[0]} {theirs[1]}; "
+                "confidences are not comparable across embedders. Run `botkit tune` again with this embedder."
+            )
+
+
+def tune(
+    results: Sequence[CaseResult],
+    embedder: Embedder,
+    *,
+    min_in_scope_accuracy: float | None = None,
+    max_misses: int = 2,
+) -> Calibration:
+    """Choose threshold and margin on evaluated tuning cases (see the module docstring).
+
+    `results` come from `evaluate_cases` at any threshold: retrieval does not depend on it.
+    Raises `ConfigError` if no threshold reaches `min_in_scope_accuracy`.
+    """
+    if not any(r.in_scope for r in results):
+        raise ConfigError("tuning needs cases with an expected_id (questions the bot should answer)")
+    no_clarify = Thresholds(0.0, 0.0, max_misses)
+    points = sweep(results, no_clarify, threshold_grid())
+    if min_in_scope_accuracy is None:
+        objective = "balanced"
+        threshold = _middle_of_best(points, lambda p: p.balanced or 0.0)
+    else:
+        objective = f"in_scope_accuracy>={min_in_scope_accuracy:g}"
+        ok = [p for p in points if (p.in_scope_accuracy or 0.0) >= min_in_scope_accuracy]
+        if not ok:
+            best = max(p.in_scope_accuracy or 0.0 for p in points)
+            raise ConfigError(
+                f"no threshold reaches in-scope accuracy {min_in_scope_accuracy:g} on these cases (best: {best:.3f}); "
+                "lower --min-in-scope-accuracy or add paraphrases to the entries that are missed"
+            )
+        threshold = _middle_of_best(ok, lambda p: (p.oos_recall or 0.0, p.in_scope_accuracy or 0.0))
+
+    def margin_score(margin: float) -> float:
+        at = [redecide(r, Thresholds(threshold, margin, max_misses)) for r in results]
+        parts = [v for v in (resolved_rate(at), oos_recall(at)) if v is not None]
+        return float(np.mean(parts))
+
+    scores = {m: margin_score(m) for m in MARGINS}
+    margin = min(m for m in MARGINS if scores[m] == max(scores.values()))
+    final = [redecide(r, Thresholds(threshold, margin, max_misses)) for r in results]
+    metrics = {
+        "n_cases": len(results),
+        "in_scope_accuracy": in_scope_accuracy(final),
+        "oos_recall": oos_recall(final),
+        "resolved_rate": resolved_rate(final),
+        "clarify_rate": clarify_rate(final),
+    }
+    return Calibration(
+        threshold=threshold,
+        clarify_margin=margin,
+        embedder_id=embedder.model_id,
+        embedder_version=embedder.version,
+        objective=objective,
+        metrics={k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()},
+    )
+
+
+def _middle_of_best(points: Sequence[SweepPoint], key: Callable[[SweepPoint], Any]) -> float:
+    best = max(key(p) for p in points)
+    tied = [p.threshold for p in points if key(p) == best]
+    return tied[(len(tied) - 1) // 2]
+
+
+def write_calibration(calibration: Calibration, path: str | Path) -> Path:
+    """Write a calibration as stable, sorted JSON (no timestamps, so it diffs cleanly)."""
+    path = Path(path)
+    data = {"format": FORMAT, **asdict(calibration)}
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def read_calibration(path: str | Path, embedder: Embedder | None = None) -> Calibration:
+    """Read a calibration file; with `embedder`, refuse one tuned for another embedder.
+
+    A malformed file raises `EvaluationDataError` naming file, line and field.
+    """
+    path = Path(path)
+    name = path.name
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EvaluationDataError([Problem(str(path), None, None, "does not exist; create it with `botkit tune`")]) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        line = exc.lineno if isinstance(exc, json.JSONDecodeError) else None
+        raise EvaluationDataError([Problem(name, line, None, f"is not a JSON calibration ({exc})")]) from exc
+    if not isinstance(data, dict):
+        raise EvaluationDataError([Problem(name, 1, None, "must be a JSON object written by `botkit tune`")])
+    problems: list[Problem] = []
+    if data.get("format") != FORMAT:
+        problems.append(Problem(name, None, "format", f"must be {FORMAT!r}; write it with `botkit tune`"))
+    for key in ("threshold", "clarify_margin"):
+        value = data.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            problems.append(Problem(name, None, key, f"must be a number between 0 and 1, not {value!r}"))
+    for key in ("embedder_id", "embedder_version", "objective"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            problems.append(Problem(name, None, key, "must be a non-empty text"))
+    if not isinstance(data.get("metrics", {}), dict):
+        problems.append(Problem(name, None, "metrics", "must be an object"))
+    if problems:
+        raise EvaluationDataError(problems)
+    calibration = Calibration(
+        threshold=float(data["threshold"]),
+        clarify_margin=float(data["clarify_margin"]),
+        embedder_id=data["embedder_id"],
+        embedder_version=data["embedder_version"],
+        objective=data["objective"],
+        metrics=dict(data.get("metrics", {})),
+    )
+    if embedder is not None:
+        calibration.check_embedder(embedder, f"calibration {name}")
+    return calibration

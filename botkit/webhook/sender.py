@@ -1,0 +1,101 @@
+"""Calls the platforms' send APIs through an injected `httpx.AsyncClient`, with retries.
+
+Graph API (Messenger, WhatsApp): `POST {graph_api_base}/{path}` with the token as a Bearer
+header, so it never appears in a URL. Telegram: `POST {telegram_api_base}/bot{token}/{method}`
+(the Bot API has no other way; the log scrubber hides the token). 429, 408, 5xx and transport
+errors are retried with exponential backoff and jitter (tenacity), honouring Retry-After
+(or Telegram's `parameters.retry_after`) when it is shorter than the cap.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt, wait_exponential_jitter
+
+from botkit.webhook.logs import SecretScrubber
+from botkit.webhook.outbox import Outgoing
+from botkit.webhook.settings import WebhookSettings
+
+Verdict = Literal["sent", "failed", "retry"]
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The outcome of one send-API call after its retries."""
+
+    verdict: Verdict  # sent, failed for good (4xx), or still failing (retry later)
+    status: int | None  # the last HTTP status; None after a transport error
+    error: str = ""
+    retry_after: float | None = None
+    attempts: int = 1
+
+
+class Sender:
+    """Sends `Outgoing` requests to the Graph API and the Telegram Bot API."""
+
+    def __init__(self, client: httpx.AsyncClient, settings: WebhookSettings, scrubber: SecretScrubber) -> None:
+        self._client = client
+        self._settings = settings
+        self._scrub = scrubber.scrub
+        self._tokens = {
+            "messenger": settings.messenger_page_token,
+            "whatsapp": settings.whatsapp_token,
+            "telegram": settings.telegram_bot_token,
+        }
+        backoff = wait_exponential_jitter(initial=settings.retry_initial_wait, max=settings.retry_max_wait)
+
+        def wait(state: RetryCallState) -> float:
+            result = state.outcome.result() if state.outcome is not None else None
+            if result is not None and result.retry_after is not None:
+                return min(result.retry_after, settings.retry_max_wait)
+            return backoff(state)
+
+        self._wait = wait
+
+    async def send(self, request: Outgoing) -> SendResult:
+        """Send one request, retrying transient failures; never raises for HTTP problems."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(max(1, self._settings.send_attempts)),
+            wait=self._wait,
+            retry=retry_if_result(lambda r: r.verdict == "retry"),
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+        )
+        result = await retrying(self._attempt, request)
+        return SendResult(result.verdict, result.status, result.error, result.retry_after, retrying.statistics.get("attempt_number", 1))
+
+    async def _attempt(self, request: Outgoing) -> SendResult:
+        url, headers = self._address(request)
+        try:
+            rsp = await self._client.post(url, json=request.body, headers=headers, timeout=self._settings.send_timeout)
+        except httpx.TransportError as exc:
+            return SendResult("retry", None, self._scrub(f"{type(exc).__name__}: {exc}"))
+        if rsp.is_success:
+            return SendResult("sent", rsp.status_code)
+        error = self._scrub(f"HTTP {rsp.status_code}: {rsp.text[:300]}")
+        if rsp.status_code in (408, 429) or rsp.status_code >= 500:
+            return SendResult("retry", rsp.status_code, error, _retry_after(rsp))
+        return SendResult("failed", rsp.status_code, error)
+
+    def _address(self, request: Outgoing) -> tuple[str, dict[str, str]]:
+        secret = self._tokens.get(request.platform)
+        token = secret.get_secret_value() if secret is not None else ""
+        if request.platform == "telegram":
+            return f"{self._settings.telegram_api_base.rstrip('/')}/bot{token}/{request.path}", {}
+        return f"{self._settings.graph_api_base.rstrip('/')}/{request.path}", {"Authorization": f"Bearer {token}"}
+
+
+def _retry_after(rsp: httpx.Response) -> float | None:
+    """Seconds the platform asks to wait: the Retry-After header or Telegram's JSON field."""
+    header = rsp.headers.get("retry-after", "")
+    if header.strip().isdigit():
+        return float(header.strip())
+    try:
+        data = json.loads(rsp.content)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    seconds = data.get("parameters", {}).get("retry_after") if isinstance(data, dict) and isinstance(data.get("parameters"), dict) else None
+    return float(seconds) if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds >= 0 else None

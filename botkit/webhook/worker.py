@@ -1,0 +1,214 @@
+"""The background side of the webhook: persisted events -> bot -> send-API calls.
+
+One or more reply loops claim inbox events (a conversation's events strictly in order),
+run the synchronous bot in a worker thread so the event loop keeps acknowledging, and
+write the rendered sends to the outbox in the same transaction that marks the event
+done. Sends of one conversation go out one after another; a sweeper picks up sends and
+events left over by failures, restarts or crashed processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import anyio
+
+from botkit.bot import Bot
+from botkit.errors import BotkitError
+from botkit.webhook.logs import log, mask
+from botkit.webhook.outbox import InboxItem, OutboxItem, Outgoing, WebhookQueue
+from botkit.webhook.parse import ANSWERED_KINDS, Inbound
+from botkit.webhook.sender import Sender
+from botkit.webhook.settings import WebhookSettings
+
+MAX_ATTEMPTS = 3  # an event that fails this often is marked failed instead of blocking its conversation
+
+
+class Worker:
+    """Processes the inbox of one bot and delivers the outbox; start it inside the app's event loop."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        queue: WebhookQueue,
+        sender: Sender,
+        settings: WebhookSettings,
+        *,
+        clock: Callable[[], float],
+        owner: str,
+    ) -> None:
+        self.bot = bot
+        self.queue = queue
+        self.sender = sender
+        self.settings = settings
+        self.owner = owner
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tails: dict[str, asyncio.Task[Any]] = {}  # last delivery task per conversation
+        self._slots = asyncio.Semaphore(64)  # send-API calls in flight
+        # Sends stay leased for all their tries, so nobody else sends them meanwhile.
+        tries = max(1, settings.send_attempts)
+        self._send_lease = tries * (settings.send_timeout + settings.retry_max_wait) + settings.lease_seconds
+
+    def start(self) -> None:
+        """Start the reply loops and the sweeper; pending events from before a restart are resumed."""
+        for _ in range(max(1, self.settings.reply_workers)):
+            self._spawn(self._reply_loop())
+        self._spawn(self._sweep_loop())
+
+    def wake(self) -> None:
+        """New events were saved: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Cancel the loops and deliveries and give back the leases, so a restart continues at once."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await anyio.to_thread.run_sync(self.queue.release, self.owner)
+
+    # processing -------------------------------------------------------------------
+
+    def handle(self, event: Inbound) -> list[Outgoing]:
+        """Act on one event (synchronously) and return the send-API calls it needs."""
+        cid = event.conversation_id
+        store = self.bot.store
+        if event.kind in ANSWERED_KINDS:
+            reply = self.bot.reply(cid, event.text, event.platform, user_id=event.user_id, message_id=event.message_id)
+            calls = [self._message(event, m.payload) for m in reply.messages]
+            if event.kind == "callback_query":  # stops the spinner on the tapped button
+                calls.insert(0, Outgoing("telegram", "answerCallbackQuery", {"callback_query_id": event.details.get("callback_query_id", "")}))
+            if reply.handover is not None and event.platform == "messenger":
+                calls.append(self._pass_thread(event, self.settings.messenger_handover_app_id, reply.handover.reason))
+            return calls
+        if event.kind == "standby":
+            # Another app (a person in the Page Inbox) owns the thread: keep the transcript, stay silent.
+            state = store.load(cid, event.user_id, event.platform)
+            store.save(replace(state, with_human=True), event.text, None)
+            return []
+        if event.kind == "handover_take":
+            store.take(cid)
+            return []
+        if event.kind == "handover_pass":
+            # Meta delivers pass_thread_control to the app that receives control; when our
+            # app id is configured, a pass to another app also means a person has it.
+            ours = self.settings.messenger_app_id
+            new_owner = event.details.get("app_id", "")
+            if ours and new_owner and new_owner != ours:
+                store.take(cid)
+            else:
+                self.bot.release(cid)
+            return []
+        if event.kind == "handover_request":
+            store.take(cid)
+            target = event.details.get("app_id") or self.settings.messenger_handover_app_id
+            return [self._pass_thread(event, target, "requested")]
+        return []
+
+    def _message(self, event: Inbound, payload: dict[str, Any]) -> Outgoing:
+        if event.platform == "messenger":
+            return Outgoing("messenger", "me/messages", {"recipient": {"id": event.reply_to}, **payload})
+        if event.platform == "whatsapp":
+            number = event.account or self.settings.whatsapp_phone_number_id
+            if not number:
+                raise BotkitError("the WhatsApp event names no phone_number_id: set BOTKIT_WHATSAPP_PHONE_NUMBER_ID")
+            return Outgoing("whatsapp", f"{number}/messages", {**payload, "recipient_type": "individual", "to": event.reply_to})
+        body = {k: v for k, v in payload.items() if k != "method"}
+        chat = event.reply_to
+        body["chat_id"] = int(chat) if chat.lstrip("-").isdigit() else chat
+        return Outgoing("telegram", str(payload.get("method", "sendMessage")), body)
+
+    @staticmethod
+    def _pass_thread(event: Inbound, app_id: str, reason: str) -> Outgoing:
+        body = {"recipient": {"id": event.reply_to}, "target_app_id": app_id, "metadata": reason}
+        return Outgoing("messenger", "me/pass_thread_control", body)
+
+    def step(self) -> list[OutboxItem] | None:
+        """Claim and process one event (in a worker thread); None when there was nothing to do."""
+        now = self._clock()
+        item = self.queue.claim(self.owner, now, self.settings.lease_seconds)
+        if item is None:
+            return None
+        try:
+            calls = self.handle(item.event)
+        except Exception as exc:  # noqa: BLE001 - any failure must not block the conversation forever
+            self._failed(item, exc)
+            return []
+        return self.queue.finish(item, calls, self.owner, self._clock(), self._send_lease)
+
+    def _failed(self, item: InboxItem, exc: Exception) -> None:
+        final = item.attempts >= MAX_ATTEMPTS
+        log.warning(
+            "processing %s event %s of %s failed (attempt %d%s): %s",
+            item.event.platform, mask(item.event.message_id), mask(item.event.user_id), item.attempts,
+            ", giving up" if final else "", type(exc).__name__, exc_info=not isinstance(exc, BotkitError),
+        )
+        retry_at = None if final else self._clock() + self.settings.poll_seconds * item.attempts
+        self.queue.give_up(item, f"{type(exc).__name__}: {exc}"[:500], retry_at)
+
+    # loops --------------------------------------------------------------------------
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _reply_loop(self) -> None:
+        while True:
+            self._wake.clear()
+            items = await anyio.to_thread.run_sync(self.step)
+            if items is None:
+                with anyio.move_on_after(self.settings.poll_seconds):
+                    await self._wake.wait()
+                continue
+            self._wake.set()  # there may be more: let idle loops look too
+            if items:
+                self._deliver_later(items)
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.poll_seconds)
+            items = await anyio.to_thread.run_sync(self.queue.claim_sends, self.owner, self._clock(), self._send_lease)
+            for _, group in itertools.groupby(items, key=lambda i: i.inbox_id):
+                self._deliver_later(list(group))
+            self._wake.set()  # also re-check the inbox for events whose lease ran out
+
+    def _deliver_later(self, items: list[OutboxItem]) -> None:
+        cid = items[0].conversation_id
+        task = self._spawn(self._deliver(items, self._tails.get(cid)))
+        self._tails[cid] = task
+
+        def forget(done: asyncio.Task[Any]) -> None:
+            if self._tails.get(cid) is done:
+                del self._tails[cid]
+
+        task.add_done_callback(forget)
+
+    async def _deliver(self, items: list[OutboxItem], before: asyncio.Task[Any] | None) -> None:
+        """Send one event's calls in order, after the conversation's previous delivery."""
+        if before is not None:
+            await asyncio.wait([before])
+        for n, item in enumerate(items):
+            async with self._slots:
+                result = await self.sender.send(item.request)
+            if result.verdict == "sent":
+                await anyio.to_thread.run_sync(self.queue.sent, item, self._clock(), result.attempts)
+                continue
+            if result.verdict == "failed":
+                log.warning("%s rejected a send to %s: %s", item.request.platform, mask(item.user_id), result.error)
+                await anyio.to_thread.run_sync(self.queue.failed, item, result.error, result.attempts)
+                continue
+            later = self._clock() + self.settings.retry_later_seconds
+            log.warning(
+                "%s send to %s still failing after %d tries (%s); retrying in %.0f s",
+                item.request.platform, mask(item.user_id), result.attempts, result.error, self.settings.retry_later_seconds,
+            )
+            for rest in items[n:]:  # keep the order: the rest waits too
+                await anyio.to_thread.run_sync(self.queue.later, rest, result.error, result.attempts if rest is item else 0, later)
+            return
