@@ -96,7 +96,8 @@ class Bot:
             drafts.insert(0, Draft(disclosure.disclosure_text(self.knowledge.client, lang)))
             disclosed = True
         messages = tuple(m for d in drafts for m in render(channel, d, self.house_rules))
-        confidence = retrieval.confidence if retrieval else (1.0 if outcome.decision != Decision.HANDOVER else 0.0)
+        # Rule-based outcomes (greeting, "are you a bot?", a request for a person) are certain.
+        confidence = retrieval.confidence if retrieval else 1.0
         state = self._next_state(state, outcome, lang, disclosed)
         self.store.save(
             state,

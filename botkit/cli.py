@@ -6,7 +6,9 @@ import json
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated
 
 import typer
@@ -300,3 +302,128 @@ def campaign(
     console.print(
         f"dry run: {len(report.delivered)} would receive it, {len(report.skipped)} cannot be reached.", highlight=False
     )
+
+
+CasesArg = Annotated[Path, typer.Argument(help="Test cases (.csv or .yaml: question,expected_id,lang).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object with the documented keys.")]
+
+
+@app.command("eval")
+def eval_command(
+    knowledge: KnowledgeArg,
+    data: Annotated[Path, typer.Argument(help="Cases (.csv/.yaml) or conversation scripts (.yaml with `conversations:`).")],
+    calibration: Annotated[Path | None, typer.Option("--calibration", help="A calibration.json from `botkit tune`.")] = None,
+    threshold: Annotated[float | None, typer.Option("--threshold", help="Escalation threshold in [0, 1] instead of a calibration.")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Write a per-case CSV and an HTML report with plots here.")] = None,
+    index_dir: IndexDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure the bot on test cases (accuracy, OOS recall, ranking, latency) or check conversation scripts.
+
+    Every case is a new conversation on a throw-away database.
+    Example: `botkit eval knowledge/ evaluations/data/cases.csv --calibration calibration.json --report reports/eval --json`
+    """
+    from botkit.evaluation import cases as test_data, runner
+    from botkit.evaluation.metrics import case_metrics, sweep, threshold_grid
+
+    if calibration is not None and threshold is not None:
+        raise ConfigError("give --calibration or --threshold, not both")
+    conversations = test_data.is_conversation_file(data)
+    items = test_data.load_conversations(data) if conversations else test_data.load_cases(data)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = _settings(index_dir, database_url=f"sqlite:///{tmp}/eval.db", threshold=threshold, calibration=calibration)
+        if threshold is not None:  # an explicit threshold beats BOTKIT_CALIBRATION
+            settings = replace(settings, calibration=None)
+        with _progress("embedding") as progress:
+            bot = open_bot(knowledge, settings, progress=progress)
+        test_data.check_references(bot.knowledge, items)
+        with _progress("evaluating") as progress:
+            if conversations:
+                played = runner.evaluate_conversations(bot, items, progress=progress)  # type: ignore[arg-type]
+                metrics = runner.conversation_metrics(played)
+            else:
+                results = runner.evaluate_cases(bot, items, progress=progress)  # type: ignore[arg-type]
+                metrics = case_metrics(results)
+        bot.store.engine.dispose()
+    metrics |= {"threshold": bot.limits.threshold, "clarify_margin": bot.limits.clarify_margin}
+    if report is not None:
+        reports = _report_module()
+        if conversations:
+            reports.write_conversation_report(played, report)
+        else:
+            points = sweep(results, bot.limits, threshold_grid())
+            reports.write_case_report(results, report, sweep_points=points, threshold=bot.limits.threshold)
+    if as_json:
+        typer.echo(json.dumps(metrics, ensure_ascii=False))
+        return
+    table = Table("metric", "value")
+    for key, value in metrics.items():
+        table.add_row(key, "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value))
+    console.print(table)
+    if conversations:
+        for conversation in played:
+            for turn in conversation.turns:
+                for check in turn.failed:
+                    console.print(f"FAIL {turn.source} {conversation.name!r} step {turn.step}: {check.key} expected "
+                                  f"{check.expected!r}, got {check.actual!r} {check.note}".rstrip(), highlight=False, markup=False)
+    if report is not None:
+        console.print(f"report: {report / 'report.html'}", highlight=False)
+
+
+@app.command()
+def tune(
+    knowledge: KnowledgeArg,
+    cases: CasesArg,
+    write: Annotated[Path, typer.Option("--write", help="Where to write the calibration (JSON).")],
+    objective: Annotated[str | None, typer.Option("--objective", help="`balanced`: maximise the mean of in-scope accuracy and OOS recall (default).")] = None,
+    min_in_scope_accuracy: Annotated[
+        float | None, typer.Option("--min-in-scope-accuracy", help="Instead: the most OOS recall that keeps in-scope accuracy >= X.")
+    ] = None,
+    index_dir: IndexDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pick the escalation threshold and clarification margin on tuning cases and write them for this embedder.
+
+    Tune on other cases than you evaluate on. `eval` and the bot refuse a calibration made for another embedder.
+    Example: `botkit tune knowledge/ evaluations/data/tune-cases.csv --write calibration.json`, then
+    `BOTKIT_CALIBRATION=calibration.json botkit chat knowledge/`
+    """
+    from botkit.defaults import default_embedder
+    from botkit.evaluation import calibration as calibrate, cases as test_data, runner
+
+    if objective is not None and objective != "balanced":
+        raise ConfigError(f"unknown objective {objective!r}; use --objective balanced or --min-in-scope-accuracy X")
+    if objective is not None and min_in_scope_accuracy is not None:
+        raise ConfigError("give --objective balanced or --min-in-scope-accuracy, not both")
+    items = test_data.load_cases(cases)
+    embedder = default_embedder()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = replace(_settings(index_dir, database_url=f"sqlite:///{tmp}/tune.db"), calibration=None)
+        with _progress("embedding") as progress:
+            bot = open_bot(knowledge, settings, embedder=embedder, progress=progress)
+        test_data.check_references(bot.knowledge, items)
+        with _progress("evaluating") as progress:
+            results = runner.evaluate_cases(bot, items, progress=progress)
+        bot.store.engine.dispose()
+    tuned = calibrate.tune(results, embedder, min_in_scope_accuracy=min_in_scope_accuracy, max_misses=settings.max_misses)
+    calibrate.write_calibration(tuned, write)
+    if as_json:
+        typer.echo(json.dumps(asdict(tuned), ensure_ascii=False))
+        return
+    console.print(
+        f"threshold {tuned.threshold:.3f}, clarify margin {tuned.clarify_margin:.3f} ({tuned.objective}, "
+        f"{tuned.embedder_id} {tuned.embedder_version})",
+        highlight=False,
+    )
+    for key, value in tuned.metrics.items():
+        console.print(f"  {key}: {'-' if value is None else value}", highlight=False)
+    console.print(f"written to {write}; use it with `botkit eval ... --calibration {write}`", highlight=False)
+
+
+def _report_module() -> ModuleType:
+    # matplotlib comes with the `notebooks` extra; only --report needs it.
+    try:
+        from botkit.evaluation import report
+    except ImportError as exc:
+        raise ConfigError(f"--report needs matplotlib ({exc}); install it with: pip install 'botkit[notebooks]'") from exc
+    return report

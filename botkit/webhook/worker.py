@@ -16,9 +16,10 @@ from dataclasses import replace
 from typing import Any
 
 import anyio
+from sqlalchemy.exc import SQLAlchemyError
 
 from botkit.bot import Bot
-from botkit.errors import BotkitError
+from botkit.errors import BotkitError, ConfigError
 from botkit.webhook.logs import log, mask
 from botkit.webhook.outbox import InboxItem, OutboxItem, Outgoing, WebhookQueue
 from botkit.webhook.parse import ANSWERED_KINDS, Inbound
@@ -116,7 +117,7 @@ class Worker:
         if event.platform == "whatsapp":
             number = event.account or self.settings.whatsapp_phone_number_id
             if not number:
-                raise BotkitError("the WhatsApp event names no phone_number_id: set BOTKIT_WHATSAPP_PHONE_NUMBER_ID")
+                raise ConfigError("the WhatsApp event names no phone_number_id: set BOTKIT_WHATSAPP_PHONE_NUMBER_ID")
             return Outgoing("whatsapp", f"{number}/messages", {**payload, "recipient_type": "individual", "to": event.reply_to})
         body = {k: v for k, v in payload.items() if k != "method"}
         chat = event.reply_to
@@ -162,7 +163,11 @@ class Worker:
     async def _reply_loop(self) -> None:
         while True:
             self._wake.clear()
-            items = await anyio.to_thread.run_sync(self.step)
+            try:
+                items = await anyio.to_thread.run_sync(self.step)
+            except SQLAlchemyError as exc:  # e.g. the database is locked or away: try again later
+                log.warning("reading the webhook inbox failed: %s", type(exc).__name__)
+                items = None
             if items is None:
                 with anyio.move_on_after(self.settings.poll_seconds):
                     await self._wake.wait()
@@ -174,7 +179,11 @@ class Worker:
     async def _sweep_loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.poll_seconds)
-            items = await anyio.to_thread.run_sync(self.queue.claim_sends, self.owner, self._clock(), self._send_lease)
+            try:
+                items = await anyio.to_thread.run_sync(self.queue.claim_sends, self.owner, self._clock(), self._send_lease)
+            except SQLAlchemyError as exc:
+                log.warning("reading the webhook outbox failed: %s", type(exc).__name__)
+                continue
             for _, group in itertools.groupby(items, key=lambda i: i.inbox_id):
                 self._deliver_later(list(group))
             self._wake.set()  # also re-check the inbox for events whose lease ran out

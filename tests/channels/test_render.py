@@ -124,12 +124,12 @@ def assert_within_limits(channel: str, messages: list[Message]) -> None:
             assert all(1 <= len(r["title"]) <= p.max_button_title for r in replies)
 
 
-def expected_titles(draft: Draft, channel: str) -> list[str]:
+def expected_titles(draft: Draft, channel: str, rules: HouseRules) -> list[str]:
     """The spec for quick replies: visible text, one line, non-empty, no duplicates."""
     seen, out = set(), []
     for raw in draft.quick_replies:
         raw = raw.replace("\r", "\n")
-        raw = prefer_gsm7(raw) if channel == "sms" else raw
+        raw = prefer_gsm7(raw) if channel == "sms" and rules.sms_prefer_gsm7 else raw
         title = " ".join(parse_markup(raw).text.split())
         if title and title.casefold() not in seen:
             seen.add(title.casefold())
@@ -154,7 +154,7 @@ def expected_content(draft: Draft, channel: str, rules: HouseRules, mode: str) -
         extras.append(image)
     tail = "\n".join(extras)
     if mode == "text":
-        tail += "\n" + "\n".join(f"{i}. {t}" for i, t in enumerate(expected_titles(draft, channel), 1))
+        tail += "\n" + "\n".join(f"{i}. {t}" for i, t in enumerate(expected_titles(draft, channel, rules), 1))
     return parse_markup(raw).text + "\n" + tail, raw + "\n" + tail
 
 
@@ -168,7 +168,7 @@ def check_reply(channel: str, draft: Draft, rules: HouseRules) -> None:
     assert messages == render(channel, draft, rules)
     assert_within_limits(channel, messages)
 
-    titles = expected_titles(draft, channel)
+    titles = expected_titles(draft, channel, rules)
     assert list(report.options.titles) == titles
     mode = report.options.mode
     if mode in ("buttons", "list"):
@@ -222,10 +222,27 @@ FRAGMENT = st.one_of(
     st.text(max_size=8),
     st.text(alphabet="ab *_\n.", max_size=12),
 )
-TEXT = st.one_of(
-    st.lists(FRAGMENT, max_size=80).map("".join),
-    st.lists(FRAGMENT, min_size=150, max_size=400).map("".join),  # several bubbles
-)
+SHORT_TEXT = st.lists(FRAGMENT, max_size=60).map("".join)
+PARAGRAPHS = [
+    "Unser Kundencenter ist Mo–Fr von 9 bis 18 Uhr und Sa von 9 bis 13 Uhr geöffnet. "
+    "Telefonisch erreichen Sie uns Mo–Fr von 8 bis 20 Uhr. Der Störungsdienst ist rund "
+    "um die Uhr für Sie da.",
+    "Ihren *Zählerstand* melden Sie online unter https://www.stadtwerke-lindenau.example/zaehler_stand "
+    "oder in der App. Sie brauchen die _Zählernummer_ (z. B. 1APA0012345678) und das Ablesedatum.",
+    "Den Abschlag (mtl.) ändern Sie im Kundenportal unter *Verträge › Abschlag*. Die Änderung gilt "
+    "ab dem nächsten Fälligkeitstermin – frühestens zum 1. des Folgemonats!",
+    "Bei einer Störung rufen Sie bitte sofort 0800 123 4567 an. 🚨 Riechen Sie Gas? Verlassen Sie das "
+    "Haus, benutzen Sie keine Schalter und rufen Sie von draußen an.",
+    "Kurz.",
+    "Die Grundgebühr beträgt 12,50 € pro Monat, der Arbeitspreis 32,1 ct/kWh [Stand 11/2026]. "
+    "Alle Preise inkl. 19 % MwSt. #Strom +Bonus = günstig {Aktion} | Details: www.test.de/tarif_2026",
+]
+# Long replies (several bubbles) from real-looking paragraphs with random text between:
+# cheaper to draw than hundreds of random fragments, and closer to what consultants write.
+LONG_TEXT = st.lists(
+    st.one_of(st.sampled_from(PARAGRAPHS), SHORT_TEXT, st.sampled_from(SEPARATORS)), min_size=3, max_size=14
+).map("".join)
+TEXT = st.one_of(SHORT_TEXT, SHORT_TEXT, LONG_TEXT)
 TITLES = [
     "Ja", "Nein", "Adresse", "Kontakt", "Öffnungszeiten am Wochenende", "Öffnungszeiten am Wochentag",
     "Zählerstand melden", "*Tarif*", "Abschlag ändern 👍", "Mehr…",

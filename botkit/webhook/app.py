@@ -1,0 +1,239 @@
+"""The ASGI app: platform webhooks in, persisted before the 200, answered in the background.
+
+```python
+import uvicorn
+from botkit import open_bot
+from botkit.webhook import WebhookSettings, create_app
+
+app = create_app(open_bot("knowledge/"), WebhookSettings())
+uvicorn.run(app, host="127.0.0.1", port=8080)
+```
+
+Status codes: 200 for every event accepted, ignored or already known; 400 for a body that
+is not the platform's JSON envelope; 401 without and 403 with a wrong signature; 413 for a
+body over `max_body_bytes`; 503 only when the database is unavailable (the platform
+redelivers). Never 500.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+from typing import Annotated, Any
+
+import anyio
+import httpx
+from fastapi import FastAPI, Header, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
+
+from botkit.bot import Bot
+from botkit.errors import ConfigError, PayloadError, SignatureError
+from botkit.webhook.logs import guard_logs, log, mask
+from botkit.webhook.outbox import WebhookQueue
+from botkit.webhook.parse import ANSWERED_KINDS, HANDOVER_KINDS, Inbound, parse
+from botkit.webhook.sender import Sender
+from botkit.webhook.settings import WebhookSettings
+from botkit.webhook.verify import verify_hub_signature, verify_telegram_token, verify_token_matches
+from botkit.webhook.worker import Worker
+
+_KEPT = ANSWERED_KINDS | HANDOVER_KINDS
+
+
+class Receipt(BaseModel):
+    """What a webhook POST did with the events in its body."""
+
+    accepted: int  # new events saved for the bot
+    duplicates: int  # redeliveries of events already saved
+    ignored: int  # events the bot does not act on (statuses, media, unknown types)
+
+
+class Problem(BaseModel):
+    """Why a request was refused."""
+
+    detail: str
+
+
+class Health(BaseModel):
+    status: str
+    platforms: list[str]
+    pending: dict[str, int]
+
+
+_META_BODY = {
+    "type": "object",
+    "required": ["object", "entry"],
+    "properties": {"object": {"type": "string"}, "entry": {"type": "array", "items": {"type": "object"}}},
+}
+_TELEGRAM_BODY = {
+    "type": "object",
+    "required": ["update_id"],
+    "properties": {"update_id": {"type": "integer"}, "message": {"type": "object"}, "callback_query": {"type": "object"}},
+}
+_REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "Not the platform's JSON envelope"},
+    401: {"model": Problem, "description": "Signature or secret-token header missing"},
+    403: {"model": Problem, "description": "Signature or secret token wrong"},
+    413: {"model": Problem, "description": "Body too large"},
+    503: {"model": Problem, "description": "Database unavailable; the platform redelivers"},
+}
+
+
+def create_app(
+    bot: Bot,
+    settings: WebhookSettings,
+    *,
+    client: httpx.AsyncClient | None = None,
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
+    """The webhook app of `bot` for every platform whose secrets `settings` holds.
+
+    Args:
+        client: the HTTP client for the send APIs; by default one is opened with the app.
+            Its requests go to `settings.graph_api_base` and `settings.telegram_api_base`.
+        clock: time source for leases, retries and timestamps.
+
+    Raises:
+        ConfigError: a platform is configured only partly, none is, or an API base is no URL.
+    """
+    platforms = settings.platforms()
+    for name in ("graph_api_base", "telegram_api_base"):
+        if httpx.URL(getattr(settings, name)).scheme not in ("http", "https"):
+            raise ConfigError(f"BOTKIT_{name.upper()} must be an http(s) URL")
+    scrubber = guard_logs(settings.secrets())
+    queue = WebhookQueue(bot.store.engine)
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    workers: list[Worker] = []
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        http = client or httpx.AsyncClient(limits=httpx.Limits(max_connections=64))
+        worker = Worker(bot, queue, Sender(http, settings, scrubber), settings, clock=clock, owner=owner)
+        workers.append(worker)
+        worker.start()
+        log.info("serving %s at /webhook/<platform>", ", ".join(platforms))
+        try:
+            yield
+        finally:
+            await worker.stop()
+            workers.remove(worker)
+            if client is None:
+                await http.aclose()
+
+    app = FastAPI(
+        title="botkit webhook",
+        version=version("botkit"),
+        description="Messenger, WhatsApp Cloud API and Telegram webhooks of a botkit FAQ bot.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_unavailable(_: Request, exc: SQLAlchemyError) -> JSONResponse:
+        log.warning("database error while accepting a webhook: %s", type(exc).__name__)
+        return JSONResponse({"detail": "database unavailable, retry later"}, status_code=503, headers={"Retry-After": "5"})
+
+    async def accept(platform: str, request: Request, header: str | None, verify: Callable[[bytes], None]) -> Any:
+        body = await _read_body(request, settings.max_body_bytes)
+        if body is None:
+            return _problem(413, f"body larger than {settings.max_body_bytes} bytes")
+        try:
+            verify(body)
+        except SignatureError as exc:
+            return _problem(403 if header else 401, str(exc))
+        try:
+            events = parse(platform, body)
+        except PayloadError as exc:
+            return _problem(400, str(exc))
+        kept = [e for e in events if e.kind in _KEPT]
+        _log_events(events)
+        saved, known = await anyio.to_thread.run_sync(queue.accept, kept, clock())
+        if saved:
+            for worker in workers:
+                worker.wake()
+        return Receipt(accepted=saved, duplicates=known, ignored=len(events) - len(kept))
+
+    def add_meta(platform: str, secret: str, verify_token: str) -> None:
+        path = f"/webhook/{platform}"
+
+        @app.post(path, response_model=Receipt, responses=_REFUSALS, name=f"{platform}_events",
+                  summary=f"{platform} events, signed with X-Hub-Signature-256",
+                  openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _META_BODY}}}})
+        async def events(request: Request, x_hub_signature_256: Annotated[str | None, Header()] = None) -> Any:
+            header = x_hub_signature_256
+            return await accept(platform, request, header, lambda body: verify_hub_signature(body, header, secret))
+
+        @app.get(path, response_class=PlainTextResponse, name=f"{platform}_handshake",
+                 summary=f"{platform} subscription handshake: echoes hub.challenge",
+                 responses={200: {"content": {"text/plain": {}}}, 400: {"model": Problem}, 403: {"model": Problem}})
+        async def handshake(
+            mode: Annotated[str | None, Query(alias="hub.mode")] = None,
+            token: Annotated[str | None, Query(alias="hub.verify_token")] = None,
+            challenge: Annotated[str | None, Query(alias="hub.challenge")] = None,
+        ) -> Any:
+            if mode != "subscribe" or not token or not challenge:
+                return _problem(400, "expected hub.mode=subscribe, hub.verify_token and hub.challenge")
+            if not verify_token_matches(token, verify_token):
+                log.warning("%s handshake with a wrong verify token", platform)
+                return _problem(403, "hub.verify_token does not match")
+            if len(challenge) > 256 or not challenge.isascii() or not challenge.isprintable():
+                return _problem(400, "hub.challenge must be printable ASCII of at most 256 characters")
+            return PlainTextResponse(challenge)
+
+    def add_telegram(secret: str) -> None:
+        @app.post("/webhook/telegram", response_model=Receipt, responses=_REFUSALS, name="telegram_updates",
+                  summary="Telegram updates, authenticated by X-Telegram-Bot-Api-Secret-Token",
+                  openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _TELEGRAM_BODY}}}})
+        async def updates(request: Request, x_telegram_bot_api_secret_token: Annotated[str | None, Header()] = None) -> Any:
+            header = x_telegram_bot_api_secret_token
+            return await accept("telegram", request, header, lambda _: verify_telegram_token(header, secret))
+
+    def secret(value: Any) -> str:
+        return value.get_secret_value()
+
+    if "messenger" in platforms:
+        add_meta("messenger", secret(settings.messenger_app_secret), secret(settings.verify_token))
+    if "whatsapp" in platforms:
+        add_meta("whatsapp", secret(settings.whatsapp_app_secret), secret(settings.verify_token))
+    if "telegram" in platforms:
+        add_telegram(secret(settings.telegram_secret_token))
+
+    @app.get("/healthz", response_model=Health, summary="Liveness, served platforms and pending work")
+    async def healthz() -> Health:
+        pending = await anyio.to_thread.run_sync(queue.pending)
+        return Health(status="ok", platforms=list(platforms), pending=pending)
+
+    return app
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The raw body (signatures cover the exact bytes), or None when it exceeds `limit`."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _problem(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def _log_events(events: list[Inbound]) -> None:
+    for event in events:
+        if event.kind == "status" and event.text == "failed":
+            log.warning("whatsapp message to %s failed: error codes %s", mask(event.user_id), event.details.get("error_codes"))
+        else:
+            log.debug("%s %s from %s (%s)", event.platform, event.kind, mask(event.user_id), mask(event.message_id))
