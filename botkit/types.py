@@ -155,3 +155,4 @@ class Client:
     privacy_url: str = ""
     topics: tuple[Topic, ...] = ()
     disclosure: dict[str, str] = field(default_factory=dict)  # per-language wording override
+    capabilities: dict[str, str] = field(default_factory=dict)  # per language: what the bot can help with

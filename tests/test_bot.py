@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from botkit import Decision, Settings, open_bot
+from botkit import Decision, KnowledgeError, Settings, load_knowledge, open_bot
 from botkit.policy.disclosure import says_it_is_a_bot
 from tests.conftest import SAMPLE
 
@@ -155,3 +155,28 @@ def test_marketing_answer_without_consent_carries_no_promotion(bot):
     sent = " ".join(texts(reply))
     assert entry.teaser not in sent
     assert not any(link in sent for link in entry.links)
+
+
+CLIENT = """\
+client:
+  name: Testwerke
+  bot_name: Tessa
+  disclosure:
+    de: "Hier schreibt {bot}, ein Bot der {client}. {capabilities}"
+"""
+
+
+def test_disclosure_wording_is_configurable_per_language(tmp_path, embedder, clock):
+    (tmp_path / "faq.yaml").write_text(TWINS, encoding="utf-8")
+    (tmp_path / "botkit.yaml").write_text(CLIENT, encoding="utf-8")
+    bot = open_bot(tmp_path, Settings(), embedder=embedder, clock=clock)
+    assert bot.reply("c1", "Hallo").messages[0].text.startswith("Hier schreibt Tessa, ein Bot der Testwerke.")
+    assert "Tessa" in bot.reply("c2", "Hello there, how do I report my meter reading?").messages[0].text
+    bot.store.engine.dispose()
+
+
+def test_disclosure_cannot_be_worded_away(tmp_path):
+    (tmp_path / "faq.yaml").write_text(TWINS, encoding="utf-8")
+    (tmp_path / "botkit.yaml").write_text(CLIENT.replace("ein Bot der {client}", "Ihr Team von {client}"), encoding="utf-8")
+    with pytest.raises(KnowledgeError, match="client.disclosure.de"):
+        load_knowledge(tmp_path)

@@ -1,7 +1,8 @@
 """Run a bot over test cases and conversation scripts and record what it did.
 
 Give it a bot on a fresh database (e.g. `Settings(database_url="sqlite://")`): every case
-is a new conversation, and a conversation id that already exists is refused.
+is a new conversation, and a conversation id that already exists is refused. Latencies are
+those of `Bot.reply`, measured after one untimed retrieval that loads the embedding model.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def evaluate_cases(
     bot: Bot, cases: Sequence[Case], *, progress: ProgressFn | None = None, timer: Timer = time.perf_counter
 ) -> list[CaseResult]:
     """Ask every case as the first message of a new web conversation and record the outcome."""
+    if cases:
+        _warm_up(bot, cases[0].question)
     results = []
     for i, case in enumerate(cases):
         conversation_id = f"eval-case-{i + 1}"
@@ -133,6 +136,7 @@ def evaluate_conversations(
     "operator"); campaign steps go through `botkit.consent.send_campaign`.
     """
     total = sum(len(c.turns) for c in conversations)
+    _warm_up(bot, next((t.user for c in conversations for t in c.turns if t.user), "Hallo"))
     done = 0
     results = []
     for n, script in enumerate(conversations, start=1):
@@ -274,6 +278,11 @@ def _leaks(messages: Sequence[Message], marketing: list[FaqEntry], consented: fr
     """Topics whose promotional teaser appears in the messages without the user's consent for them."""
     sent = _normal(" ".join(visible_text(m) for m in messages))
     return tuple(sorted({e.topic for e in marketing if e.topic not in consented and _normal(to_plain(e.teaser)) in sent}))
+
+
+def _warm_up(bot: Bot, text: str) -> None:
+    # The embedder loads its model on first use (seconds); that is start-up, not reply latency.
+    bot.retriever.retrieve(text)
 
 
 def _require_new(bot: Bot, conversation_id: str) -> None:

@@ -12,13 +12,17 @@ from botkit.types import Client
 DEFAULT_WORDING = {
     "de": (
         "Hallo! Ich bin {bot}, der digitale Assistent von {client}: ein Bot, kein Mensch. "
-        "Ich beantworte Fragen aus unseren FAQ. Wenn Sie mit einem Menschen sprechen möchten, "
-        "schreiben Sie einfach „Mitarbeiter“."
+        "{capabilities} Wenn Sie mit einem Menschen sprechen möchten, schreiben Sie einfach „Mitarbeiter“."
     ),
     "en": (
         "Hi! I'm {bot}, the automated assistant of {client}: a bot, not a person. "
-        "I answer questions from our FAQ. To talk to a person, just write \"agent\"."
+        "{capabilities} To talk to a person, just write \"agent\"."
     ),
+}
+
+DEFAULT_CAPABILITIES = {
+    "de": "Ich beantworte Fragen aus unseren FAQ.",
+    "en": "I answer questions from our FAQ.",
 }
 
 BOT_QUESTION_ANSWER = {
@@ -44,7 +48,8 @@ _BOT_QUESTION = re.compile(
 def disclosure_text(client: Client, lang: str) -> str:
     """The disclosure in `lang` (English where the language has no wording)."""
     template = client.disclosure.get(lang) or DEFAULT_WORDING.get(lang) or DEFAULT_WORDING["en"]
-    return template.format(bot=client.bot_name, client=client.name)
+    capabilities = client.capabilities.get(lang) or DEFAULT_CAPABILITIES.get(lang) or DEFAULT_CAPABILITIES["en"]
+    return template.format(bot=client.bot_name, client=client.name, capabilities=capabilities)
 
 
 def bot_question_answer(client: Client, lang: str) -> str:

@@ -46,7 +46,8 @@ class Sender:
             "whatsapp": settings.whatsapp_token,
             "telegram": settings.telegram_bot_token,
         }
-        backoff = wait_exponential_jitter(initial=settings.retry_initial_wait, max=settings.retry_max_wait)
+        initial = settings.retry_initial_wait
+        backoff = wait_exponential_jitter(multiplier=initial, jitter=initial, max=settings.retry_max_wait)
 
         def wait(state: RetryCallState) -> float:
             result = state.outcome.result() if state.outcome is not None else None
