@@ -15,7 +15,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from benchmarks.harness import DATASETS, Case, balanced_threshold, escalation_scores, open_retriever, retrieve_all
+from benchmarks.harness import DATASETS, Case, escalation_scores, evaluate, open_retriever, tuned_threshold
 from botkit.protocols import Embedder
 from botkit.types import FaqEntry
 
@@ -46,11 +46,11 @@ def split(seed: int = SEED) -> tuple[dict[str, list[str]], list[Case], list[Case
         texts = by_intent[intent][:]
         rng.shuffle(texts)
         held = round(len(texts) * TUNE_FRACTION)
-        expected = frozenset() if intent in unknown else frozenset({intent})
+        expected = None if intent in unknown else intent
         tuning += [Case(t, expected) for t in texts[:held]]
         if intent not in unknown:
             knowledge[intent] = texts[held:]
-    cases = [Case(t, frozenset() if c in unknown else frozenset({c})) for t, c in test]
+    cases = [Case(t, None if c in unknown else c) for t, c in test]
     return knowledge, tuning, cases
 
 
@@ -83,8 +83,8 @@ def run(embedder: Embedder, quick: bool = False) -> dict[str, object]:
         started = time.perf_counter()
         with tempfile.TemporaryDirectory() as folder:
             retriever = open_retriever(entries(knowledge, per_intent), Path(folder), embedder)
-            threshold = balanced_threshold(retrieve_all(retriever, tuning), tuning)
-            scores = escalation_scores(retrieve_all(retriever, test), test, threshold)
+            threshold = tuned_threshold(evaluate(retriever, tuning), embedder)
+            scores = escalation_scores(evaluate(retriever, test), threshold)
         variants[name] = {**scores, "seconds": round(time.perf_counter() - started, 1)}
     return {
         "dataset": "banking77",

@@ -10,16 +10,19 @@ from pathlib import Path
 
 import numpy as np
 
+from botkit.evaluation.calibration import tune
+from botkit.evaluation.metrics import CaseResult, hit_at, in_scope_accuracy, oos_auroc, oos_recall, redecide
 from botkit.index import KnowledgeIndex, build_index
 from botkit.policy.escalation import Thresholds, decide
 from botkit.protocols import Embedder
 from botkit.providers.chroma import LocalGenerations
 from botkit.retrieve import Retriever
-from botkit.types import Decision, FaqEntry, Retrieval
+from botkit.types import FaqEntry
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 DATASETS = ROOT.parent.parent / "shared" / "datasets"
+_NEVER = 10**6  # max misses: single questions never hand over for repeated misses
 
 
 class CachedEmbedder:
@@ -53,64 +56,52 @@ def open_retriever(entries: Sequence[FaqEntry], folder: Path, embedder: Embedder
 
 @dataclass(frozen=True)
 class Case:
-    """A query and the entry ids that count as right (empty: out of scope, should be handed over)."""
+    """A query and the entry that is right (None: out of scope, should be handed over)."""
 
     text: str
-    expected: frozenset[str]
+    expected: str | None
 
 
-def retrieve_all(retriever: Retriever, cases: Sequence[Case], lang: str | None = None) -> list[Retrieval]:
-    return [retriever.retrieve(c.text, lang=lang) for c in cases]
+def evaluate(retriever: Retriever, cases: Sequence[Case], lang: str | None = None) -> list[CaseResult]:
+    """Retrieve every case; the results can be re-decided at any threshold with botkit's own rule."""
+    results = []
+    for case in cases:
+        retrieval = retriever.retrieve(case.text, lang=lang)
+        verdict = decide(retrieval, Thresholds(0.0, 0.0, _NEVER), 0, False)
+        results.append(
+            CaseResult(
+                question=case.text,
+                lang=lang or "",
+                expected_id=case.expected,
+                decision=verdict.decision,
+                reason=verdict.reason,
+                entries=(retrieval.top.entry_id,) if retrieval.top else (),
+                ranked=tuple(h.entry_id for h in retrieval.hits),
+                confidence=retrieval.confidence,
+                margin=retrieval.margin,
+                latency_ms=0.0,
+                source="benchmark",
+                retrieval=retrieval,
+            )
+        )
+    return results
 
 
-def answered_correctly(retrieval: Retrieval, case: Case, threshold: float) -> bool:
-    """Did botkit's escalation policy answer, and with a right entry? (clarification is off)."""
-    verdict = decide(retrieval, Thresholds(threshold, clarify_margin=0.0, max_misses=10**6), 0, False)
-    return verdict.decision == Decision.ANSWERED and retrieval.top is not None and retrieval.top.entry_id in case.expected
+def tuned_threshold(results: Sequence[CaseResult], embedder: Embedder) -> float:
+    """`botkit tune`'s `balanced` threshold. Call it on tuning cases only, never on the test split."""
+    return tune(results, embedder, max_misses=_NEVER).threshold
 
 
-def handed_over(retrieval: Retrieval, threshold: float) -> bool:
-    verdict = decide(retrieval, Thresholds(threshold, clarify_margin=0.0, max_misses=10**6), 0, False)
-    return verdict.decision == Decision.HANDOVER
-
-
-def escalation_scores(retrievals: Sequence[Retrieval], cases: Sequence[Case], threshold: float) -> dict[str, float]:
-    """In-scope accuracy (answered with a right entry), OOS recall (handed over), AUROC of the confidence."""
-    inside = [(r, c) for r, c in zip(retrievals, cases) if c.expected]
-    outside = [r for r, c in zip(retrievals, cases) if not c.expected]
+def escalation_scores(results: Sequence[CaseResult], threshold: float) -> dict[str, float | None]:
+    """In-scope accuracy, OOS recall (clarification off) and OOS AUROC of the confidence at `threshold`."""
+    at = [redecide(r, Thresholds(threshold, 0.0, _NEVER)) for r in results]
     return {
-        "in_scope_accuracy": float(np.mean([answered_correctly(r, c, threshold) for r, c in inside])),
-        "oos_recall": float(np.mean([handed_over(r, threshold) for r in outside])),
-        "auroc": auroc([r.confidence for r, _ in inside], [r.confidence for r in outside]),
-        "top1_in_scope": float(np.mean([bool(r.top) and r.top.entry_id in c.expected for r, c in inside])),
+        "in_scope_accuracy": in_scope_accuracy(at),
+        "oos_recall": oos_recall(at),
+        "auroc": oos_auroc(at),
+        "top1_in_scope": hit_at(at, 1),
         "threshold": threshold,
     }
-
-
-def balanced_threshold(retrievals: Sequence[Retrieval], cases: Sequence[Case]) -> float:
-    """The `balanced` objective: the threshold maximising the mean of in-scope accuracy and OOS recall.
-
-    Ties go to the lowest such threshold. Use it on tuning cases only, never on the test split.
-    """
-    conf = np.array([r.confidence for r in retrievals])
-    inside = np.array([bool(c.expected) for c in cases])
-    right = np.array([bool(r.top) and r.top.entry_id in c.expected for r, c in zip(retrievals, cases)])
-    candidates = np.unique(np.r_[conf, 0.0, 1.0 + 1e-9])
-    best, best_score = 0.0, -1.0
-    for t in candidates:
-        score = (np.mean(right[inside] & (conf[inside] >= t)) + np.mean(conf[~inside] < t)) / 2
-        if score > best_score + 1e-12:
-            best, best_score = float(t), float(score)
-    return best
-
-
-def auroc(positive: Sequence[float], negative: Sequence[float]) -> float:
-    """Probability that a random in-scope query scores above a random out-of-scope one (ties count half)."""
-    neg = np.sort(np.asarray(negative, dtype=float))
-    pos = np.asarray(positive, dtype=float)
-    below = np.searchsorted(neg, pos, side="left")
-    ties = np.searchsorted(neg, pos, side="right") - below
-    return float((below + 0.5 * ties).sum() / (len(pos) * len(neg)))
 
 
 def machine() -> dict[str, object]:

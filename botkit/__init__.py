@@ -2,6 +2,7 @@
 
 from botkit.bot import Bot
 from botkit.config import Settings
+from botkit.consent import ConsentFlow, ConsentLedger, send_campaign
 from botkit.defaults import build, open_bot
 from botkit.errors import (
     BotkitError,
@@ -17,6 +18,7 @@ from botkit.errors import (
     SignatureError,
 )
 from botkit.knowledge import KnowledgeBase, load_knowledge
+from botkit.phrasing import Phraser, Phrasing
 from botkit.types import Decision, Draft, FaqEntry, Handover, Hit, Message, Reply, Retrieval
 
 __all__ = [
@@ -25,6 +27,8 @@ __all__ = [
     "ChannelError",
     "ConfigError",
     "ConsentError",
+    "ConsentFlow",
+    "ConsentLedger",
     "Decision",
     "Draft",
     "EvaluationDataError",
@@ -37,6 +41,8 @@ __all__ = [
     "LLMError",
     "Message",
     "PayloadError",
+    "Phraser",
+    "Phrasing",
     "ProviderError",
     "Reply",
     "Retrieval",
@@ -45,4 +51,5 @@ __all__ = [
     "build",
     "load_knowledge",
     "open_bot",
+    "send_campaign",
 ]

@@ -209,6 +209,62 @@ def _show(reply: Reply) -> None:
     )
 
 
+@app.command()
+def serve(
+    knowledge: KnowledgeArg,
+    host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 for every interface.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    workers: Annotated[int, typer.Option(help="Worker processes; they share the database and the index.")] = 1,
+    env_file: Annotated[Path, typer.Option("--env-file", help="Read BOTKIT_* variables from this file too (the environment wins).")] = Path(".env"),
+    index_dir: IndexDirOpt = None,
+    llm: LlmOpt = False,
+) -> None:
+    """Serve the bot's webhooks at /webhook/messenger, /webhook/whatsapp and /webhook/telegram.
+
+    Secrets come from BOTKIT_* variables or the .env file (see `botkit export` for the list);
+    a platform is served when its secrets are set. Example:
+    `botkit serve knowledge/ --host 127.0.0.1 --port 8080`
+    """
+    import os
+
+    import uvicorn
+    from dotenv import load_dotenv
+
+    from botkit.webhook.entry import KNOWLEDGE_ENV, app_for_knowledge
+
+    if env_file.is_file():
+        load_dotenv(env_file, override=False)  # worker processes inherit it
+    if index_dir is not None:
+        os.environ["BOTKIT_INDEX_DIR"] = str(index_dir)
+    if llm:
+        os.environ["BOTKIT_LLM"] = "1"  # worker processes read their settings from the environment
+    if workers <= 1:
+        uvicorn.run(app_for_knowledge(knowledge, None), host=host, port=port, ws="none")
+        return
+    with _progress("embedding") as progress:  # once, so that the workers only read the index
+        build(knowledge, _settings(index_dir), progress=progress)
+    os.environ[KNOWLEDGE_ENV] = str(knowledge.resolve())
+    uvicorn.run("botkit.webhook.entry:app_from_env", factory=True, workers=workers, host=host, port=port, ws="none")
+
+
+@app.command("export")
+def export_command(
+    knowledge: KnowledgeArg,
+    out: Annotated[Path, typer.Option("--out", help="A new or empty folder to write the deployable bot to.")],
+    index_dir: IndexDirOpt = None,
+) -> None:
+    """Write a self-contained, deployable webhook bot: index, calibration, settings, ASGI entry point, README.
+
+    Example: `botkit export knowledge/ --out dist/lindenau-bot`, then
+    `cd dist/lindenau-bot && uvicorn app:create --factory --host 0.0.0.0 --port 8080`
+    """
+    from botkit.webhook.export import export_bot
+
+    with _progress("embedding") as progress:
+        target = export_bot(knowledge, out, _settings(index_dir), progress=progress)
+    console.print(f"Exported to {target}. Serve it with: cd {target} && uvicorn app:create --factory --host 0.0.0.0 --port 8080")
+
+
 consent_app = typer.Typer(
     help="GDPR consent records: export (Art. 15), erase (Art. 17), print a proof, import a consent given elsewhere.",
     no_args_is_help=True,
@@ -328,6 +384,7 @@ def eval_command(
     report: Annotated[Path | None, typer.Option("--report", help="Write a per-case CSV and an HTML report with plots here.")] = None,
     index_dir: IndexDirOpt = None,
     as_json: JsonOpt = False,
+    llm: LlmOpt = False,
 ) -> None:
     """Measure the bot on test cases (accuracy, OOS recall, ranking, latency) or check conversation scripts.
 
@@ -341,7 +398,9 @@ def eval_command(
     played: list[ConversationResult] = []
     results: list[CaseResult] = []
     with tempfile.TemporaryDirectory() as tmp:
-        settings = _settings(index_dir, database_url=f"sqlite:///{tmp}/eval.db", threshold=threshold, calibration=calibration)
+        settings = _settings(
+            index_dir, database_url=f"sqlite:///{tmp}/eval.db", threshold=threshold, calibration=calibration, llm=llm or None
+        )
         if threshold is not None:  # an explicit threshold beats BOTKIT_CALIBRATION
             settings = replace(settings, calibration=None)
         with _progress("embedding") as progress:
@@ -488,6 +547,7 @@ def _suggestion_run(knowledge: Path, entry_ids: list[str] | None, kind: str, per
 
     from botkit.defaults import open_chat_model
     from botkit.suggestions import (
+        check_review_path,
         default_review_path,
         suggest_paraphrases,
         suggest_questions,
@@ -501,15 +561,16 @@ def _suggestion_run(knowledge: Path, entry_ids: list[str] | None, kind: str, per
     if unknown:
         raise ConfigError(f"unknown entry id(s): {', '.join(unknown)}")
     entries = [by_id[i] for i in entry_ids] if entry_ids else list(kb.entries)
+    today = date.today()
+    target = out or default_review_path(kb, kind, today)
+    check_review_path(target, kb)  # before asking the model, not after
     model = open_chat_model(_settings(None, llm=True))
     suggest = suggest_paraphrases if kind == "paraphrases" else suggest_questions
-    today = date.today()
     found = []
     with _progress(f"asking {model.model_id}") as progress:
         for done, entry in enumerate(entries, start=1):
             found.extend(suggest(model, [entry], per_entry=per_entry))
             progress(done, len(entries))
-    target = out or default_review_path(kb, kind, today)
     if kind == "paraphrases":
         written = write_paraphrase_review(target, kb, found, model.model_id, today)
     else:
@@ -552,3 +613,28 @@ def llm_questions(
     Example: `botkit llm questions knowledge/ --out review/questions.csv`
     """
     _suggestion_run(knowledge, entry, "questions", per_entry, out)
+
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def lab(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Option("--folder", help="Open JupyterLab here instead of the workshop notebooks.")] = NOTEBOOKS,
+) -> None:
+    """Open the consultant workbench: JupyterLab on the workshop notebooks 01 to 06 in `notebooks/`.
+
+    Other options go to JupyterLab. Needs the notebooks extra (`pip install 'botkit[notebooks]'`).
+    Example: `botkit lab`, or on a server `botkit lab --no-browser --port=8890`
+    """
+    import importlib.util
+    import os
+    import sys
+
+    if importlib.util.find_spec("jupyterlab") is None:
+        raise ConfigError("botkit lab needs JupyterLab: pip install 'botkit[notebooks]'")
+    if not folder.is_dir():
+        raise ConfigError(f"{folder} is not a folder; the workshop notebooks are in botkit's repository under notebooks/ (or pass --folder)")
+    # Replace this process, so Ctrl-C reaches JupyterLab and it shuts its kernels down itself.
+    os.execv(sys.executable, [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder.resolve()}", *ctx.args])

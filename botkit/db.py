@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     Engine,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -85,6 +86,8 @@ consent_events = Table(
     Column("evidence", Text),  # what the user wrote, or the proof of an imported consent
     Column("lang", String),
     Column("at", Float, nullable=False),
+    # The current state of a consent is the latest event of its (user, channel, topic).
+    Index("ix_consent_events_key", "user_id", "channel", "topic", "id"),
 )
 
 campaign_deliveries = Table(

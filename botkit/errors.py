@@ -61,7 +61,7 @@ class ProviderError(BotkitError):
 class LLMError(ProviderError):
     """A chat model call failed; `kind` says how, so the bot can record why it answered verbatim.
 
-    Kinds: timeout, rate_limited, auth, server_error, bad_request, unreachable, error.
+    Kinds: timeout, rate_limited, auth, server_error, bad_request, unreachable, truncated, error.
     """
 
     def __init__(self, message: str, kind: str = "error") -> None:

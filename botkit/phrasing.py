@@ -70,7 +70,7 @@ class Phrasing:
 
     `phrasing` is "llm" when the model's reply passed the gate, else "verbatim" with `reason`:
     `gate:<rules>` (see `violations`) or `llm_<kind>` for a failed call (`llm_timeout`,
-    `llm_rate_limited`, `llm_auth`, `llm_server_error`, `llm_unreachable`, ...).
+    `llm_rate_limited`, `llm_auth`, `llm_server_error`, `llm_unreachable`, `llm_truncated`, ...).
     """
 
     draft: Draft
@@ -112,15 +112,18 @@ class Phraser:
         if cached is not None:
             self._cache.move_to_end(key)
             return replace(cached, cached=True)
+        own, kept = _split_draft(request)
+        if not own:
+            return Phrasing(request.draft, "verbatim", "nothing_to_phrase")
         client = self.knowledge.client
         budget = self.rules.bubble_chars * self.rules.max_bubbles
-        target = min(budget, max(self.rules.bubble_chars, len(request.draft.text)))
+        target = min(budget, max(self.rules.bubble_chars, len(own)))
         system = SYSTEM_PROMPT.format(
             bot=client.bot_name,
             client=client.name,
             language=_LANGUAGES.get(request.lang, request.lang),
             chars=target,
-            answer=_quoted(request.draft.text),
+            answer=_quoted(own),
         )
         user = USER_PROMPT.format(text=_quoted(request.user_text))
         try:
@@ -129,10 +132,11 @@ class Phraser:
             log.warning("verbatim answer for %s: %s", request.entry.id, exc)
             return Phrasing(request.draft, "verbatim", f"llm_{exc.kind}")
         grounds = Grounds(
-            sources=(request.draft.text, *request.draft.links),
+            sources=(own, *request.draft.links),
             withheld=self._withheld(request),
             bot_name=client.bot_name,
-            max_chars=budget,
+            min_chars=min(40, len(own) // 4),
+            max_chars=min(budget, len(own) * 3 // 2 + 40),  # short: not much longer than the answer itself
         )
         violations = check_reply(text, grounds)
         detected = self._languages.detect(text, request.lang)
@@ -143,7 +147,7 @@ class Phraser:
             result = Phrasing(request.draft, "verbatim", "gate:" + ",".join(rules), tuple(violations))
             log.info("verbatim answer for %s: %s", request.entry.id, "; ".join(map(str, violations)))
         else:
-            result = Phrasing(replace(request.draft, text=text), "llm")
+            result = Phrasing(replace(request.draft, text="\n\n".join((text, *kept))), "llm")
         self._remember(key, result)
         return result
 
@@ -164,6 +168,23 @@ class Phraser:
         self._cache[key] = result
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
+
+
+def _split_draft(request: PhraseRequest) -> tuple[str, tuple[str, ...]]:
+    """The entry's own texts in the draft (to phrase), and anything else the bot added (kept as is).
+
+    The model rephrases only the entry's answer, plus its teaser where consent put it into
+    the draft; notices such as the objection hint of a first marketing message are
+    appended unchanged, so they survive by construction.
+    """
+    remainder = request.draft.text
+    own: list[str] = []
+    for text in (request.entry.answer, request.entry.teaser):
+        if text and text in remainder:
+            remainder = remainder.replace(text, "", 1)
+            own.append(text)
+    kept = tuple(part.strip() for part in remainder.split("\n\n") if part.strip())
+    return "\n\n".join(own), kept
 
 
 def _quoted(text: str) -> str:

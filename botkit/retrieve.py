@@ -1,49 +1,123 @@
-"""Question -> ranked entries with a confidence in [0, 1].
+"""Question -> ranked entries, one hit per entry, with a confidence in [0, 1].
 
-Confidence is the cosine similarity between the question and the closest phrasing
-(question or paraphrase) of the best entry, clipped to [0, 1]: 1 means the user asked
-with the very words of a phrasing, around 0.8 a close paraphrase, below ~0.5 something
-the knowledge base does not cover. Higher always means more confident. The margin is the
-same measure's gap to the runner-up entry, used to decide when to ask which one is meant.
+How an entry is scored (chosen by measurement, see benchmarks/README.md):
+
+1. Candidates: the phrasings (questions and paraphrases) nearest to the question by plain
+   cosine similarity, from the vector index.
+2. Similarity: the cosine between question and each candidate entry's phrasings after
+   *whitening* with the knowledge base's within-entry covariance, estimated when the
+   retriever opens: directions in which an entry's own paraphrases differ from each other
+   count less, directions that tell entries apart count more. The covariance is shrunk
+   towards the identity (at least half-way, more when an entry has few paraphrases), so a
+   knowledge base with one question per entry gets plain cosine similarity. An entry's
+   similarity `s` is that of its best phrasing.
+3. Confidence of an entry: `0.5 * s + 0.5 * p`, with `s` clipped to [0, 1] and `p` the
+   share the entry gets of a softmax (temperature 0.05) over the ten best entries'
+   similarities. High confidence needs both: a phrasing close to the question, and no
+   other entry nearly as close. About 0.9 and more means the user used an entry's own
+   words; clearly-meant entries score 0.6-0.9; questions the knowledge base does not cover
+   mostly stay below 0.5. Higher always means more confident, and no calibration per
+   knowledge base is needed to read it; the escalation threshold is tuned per knowledge
+   base with `botkit tune`.
+
+`Retrieval.confidence` is the best entry's confidence, `Retrieval.margin` its lead over
+the runner-up's confidence, and every `Hit.score` is that entry's confidence, so the
+clarification floor (`confidence - clarify_margin`) is on one scale.
 
 With a language given, entries in that language are preferred when one of them is nearly
-as close as the best entry overall, so a German question gets the German entry rather
-than its English twin, and the two twins never compete in a clarification.
+as similar as the best entry overall, so a German question gets the German entry rather
+than its English twin, and the twins never compete for the softmax or a clarification.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+
+import numpy as np
+
 from botkit.index import KnowledgeIndex
 from botkit.types import Hit, Retrieval
 
-_PHRASINGS_PER_QUERY = 40
+_CANDIDATES = 50  # nearest phrasings fetched from the vector index
 _LANGUAGE_SLACK = 0.15
+_MIN_SHRINKAGE = 0.5
+_TEMPERATURE = 0.05
+_COMPETITORS = 10  # entries sharing the softmax
+_SIMILARITY_WEIGHT = 0.5
 
 
 class Retriever:
-    """Finds the knowledge entries closest to a question."""
+    """Finds the knowledge entries closest to a question (see the module docstring for the scoring)."""
 
     def __init__(self, index: KnowledgeIndex, languages: dict[str, str] | None = None) -> None:
         self._index = index
         self._languages = languages or {}  # entry id -> language
+        entry_ids, vectors = index.vectors()
+        self._whitening = whitening(entry_ids, vectors)
+        rows: dict[str, list[int]] = defaultdict(list)
+        for row, entry_id in enumerate(entry_ids):
+            rows[entry_id].append(row)
+        white = _normalise(vectors @ self._whitening) if len(entry_ids) else vectors
+        self._phrasings = {entry_id: white[positions] for entry_id, positions in rows.items()}
 
     def retrieve(self, text: str, lang: str | None = None, limit: int = 5) -> Retrieval:
         """Rank entries for `text`: one `Hit` per entry, best first, at most `limit`."""
-        vector = self._index.embedder.embed([text])[0]
-        best: dict[str, Hit] = {}
-        for entry_id, phrasing, similarity in self._index.search(vector, _PHRASINGS_PER_QUERY):
-            if entry_id not in best or similarity > best[entry_id].score:
-                best[entry_id] = Hit(entry_id, similarity, phrasing)
-        hits = sorted(best.values(), key=lambda h: (-h.score, h.entry_id))
-        if lang is not None and hits:
-            same = [h for h in hits if self._languages.get(h.entry_id) == lang]
-            if same and same[0].score >= hits[0].score - _LANGUAGE_SLACK:
-                hits = same
-        hits = hits[:limit]
-        confidence = _confidence(hits[0].score) if hits else 0.0
-        runner_up = _confidence(hits[1].score) if len(hits) > 1 else 0.0
-        return Retrieval(query=text, hits=tuple(hits), confidence=confidence, margin=confidence - runner_up)
+        vector = np.asarray(self._index.embedder.embed([text])[0], dtype=np.float32)
+        matched: dict[str, str] = {}  # entry id -> its phrasing most similar to the question
+        for entry_id, phrasing, _ in self._index.search(vector, _CANDIDATES):
+            matched.setdefault(entry_id, phrasing)
+        query = _normalise((vector @ self._whitening)[None, :])[0]
+        similarity = {e: float((self._phrasings[e] @ query).max()) for e in matched if e in self._phrasings}
+        ranked = sorted(similarity, key=lambda e: (-similarity[e], e))
+        if lang is not None and ranked:
+            same = [e for e in ranked if self._languages.get(e) == lang]
+            if same and similarity[same[0]] >= similarity[ranked[0]] - _LANGUAGE_SLACK:
+                ranked = same
+        scores = confidences([similarity[e] for e in ranked[:_COMPETITORS]])
+        hits = tuple(Hit(e, c, matched[e]) for e, c in zip(ranked[:limit], scores))
+        confidence = hits[0].score if hits else 0.0
+        runner_up = hits[1].score if len(hits) > 1 else 0.0
+        return Retrieval(query=text, hits=hits, confidence=confidence, margin=confidence - runner_up)
 
 
-def _confidence(similarity: float) -> float:
-    return min(1.0, max(0.0, similarity))
+def confidences(similarities: list[float]) -> list[float]:
+    """Confidence in [0, 1] of each entry, given the best entries' similarities sorted best first."""
+    if not similarities:
+        return []
+    s = np.asarray(similarities, dtype=np.float64)
+    weights = np.exp((s - s[0]) / _TEMPERATURE)
+    share = weights / weights.sum()
+    values = _SIMILARITY_WEIGHT * np.clip(s, 0.0, 1.0) + (1 - _SIMILARITY_WEIGHT) * share
+    return [float(v) for v in np.clip(values, 0.0, 1.0)]
+
+
+def whitening(entry_ids: list[str], vectors: np.ndarray) -> np.ndarray:
+    """The linear map that whitens `vectors` by their within-entry covariance, shrunk towards identity.
+
+    Shrinkage is `max(0.5, d / (d + dof))` with `dof` the number of phrasings minus the
+    number of entries, so few paraphrases mean little change and none mean none.
+    """
+    dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else 0
+    entries = sorted(set(entry_ids))
+    dof = len(entry_ids) - len(entries)
+    if dof <= 0:
+        return np.eye(dim, dtype=np.float32)
+    position = {e: i for i, e in enumerate(entries)}
+    groups = np.array([position[e] for e in entry_ids])
+    data = vectors.astype(np.float64)
+    means = np.zeros((len(entries), dim))
+    np.add.at(means, groups, data)
+    means /= np.bincount(groups, minlength=len(entries))[:, None]
+    residuals = data - means[groups]
+    covariance = residuals.T @ residuals / dof
+    scale = np.trace(covariance) / dim
+    if scale <= 0:
+        return np.eye(dim, dtype=np.float32)
+    shrinkage = max(_MIN_SHRINKAGE, dim / (dim + dof))
+    covariance = (1 - shrinkage) * covariance + shrinkage * scale * np.eye(dim)
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+    return (eigenvectors * np.sqrt(scale / eigenvalues)).astype(np.float32)
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True).clip(min=1e-12)

@@ -69,7 +69,7 @@ def default_review_path(knowledge: KnowledgeBase, kind: str, today: date) -> Pat
 
 def write_paraphrase_review(path: Path, knowledge: KnowledgeBase, found: Sequence[Suggestions], model_id: str, today: date) -> Path:
     """Write paraphrase suggestions as YAML for review; refuses paths the knowledge base would load."""
-    _refuse_knowledge_file(path, knowledge)
+    check_review_path(path, knowledge)
     header = (
         f"# Paraphrase suggestions by {model_id}, {today.isoformat()}: NOT part of the knowledge base.\n"
         "# Copy the good ones into the entry's `paraphrases` (see `source`), then run `botkit build`.\n"
@@ -91,7 +91,7 @@ def write_question_review(path: Path, knowledge: KnowledgeBase, found: Sequence[
     The cases loader rejects the extra column, so the file cannot be evaluated unreviewed:
     delete the rows you reject and the column, then append the rows to a cases file.
     """
-    _refuse_knowledge_file(path, knowledge)
+    check_review_path(path, knowledge)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(QUESTION_COLUMNS)
@@ -127,7 +127,8 @@ def _lines(reply: str, existing: Sequence[str], count: int) -> list[str]:
     return lines[:count]
 
 
-def _refuse_knowledge_file(path: Path, knowledge: KnowledgeBase) -> None:
+def check_review_path(path: Path, knowledge: KnowledgeBase) -> None:
+    """Raise `ConfigError` if a file at `path` would be loaded as part of the knowledge base."""
     root = knowledge.path if knowledge.path.is_dir() else knowledge.path.parent
     candidate = path.resolve()
     loaded = {p.resolve() for p in knowledge_files(knowledge.path)}

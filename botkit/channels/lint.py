@@ -12,10 +12,11 @@ Rules (hard = a platform limit, soft = a house rule):
 | word_length    | hard | a word or URL that had to be cut       | same                      |
 | buttons        | hard | quick replies                          | buttons or list rows      |
 | button_title   | hard | one quick reply title (it is shortened)| title limit               |
-| bubble_length  | soft | the longest bubble                     | `HouseRules.bubble_chars` |
+| bubble_length  | soft | the longest bubble                     | `HouseRules.max_bubble_chars` |
 | bubbles        | soft | text bubbles                           | `HouseRules.max_bubbles`  |
-| wall_of_text   | soft | the longest paragraph                  | `HouseRules.bubble_chars` |
+| wall_of_text   | soft | the longest paragraph                  | `HouseRules.max_bubble_chars` |
 | quick_replies  | soft | quick replies                          | `HouseRules.max_quick_replies` |
+| literal_markup | soft | WhatsApp bubbles where a literal `*`/`_` becomes formatting | 0 |
 | sms_ucs2       | soft | characters forcing UCS-2               | 0                         |
 """
 
@@ -27,7 +28,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from botkit.channels.markup import parse_markup
-from botkit.channels.profiles import ChannelProfile, HouseRules, get_profile
+from botkit.channels.profiles import ChannelProfile, HouseRules, LengthUnit, get_profile
 from botkit.channels.render import Rendering, render_report
 from botkit.channels.sms import prefer_gsm7, sms_info
 from botkit.channels.split import measure_unit
@@ -77,7 +78,7 @@ def _check(entry: FaqEntry, profile: ChannelProfile, rules: HouseRules, r: Rende
 
     texts = [m for m in r.messages if m.text]
     if r.length > r.hard_limit:
-        shape = "interactive body" if r.hard_limit < profile.max_text else "text"
+        shape = "text" if r.hard_limit == profile.max_text else "interactive body or caption"
         add("text_length", r.length, r.hard_limit, True,
             f"over the {shape} limit: sent as {len(texts)} messages")
     for cost in r.cut_words:
@@ -85,26 +86,31 @@ def _check(entry: FaqEntry, profile: ChannelProfile, rules: HouseRules, r: Rende
     options = r.options
     if options.mode == "text" and profile.max_buttons > 0 and not r.text_forced_options:
         add("buttons", len(options.titles), options.count_limit, True, "shown as a numbered text list")
-    unit = "utf16" if profile.length_unit == "utf16" else "codepoints"
+    unit: LengthUnit = "utf16" if profile.length_unit == "utf16" else "codepoints"
     for title, shown in zip(options.titles, options.shown):
         if shown != title:
             add("button_title", measure_unit(unit, title), options.title_limit, True, f"shown as {shown!r}")
 
-    if r.bubble_lengths and max(r.bubble_lengths) > rules.bubble_chars:
-        add("bubble_length", max(r.bubble_lengths), rules.bubble_chars, False)
+    longest = rules.max_bubble_chars
+    slack = f"target {rules.bubble_chars} + {rules.bubble_slack:.0%}"
+    if r.bubble_lengths and max(r.bubble_lengths) > longest:
+        add("bubble_length", max(r.bubble_lengths), longest, False, slack)
     if len(r.bubble_lengths) > rules.max_bubbles:
         add("bubbles", len(r.bubble_lengths), rules.max_bubbles, False)
     wall = _longest_paragraph(entry.answer, profile, rules)
-    if wall > rules.bubble_chars:
-        add("wall_of_text", wall, rules.bubble_chars, False, "add a blank line or shorten")
+    if wall > longest:
+        add("wall_of_text", wall, longest, False, "add a blank line or shorten")
     n_options = len(options.titles)
     if n_options > rules.max_quick_replies:
         add("quick_replies", n_options, rules.max_quick_replies, False)
+    if r.markup_drift:
+        add("literal_markup", r.markup_drift, 0, False,
+            "a literal * or _ shows as formatting on WhatsApp (no escape exists); reword")
     if profile.length_unit == "sms":
-        forcing = "".join(m.text for m in texts)
-        info = sms_info(forcing)
+        sent = "".join(m.text for m in texts)
+        info = sms_info(sent)
         if info.encoding == "UCS-2":
-            count = sum(forcing.count(c) for c in info.ucs2_chars)
+            count = sum(sent.count(c) for c in info.ucs2_chars)
             chars = ", ".join(f"{c!r} U+{ord(c):04X}" for c in info.ucs2_chars[:8])
             add("sms_ucs2", count, 0, False, f"UCS-2 (70 per segment, not 160): {chars}")
     return out

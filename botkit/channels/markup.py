@@ -80,6 +80,8 @@ def find_urls(text: str) -> list[tuple[int, int]]:
 
 def parse_markup(text: str) -> Styled:
     """Parse knowledge markup (`*bold*`, `_italic_`, bare URLs) into styled visible text."""
+    if "*" not in text and "_" not in text:
+        return Styled.plain(text)
     in_url = bytearray(len(text))
     for start, end in find_urls(text):
         in_url[start:end] = b"\x01" * (end - start)

@@ -279,6 +279,8 @@ class HouseRules:
         bubble_chars: target length of one bubble, in the channel's unit. A reply that
             would need more than `max_bubbles` bubbles gets longer bubbles instead (up to
             the hard limit): fewer notifications beat more of them; lint reports both.
+        bubble_slack: how far over the target a text may run to stay one bubble (0.2:
+            up to 360 for 300), so a link line is not left alone in a bubble of its own.
         max_bubbles: text bubbles per reply.
         max_images: images per reply; 0 sends the image address as a link line instead.
         max_quick_replies: options a consultant should offer (checked by lint only: render
@@ -289,6 +291,7 @@ class HouseRules:
     """
 
     bubble_chars: int = 300
+    bubble_slack: float = 0.2
     max_bubbles: int = 3
     max_images: int = 1
     max_quick_replies: int = 3
@@ -306,5 +309,13 @@ class HouseRules:
         for name, value, lowest in checks:
             if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
                 raise ConfigError(f"HouseRules.{name} must be an integer >= {lowest}, got {value!r}")
+        slack = self.bubble_slack
+        if isinstance(slack, bool) or not isinstance(slack, (int, float)) or not 0 <= slack <= 1:
+            raise ConfigError(f"HouseRules.bubble_slack must be a number from 0 to 1, got {slack!r}")
         if not isinstance(self.list_label, str) or not self.list_label.strip():
             raise ConfigError("HouseRules.list_label must be a non-empty text, e.g. 'Optionen'")
+
+    @property
+    def max_bubble_chars(self) -> int:
+        """The longest a bubble should get: the target plus the slack."""
+        return round(self.bubble_chars * (1 + self.bubble_slack))

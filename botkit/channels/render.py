@@ -64,13 +64,18 @@ class Rendering:
     cut_words: tuple[int, ...]
     options: Options
     text_forced_options: bool  # quick replies became text because the text was empty
+    # WhatsApp bubbles in which a literal "*" or "_" will be read as formatting: WhatsApp
+    # has no escape character, so only rewording the answer helps.
+    markup_drift: int = 0
 
 
 def render(channel: str, draft: Draft, rules: HouseRules | None = None) -> list[Message]:
     """Render a reply into the messages a channel sends, within every hard limit.
 
     Quick replies sit on the last text bubble; an image goes first (as the caption
-    carrier where the channel has captions). An unknown channel raises `ConfigError`.
+    carrier where the channel has captions). A draft with nothing to say (blank text, no
+    links, quick replies or image) gives `[]`. Never raises for any text; an unknown
+    channel raises `ConfigError`.
     """
     return list(render_report(channel, draft, rules).messages)
 
@@ -122,6 +127,7 @@ def render_report(channel: str, draft: Draft, rules: HouseRules | None = None) -
         cost_of=char_cost(profile.length_unit),
         marker_cost=1 if profile.markup == "whatsapp" else 0,
         max_chunks=rules.max_bubbles,
+        slack=rules.bubble_slack,
     )
     bubbles = [render_markup(chunk, profile.markup) for chunk in split.chunks]
 
@@ -131,16 +137,20 @@ def render_report(channel: str, draft: Draft, rules: HouseRules | None = None) -
             return measure_unit(profile.length_unit, chunk.text)
         return measure_unit(profile.length_unit, rendered)
 
+    whole = body[len(body.text) - len(body.text.lstrip()) : len(body.text.rstrip())]
     build = _BUILDERS[profile.name]
     messages = build(profile, rules, list(bubbles), options, image or None)
     return Rendering(
         messages=tuple(messages),
         hard_limit=hard,
-        length=length(body, render_markup(body, profile.markup)),
+        length=length(whole, render_markup(whole, profile.markup)),
         bubble_lengths=tuple(length(c, b) for c, b in zip(split.chunks, bubbles)),
         cut_words=split.cut_words,
         options=options,
         text_forced_options=bool(titles) and text_blank and profile.max_buttons > 0,
+        markup_drift=sum(
+            parse_markup(b).text != c.text for c, b in zip(split.chunks, bubbles)
+        ) if profile.markup == "whatsapp" else 0,
     )
 
 
@@ -258,7 +268,8 @@ def _whatsapp(
             label = shorten(" ".join(rules.list_label.split()), profile.max_list_button)
             action = {"button": label, "sections": [{"rows": rows}]}
             kind = "list"
-        payload = {"type": "interactive", "interactive": {"type": kind, "body": {"text": text}, "action": action}}
+        interactive_body = {"type": kind, "body": {"text": text}, "action": action}
+        payload = {"type": "interactive", "interactive": interactive_body}
         out.append(Message("whatsapp", text, options.shown, None, _wa(payload)))
     return out
 
@@ -281,7 +292,8 @@ def _messenger(
                 {"content_type": "text", "title": title, "payload": rid}
                 for rid, title in zip(options.ids, options.shown)
             ]
-        out.append(Message("messenger", text, shown, None, {"messaging_type": "RESPONSE", "message": message}))
+        payload = {"messaging_type": "RESPONSE", "message": message}
+        out.append(Message("messenger", text, shown, None, payload))
     return out
 
 

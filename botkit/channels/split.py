@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from botkit.channels.markup import Styled
+from botkit.channels.profiles import LengthUnit, get_profile
 from botkit.channels.sms import gsm7_septets, sms_info, utf16_units
-from botkit.channels.profiles import LengthUnit
 
 # Break ranks, best first.
 PARAGRAPH, LINE, SENTENCE, WORD, IN_SPAN, CUT = 5, 4, 3, 2, 1, 0
@@ -54,6 +54,16 @@ def measure_unit(unit: LengthUnit, text: str) -> int:
     if unit == "sms":
         return sms_info(text).units
     return len(text)
+
+
+def measure(channel: str, text: str) -> int:
+    """Length of `text` in the channel's unit (code points, UTF-16 units, or SMS units).
+
+    For Telegram, whose limits apply after entity parsing, pass the visible text rather
+    than MarkdownV2 source. For SMS the unit is septets in GSM-7 and UTF-16 units once a
+    character forces UCS-2.
+    """
+    return measure_unit(get_profile(channel).length_unit, text)
 
 
 def _breaks_grapheme(text: str, i: int) -> bool:
@@ -110,6 +120,7 @@ def split_styled(
     cost_of: Callable[[str], int],
     marker_cost: int = 0,
     max_chunks: int | None = None,
+    slack: float = 0.0,
 ) -> Split:
     """Split styled text into chunks of at most `hard` units, aiming at `target` each.
 
@@ -120,6 +131,8 @@ def split_styled(
             `hard` even when the renderer merges spans.
         max_chunks: when the text would need more chunks at `target`, the target grows
             (up to `hard`) rather than the number of chunks.
+        slack: a rest of up to `target * (1 + slack)` stays one chunk instead of leaving
+            a short remainder (a lone link line, say).
     """
     text, flags = styled.text, styled.flags
     n = len(text)
@@ -190,23 +203,30 @@ def split_styled(
     while i < len(words):
         start = words[i][0]
         rest = cost(start, words[-1][1])
-        if rest <= target:
+        if rest <= min(hard, target * (1 + slack)):
             chunks.append(styled[start : words[-1][1]])
             break
         aim = rest / math.ceil(rest / target)
+        # With a chunk budget, the rest after a break must fit the chunks still allowed.
+        slots = max_chunks - len(chunks) - 1 if max_chunks else 0
         best: int | None = None
-        best_key: tuple[int, float] = (-1, 0.0)
+        best_key: tuple[bool, bool, int, float] = (False, False, -1, 0.0)
         last_fit: int | None = None
         for e in range(i, len(words) - 1):
-            c = cost(start, words[e][1])
-            if c > target:
+            size = cost(start, words[e][1])
+            if size > target:
                 break
             last_fit = e
-            if c >= aim / 2:
-                key = (words[e + 1][2], -abs(c - aim))
-                if key > best_key:
-                    best, best_key = e, key
-        end = best if best is not None else (last_fit if last_fit is not None else i)
+            fits_budget = slots < 1 or cost(words[e + 1][0], words[-1][1]) <= slots * target
+            # Best: within budget, not too short, then the best boundary nearest the aim.
+            key = (fits_budget, size >= aim / 2, words[e + 1][2], -abs(size - aim))
+            if key > best_key:
+                best, best_key = e, key
+        if not best_key[1]:
+            # Every break is short of half the aim (a huge word follows): fill the chunk.
+            # Both conditions only grow with the chunk, so last_fit is in the best class.
+            best = last_fit
+        end = best if best is not None else i
         chunks.append(styled[start : words[end][1]])
         i = end + 1
     return Split(tuple(chunks), total, tuple(cut_words), target)

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from botkit.channels import HouseRules, render
 from botkit.consent.flow import say
-from botkit.consent.ledger import ConsentLedger, ConsentEvent
+from botkit.consent.ledger import ConsentEvent, ConsentLedger
 from botkit.db import conversations
 from botkit.errors import ConsentError
 from botkit.types import Draft, Message, Topic

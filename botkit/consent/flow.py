@@ -57,7 +57,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Note: you can object to the use of your data for marketing at any time – just send STOP.",
     },
     "stop_hint": {"de": "Abmelden: STOP", "en": "Unsubscribe: STOP"},
-    "offer": {"de": "{title} abonnieren", "en": "Subscribe: {title}"},
+    # Verb first: where the platform cuts titles to 20 characters, "Abonnieren: Solar-…" still says what it does.
+    "offer": {"de": "Abonnieren: {title}", "en": "Subscribe: {title}"},
     "and": {"de": "und", "en": "and"},
     "yes": {"de": "JA", "en": "YES"},
     "no": {"de": "Nein", "en": "No"},
@@ -85,10 +86,12 @@ class ConsentFlow:
     """The consent dialogue of a bot, backed by a `ConsentLedger` (implements `ConsentHook`).
 
     Args:
-        pending_seconds: how long a request waits for "JA"/"YES"; a late "JA" is not a consent.
+        pending_seconds: how long a request waits for "JA"/"YES". A chat is a dialogue: a "JA"
+            hours later more likely answers something else than the request, so it is not
+            taken as consent; the user can simply ask again.
     """
 
-    def __init__(self, ledger: ConsentLedger, *, pending_seconds: float = 24 * 3600) -> None:
+    def __init__(self, ledger: ConsentLedger, *, pending_seconds: float = 3600) -> None:
         self.ledger = ledger
         self.pending_seconds = pending_seconds
 
@@ -119,7 +122,9 @@ class ConsentFlow:
         """A marketing entry's draft: teaser, links and quick replies only with granted consent.
 
         Without consent the user still gets the answer to their question, plus an opt-in
-        quick reply unless they have withdrawn or declined this topic before.
+        quick reply unless they have withdrawn or declined this topic before. With consent the
+        promotional content is recorded as a delivery, and the first one in a channel carries
+        the Art. 21(4) objection notice.
         """
         topic = self.ledger.topics.get(entry.topic)
         if topic is None:  # a topic nobody can opt into: never promote it

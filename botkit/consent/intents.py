@@ -57,6 +57,7 @@ _MARKETING_WORDS = (
 # Words too common to identify a topic on their own.
 _GENERIC = frozenset({*_MARKETING_WORDS, "energy", "saving", "energie", "strom", "power", "e"})
 _SHORT = 4  # words: a message this short that names a topic and a cue is about that topic
+_MIN_WORD = 4  # letters: shorter title words ("E", "to") do not identify a topic
 _TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
@@ -104,7 +105,7 @@ def topic_phrases(topic: Topic) -> tuple[frozenset[str], frozenset[str]]:
     """(strong, weak) ways a message names a topic: full titles and the id; distinctive single words."""
     names = [normalize(title) for title in topic.title.values()] + [normalize(topic.id)]
     strong = {n for n in names if n} | {n.replace(" ", "") for n in names if n}
-    weak = {w for n in names for w in n.split() if len(w) >= _SHORT and w not in _GENERIC}
+    weak = {w for n in names for w in n.split() if len(w) >= _MIN_WORD and w not in _GENERIC}
     return frozenset(strong), frozenset(weak - strong)
 
 

@@ -11,7 +11,7 @@ How `tune` chooses:
    `min_in_scope_accuracy=X` maximises OOS recall among thresholds keeping in-scope
    accuracy >= X. Of equally good thresholds (a plateau) the middle one is taken, so the
    choice does not sit on the edge of what the tuning cases happen to show.
-2. The margin, at that threshold: from 0 to 0.1 in steps of 0.005, the smallest margin
+2. The margin, at that threshold: from 0 to 0.2 in steps of 0.005, the smallest margin
    that maximises the mean of the "resolved" rate (answered right, or a clarification
    that offers the right entry) and OOS recall. A clarification is worth it only where it
    turns wrong answers into a one-tap choice.
@@ -43,7 +43,7 @@ from botkit.policy.escalation import Thresholds
 from botkit.protocols import Embedder
 
 FORMAT = "botkit-calibration/1"
-MARGINS = [round(i * 0.005, 6) for i in range(21)]
+MARGINS = [round(i * 0.005, 6) for i in range(41)]
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,7 @@ def tune(
     """
     if not any(r.in_scope for r in results):
         raise ConfigError("tuning needs cases with an expected_id (questions the bot should answer)")
-    no_clarify = Thresholds(0.0, 0.0, max_misses)
-    points = sweep(results, no_clarify, threshold_grid())
+    points = threshold_curve(results, max_misses)
     if min_in_scope_accuracy is None:
         objective = "balanced"
         threshold = _middle_of_best(points, lambda p: p.balanced or 0.0)
@@ -121,6 +120,11 @@ def tune(
         objective=objective,
         metrics={k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()},
     )
+
+
+def threshold_curve(results: Sequence[CaseResult], max_misses: int = 2) -> list[SweepPoint]:
+    """The curve `tune` picks the threshold from: every threshold 0..1 (step 0.005), clarification off."""
+    return sweep(results, Thresholds(0.0, 0.0, max_misses), threshold_grid())
 
 
 def _middle_of_best(points: Sequence[SweepPoint], key: Callable[[SweepPoint], Any]) -> float:

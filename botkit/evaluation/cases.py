@@ -140,8 +140,8 @@ def check_references(knowledge: KnowledgeBase, items: Iterable[Case | Conversati
 
     def unknown(source: str, field: str, value: str, known: set[str], what: str) -> None:
         if value not in known:
-            hint = ", ".join(sorted(known)) if len(known) <= 12 else f"{len(known)} {what}s, see the knowledge base"
-            problems.append(Problem(*place(source), field, f"{value!r} is not a known {what} (known: {hint})"))
+            hint = f"known: {', '.join(sorted(known))}" if len(known) <= 12 else f"check it against the {len(known)} in the knowledge base"
+            problems.append(Problem(*place(source), field, f"{value!r} is not a known {what} ({hint})"))
 
     for item in items:
         if isinstance(item, Case):

@@ -41,7 +41,8 @@ def _option_problems(message: Message) -> list[str]:
     count = len(message.quick_replies)
     if not count:
         return []
-    as_list = count > profile.max_buttons and profile.max_list_rows > 0
+    # WhatsApp sends options as reply buttons or, when they do not fit, as a list message with longer titles.
+    as_list = profile.max_list_rows > 0 and message.payload.get("interactive", {}).get("type") == "list"
     most = profile.max_list_rows if as_list else profile.max_buttons
     title_limit = profile.max_row_title if as_list else profile.max_button_title
     problems = []

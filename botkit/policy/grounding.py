@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 RULES: tuple[str, ...] = (
     "empty",
+    "too_short",
     "too_long",
     "url",
     "email",
@@ -39,12 +40,14 @@ class Grounds:
         withheld: marketing content the user has not consented to (teasers, topic titles):
             none of it may show up in the reply.
         bot_name: the one name the bot may introduce itself with.
+        min_chars: shortest allowed reply (an "OK" drops the answer's content).
         max_chars: longest allowed reply; None for no limit.
     """
 
     sources: tuple[str, ...]
     withheld: tuple[str, ...] = ()
     bot_name: str = ""
+    min_chars: int = 0
     max_chars: int | None = None
 
 
@@ -64,6 +67,8 @@ def check_reply(text: str, grounds: Grounds) -> list[Violation]:
     if not text.strip():
         return [Violation("empty", "")]
     found: list[Violation] = []
+    if len(text.strip()) < grounds.min_chars:
+        found.append(Violation("too_short", f"{len(text.strip())} < {grounds.min_chars} characters"))
     if grounds.max_chars is not None and len(text) > grounds.max_chars:
         found.append(Violation("too_long", f"{len(text)} > {grounds.max_chars} characters"))
     found.extend(_fact_violations(text, " \n ".join(grounds.sources)))

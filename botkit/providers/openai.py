@@ -76,4 +76,6 @@ class OpenAIChat:
             raise LLMError(f"{where} is unreachable; check BOTKIT_LLM_BASE_URL: {exc}", "unreachable") from exc
         except (openai.OpenAIError, LangChainException) as exc:
             raise LLMError(f"{where} failed: {exc}", "error") from exc
+        if message.response_metadata.get("finish_reason") == "length":  # cut off mid-sentence: never send it
+            raise LLMError(f"{where} hit the limit of {max_tokens} tokens before finishing", "truncated")
         return message.text.strip()

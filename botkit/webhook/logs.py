@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from urllib.parse import quote
 
 log = logging.getLogger("botkit.webhook")
 
@@ -13,7 +14,7 @@ log = logging.getLogger("botkit.webhook")
 _GUARDED = ("botkit.webhook", "httpx", "httpcore", "uvicorn", "uvicorn.access", "uvicorn.error")
 _PATTERNS = (
     re.compile(r"(hub\.verify_token=)[^&\s\"']*"),
-    re.compile(r"(/bot)\d+:[A-Za-z0-9_-]+"),
+    re.compile(r"(/bot)\d+(?::|%3A)[A-Za-z0-9_-]+", re.IGNORECASE),
 )
 
 
@@ -31,8 +32,9 @@ class SecretScrubber(logging.Filter):
         self._secrets: set[str] = set()
 
     def add(self, secrets: Iterable[str]) -> None:
-        """Also scrub these values (longest first, so one secret inside another goes too)."""
-        self._secrets.update(s for s in secrets if s)
+        """Also scrub these values, as they are and URL-encoded (longest first: one inside another goes too)."""
+        for secret in filter(None, secrets):
+            self._secrets.update({secret, quote(secret, safe="")})
 
     def scrub(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):

@@ -10,10 +10,12 @@ restarted process) takes the row over.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from botkit.db import webhook_inbox, webhook_outbox
@@ -53,7 +55,11 @@ class OutboxItem:
 
 
 class WebhookQueue:
-    """Inbox and outbox tables on the bot's database (SQLite in WAL mode or PostgreSQL)."""
+    """Inbox and outbox tables on the bot's database (SQLite in WAL mode or PostgreSQL).
+
+    Every method runs in its own transaction, or in the caller's when given `conn` (so that
+    a `GroupWriter` can commit the writes of many requests at once).
+    """
 
     def __init__(self, engine: Engine) -> None:
         dialects = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
@@ -62,30 +68,42 @@ class WebhookQueue:
         self.engine = engine
         self._insert = dialects[engine.dialect.name]
 
-    def accept(self, events: list[Inbound], now: float) -> tuple[int, int]:
-        """Save new events in one transaction; returns (saved, already known)."""
+    @contextmanager
+    def _tx(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+            return
+        with self.engine.begin() as own:
+            yield own
+
+    def accept(self, events: list[Inbound], now: float, conn: Connection | None = None) -> tuple[int, int]:
+        """Save new events; returns (saved, already known)."""
         saved = 0
-        with self.engine.begin() as conn:
+        with self._tx(conn) as conn:
             for event in events:
                 row = _inbox_row(event, now)
                 result = conn.execute(self._insert(webhook_inbox).values(**row).on_conflict_do_nothing(index_elements=["key"]))
                 saved += result.rowcount
         return saved, len(events) - saved
 
-    def claim(self, owner: str, now: float, lease: float) -> InboxItem | None:
+    def claim(self, owner: str, now: float, lease: float, conn: Connection | None = None) -> InboxItem | None:
         """Lease the oldest pending event whose conversation has no earlier pending event."""
         i = webhook_inbox.alias("i")
         j = webhook_inbox.alias("j")
         earlier = select(j.c.id).where(j.c.conversation_id == i.c.conversation_id, j.c.status == "pending", j.c.id < i.c.id)
         free = or_(i.c.lease_until.is_(None), i.c.lease_until < now)
         query = select(i).where(i.c.status == "pending", free, ~earlier.exists()).order_by(i.c.id).limit(1)
-        # Read, then claim with a guarded UPDATE in its own short write transaction: a
-        # read-then-write transaction can fail outright under WAL when another writer commits.
-        with self.engine.connect() as conn:
+        # Without a caller's transaction: read, then claim with a guarded UPDATE in a short
+        # write transaction of its own (a read-then-write transaction can fail outright under
+        # WAL when another writer commits in between).
+        if conn is None:
+            with self.engine.connect() as reader:
+                row = reader.execute(query).mappings().first()
+        else:
             row = conn.execute(query).mappings().first()
         if row is None:
             return None
-        with self.engine.begin() as conn:
+        with self._tx(conn) as conn:
             claimed = conn.execute(
                 update(webhook_inbox)
                 .where(webhook_inbox.c.id == row["id"], webhook_inbox.c.status == "pending", _free(webhook_inbox, now))
@@ -95,11 +113,13 @@ class WebhookQueue:
                 return None
         return InboxItem(row["id"], _event(row), row["attempts"] + 1)
 
-    def finish(self, item: InboxItem, outgoing: list[Outgoing], owner: str, now: float, lease: float) -> list[OutboxItem]:
+    def finish(
+        self, item: InboxItem, outgoing: list[Outgoing], owner: str, now: float, lease: float, conn: Connection | None = None
+    ) -> list[OutboxItem]:
         """Mark an event done and queue its sends, leased to `owner`, in one transaction."""
         event = item.event
         rows = []
-        with self.engine.begin() as conn:
+        with self._tx(conn) as conn:
             for seq, request in enumerate(outgoing):
                 values = {
                     "inbox_id": item.id,
@@ -125,17 +145,17 @@ class WebhookQueue:
             )
         return rows
 
-    def give_up(self, item: InboxItem, error: str, retry_at: float | None) -> None:
+    def give_up(self, item: InboxItem, error: str, retry_at: float | None, conn: Connection | None = None) -> None:
         """Processing failed: retry after `retry_at`, or mark the event failed when it is None."""
         values: dict[str, Any] = {"error": error, "lease_owner": None}
         if retry_at is None:
             values.update(status="failed", lease_until=None)
         else:
             values["lease_until"] = retry_at  # nobody may claim it before then
-        with self.engine.begin() as conn:
+        with self._tx(conn) as conn:
             conn.execute(update(webhook_inbox).where(webhook_inbox.c.id == item.id).values(**values))
 
-    def claim_sends(self, owner: str, now: float, lease: float, limit: int = 50) -> list[OutboxItem]:
+    def claim_sends(self, owner: str, now: float, lease: float, limit: int = 50, conn: Connection | None = None) -> list[OutboxItem]:
         """Lease due, unleased sends left over from failures or crashed workers, oldest first."""
         o = webhook_outbox
         query = (
@@ -144,10 +164,13 @@ class WebhookQueue:
             .order_by(o.c.inbox_id, o.c.seq)
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        if conn is None:
+            with self.engine.connect() as reader:
+                rows = reader.execute(query).mappings().all()
+        else:
             rows = conn.execute(query).mappings().all()
         items = []
-        with self.engine.begin() as conn:
+        with self._tx(conn) as conn:
             for row in rows:
                 claimed = conn.execute(
                     update(o).where(o.c.id == row["id"], o.c.status == "pending", _free(o, now)).values(lease_owner=owner, lease_until=now + lease)
@@ -157,17 +180,17 @@ class WebhookQueue:
                     items.append(OutboxItem(row["id"], row["inbox_id"], row["seq"], row["conversation_id"], row["user_id"], request, row["attempts"]))
         return items
 
-    def sent(self, item: OutboxItem, now: float, attempts: int) -> None:
+    def sent(self, item: OutboxItem, now: float, attempts: int, conn: Connection | None = None) -> None:
         """Record a successful send."""
-        self._update_send(item, status="sent", sent_at=now, attempts=item.attempts + attempts, error=None, lease_owner=None, lease_until=None)
+        self._update_send(conn, item, status="sent", sent_at=now, attempts=item.attempts + attempts, error=None, lease_owner=None, lease_until=None)
 
-    def failed(self, item: OutboxItem, error: str, attempts: int) -> None:
+    def failed(self, item: OutboxItem, error: str, attempts: int, conn: Connection | None = None) -> None:
         """Record a send the platform rejected for good (a 4xx other than 429)."""
-        self._update_send(item, status="failed", error=error, attempts=item.attempts + attempts, lease_owner=None, lease_until=None)
+        self._update_send(conn, item, status="failed", error=error, attempts=item.attempts + attempts, lease_owner=None, lease_until=None)
 
-    def later(self, item: OutboxItem, error: str, attempts: int, next_at: float) -> None:
+    def later(self, item: OutboxItem, error: str, attempts: int, next_at: float, conn: Connection | None = None) -> None:
         """Keep a send pending and try again at `next_at` (the platform stayed unavailable)."""
-        self._update_send(item, error=error, attempts=item.attempts + attempts, next_at=next_at, lease_owner=None, lease_until=None)
+        self._update_send(conn, item, error=error, attempts=item.attempts + attempts, next_at=next_at, lease_owner=None, lease_until=None)
 
     def release(self, owner: str) -> None:
         """Give up every lease `owner` holds (on shutdown), so others continue at once."""
@@ -185,8 +208,8 @@ class WebhookQueue:
                 for name, table in (("inbox", webhook_inbox), ("outbox", webhook_outbox))
             }
 
-    def _update_send(self, item: OutboxItem, **values: Any) -> None:
-        with self.engine.begin() as conn:
+    def _update_send(self, conn: Connection | None, item: OutboxItem, **values: Any) -> None:
+        with self._tx(conn) as conn:
             conn.execute(update(webhook_outbox).where(webhook_outbox.c.id == item.id).values(**values))
 
 

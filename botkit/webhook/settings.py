@@ -83,19 +83,22 @@ def _empty(value: SecretStr | None) -> bool:
     return value is None or not value.get_secret_value()
 
 
-def load_settings(env_file: Path | None = Path(".env")) -> tuple[Settings, WebhookSettings]:
+def load_settings(env_file: Path | None = Path(".env"), defaults: dict[str, str] | None = None) -> tuple[Settings, WebhookSettings]:
     """Read the bot's `Settings` and the `WebhookSettings` from the environment and `env_file`.
 
-    Environment variables win over the file, as in pydantic-settings.
+    Environment variables win over the file, as in pydantic-settings; `defaults` (`BOTKIT_*`
+    names) apply where neither sets a value.
 
     Raises:
         ConfigError: a value does not parse.
     """
-    file_values = dotenv_values(env_file) if env_file is not None and env_file.is_file() else {}
-    merged = {k: v for k, v in file_values.items() if v is not None} | dict(os.environ)
+    env_file = env_file if env_file is not None and env_file.is_file() else None
+    file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None} if env_file else {}
+    merged = (defaults or {}) | file_values | dict(os.environ)
     try:
-        webhook = WebhookSettings(_env_file=env_file if env_file is not None and env_file.is_file() else None)
+        webhook = WebhookSettings(_env_file=env_file)
     except ValidationError as exc:
+        # Only the names and messages: the input values may be secrets.
         problems = "; ".join(f"BOTKIT_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"invalid webhook settings: {problems}") from exc
     return Settings.from_env(merged), webhook

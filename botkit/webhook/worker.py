@@ -4,7 +4,8 @@ One or more reply loops claim inbox events (a conversation's events strictly in 
 run the synchronous bot in a worker thread so the event loop keeps acknowledging, and
 write the rendered sends to the outbox in the same transaction that marks the event
 done. Sends of one conversation go out one after another; a sweeper picks up sends and
-events left over by failures, restarts or crashed processes.
+events left over by failures, restarts or crashed processes. The webhook's own writes go
+through the app's `GroupWriter`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from botkit.webhook.outbox import InboxItem, OutboxItem, Outgoing, WebhookQueue
 from botkit.webhook.parse import ANSWERED_KINDS, Inbound
 from botkit.webhook.sender import Sender
 from botkit.webhook.settings import WebhookSettings
+from botkit.webhook.writer import GroupWriter
 
 MAX_ATTEMPTS = 3  # an event that fails this often is marked failed instead of blocking its conversation
 
@@ -36,6 +38,7 @@ class Worker:
         self,
         bot: Bot,
         queue: WebhookQueue,
+        writer: GroupWriter,
         sender: Sender,
         settings: WebhookSettings,
         *,
@@ -44,6 +47,7 @@ class Worker:
     ) -> None:
         self.bot = bot
         self.queue = queue
+        self.writer = writer
         self.sender = sender
         self.settings = settings
         self.owner = owner
@@ -71,7 +75,8 @@ class Worker:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await anyio.to_thread.run_sync(self.queue.release, self.owner)
+        await self.writer.close()  # writes handed in before the cancellation still commit ...
+        await anyio.to_thread.run_sync(self.queue.release, self.owner)  # ... then their leases go
 
     # processing -------------------------------------------------------------------
 
@@ -129,20 +134,22 @@ class Worker:
         body = {"recipient": {"id": event.reply_to}, "target_app_id": app_id, "metadata": reason}
         return Outgoing("messenger", "me/pass_thread_control", body)
 
-    def step(self) -> list[OutboxItem] | None:
-        """Claim and process one event (in a worker thread); None when there was nothing to do."""
-        now = self._clock()
-        item = self.queue.claim(self.owner, now, self.settings.lease_seconds)
+    async def step(self) -> list[OutboxItem] | None:
+        """Claim and process one event; None when there was nothing to do."""
+        item = await self.writer.run(lambda c: self.queue.claim(self.owner, self._clock(), self.settings.lease_seconds, c))
         if item is None:
             return None
-        try:
-            calls = self.handle(item.event)
-        except Exception as exc:  # noqa: BLE001 - any failure must not block the conversation forever
-            self._failed(item, exc)
+        if item.attempts > MAX_ATTEMPTS:  # it crashed its workers before: do not block the conversation
+            await self.writer.run(lambda c: self.queue.give_up(item, "gave up after repeated crashes", None, c))
             return []
-        return self.queue.finish(item, calls, self.owner, self._clock(), self._send_lease)
+        try:
+            calls = await anyio.to_thread.run_sync(self.handle, item.event)
+        except Exception as exc:  # noqa: BLE001 - any failure must not block the conversation forever
+            await self._failed(item, exc)
+            return []
+        return await self.writer.run(lambda c: self.queue.finish(item, calls, self.owner, self._clock(), self._send_lease, c))
 
-    def _failed(self, item: InboxItem, exc: Exception) -> None:
+    async def _failed(self, item: InboxItem, exc: Exception) -> None:
         final = item.attempts >= MAX_ATTEMPTS
         log.warning(
             "processing %s event %s of %s failed (attempt %d%s): %s",
@@ -150,7 +157,8 @@ class Worker:
             ", giving up" if final else "", type(exc).__name__, exc_info=not isinstance(exc, BotkitError),
         )
         retry_at = None if final else self._clock() + self.settings.poll_seconds * item.attempts
-        self.queue.give_up(item, f"{type(exc).__name__}: {exc}"[:500], retry_at)
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        await self.writer.run(lambda c: self.queue.give_up(item, error, retry_at, c))
 
     # loops --------------------------------------------------------------------------
 
@@ -164,7 +172,7 @@ class Worker:
         while True:
             self._wake.clear()
             try:
-                items = await anyio.to_thread.run_sync(self.step)
+                items = await self.step()
             except SQLAlchemyError as exc:  # e.g. the database is locked or away: try again later
                 log.warning("reading the webhook inbox failed: %s", type(exc).__name__)
                 items = None
@@ -180,7 +188,7 @@ class Worker:
         while True:
             await asyncio.sleep(self.settings.poll_seconds)
             try:
-                items = await anyio.to_thread.run_sync(self.queue.claim_sends, self.owner, self._clock(), self._send_lease)
+                items = await self.writer.run(lambda c: self.queue.claim_sends(self.owner, self._clock(), self._send_lease, conn=c))
             except SQLAlchemyError as exc:
                 log.warning("reading the webhook outbox failed: %s", type(exc).__name__)
                 continue
@@ -207,17 +215,22 @@ class Worker:
             async with self._slots:
                 result = await self.sender.send(item.request)
             if result.verdict == "sent":
-                await anyio.to_thread.run_sync(self.queue.sent, item, self._clock(), result.attempts)
+                await self.writer.run(lambda c: self.queue.sent(item, self._clock(), result.attempts, c))
                 continue
             if result.verdict == "failed":
                 log.warning("%s rejected a send to %s: %s", item.request.platform, mask(item.user_id), result.error)
-                await anyio.to_thread.run_sync(self.queue.failed, item, result.error, result.attempts)
+                await self.writer.run(lambda c: self.queue.failed(item, result.error, result.attempts, c))
                 continue
             later = self._clock() + self.settings.retry_later_seconds
             log.warning(
                 "%s send to %s still failing after %d tries (%s); retrying in %.0f s",
                 item.request.platform, mask(item.user_id), result.attempts, result.error, self.settings.retry_later_seconds,
             )
-            for rest in items[n:]:  # keep the order: the rest waits too
-                await anyio.to_thread.run_sync(self.queue.later, rest, result.error, result.attempts if rest is item else 0, later)
+            rest = items[n:]  # keep the order: the rest waits too
+
+            def postpone(c: Any) -> None:
+                for other in rest:
+                    self.queue.later(other, result.error, result.attempts if other is item else 0, later, c)
+
+            await self.writer.run(postpone)
             return

@@ -31,13 +31,18 @@ TOPICS = ("t1", "t2")
 CLIENT = Client(name="Test", topics=tuple(Topic(t, {"en": t}, {"en": t}, "v1") for t in TOPICS))
 
 
+def operation(worker: str, i: int) -> tuple[str, str, str]:
+    """The i-th operation of a worker: (user, topic, "granted" or "withdrawn")."""
+    return f"w{worker}-u{i % 10}", TOPICS[(i // 10) % 2], "granted" if (i // 20) % 2 == 0 else "withdrawn"
+
+
 def main(url: str, worker: str, ops: int, go_file: str) -> None:
     ledger = ConsentLedger(open_database(url), CLIENT)
     while not Path(go_file).exists():
         time.sleep(0.01)
     for i in range(ops) if ops else itertools.count():
-        user, topic = f"w{worker}-u{i % 10}", TOPICS[(i // 10) % 2]
-        if (i // 20) % 2 == 0:
+        user, topic, state = operation(worker, i)
+        if state == "granted":
             event = ledger.grant(user, "whatsapp", topic, evidence=f"op {i}")
         else:
             event = ledger.withdraw(user, "whatsapp", topic, evidence=f"op {i}")

@@ -82,3 +82,11 @@ def test_house_rules_defaults_are_short_messages():
 def test_house_rules_reject_unusable_values(kwargs):
     with pytest.raises(ConfigError, match="HouseRules"):
         HouseRules(**kwargs)
+
+
+def test_channels_all_is_sorted_and_importable():
+    import botkit.channels as channels
+
+    assert channels.__all__ == sorted(channels.__all__)
+    for name in channels.__all__:
+        assert getattr(channels, name) is not None

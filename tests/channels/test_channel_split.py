@@ -156,3 +156,12 @@ def test_shorten_unique_fits_and_stays_distinct(titles, limit):
     assert len({s.casefold() for s in shown}) == len(titles)
     for title, s in zip(titles, shown):
         assert s == title or "…" in s
+
+
+def test_measure_uses_the_channel_unit():
+    from botkit.channels import measure
+
+    assert measure("whatsapp", "Grüße 😀") == 7  # code points
+    assert measure("telegram", "Grüße 😀") == 8  # UTF-16: the emoji counts twice
+    assert measure("sms", "Grüße €") == 8  # GSM-7: "€" takes two septets
+    assert measure("sms", "Grüße 😀") == 8  # UCS-2 units

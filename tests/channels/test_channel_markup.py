@@ -117,7 +117,9 @@ def test_check_markdown_v2_rejects_what_telegram_rejects(bad):
 
 MARKUP_TEXT = st.lists(
     st.one_of(
-        st.sampled_from(["*", "_", " ", "\n", "a", "Ä", "ß", ".", "-", "\\", "`", "https://x.de/a_b*c", "😀"]),
+        st.sampled_from(
+            ["*", "_", " ", "\n", "a", "Ä", "ß", ".", "-", "\\", "`", "https://x.de/a_b*c", "😀"]
+        ),
         st.text(max_size=4),
     ),
     max_size=40,

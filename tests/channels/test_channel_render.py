@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from botkit.channels import CHANNELS, HouseRules, get_profile, prefer_gsm7, render, render_report, sms_info
+from botkit.channels import (
+    CHANNELS,
+    HouseRules,
+    get_profile,
+    prefer_gsm7,
+    render,
+    render_report,
+    sms_info,
+)
 from botkit.channels.markup import check_markdown_v2, parse_markup
 from botkit.channels.split import truncate_bytes, utf16_units
 from botkit.errors import ConfigError
-from botkit.types import Draft, Message
+from botkit.types import Draft, FaqEntry, Message
 
 # --- what every message must satisfy, read from the payload the platform receives ---
 
@@ -165,7 +175,6 @@ def squash(text: str) -> str:
 def check_reply(channel: str, draft: Draft, rules: HouseRules) -> None:
     report = render_report(channel, draft, rules)
     messages = list(report.messages)
-    assert messages == render(channel, draft, rules)
     assert_within_limits(channel, messages)
 
     titles = expected_titles(draft, channel, rules)
@@ -181,11 +190,12 @@ def check_reply(channel: str, draft: Draft, rules: HouseRules) -> None:
 
     want_visible, want_raw = expected_content(draft, channel, rules, mode)
     got = [visible(channel, m.text) for m in messages]
-    assert squash("".join(got)) == squash(want_visible), "content lost or reordered"
+    if not report.markup_drift:  # WhatsApp cannot escape: see Rendering.markup_drift
+        assert squash("".join(got)) == squash(want_visible), "content lost or reordered"
     # Independent of the markup parser: only markers and whitespace may differ.
     strip = str.maketrans("", "", "*_")
     assert squash("".join(got)).translate(strip) == squash(want_raw).translate(strip)
-    if not report.cut_words:
+    if not report.cut_words and not report.markup_drift:
         assert " ".join(got).split() == want_visible.split(), "a word was split"
 
     image = draft.image.strip() if draft.image else ""
@@ -267,16 +277,14 @@ DRAFT = st.builds(
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None)
 @given(draft=DRAFT, rules=RULES)
 def test_every_message_is_within_limits_and_keeps_the_content(channel, draft, rules):
-    # too_slow: the long-text branch builds 150-400 fragments on purpose, to get replies
-    # of several bubbles; generation, not the renderer, is what takes the time.
     check_reply(channel, draft, rules)
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=800, deadline=None)
 @given(text=st.text(min_size=1, max_size=30), quick_replies=st.lists(st.text(max_size=5), max_size=3))
 def test_render_never_raises_for_any_unicode(channel, text, quick_replies):
     draft = Draft(text, quick_replies=tuple(quick_replies))
@@ -310,6 +318,14 @@ def test_whatsapp_reply_buttons_for_up_to_three_short_titles():
         },
     }
     assert message.quick_replies == ("Adresse", "Kontakt")
+
+
+def test_render_returns_the_messages_of_render_report():
+    draft = Draft(ANSWER * 3, (LINK,), ("Adresse", "Kontakt"), "https://x.de/a.png")
+    for channel in CHANNELS:
+        messages = render(channel, draft)
+        assert messages == list(render_report(channel, draft).messages)
+        assert [m.payload for m in messages] == [m.payload for m in render_report(channel, draft).messages]
 
 
 def test_whatsapp_plain_text_message():
@@ -351,7 +367,11 @@ def test_messenger_quick_replies_are_shortened_but_carry_the_full_title():
         "message": {
             "text": "Worum geht es?",
             "quick_replies": [
-                {"content_type": "text", "title": "Öffnungszeiten am…", "payload": "Öffnungszeiten am Wochenende"}
+                {
+                    "content_type": "text",
+                    "title": "Öffnungszeiten am…",
+                    "payload": "Öffnungszeiten am Wochenende",
+                }
             ],
         },
     }
@@ -375,7 +395,8 @@ def test_telegram_markdown_v2_with_inline_keyboard():
 
 
 def test_telegram_image_carries_the_first_bubble_as_caption():
-    messages = render("telegram", Draft("Hier ist _unser_ Tarifblatt.", image="https://x.de/t.png", quick_replies=("OK",)))
+    draft = Draft("Hier ist _unser_ Tarifblatt.", image="https://x.de/t.png", quick_replies=("OK",))
+    messages = render("telegram", draft)
     assert [m.payload["method"] for m in messages] == ["sendPhoto"]
     assert messages[0].payload["caption"] == "Hier ist _unser_ Tarifblatt\\."
     assert messages[0].payload["reply_markup"]["inline_keyboard"] == [[{"text": "OK", "callback_data": "OK"}]]
@@ -455,3 +476,71 @@ def test_lone_surrogates_do_not_crash():
 def test_unknown_channel_raises_config_error():
     with pytest.raises(ConfigError, match="whatsapp"):
         render("fax", Draft("Hallo"))
+
+
+# --- real German answers ---
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "knowledge"
+DEEPSET = ROOT.parent / "shared" / "datasets" / "deepset-covid-faq-de" / "faq_200327.tsv"
+
+
+def sample_entries() -> dict[str, FaqEntry]:
+    if not SAMPLE.is_dir():
+        pytest.skip(f"no sample knowledge base at {SAMPLE}")
+    from botkit.knowledge import load_knowledge
+
+    return load_knowledge(SAMPLE).by_id()
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_sample_answers_render_within_limits(channel):
+    for entry in sample_entries().values():
+        draft = Draft(entry.answer, entry.links, entry.quick_replies)
+        check_reply(channel, draft, HouseRules())
+        assert len(render(channel, draft)) <= 2, entry.id
+
+
+def test_sample_answer_with_bold_on_whatsapp_and_telegram():
+    entry = sample_entries().get("passwort-vergessen")
+    if entry is None or "*Passwort vergessen*" not in entry.answer:
+        pytest.skip("the sample entry changed")
+    draft = Draft(entry.answer, entry.links, entry.quick_replies)
+    [whatsapp] = render("whatsapp", draft)
+    assert "*Passwort vergessen*" in whatsapp.text
+    assert whatsapp.text.endswith(entry.links[0])  # the link line stays with its answer
+    [telegram] = render("telegram", draft)
+    assert "*Passwort vergessen*" in telegram.text and "E\\-Mail" in telegram.text
+    assert check_markdown_v2(telegram.text).startswith("Klicken Sie auf der Anmeldeseite auf Passwort")
+    [sms] = render("sms", draft)
+    assert "Passwort vergessen" in sms.text and "*" not in sms.text
+    assert sms.payload["encoding"] == "GSM-7"
+
+
+def test_sample_answer_with_degree_sign_needs_ucs2_on_sms():
+    entry = sample_entries().get("wasserhaerte")
+    if entry is None or "°" not in entry.answer:
+        pytest.skip("the sample entry changed")
+    messages = render("sms", Draft(entry.answer, entry.links, entry.quick_replies))
+    assert messages[0].payload["encoding"] == "UCS-2"
+
+
+def long_german_answers(n: int) -> list[str]:
+    """The n longest German answers of the deepset COVID FAQ (real agency texts)."""
+    if not DEEPSET.is_file():
+        pytest.skip(f"dataset absent: {DEEPSET}")
+    with DEEPSET.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    answers = {r["answer"] for r in rows if r.get("lang") == "de" and r.get("answer")}
+    return sorted(answers, key=len, reverse=True)[:n]
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_long_official_german_answers_split_cleanly(channel):
+    for answer in long_german_answers(40):
+        draft = Draft(answer, quick_replies=("Mehr Infos", "Hotline"))
+        check_reply(channel, draft, HouseRules())
+        report = render_report(channel, draft)
+        if report.length <= 2.5 * report.hard_limit:  # room for 3 bubbles and good breaks
+            assert len(report.bubble_lengths) <= 3
+        assert not report.cut_words

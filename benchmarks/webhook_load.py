@@ -1,0 +1,346 @@
+"""Load benchmark of the served webhook bot, on loopback, against two baselines in the same run.
+
+Three processes besides this one: the exported bot served by uvicorn (one worker), a send-API
+stand-in that records every reply with its arrival time, and a bare FastAPI echo app. This
+process plays the platform: simulated users post signed WhatsApp messages over 50 keep-alive
+connections.
+
+Measured, side by side:
+- (a) the bare echo endpoint: requests/s and latency at the same concurrency;
+- (b) the bot's in-process reply rate: `bot.reply` in a loop on the same messages;
+- the bot's acknowledgement latency at 50 connections (a burst of `--messages` posts);
+- sustained end-to-end throughput: burst messages / time from the first post until the
+  last reply is recorded by the stand-in;
+- end-to-end latency (post -> last message of the reply recorded) at half that throughput,
+  paced for `--seconds`;
+- lost and duplicated replies: every acknowledged message must have its reply recorded
+  exactly once (checked against the outbox in the database).
+
+Each message comes from a new user (so every reply has the disclosure and the answer) with a
+question from `evaluations/data/cases.csv`. Bounded: `--messages` posts, `--seconds` of pacing,
+a timeout on every wait; 127.0.0.1 only.
+
+Run: .venv/bin/python -m benchmarks.webhook_load [--messages 2000] [--seconds 15] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from sqlalchemy import create_engine, select
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE = ROOT / "knowledge"
+CASES = ROOT / "evaluations" / "data" / "cases.csv"
+SECRET = "bench-app-secret"
+TARGETS = {"ack_p99_ms": 20.0, "throughput_ratio": 0.7, "e2e_p99_ms": 100.0}
+
+
+# The two helper apps, started in their own processes by uvicorn --factory -------------------
+
+def stand_in_app() -> FastAPI:
+    """The Graph API stand-in: records (recipient, arrival time) of every send, answers 200."""
+    app = FastAPI()
+    records: list[tuple[str, float]] = []
+
+    @app.post("/{path:path}")
+    async def record(request: Request) -> dict[str, str]:
+        body = await request.json()
+        records.append((str(body.get("to")), time.time()))
+        return {"messaging_product": "whatsapp", "message_id": f"wamid.out{len(records)}"}
+
+    @app.get("/stats")
+    async def stats() -> dict[str, Any]:
+        return {"records": records}
+
+    return app
+
+
+def echo_app() -> FastAPI:
+    """Baseline (a): the bare FastAPI endpoint that does nothing but answer."""
+    app = FastAPI()
+
+    @app.post("/echo")
+    async def echo(request: Request) -> dict[str, int]:
+        return {"bytes": len(await request.body())}
+
+    return app
+
+
+# Helpers --------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Served:
+    """An ASGI factory served by uvicorn in its own process, on 127.0.0.1."""
+
+    def __init__(self, factory: str, *, cwd: Path, env: dict[str, str] | None = None, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        args = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--port", str(self.port),
+                "--no-access-log", "--log-level", "warning", "--ws", "none"]
+        self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(args, cwd=cwd, env={**os.environ, **(env or {})}, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{factory} exited: {log.read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{factory} did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self._log.close()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))] if ordered else float("nan")
+
+
+def questions() -> list[str]:
+    with CASES.open(encoding="utf-8") as handle:
+        return [row["question"] for row in csv.DictReader(handle)]
+
+
+def whatsapp_body(user: str, mid: str, text: str) -> bytes:
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550000000", "phone_number_id": "PNID1"},
+        "contacts": [{"profile": {"name": "Load"}, "wa_id": user}],
+        "messages": [{"from": user, "id": mid, "timestamp": "1780000000", "type": "text", "text": {"body": text}}],
+    }
+    envelope = {"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"value": value, "field": "messages"}]}]}
+    return json.dumps(envelope, ensure_ascii=False).encode()
+
+
+@dataclass
+class Posted:
+    user: str
+    started: float  # wall clock, comparable with the stand-in's arrival times
+    ack_ms: float
+    status: int
+
+
+async def post_all(url: str, bodies: list[tuple[str, bytes]], connections: int, sign: bool, rate: float | None = None) -> tuple[list[Posted], float]:
+    """Post every body with `connections` concurrent senders, as fast as possible or paced at `rate`/s."""
+    from botkit.webhook.verify import sign as signature
+
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    results: list[Posted] = []
+    queue: asyncio.Queue[tuple[int, str, bytes]] = asyncio.Queue()
+    for i, (user, body) in enumerate(bodies):
+        queue.put_nowait((i, user, body))
+    start = time.perf_counter()
+
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        async def sender() -> None:
+            while not queue.empty():
+                i, user, body = queue.get_nowait()
+                if rate is not None:  # open loop: the i-th message is due at i / rate
+                    delay = start + i / rate - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                headers = {"Content-Type": "application/json"}
+                if sign:
+                    headers["X-Hub-Signature-256"] = signature(body, SECRET)
+                wall, t0 = time.time(), time.perf_counter()
+                rsp = await client.post(url, content=body, headers=headers)
+                results.append(Posted(user, wall, (time.perf_counter() - t0) * 1000, rsp.status_code))
+
+        await asyncio.gather(*(sender() for _ in range(connections)))
+    return results, time.perf_counter() - start
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"p50": round(percentile(values, 50), 2), "p99": round(percentile(values, 99), 2), "max": round(max(values), 2)}
+
+
+def records(stand_in: Served) -> list[tuple[str, float]]:
+    return [tuple(r) for r in httpx.get(f"{stand_in.url}/stats", timeout=30).json()["records"]]
+
+
+def outbox_counts(database: Path) -> dict[str, int]:
+    """Sends per recipient that the bot queued, from its database."""
+    from botkit.db import webhook_outbox
+
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.connect() as conn:
+        rows = conn.execute(select(webhook_outbox.c.user_id, webhook_outbox.c.status)).all()
+    engine.dispose()
+    counts: dict[str, int] = {}
+    for user, _status in rows:
+        counts[user] = counts.get(user, 0) + 1
+    return counts
+
+
+def wait_for_replies(stand_in: Served, server: Served, users: set[str], timeout: float) -> list[tuple[str, float]]:
+    """Wait until the server has no pending work and every user got at least one message."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        health = httpx.get(f"{server.url}/healthz", timeout=30).json()
+        if health["pending"] == {"inbox": 0, "outbox": 0}:
+            got = records(stand_in)
+            if users <= {u for u, _ in got}:
+                return got
+        time.sleep(0.05)
+    raise RuntimeError(f"replies still missing after {timeout} s")
+
+
+def check_delivery(got: list[tuple[str, float]], expected: dict[str, int], users: set[str]) -> tuple[int, int]:
+    """(lost, duplicated) replies: messages recorded per user against the sends the bot queued."""
+    seen: dict[str, int] = {}
+    for user, _ in got:
+        if user in users:
+            seen[user] = seen.get(user, 0) + 1
+    lost = sum(1 for u in users if seen.get(u, 0) < expected.get(u, 1))
+    duplicated = sum(1 for u in users if seen.get(u, 0) > expected.get(u, 1))
+    return lost, duplicated
+
+
+def e2e_ms(posted: list[Posted], got: list[tuple[str, float]]) -> list[float]:
+    last: dict[str, float] = {}
+    for user, at in got:
+        last[user] = max(at, last.get(user, 0.0))
+    return [(last[p.user] - p.started) * 1000 for p in posted if p.user in last]
+
+
+# The run ----------------------------------------------------------------------------------------
+
+def in_process_rate(work: Path, texts: list[str], seconds: float) -> float:
+    """Baseline (b): replies per second of `bot.reply` in a loop, new user per message."""
+    from botkit import Settings, open_bot
+
+    bot = open_bot(KNOWLEDGE, Settings(index_dir=work / "index", database_url=f"sqlite:///{work / 'inprocess.db'}"))
+    for i in range(20):  # warm up
+        bot.reply(f"warm{i}", texts[i % len(texts)], "whatsapp")
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        bot.reply(f"inproc{count}", texts[count % len(texts)], "whatsapp", user_id=f"49170{count:08d}")
+        count += 1
+    rate = count / (time.perf_counter() - start)
+    bot.store.engine.dispose()
+    return rate
+
+
+def run(messages: int, seconds: float, connections: int, reply_workers: int) -> dict[str, Any]:
+    from botkit import Settings
+    from botkit.defaults import build
+    from botkit.webhook.export import export_bot
+
+    texts = questions()
+    results: dict[str, Any] = {"messages": messages, "connections": connections, "reply_workers": reply_workers,
+                               "cpus": os.cpu_count(), "python": platform.python_version()}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        build(KNOWLEDGE, Settings(index_dir=work / "index"))
+        exported = export_bot(KNOWLEDGE, work / "export", Settings(index_dir=work / "index"))
+
+        results["in_process_replies_per_s"] = round(in_process_rate(work, texts, min(seconds, 10.0)), 1)
+        print(f"(b) in-process bot.reply: {results['in_process_replies_per_s']} replies/s", flush=True)
+
+        echo = Served("benchmarks.webhook_load:echo_app", cwd=ROOT, log=work / "echo.log")
+        try:
+            bodies = [(f"echo{i}", whatsapp_body(f"echo{i}", f"wamid.echo{i}", texts[i % len(texts)])) for i in range(messages)]
+            asyncio.run(post_all(f"{echo.url}/echo", bodies[:200], connections, sign=False))  # warm up
+            posted, elapsed = asyncio.run(post_all(f"{echo.url}/echo", bodies, connections, sign=False))
+        finally:
+            echo.stop()
+        results["echo"] = {"requests_per_s": round(len(posted) / elapsed, 1), "latency_ms": summary([p.ack_ms for p in posted])}
+        print(f"(a) bare FastAPI echo: {results['echo']}", flush=True)
+
+        stand_in = Served("benchmarks.webhook_load:stand_in_app", cwd=ROOT, log=work / "stand_in.log")
+        env = {
+            "BOTKIT_WHATSAPP_APP_SECRET": SECRET, "BOTKIT_VERIFY_TOKEN": "bench-verify", "BOTKIT_WHATSAPP_TOKEN": "bench-token",
+            "BOTKIT_GRAPH_API_BASE": f"{stand_in.url}/v21.0", "BOTKIT_DATABASE_URL": f"sqlite:///{work / 'served.db'}",
+            "BOTKIT_REPLY_WORKERS": str(reply_workers),
+        }
+        server = Served("app:create", cwd=exported, env=env, log=work / "served.log")
+        try:
+            url = f"{server.url}/webhook/whatsapp"
+            warm = [(f"warm{i}", whatsapp_body(f"warm{i}", f"wamid.warm{i}", texts[i % len(texts)])) for i in range(50)]
+            asyncio.run(post_all(url, warm, connections, sign=True))
+            wait_for_replies(stand_in, server, {u for u, _ in warm}, timeout=120)
+
+            burst = [(f"4915{i:09d}", whatsapp_body(f"4915{i:09d}", f"wamid.burst{i}", texts[i % len(texts)])) for i in range(messages)]
+            posted, ack_elapsed = asyncio.run(post_all(url, burst, connections, sign=True))
+            users = {p.user for p in posted}
+            got = wait_for_replies(stand_in, server, users, timeout=max(120.0, messages / 5))
+            done = max(at for u, at in got if u in users)
+            span = done - min(p.started for p in posted)
+            throughput = len(posted) / span
+            results["ack"] = {"requests_per_s": round(len(posted) / ack_elapsed, 1), "latency_ms": summary([p.ack_ms for p in posted]),
+                              "non_200": sum(p.status != 200 for p in posted)}
+            results["e2e_throughput_per_s"] = round(throughput, 1)
+            results["burst_e2e_ms"] = summary(e2e_ms(posted, got))
+            print(f"acknowledgement at {connections} connections: {results['ack']}", flush=True)
+            print(f"sustained end-to-end throughput: {results['e2e_throughput_per_s']} replies/s", flush=True)
+
+            rate = throughput / 2
+            count = max(1, int(rate * seconds))
+            paced = [(f"4916{i:09d}", whatsapp_body(f"4916{i:09d}", f"wamid.paced{i}", texts[i % len(texts)])) for i in range(count)]
+            paced_posted, _ = asyncio.run(post_all(url, paced, connections, sign=True, rate=rate))
+            paced_users = {p.user for p in paced_posted}
+            got = wait_for_replies(stand_in, server, paced_users, timeout=120)
+            results["paced_rate_per_s"] = round(rate, 1)
+            results["paced_e2e_ms"] = summary(e2e_ms(paced_posted, got))
+            results["paced_ack_ms"] = summary([p.ack_ms for p in paced_posted])
+            print(f"end-to-end at {rate:.1f} messages/s: {results['paced_e2e_ms']}", flush=True)
+
+            expected = outbox_counts(work / "served.db")
+            lost, duplicated = check_delivery(got, expected, users | paced_users)
+            results["lost"], results["duplicated"] = lost, duplicated
+        finally:
+            server.stop()
+            stand_in.stop()
+    results["throughput_ratio"] = round(results["e2e_throughput_per_s"] / results["in_process_replies_per_s"], 2)
+    results["targets"] = {
+        "ack_p99_ms<=20": results["ack"]["latency_ms"]["p99"] <= TARGETS["ack_p99_ms"],
+        "throughput>=0.7x_in_process": results["throughput_ratio"] >= TARGETS["throughput_ratio"],
+        "e2e_p99_ms<=100_at_half_rate": results["paced_e2e_ms"]["p99"] <= TARGETS["e2e_p99_ms"],
+        "zero_lost_or_duplicated": results["lost"] == 0 and results["duplicated"] == 0 and results["ack"]["non_200"] == 0,
+    }
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=2000, help="messages in the burst (default 2000)")
+    parser.add_argument("--seconds", type=float, default=15.0, help="seconds of paced load at half the throughput")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--reply-workers", type=int, default=1, help="BOTKIT_REPLY_WORKERS of the served bot")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    results = run(args.messages, args.seconds, args.connections, args.reply_workers)
+    print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0 if all(results["targets"].values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

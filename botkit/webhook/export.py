@@ -1,0 +1,189 @@
+"""`botkit export`: a self-contained, deployable folder with the built index and an ASGI entry point."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import fields
+from importlib.metadata import version
+from pathlib import Path
+
+from botkit.channels import get_profile
+from botkit.config import Settings
+from botkit.db import open_database
+from botkit.defaults import build, data_dir
+from botkit.errors import ConfigError
+from botkit.evaluation.calibration import read_calibration
+from botkit.index import ProgressFn
+from botkit.protocols import Embedder
+from botkit.webhook.entry import MANIFEST
+
+ENV_VARS: tuple[tuple[str, str], ...] = (
+    ("BOTKIT_MESSENGER_APP_SECRET", "Messenger: the Meta app secret; checks X-Hub-Signature-256 of every POST"),
+    ("BOTKIT_MESSENGER_PAGE_TOKEN", "Messenger: the Page access token for the Send API"),
+    ("BOTKIT_WHATSAPP_APP_SECRET", "WhatsApp: the Meta app secret; checks X-Hub-Signature-256 of every POST"),
+    ("BOTKIT_WHATSAPP_TOKEN", "WhatsApp: the Cloud API access token"),
+    ("BOTKIT_VERIFY_TOKEN", "Messenger and WhatsApp: the verify token you enter in the app dashboard (GET handshake)"),
+    ("BOTKIT_TELEGRAM_BOT_TOKEN", "Telegram: the token from @BotFather"),
+    ("BOTKIT_TELEGRAM_SECRET_TOKEN", "Telegram: the secret_token you pass to setWebhook (1-256 of A-Z a-z 0-9 _ -)"),
+    ("BOTKIT_GRAPH_API_BASE", "optional: Graph API root (default https://graph.facebook.com/v21.0); point staging elsewhere"),
+    ("BOTKIT_TELEGRAM_API_BASE", "optional: Bot API root (default https://api.telegram.org)"),
+    ("BOTKIT_DATABASE_URL", "optional: a database server (postgresql://...) instead of data/botkit.db"),
+    ("BOTKIT_CHROMA_URL", "optional: a Chroma server (`chroma run`) holding the index, for many machines"),
+    ("BOTKIT_MESSENGER_APP_ID", "optional: this app's id, so handover events are read exactly"),
+    ("BOTKIT_MESSENGER_HANDOVER_APP_ID", "optional: the app people take over in (default: Meta's Page Inbox)"),
+    ("BOTKIT_WHATSAPP_PHONE_NUMBER_ID", "optional: the sender number when an event names none"),
+)
+
+_APP_PY = '''"""ASGI entry point of an exported botkit bot.
+
+Serve it from this folder:  uvicorn app:create --factory --host 0.0.0.0 --port 8080
+"""
+
+from pathlib import Path
+
+from botkit.webhook.entry import app_from_export
+
+HERE = Path(__file__).resolve().parent
+
+
+def create():
+    """The webhook app; settings come from the environment, then .env, then botkit-export.json."""
+    return app_from_export(HERE)
+'''
+
+
+def export_bot(
+    knowledge_path: str | Path,
+    out: str | Path,
+    settings: Settings | None = None,
+    *,
+    embedder: Embedder | None = None,
+    progress: ProgressFn | None = None,
+) -> Path:
+    """Build the index of a knowledge base and write a deployable folder to `out`.
+
+    The folder holds the knowledge files, the built index (unless it lives on a Chroma
+    server), the calibration, a manifest with the bot's settings and channel limits, an
+    ASGI entry point (`app.py`), an empty database, `.env.example`, `requirements.txt`
+    and a README with the environment variables and the command that serves it.
+
+    Raises:
+        ConfigError: `out` exists and is not empty.
+    """
+    settings = settings or Settings()
+    source = Path(knowledge_path)
+    target = Path(out)
+    if target.exists() and any(target.iterdir()):
+        raise ConfigError(f"{target} exists and is not empty; choose a new folder for the export")
+    knowledge, _ = build(source, settings, embedder=embedder, progress=progress)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "data").mkdir()
+
+    name = source.resolve().name  # kept: a Chroma server's collections are named after it
+    skip = shutil.ignore_patterns(".botkit*", "__pycache__")
+    if source.is_dir():
+        shutil.copytree(source, target / name, ignore=skip)
+    else:
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target / name)
+        client_file = source.parent / "botkit.yaml"
+        if client_file.exists():
+            shutil.copy2(client_file, target / "botkit.yaml")
+    if not settings.chroma_url:
+        shutil.copytree(data_dir(source, settings) / "index", target / "data" / "index", ignore=shutil.ignore_patterns(".build.lock"))
+    calibration = None
+    if settings.calibration is not None:
+        read_calibration(settings.calibration, embedder)  # refuse a damaged one now, not at deploy time
+        shutil.copy2(settings.calibration, target / "data" / "calibration.json")
+        calibration = "data/calibration.json"
+    open_database(f"sqlite:///{target / 'data' / 'botkit.db'}").dispose()  # tables exist before workers race
+
+    manifest = {
+        "botkit": version("botkit"),
+        "knowledge": name,
+        "entries": len(knowledge.entries),
+        "client": knowledge.client.name,
+        "consent_topics": {t.id: t.version for t in knowledge.client.topics},
+        "channels": {c: _limits(c) for c in ("messenger", "whatsapp", "telegram")},
+        "settings": _settings_defaults(settings, calibration),
+    }
+    (target / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (target / "app.py").write_text(_APP_PY, encoding="utf-8")
+    (target / "requirements.txt").write_text(f"botkit[server]=={version('botkit')}\n", encoding="utf-8")
+    (target / ".env.example").write_text("".join(f"# {help_}\n{var}=\n" for var, help_ in ENV_VARS), encoding="utf-8")
+    (target / "README.md").write_text(_readme(knowledge.client.name, len(knowledge.entries), name, settings), encoding="utf-8")
+    return target
+
+
+def _limits(channel: str) -> dict[str, object]:
+    profile = get_profile(channel)
+    return {"max_text": profile.max_text, "max_buttons": profile.max_buttons, "checked": profile.checked.isoformat()}
+
+
+def _settings_defaults(settings: Settings, calibration: str | None) -> dict[str, str]:
+    """The bot's settings as `BOTKIT_*` defaults; secrets and machine-specific paths left out."""
+    out: dict[str, str] = {"BOTKIT_INDEX_DIR": "data"}
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        if not f.repr or value is None or f.name in ("index_dir", "database_url", "calibration"):
+            continue
+        out[f"BOTKIT_{f.name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    if calibration is not None:
+        out["BOTKIT_CALIBRATION"] = calibration
+    return out
+
+
+def _readme(client: str, entries: int, knowledge: str, settings: Settings) -> str:
+    rows = "\n".join(f"| `{var}` | {help_} |" for var, help_ in ENV_VARS)
+    index = (
+        f"The index lives on the Chroma server at `{settings.chroma_url}` (`BOTKIT_CHROMA_URL`)."
+        if settings.chroma_url
+        else "`data/index/` holds the built index; nothing is embedded at start-up."
+    )
+    return f"""# {client}: botkit webhook bot
+
+An exported [botkit](https://pypi.org/project/botkit/) FAQ bot ({entries} entries in `{knowledge}/`)
+for Facebook Messenger, the WhatsApp Cloud API and Telegram. {index}
+`botkit-export.json` records the bot's settings, channel limits and consent topics.
+
+## Run
+
+```bash
+pip install -r requirements.txt
+cp .env.example .env   # fill in the secrets of the platforms you use
+uvicorn app:create --factory --host 0.0.0.0 --port 8080
+```
+
+Add `--workers 4` for several processes: they share `data/botkit.db` (SQLite in WAL mode)
+or the database in `BOTKIT_DATABASE_URL`; for several machines also set `BOTKIT_CHROMA_URL`.
+Events are saved before the platform gets its 200 and each message is answered once, also
+across restarts.
+
+## Endpoints
+
+| path | what |
+|---|---|
+| `GET /webhook/messenger`, `GET /webhook/whatsapp` | subscription handshake (`hub.mode`, `hub.verify_token`, `hub.challenge`) |
+| `POST /webhook/messenger`, `POST /webhook/whatsapp` | events, checked with `X-Hub-Signature-256` |
+| `POST /webhook/telegram` | updates, checked with `X-Telegram-Bot-Api-Secret-Token` |
+| `GET /healthz` | liveness and pending work |
+| `GET /openapi.json` | the OpenAPI schema |
+
+A platform is served when its variables are set. Register the URLs: in the Meta app dashboard
+the callback `https://YOUR-HOST/webhook/messenger` (or `/webhook/whatsapp`) with your
+`BOTKIT_VERIFY_TOKEN`; for Telegram call
+`https://api.telegram.org/bot<token>/setWebhook?url=https://YOUR-HOST/webhook/telegram&secret_token=<BOTKIT_TELEGRAM_SECRET_TOKEN>`.
+
+## Environment variables
+
+Read from the environment or a `.env` file in this folder (the environment wins). Secrets
+are never logged; user ids and phone numbers appear in logs only as their last three characters.
+
+| variable | meaning |
+|---|---|
+{rows}
+
+Every other bot setting (`BOTKIT_THRESHOLD`, `BOTKIT_CLARIFY_MARGIN`, ...) defaults to the
+value in `botkit-export.json` and can be overridden the same way.
+"""

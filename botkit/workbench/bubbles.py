@@ -1,0 +1,172 @@
+"""Bot replies drawn as HTML chat bubbles in the look of each channel.
+
+An approximation for the workshop, not the apps' real rendering: colours, bubble sides,
+buttons, list messages and split messages are shown so a client sees how short and how
+many messages a reply becomes on each channel.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from botkit.channels.markup import BOLD, ITALIC, find_urls, parse_markup
+from botkit.evaluation.formats import visible_text
+from botkit.types import Message
+
+
+@dataclass(frozen=True)
+class Look:
+    """Colours of one channel's chat."""
+
+    background: str
+    bot: str
+    bot_text: str
+    user: str
+    user_text: str
+    button: str
+    button_text: str
+    label: str
+
+
+LOOKS: dict[str, Look] = {
+    "whatsapp": Look("#efeae2", "#ffffff", "#111b21", "#d9fdd3", "#111b21", "#ffffff", "#008069", "WhatsApp"),
+    "messenger": Look("#ffffff", "#f0f0f0", "#050505", "#0084ff", "#ffffff", "#ffffff", "#0084ff", "Messenger"),
+    "telegram": Look("#d5e4c4", "#ffffff", "#000000", "#effdde", "#000000", "#b7c9a5", "#ffffff", "Telegram"),
+    "sms": Look("#ffffff", "#e9e9eb", "#000000", "#34c759", "#ffffff", "#ffffff", "#000000", "SMS"),
+    "web": Look("#f6f7f9", "#ffffff", "#1f2937", "#2563eb", "#ffffff", "#ffffff", "#2563eb", "Web chat"),
+}
+
+CSS = """
+.bk-chat{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:14px;padding:10px;border-radius:8px;
+  display:flex;flex-direction:column;gap:4px;min-height:120px}
+.bk-row{display:flex;flex-direction:column;max-width:78%}
+.bk-row.bot{align-self:flex-start}.bk-row.user{align-self:flex-end;align-items:flex-end}
+.bk-bubble{padding:7px 10px;border-radius:10px;white-space:pre-wrap;word-wrap:break-word;line-height:1.35;
+  box-shadow:0 1px 0.5px rgba(0,0,0,.13)}
+.bk-buttons{display:flex;flex-wrap:wrap;gap:4px;margin-top:3px}
+.bk-button{padding:5px 10px;border-radius:14px;font-size:13px;border:1px solid rgba(0,0,0,.12)}
+.bk-buttons.stacked{flex-direction:column}.bk-buttons.stacked .bk-button{border-radius:6px;text-align:center}
+.bk-list{font-size:12px;color:#555;margin:3px 0 0 6px}
+.bk-meta{font-size:11px;color:#667;margin:1px 4px 6px}
+.bk-meta b{color:#333}
+.bk-image{font-size:12px;color:#555;border:1px dashed #999;border-radius:6px;padding:14px 10px;background:#fafafa}
+.bk-note{align-self:center;font-size:12px;color:#555;background:rgba(255,255,255,.8);border-radius:6px;padding:3px 8px;margin:4px}
+"""
+
+
+def look(channel: str) -> Look:
+    """The colours of a channel (the web chat's for an unknown name)."""
+    return LOOKS.get(channel, LOOKS["web"])
+
+
+def user_bubble(text: str, channel: str) -> str:
+    """The user's message as a bubble on the right."""
+    colours = look(channel)
+    style = f"background:{colours.user};color:{colours.user_text}"
+    return f'<div class="bk-row user"><div class="bk-bubble" style="{style}">{_linked(text)}</div></div>'
+
+
+def bot_bubbles(messages: Sequence[Message], channel: str) -> str:
+    """The bot's messages as bubbles on the left, with their buttons or list."""
+    colours = look(channel)
+    style = f"background:{colours.bot};color:{colours.bot_text}"
+    rows = []
+    for message in messages:
+        parts = []
+        if message.image:
+            parts.append(f'<div class="bk-image">🖼 image: {html.escape(message.image)}</div>')
+        if message.text:
+            parts.append(f'<div class="bk-bubble" style="{style}">{_body(message)}</div>')
+        parts.append(_options(message, colours))
+        rows.append(f'<div class="bk-row bot">{"".join(parts)}</div>')
+    return "".join(rows)
+
+
+def note(text: str) -> str:
+    """A centred grey line in the chat, e.g. "a person has taken over"."""
+    return f'<div class="bk-note">{html.escape(text)}</div>'
+
+
+def chat(inner: str, channel: str) -> str:
+    """Wrap bubbles in the channel's chat background."""
+    colours = look(channel)
+    return f'<style>{CSS}</style><div class="bk-chat" style="background:{colours.background}">{inner}</div>'
+
+
+def reply_options(message: Message) -> list[tuple[str, str]]:
+    """(shown title, text the platform sends back when tapped) of a message's buttons or list rows."""
+    payload = message.payload
+    if message.channel == "whatsapp":
+        interactive = payload.get("interactive", {})
+        action = interactive.get("action", {})
+        if interactive.get("type") == "button":
+            return [(b["reply"]["title"], b["reply"]["id"]) for b in action.get("buttons", [])]
+        if interactive.get("type") == "list":
+            return [(r["title"], r["id"]) for s in action.get("sections", []) for r in s.get("rows", [])]
+        return []
+    if message.channel == "messenger":
+        return [(q["title"], q["payload"]) for q in payload.get("message", {}).get("quick_replies", [])]
+    if message.channel == "telegram":
+        rows = payload.get("reply_markup", {}).get("inline_keyboard", [])
+        return [(b["text"], b["callback_data"]) for row in rows for b in row]
+    if message.channel == "web":
+        return [(q["title"], q["payload"]) for q in payload.get("quick_replies", [])]
+    return []
+
+
+def _body(message: Message) -> str:
+    if message.channel == "whatsapp":
+        styled = parse_markup(message.text)
+        return _styled_html(styled.text, styled.flags)
+    return _linked(visible_text(message))
+
+
+def _styled_html(text: str, flags: tuple[int, ...]) -> str:
+    out = []
+    start = 0
+    for i in range(1, len(text) + 1):
+        if i == len(text) or flags[i] != flags[start]:
+            out.append(_wrap(_linked(text[start:i]), flags[start]))
+            start = i
+    return "".join(out)
+
+
+def _wrap(chunk: str, flag: int) -> str:
+    if flag & BOLD:
+        chunk = f"<b>{chunk}</b>"
+    if flag & ITALIC:
+        chunk = f"<i>{chunk}</i>"
+    return chunk
+
+
+def _linked(text: str) -> str:
+    out, last = [], 0
+    for start, end in find_urls(text):
+        url = text[start:end]
+        href = url if re.match(r"https?://", url, re.IGNORECASE) else f"https://{url}"
+        out.append(html.escape(text[last:start]))
+        out.append(f'<a href="{html.escape(href)}" target="_blank">{html.escape(url)}</a>')
+        last = end
+    out.append(html.escape(text[last:]))
+    return "".join(out)
+
+
+def _options(message: Message, colours: Look) -> str:
+    options = reply_options(message)
+    if not options:
+        return ""
+    style = f"background:{colours.button};color:{colours.button_text}"
+    interactive = message.payload.get("interactive", {})
+    if interactive.get("type") == "list":
+        label = html.escape(interactive["action"].get("button", ""))
+        rows = "".join(f"<div>• {html.escape(title)}</div>" for title, _ in options)
+        return (
+            f'<div class="bk-buttons stacked"><span class="bk-button" style="{style}">☰ {label}</span></div>'
+            f'<div class="bk-list">{rows}</div>'
+        )
+    stacked = " stacked" if message.channel in ("telegram", "whatsapp") else ""
+    buttons = "".join(f'<span class="bk-button" style="{style}">{html.escape(title)}</span>' for title, _ in options)
+    return f'<div class="bk-buttons{stacked}">{buttons}</div>'

@@ -1,0 +1,269 @@
+"""Bring a client's FAQ export (CSV, XLSX or YAML) into botkit's fields.
+
+Clients export their FAQ from a CMS or a spreadsheet with their own column names
+("Frage", "Antwort", "Kategorie", ...). `guess_mapping` proposes which column holds which
+botkit field, the consultant corrects it, and `apply_mapping` turns the rows into
+validated `FaqEntry`s, with every problem reported at the row of the spreadsheet.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pandas as pd
+import yaml
+
+from botkit.errors import KnowledgeError, Problem
+from botkit.knowledge import LISTS, OPTIONAL, REQUIRED, RawRecord, _validate
+from botkit.types import FaqEntry
+from botkit.workbench.text import normalize_name, read_text, slugify, sniff_delimiter
+
+FIELDS: tuple[str, ...] = (*REQUIRED, *OPTIONAL)
+IGNORE = ""  # the mapping target of a column botkit does not use
+
+# Normalised column names (see `normalize_name`) per field, German and English.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "id": ("id", "nr", "nummer", "kennung", "schluessel", "key", "faqid", "eintrag", "entry"),
+    "question": ("frage", "fragen", "question", "kundenfrage", "anliegen", "titel", "title", "faq"),
+    "answer": ("antwort", "antworten", "answer", "antworttext", "loesung", "response", "text"),
+    "topic": ("kategorie", "thema", "themenbereich", "bereich", "rubrik", "topic", "category", "section"),
+    "scope": ("scope", "zweck", "art", "typ", "type", "kind"),
+    "lang": ("sprache", "lang", "language", "locale", "sprachcode"),
+    "paraphrases": (
+        "paraphrasen", "paraphrases", "weitereformulierungen", "alternativefragen", "formulierungen",
+        "varianten", "synonyme", "umschreibungen", "variants", "alternativequestions", "otherphrasings",
+    ),
+    "links": ("link", "links", "url", "urls", "weblink", "mehrinfos", "quelle", "source", "moreinfo"),
+    "quick_replies": ("buttons", "schnellantworten", "quickreplies", "antwortknoepfe", "vorschlaege", "suggestions"),
+    "teaser": ("teaser", "werbetext", "angebotstext", "promotion"),
+}
+LANGUAGES: dict[str, str] = {
+    "deutsch": "de", "german": "de", "ger": "de", "deu": "de", "de": "de",
+    "englisch": "en", "english": "en", "eng": "en", "en": "en",
+    "franzoesisch": "fr", "french": "fr", "fr": "fr",
+    "tuerkisch": "tr", "turkish": "tr", "tr": "tr",
+}
+SCOPES: dict[str, str] = {
+    "service": "service", "kundenservice": "service", "info": "service", "information": "service",
+    "marketing": "marketing", "werbung": "marketing", "angebot": "marketing", "vertrieb": "marketing",
+}
+_LIST_SPLIT = re.compile(r"\s*(?:\||\n)\s*")
+
+
+@dataclass(frozen=True)
+class ClientTable:
+    """A client's export as text cells, with the row number each record starts at.
+
+    `rows[i]` is the spreadsheet row (XLSX) or file line (CSV, YAML) of `frame.iloc[i]`,
+    so problems point where the client can find them.
+    """
+
+    name: str
+    frame: pd.DataFrame
+    rows: tuple[int, ...]
+    problems: tuple[Problem, ...] = ()  # records that could not be read into the columns
+
+    @property
+    def columns(self) -> list[str]:
+        return [str(c) for c in self.frame.columns]
+
+
+@dataclass(frozen=True)
+class MappedKnowledge:
+    """The entries that passed validation and the problems of those that did not."""
+
+    entries: tuple[FaqEntry, ...]
+    problems: tuple[Problem, ...]
+    ignored: tuple[str, ...]  # client columns that were not mapped
+    rows: int  # non-empty records read
+
+    def problem_rows(self) -> list[dict[str, Any]]:
+        """The problems as table rows: row, field, message."""
+        return [{"row": p.line, "field": p.field or "", "problem": p.message} for p in self.problems]
+
+
+def read_table(path: str | Path) -> ClientTable:
+    """Read a CSV (`;`, `,` or tab separated, UTF-8 or Windows-1252), an XLSX sheet or a YAML list."""
+    path = Path(path)
+    if not path.exists():
+        raise KnowledgeError([Problem(str(path), None, None, "does not exist; export the FAQ as CSV, XLSX or YAML")])
+    suffix = path.suffix.lower()
+    if suffix in {".xlsx", ".xlsm"}:
+        return _read_xlsx(path)
+    if suffix in {".yaml", ".yml"}:
+        return _read_yaml(path)
+    if suffix in {".csv", ".txt", ".tsv"}:
+        return _read_csv(path)
+    raise KnowledgeError([Problem(path.name, None, None, f"has the unknown type {suffix!r}; use .csv, .xlsx or .yaml")])
+
+
+def guess_mapping(columns: Sequence[str]) -> dict[str, str]:
+    """Propose a botkit field for every column (`IGNORE` for none); each field is used once.
+
+    Exact synonyms win over partial ones, and a longer partial match over a shorter one,
+    so "Alternative Fragen" becomes paraphrases although it contains "Frage".
+    """
+    scored: list[tuple[int, int, str, str]] = []  # (rank, -length, column, field)
+    for position, column in enumerate(columns):
+        name = normalize_name(column)
+        for field, names in SYNONYMS.items():
+            for synonym in names:
+                if name == synonym:
+                    scored.append((0, -len(synonym), position, field))
+                elif len(synonym) >= 4 and synonym in name:
+                    scored.append((1, -len(synonym), position, field))
+    mapping = {column: IGNORE for column in columns}
+    taken: set[str] = set()
+    for _, _, position, field in sorted(scored):
+        column = columns[position]
+        if mapping[column] == IGNORE and field not in taken:
+            mapping[column] = field
+            taken.add(field)
+    return mapping
+
+
+def apply_mapping(
+    table: ClientTable,
+    mapping: Mapping[str, str],
+    *,
+    lang: str = "de",
+    scope: str = "service",
+    topic: str = "allgemein",
+) -> MappedKnowledge:
+    """Turn the rows into validated entries; `lang`, `scope` and `topic` fill unmapped fields.
+
+    Language names ("Deutsch", "English") become codes, categories become slugs
+    ("Zähler & Messung" -> "zaehler-messung"), and without an id column each entry gets an
+    id made from its question. Problems name the row, as `botkit build` would.
+    """
+    unknown = sorted({f for f in mapping.values() if f and f not in FIELDS})
+    if unknown:
+        raise KnowledgeError(
+            [Problem(table.name, None, None, f"mapping uses unknown field(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}")]
+        )
+    by_field = {field: column for column, field in mapping.items() if field}
+    records: list[RawRecord] = []
+    used_ids: set[str] = set()
+    for (_, row), line in zip(table.frame.iterrows(), table.rows):
+        cells = {field: str(row[column]).strip() for field, column in by_field.items()}
+        if not any(cells.values()):
+            continue
+        values: dict[str, Any] = {}
+        for field in REQUIRED:
+            values[field] = cells.get(field, "")
+        values["lang"] = _language(values["lang"]) if "lang" in cells else lang
+        values["scope"] = SCOPES.get(normalize_name(values["scope"]), values["scope"]) if "scope" in cells else scope
+        values["topic"] = slugify(values["topic"]) if values["topic"] else topic
+        if not values["id"]:
+            words = re.findall(r"\w+", values["question"])[:6]
+            values["id"] = _unique(slugify(" ".join(words)) or "eintrag", used_ids)
+        used_ids.add(values["id"])
+        for field in LISTS:
+            if field in cells:
+                values[field] = [part for part in _LIST_SPLIT.split(cells[field]) if part]
+        if cells.get("teaser"):
+            values["teaser"] = cells["teaser"]
+        records.append((values, table.name, line, {}))
+    problems = list(table.problems)
+    entries = _validate(records, problems)
+    ignored = tuple(column for column, field in mapping.items() if not field)
+    return MappedKnowledge(tuple(entries), tuple(problems), ignored, len(records))
+
+
+def write_knowledge(entries: Sequence[FaqEntry], path: str | Path) -> Path:
+    """Write entries as a botkit YAML knowledge file (empty optional fields left out)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    items = []
+    for entry in entries:
+        item: dict[str, Any] = {}
+        for field in FIELDS:
+            value = getattr(entry, field)
+            if value or field in REQUIRED:
+                item[field] = list(value) if isinstance(value, tuple) else value
+        items.append(item)
+    text = yaml.safe_dump(items, allow_unicode=True, sort_keys=False, width=100)
+    path.write_text(text.replace("\n- id:", "\n\n- id:"), encoding="utf-8")
+    return path
+
+
+def _unique(base: str, used: set[str]) -> str:
+    candidate, n = base, 2
+    while candidate in used:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def _language(value: str) -> str:
+    return LANGUAGES.get(normalize_name(value), value.strip().lower())
+
+
+def _read_csv(path: Path) -> ClientTable:
+    text = read_text(path)
+    delimiter = sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = [h.strip() for h in next(reader, [])]
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    problems: list[Problem] = []
+    start = 2
+    for record in reader:
+        line, start = start, reader.line_num + 1
+        if any(cell.strip() for cell in record[len(header):]):  # trailing empty cells are harmless
+            problems.append(Problem(path.name, line, None, (
+                f"has {len(record)} cells but the header has {len(header)}: is there a {delimiter!r} inside "
+                "a cell that is not in quotes? The row was skipped"
+            )))
+            continue
+        rows.append([*record, *[""] * len(header)][: len(header)])
+        lines.append(line)
+    return ClientTable(path.name, pd.DataFrame(rows, columns=header, dtype=str), tuple(lines), tuple(problems))
+
+
+def _read_xlsx(path: Path) -> ClientTable:
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = [_cell(c).strip() for c in next(rows, ())]
+        cells: list[list[str]] = []
+        lines: list[int] = []
+        for number, values in enumerate(rows, start=2):  # row 1 is the header
+            cells.append([_cell(v) for v in (*values, *[None] * len(header))][: len(header)])
+            lines.append(number)
+    finally:
+        book.close()
+    return ClientTable(path.name, pd.DataFrame(cells, columns=header, dtype=str), tuple(lines))
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a numeric id typed as 7 is read back as 7.0
+    return str(value)
+
+
+def _read_yaml(path: Path) -> ClientTable:
+    try:
+        root = yaml.compose(read_text(path), Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        raise KnowledgeError([Problem(path.name, None, None, f"is not valid YAML ({exc})")]) from exc
+    if not isinstance(root, yaml.SequenceNode):
+        raise KnowledgeError([Problem(path.name, 1, None, "must be a list of entries (each starting with '- question: ...')")])
+    records: list[dict[str, str]] = []
+    lines: list[int] = []
+    for node in root.value:
+        if not isinstance(node, yaml.MappingNode):
+            raise KnowledgeError([Problem(path.name, node.start_mark.line + 1, None, "an entry must be a mapping of fields")])
+        data = yaml.safe_load(yaml.serialize(node)) or {}
+        records.append({str(k): " | ".join(map(str, v)) if isinstance(v, list) else ("" if v is None else str(v)) for k, v in data.items()})
+        lines.append(node.start_mark.line + 1)
+    return ClientTable(path.name, pd.DataFrame(records, dtype=str).fillna(""), tuple(lines))

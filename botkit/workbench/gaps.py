@@ -1,0 +1,254 @@
+"""Find what the knowledge base is missing: run real customer questions, group the unanswered ones.
+
+Each question is asked as the first message of a new conversation, as in `botkit eval`.
+A question counts as answerable at a threshold when its retrieval confidence reaches it;
+that says nothing about whether the answer would be right (notebook 4 measures that on
+labelled cases). The unanswered ones are grouped by meaning with average-linkage
+clustering on cosine similarity, and each group is named by its most central question:
+a candidate for a new FAQ entry.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from matplotlib.figure import Figure
+
+from botkit.bot import Bot
+from botkit.errors import KnowledgeError, Problem
+from botkit.protocols import Embedder
+from botkit.types import Decision
+from botkit.workbench.charts import new_figure
+from botkit.workbench.text import normalize_name, read_text, slugify, sniff_delimiter
+
+# Normalised names of the column that holds the customer's message, best first.
+TEXT_COLUMNS = ("nachricht", "frage", "question", "message", "text", "anfrage", "betreff", "subject", "body", "inhalt")
+
+
+@dataclass(frozen=True)
+class AskedQuestion:
+    """What the bot did with one real customer question."""
+
+    question: str
+    decision: Decision
+    reason: str
+    confidence: float
+    entries: tuple[str, ...]
+    retrieved: bool  # False when a rule answered (greeting, "are you a bot?", a request for a person)
+
+    def answerable(self, threshold: float) -> bool:
+        """Would the bot answer it from the knowledge base at this threshold?"""
+        return self.retrieved and self.confidence >= threshold
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Unanswered questions that mean about the same; `label` is the most central one."""
+
+    label: str
+    questions: tuple[str, ...]  # the label first, then by closeness to the others
+    cohesion: float  # mean pairwise cosine similarity (1.0 for a single question)
+
+    @property
+    def size(self) -> int:
+        return len(self.questions)
+
+
+def read_questions(path: str | Path, column: str | None = None) -> list[str]:
+    """The customer messages of a CSV export of chat logs or e-mails, in file order.
+
+    Without `column`, the first column named like a message ("Nachricht", "Frage",
+    "question", "text", ...) is used, else the only column. Empty cells are skipped.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise KnowledgeError([Problem(str(path), None, None, "does not exist; export the questions as CSV")])
+    text = read_text(path)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
+    header = [h.strip() for h in next(reader, [])]
+    index = _text_column(header, column, path.name)
+    return [row[index].strip() for row in reader if len(row) > index and row[index].strip()]
+
+
+def ask_all(bot: Bot, questions: Sequence[str], *, channel: str = "web") -> list[AskedQuestion]:
+    """Ask every question as a new conversation and record decision and confidence."""
+    run = uuid.uuid4().hex[:8]  # fresh conversations even when called twice on one bot
+    asked = []
+    for i, question in enumerate(questions):
+        reply = bot.reply(f"gaps-{run}-{i}", question, channel)
+        asked.append(
+            AskedQuestion(
+                question=question,
+                decision=reply.decision,
+                reason=reply.reason,
+                confidence=reply.confidence,
+                entries=reply.entries,
+                retrieved=reply.retrieval is not None,
+            )
+        )
+    return asked
+
+
+def answerable_share(asked: Sequence[AskedQuestion], threshold: float) -> float | None:
+    """Share of the questions that reached retrieval that the bot would answer at `threshold`."""
+    retrieved = [a for a in asked if a.retrieved]
+    if not retrieved:
+        return None
+    return sum(a.answerable(threshold) for a in retrieved) / len(retrieved)
+
+
+def unanswered(asked: Sequence[AskedQuestion], threshold: float) -> list[str]:
+    """The questions the knowledge base has no confident entry for at `threshold`."""
+    return [a.question for a in asked if a.retrieved and not a.answerable(threshold)]
+
+
+def question_rows(asked: Iterable[AskedQuestion]) -> list[dict[str, Any]]:
+    """One table row per question: what the bot did, how confident, from which entries."""
+    return [
+        {
+            "question": a.question,
+            "decision": a.decision.value,
+            "reason": a.reason,
+            "confidence": round(a.confidence, 3),
+            "entries": ", ".join(a.entries),
+        }
+        for a in asked
+    ]
+
+
+def cluster_rows(clusters: Iterable[Cluster]) -> list[dict[str, Any]]:
+    """One table row per group: size, candidate question, the other questions, cohesion."""
+    return [
+        {"questions": c.size, "candidate entry": c.label, "also asked as": " | ".join(c.questions[1:]), "cohesion": c.cohesion}
+        for c in clusters
+    ]
+
+
+def cluster_questions(questions: Sequence[str], embedder: Embedder, *, min_similarity: float = 0.5) -> list[Cluster]:
+    """Group questions by meaning; biggest groups first, single questions last.
+
+    Average linkage: two groups merge while the mean similarity between their questions
+    is at least `min_similarity`. Higher values give smaller, tighter groups.
+    """
+    texts = list(dict.fromkeys(q.strip() for q in questions if q.strip()))
+    if not texts:
+        return []
+    vectors = np.asarray(embedder.embed(texts), dtype=np.float64)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+    similarity = vectors @ vectors.T
+    groups = _average_linkage(similarity, min_similarity)
+    clusters = [_cluster([texts[i] for i in g], similarity[np.ix_(g, g)]) for g in groups]
+    return sorted(clusters, key=lambda c: (-c.size, -c.cohesion, c.label))
+
+
+def candidate_entries(clusters: Sequence[Cluster], *, min_size: int = 2, topic: str = "neu", lang: str = "de") -> list[dict[str, Any]]:
+    """Draft FAQ entries for groups of at least `min_size` questions, answer left empty to write."""
+    drafts = []
+    used: set[str] = set()
+    for cluster in clusters:
+        if cluster.size < min_size:
+            continue
+        base = f"neu-{slugify(' '.join(cluster.label.split()[:5]))}"
+        entry_id, n = base, 2
+        while entry_id in used:
+            entry_id, n = f"{base}-{n}", n + 1
+        used.add(entry_id)
+        drafts.append(
+            {
+                "id": entry_id,
+                "question": cluster.label,
+                "paraphrases": list(cluster.questions[1:]),
+                "answer": "",
+                "topic": topic,
+                "scope": "service",
+                "lang": lang,
+            }
+        )
+    return drafts
+
+
+def write_candidates(clusters: Sequence[Cluster], path: str | Path, **options: Any) -> Path:
+    """Write `candidate_entries` as a YAML review file; the client writes the answers.
+
+    The file is not a valid knowledge file until every `answer` is filled in, so it
+    belongs next to the knowledge base (or in its hidden `.review/` folder), not in it.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = (
+        "# Candidate FAQ entries from unanswered customer questions (botkit workbench).\n"
+        "# Write each answer, check topic and language, then move the entry into the knowledge base.\n"
+    )
+    body = yaml.safe_dump(candidate_entries(clusters, **options), allow_unicode=True, sort_keys=False, width=100)
+    path.write_text(header + body.replace("\n- id:", "\n\n- id:"), encoding="utf-8")
+    return path
+
+
+def plot_answerable(asked: Sequence[AskedQuestion], threshold: float | None = None) -> Figure:
+    """Share of questions the bot would answer against the threshold."""
+    fig, ax = new_figure()
+    xs = np.linspace(0, 1, 201)
+    ax.plot(xs, [answerable_share(asked, float(x)) or 0.0 for x in xs], label="answered by the bot")
+    if threshold is not None:
+        share = answerable_share(asked, threshold) or 0.0
+        ax.axvline(threshold, color="black", linestyle=":", label=f"threshold {threshold:.2f}: {share:.0%} answered")
+    ax.set(xlabel="threshold", ylabel="share of questions", title="Questions the bot would answer", xlim=(0, 1), ylim=(0, 1.02))
+    ax.legend(loc="lower left")
+    return fig
+
+
+def _text_column(header: list[str], column: str | None, name: str) -> int:
+    if column is not None:
+        if column not in header:
+            raise KnowledgeError([Problem(name, 1, None, f"has no column {column!r}; columns: {', '.join(header)}")])
+        return header.index(column)
+    names = [normalize_name(h) for h in header]
+    for wanted in TEXT_COLUMNS:
+        if wanted in names:
+            return names.index(wanted)
+    if len(header) == 1:
+        return 0
+    raise KnowledgeError(
+        [Problem(name, 1, None, f"no column looks like the customer's message; pass column= one of: {', '.join(header)}")]
+    )
+
+
+def _average_linkage(similarity: np.ndarray, min_similarity: float) -> list[list[int]]:
+    """Indices per group; Lance-Williams updates keep each merge O(n)."""
+    n = len(similarity)
+    linkage = similarity.astype(np.float64).copy()
+    np.fill_diagonal(linkage, -np.inf)
+    members = {i: [i] for i in range(n)}
+    while len(members) > 1:
+        alive = np.array(sorted(members))
+        sub = linkage[np.ix_(alive, alive)]
+        a, b = np.unravel_index(int(np.argmax(sub)), sub.shape)
+        if sub[a, b] < min_similarity:
+            break
+        keep, drop = int(alive[a]), int(alive[b])
+        size_keep, size_drop = len(members[keep]), len(members[drop])
+        merged = (size_keep * linkage[keep] + size_drop * linkage[drop]) / (size_keep + size_drop)
+        linkage[keep, :] = merged
+        linkage[:, keep] = merged
+        linkage[keep, keep] = -np.inf
+        linkage[drop, :] = -np.inf
+        linkage[:, drop] = -np.inf
+        members[keep] += members.pop(drop)
+    return [sorted(g) for g in members.values()]
+
+
+def _cluster(texts: list[str], similarity: np.ndarray) -> Cluster:
+    if len(texts) == 1:
+        return Cluster(texts[0], (texts[0],), 1.0)
+    closeness = (similarity.sum(axis=1) - 1.0) / (len(texts) - 1)  # mean similarity to the others
+    order = sorted(range(len(texts)), key=lambda i: (-closeness[i], texts[i]))
+    pairs = similarity[np.triu_indices(len(texts), k=1)]
+    return Cluster(texts[order[0]], tuple(texts[i] for i in order), round(float(pairs.mean()), 4))

@@ -1,0 +1,293 @@
+"""An in-notebook chat with the bot, shown as the chosen channel would show it.
+
+```python
+sim = ChatSimulator(bot, channel="whatsapp")
+sim.send("Wie melde ich meinen Zählerstand?")
+sim.show()   # text box, channel and consent pickers, bubbles, and the decision beside them
+```
+
+Changing the channel or the consent profile starts a new conversation (consent is kept
+per channel, and a new user is disclosed to again), so the disclosure shows every time.
+"""
+
+from __future__ import annotations
+
+import html
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import ipywidgets as widgets
+from IPython.display import HTML, display
+
+from botkit.bot import Bot
+from botkit.channels import CHANNELS
+from botkit.consent import ConsentFlow
+from botkit.consent.flow import title
+from botkit.errors import ConfigError
+from botkit.types import Decision, Message, Reply
+from botkit.workbench.bubbles import bot_bubbles, chat, look, note, reply_options, user_bubble
+
+NO_CONSENT = "no consent"
+ALL_TOPICS = "all topics"
+PROFILE_EVIDENCE = "workbench chat simulator: consent profile chosen by the consultant"
+_DECISION_COLOURS = {
+    Decision.ANSWERED: "#15803d",
+    Decision.CLARIFY: "#b45309",
+    Decision.HANDOVER: "#b91c1c",
+    Decision.SILENT: "#6b7280",
+    Decision.CONSENT: "#7c3aed",
+}
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One user message and the bot's reply, with the channel it was shown in."""
+
+    text: str
+    reply: Reply
+    channel: str
+
+
+class ChatSimulator:
+    """A chat with a bot in a notebook: bubbles per channel, decision and cited entries beside them.
+
+    Args:
+        consent: a consent profile name from `profiles` (topics the simulated user opted into).
+        user_id: a fixed user (e.g. "anna" in the consent notebook); default: a new one per conversation.
+    """
+
+    def __init__(self, bot: Bot, *, channel: str = "whatsapp", consent: str = NO_CONSENT, user_id: str | None = None) -> None:
+        self.bot = bot
+        self.fixed_user = user_id
+        self.profiles = _profiles(bot)
+        self.channel = _check_channel(channel)
+        self.consent = self._check_profile(consent)
+        self.turns: list[Turn] = []
+        self.conversation_id = ""
+        self._notes: list[tuple[int, str]] = []  # (after how many turns, text) for events between turns
+        self._view: _View | None = None
+        self.reset()
+
+    @property
+    def user_id(self) -> str:
+        return self.fixed_user or self.conversation_id
+
+    def reset(self, *, channel: str | None = None, consent: str | None = None) -> None:
+        """Start a new conversation, optionally on another channel or consent profile."""
+        self.channel = _check_channel(channel) if channel else self.channel
+        self.consent = self._check_profile(consent) if consent else self.consent
+        self.conversation_id = f"sim-{uuid.uuid4().hex[:10]}"
+        self.turns = []
+        self._notes = []
+        flow = self.bot.consent
+        if isinstance(flow, ConsentFlow):
+            for topic in self.profiles[self.consent]:
+                if not flow.ledger.is_granted(self.user_id, self.channel, topic):
+                    flow.ledger.grant(self.user_id, self.channel, topic, method="operator", evidence=PROFILE_EVIDENCE)
+        self._refresh()
+
+    def send(self, text: str) -> Reply:
+        """Send a user message and record the bot's reply."""
+        reply = self.bot.reply(self.conversation_id, text, self.channel, user_id=self.user_id)
+        self.turns.append(Turn(text, reply, self.channel))
+        self._refresh()
+        return reply
+
+    def release(self) -> None:
+        """A person hands the conversation back to the bot (it discloses itself again)."""
+        self.bot.release(self.conversation_id)
+        self._notes.append((len(self.turns), "a person handed the conversation back to the bot"))
+        self._refresh()
+
+    @property
+    def with_human(self) -> bool:
+        """Has the conversation been handed over (and not released)?"""
+        state = self.bot.store.load(self.conversation_id, self.user_id, self.channel)
+        return state.with_human
+
+    def chat_html(self) -> str:
+        """The conversation as chat bubbles with a short decision line under each reply."""
+        user = f" · user {self.fixed_user}" if self.fixed_user else ""
+        parts = [note(f"{look(self.channel).label}{user} · consent profile: {self.consent}")]
+        notes = dict(self._notes)
+        for n, turn in enumerate(self.turns):
+            if n in notes:
+                parts.append(note(notes[n]))
+            parts.append(user_bubble(turn.text, turn.channel))
+            parts.append(bot_bubbles(turn.reply.messages, turn.channel))
+            parts.append(_meta(turn.reply))
+            if turn.reply.handover is not None:
+                parts.append(note("handed over: a person has the conversation now, the bot stays silent"))
+        if len(self.turns) in notes:
+            parts.append(note(notes[len(self.turns)]))
+        return chat("".join(parts), self.channel)
+
+    def details_html(self) -> str:
+        """The last reply's decision, confidence, cited entries and handover, for the side panel."""
+        if not self.turns:
+            return "<p><i>Send a message to see the bot's decision here.</i></p>"
+        return _details(self.turns[-1].reply, self.bot)
+
+    def _repr_html_(self) -> str:
+        return f'<div style="display:flex;gap:12px"><div style="flex:3">{self.chat_html()}</div><div style="flex:2">{self.details_html()}</div></div>'
+
+    def show(self) -> None:
+        """Display the interactive chat: type a message, tap buttons, switch channel and consent."""
+        if self._view is None:
+            self._view = _View(self)
+        self._refresh()
+        display(self._view.box)
+
+    def transcript(self) -> HTML:
+        """The conversation so far as a static picture (shows in exported notebooks too)."""
+        return HTML(self._repr_html_())
+
+    def _check_profile(self, name: str) -> str:
+        if name not in self.profiles:
+            raise ConfigError(f"unknown consent profile {name!r}; known: {', '.join(self.profiles)}")
+        return name
+
+    def _refresh(self) -> None:
+        if self._view is not None:
+            self._view.update()
+
+
+def transcripts(simulators: Sequence[ChatSimulator]) -> HTML:
+    """Several simulated users side by side (e.g. in the consent notebook)."""
+    cells = "".join(f'<div style="flex:1;min-width:260px">{s.chat_html()}</div>' for s in simulators)
+    return HTML(f'<div style="display:flex;gap:10px;flex-wrap:wrap">{cells}</div>')
+
+
+def channel_previews(previews: Mapping[str, Sequence[Message]]) -> HTML:
+    """Messages per channel side by side, e.g. from `preview_campaign` or `preview_opt_in`."""
+    cells = "".join(
+        f'<div style="flex:1;min-width:240px">{chat(note(look(c).label) + bot_bubbles(m, c), c)}</div>' for c, m in previews.items()
+    )
+    return HTML(f'<div style="display:flex;gap:10px;flex-wrap:wrap">{cells}</div>')
+
+
+class _View:
+    """The widgets of one simulator; kept apart so the simulator itself runs without a display."""
+
+    def __init__(self, sim: ChatSimulator) -> None:
+        self.sim = sim
+        self.channel = widgets.Dropdown(options=list(CHANNELS), value=sim.channel, description="Channel")
+        self.consent = widgets.Dropdown(options=list(sim.profiles), value=sim.consent, description="Consent")
+        self.new = widgets.Button(description="New conversation", icon="refresh")
+        self.hand_back = widgets.Button(description="Person hands back", icon="reply")
+        # Enter (or leaving the box) sends: the value only syncs then.
+        self.text = widgets.Text(
+            placeholder="Type what a customer would write, then Enter …", continuous_update=False, layout=widgets.Layout(flex="1")
+        )
+        self.send = widgets.Button(description="Send", button_style="primary", icon="paper-plane")
+        self.chat = widgets.HTML()
+        self.details = widgets.HTML(layout=widgets.Layout(width="40%"))
+        self.options = widgets.HBox()
+        self.channel.observe(lambda change: sim.reset(channel=change["new"]), names="value")
+        self.consent.observe(lambda change: sim.reset(consent=change["new"]), names="value")
+        self.new.on_click(lambda _: sim.reset())
+        self.hand_back.on_click(lambda _: sim.release())
+        self.send.on_click(lambda _: self.submit())
+        self.text.observe(lambda _: self.submit(), names="value")
+        self.box = widgets.VBox(
+            [
+                widgets.HBox([self.channel, self.consent, self.new, self.hand_back]),
+                widgets.HBox([widgets.Box([self.chat], layout=widgets.Layout(width="60%")), self.details]),
+                self.options,
+                widgets.HBox([self.text, self.send]),
+            ]
+        )
+
+    def submit(self) -> None:
+        text = self.text.value.strip()
+        if text:
+            self.text.value = ""
+            self.sim.send(text)
+
+    def update(self) -> None:
+        self.chat.value = self.sim.chat_html()
+        self.details.value = self.sim.details_html()
+        self.hand_back.disabled = not self.sim.with_human
+        last = self.sim.turns[-1].reply.messages if self.sim.turns else ()
+        buttons = []
+        for shown, sends in (o for m in last for o in reply_options(m)):
+            button = widgets.Button(description=shown, tooltip=f"sends {sends!r}")
+            button.on_click(lambda _, sends=sends: self.sim.send(sends))
+            buttons.append(button)
+        self.options.children = buttons
+
+
+def _profiles(bot: Bot) -> dict[str, tuple[str, ...]]:
+    """Consent profiles: none, each topic alone, all topics (only none without a consent ledger)."""
+    profiles: dict[str, tuple[str, ...]] = {NO_CONSENT: ()}
+    if not isinstance(bot.consent, ConsentFlow):
+        return profiles
+    topics = bot.knowledge.client.topics
+    for topic in topics:
+        profiles[title(topic, "en")] = (topic.id,)
+    if len(topics) > 1:
+        profiles[ALL_TOPICS] = tuple(t.id for t in topics)
+    return profiles
+
+
+def _check_channel(channel: str) -> str:
+    if channel not in CHANNELS:
+        raise ConfigError(f"unknown channel {channel!r}; known: {', '.join(CHANNELS)}")
+    return channel
+
+
+def _meta(reply: Reply) -> str:
+    colour = _DECISION_COLOURS[reply.decision]
+    cited = ", ".join(reply.entries) or "–"
+    disclosed = " · disclosed" if reply.disclosed else ""
+    return (
+        f'<div class="bk-meta"><b style="color:{colour}">{reply.decision.value}</b> ({html.escape(reply.reason)})'
+        f" · confidence {reply.confidence:.2f} · {html.escape(cited)}{disclosed}</div>"
+    )
+
+
+def _details(reply: Reply, bot: Bot) -> str:
+    colour = _DECISION_COLOURS[reply.decision]
+    entries = bot.knowledge.by_id()
+    rows = [
+        f'<h4 style="margin:0 0 6px">Decision: <span style="color:{colour}">{reply.decision.value}</span></h4>',
+        f"<div>reason: <code>{html.escape(reply.reason)}</code></div>",
+        _confidence_bar(reply.confidence, bot.limits.threshold),
+    ]
+    if reply.entries:
+        cited = "".join(
+            f"<li><code>{html.escape(e)}</code>: {html.escape(entries[e].question) if e in entries else ''}</li>" for e in reply.entries
+        )
+        rows.append(f"<div>cited entries:<ul style='margin:2px 0'>{cited}</ul></div>")
+    if reply.retrieval is not None and reply.retrieval.hits:
+        hits = "".join(
+            f"<tr><td><code>{html.escape(h.entry_id)}</code></td><td>{h.score:.2f}</td><td>{html.escape(h.matched)}</td></tr>"
+            for h in reply.retrieval.hits[:3]
+        )
+        rows.append(
+            "<div>closest entries:<table style='font-size:12px;border-collapse:collapse'>"
+            f"<tr><th>entry</th><th>score</th><th>matched phrasing</th></tr>{hits}</table></div>"
+        )
+    rows.append(f"<div>disclosed as a bot in this reply: <b>{'yes' if reply.disclosed else 'no'}</b></div>")
+    if reply.handover is not None:
+        rows.append(
+            "<div style='margin-top:6px;padding:6px;background:#fef2f2;border-radius:6px'>"
+            f"<b>Handover</b> ({html.escape(reply.handover.reason)}): the conversation is in the queue for a person, "
+            f"with a transcript of {len(reply.handover.transcript)} message(s). The bot stays silent until the person hands it back.</div>"
+        )
+    if reply.decision == Decision.SILENT:
+        rows.append("<div><i>A person has this conversation; the bot does not answer.</i></div>")
+    return "<div style='font-family:system-ui,sans-serif;font-size:13px'>" + "".join(rows) + "</div>"
+
+
+def _confidence_bar(confidence: float, threshold: float) -> str:
+    width = round(confidence * 100)
+    colour = "#16a34a" if confidence >= threshold else "#dc2626"
+    return (
+        f"<div>confidence {confidence:.2f} (threshold {threshold:.2f})"
+        "<div style='position:relative;height:10px;background:#e5e7eb;border-radius:5px;margin:3px 0 6px'>"
+        f"<div style='width:{width}%;height:10px;background:{colour};border-radius:5px'></div>"
+        f"<div style='position:absolute;left:{round(threshold * 100)}%;top:-3px;height:16px;border-left:2px solid #111'></div>"
+        "</div></div>"
+    )

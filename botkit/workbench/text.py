@@ -1,0 +1,38 @@
+"""Small text helpers shared by the workbench readers: decoding, column names, slugs."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def read_text(path: Path) -> str:
+    """A text file as UTF-8 (with or without BOM), else as Windows-1252."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Excel's "CSV (Trennzeichen-getrennt)" on German Windows writes Windows-1252.
+        return data.decode("cp1252", errors="replace")
+
+
+def sniff_delimiter(text: str) -> str:
+    """`;`, `,` or tab: whichever the header line holds most of."""
+    header = text.split("\n", 1)[0]
+    return max(";,\t", key=header.count)
+
+
+def normalize_name(name: str) -> str:
+    """Lower-case letters and digits only, umlauts spelled out: "Weitere Formulierungen" -> "weitereformulierungen"."""
+    text = unicodedata.normalize("NFC", str(name)).lower().translate(_UMLAUTS)
+    return re.sub(r"[^a-z0-9]", "", text)
+
+
+def slugify(text: str) -> str:
+    """A botkit id or topic: "Zähler & Messung" -> "zaehler-messung"."""
+    text = unicodedata.normalize("NFC", text).lower().translate(_UMLAUTS)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")

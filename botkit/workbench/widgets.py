@@ -1,0 +1,85 @@
+"""Controls for the workshop notebooks: map the client's columns, pick the threshold together."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+
+import ipywidgets as widgets
+from IPython.display import display
+
+from botkit.evaluation.metrics import CaseResult
+from botkit.policy.escalation import Thresholds
+from botkit.workbench.charts import png_data_uri
+from botkit.workbench.columns import FIELDS, IGNORE, ClientTable
+from botkit.workbench.tradeoff import describe, plot_tradeoff, tradeoff_at, tradeoff_curve
+
+NOT_USED = "— not used —"
+
+
+class MappingEditor:
+    """One dropdown per client column, preset with a guessed mapping; read `mapping` after editing."""
+
+    def __init__(self, table: ClientTable, mapping: Mapping[str, str]) -> None:
+        self.table = table
+        self._dropdowns: dict[str, widgets.Dropdown] = {}
+        rows = []
+        for column in table.columns:
+            sample = next((str(v) for v in table.frame[column] if str(v).strip()), "")
+            dropdown = widgets.Dropdown(
+                options=[(NOT_USED, IGNORE), *((f, f) for f in FIELDS)],
+                value=mapping.get(column, IGNORE),
+                layout=widgets.Layout(width="180px"),
+            )
+            self._dropdowns[column] = dropdown
+            label = widgets.HTML(
+                f"<b>{html.escape(column)}</b><br><span style='color:#666;font-size:12px'>e.g. {html.escape(sample[:70])}</span>",
+                layout=widgets.Layout(width="420px"),
+            )
+            rows.append(widgets.HBox([label, widgets.HTML("→"), dropdown]))
+        self.box = widgets.VBox(rows)
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        """Client column -> botkit field (`IGNORE` for unused columns), as currently chosen."""
+        return {column: dropdown.value for column, dropdown in self._dropdowns.items()}
+
+    def set(self, column: str, field: str) -> None:
+        """Choose a field for a column (what a click on the dropdown does)."""
+        self._dropdowns[column].value = field
+
+    def show(self) -> None:
+        display(self.box)
+
+
+class ThresholdPicker:
+    """A threshold slider with the trade-off in plain words and its chart, updated as it moves."""
+
+    def __init__(self, results: Sequence[CaseResult], limits: Thresholds, threshold: float) -> None:
+        self.results = list(results)
+        self.limits = limits
+        self.curve = tradeoff_curve(self.results, limits)
+        self.slider = widgets.FloatSlider(
+            value=round(threshold, 2), min=0.0, max=1.0, step=0.01, description="Threshold",
+            continuous_update=False, readout_format=".2f", layout=widgets.Layout(width="520px"),
+        )
+        self.words = widgets.HTML()
+        self.chart = widgets.HTML()
+        self.slider.observe(lambda _: self.update(), names="value")
+        self.box = widgets.VBox([self.slider, self.words, self.chart])
+        self.update()
+
+    @property
+    def threshold(self) -> float:
+        return float(self.slider.value)
+
+    def update(self) -> None:
+        at = tradeoff_at(self.results, self.limits, self.threshold)
+        self.words.value = (
+            "<div style='font-size:15px;background:#eff6ff;border-left:4px solid #2563eb;padding:6px 10px'>"
+            f"{html.escape(describe(at, 'en'))}<br>{html.escape(describe(at, 'de'))}</div>"
+        )
+        self.chart.value = f'<img style="max-width:640px" src="{png_data_uri(plot_tradeoff(self.curve, self.threshold))}">'
+
+    def show(self) -> None:
+        display(self.box)
