@@ -13,9 +13,10 @@ import random
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.harness import DATASETS, Case, escalation_scores, evaluate, open_retriever, tuned_threshold
+from benchmarks.harness import DATASETS, Case, escalation_scores, evaluate, open_retrievers, tuned_threshold
 from botkit.protocols import Embedder
 from botkit.types import FaqEntry
 
@@ -73,19 +74,20 @@ def entries(knowledge: dict[str, list[str]], per_intent: int | None) -> list[Faq
     return out
 
 
-def run(embedder: Embedder, quick: bool = False) -> dict[str, object]:
-    """Both variants (all rows, 5 per intent); `quick` evaluates every 4th test case."""
+def run(embedder: Embedder, methods: Sequence[str] = ("botkit",), quick: bool = False) -> dict[str, object]:
+    """Both variants (all rows, 5 per intent) for each method; `quick` evaluates every 4th test case."""
     knowledge, tuning, test = split()
     if quick:
         test = test[::4]
-    variants = {}
+    results: dict[str, dict[str, object]] = {m: {} for m in methods}
     for name, per_intent in (("all", None), ("5", 5)):
-        started = time.perf_counter()
         with tempfile.TemporaryDirectory() as folder:
-            retriever = open_retriever(entries(knowledge, per_intent), Path(folder), embedder)
-            threshold = tuned_threshold(evaluate(retriever, tuning), embedder)
-            scores = escalation_scores(evaluate(retriever, test), threshold)
-        variants[name] = {**scores, "seconds": round(time.perf_counter() - started, 1)}
+            retrievers = open_retrievers(entries(knowledge, per_intent), Path(folder), embedder, methods)
+            for method, retriever in retrievers.items():
+                started = time.perf_counter()
+                threshold = tuned_threshold(evaluate(retriever, tuning), embedder)
+                scores = escalation_scores(evaluate(retriever, test), threshold)
+                results[method][name] = {**scores, "seconds": round(time.perf_counter() - started, 1)}
     return {
         "dataset": "banking77",
         "seed": SEED,
@@ -93,6 +95,6 @@ def run(embedder: Embedder, quick: bool = False) -> dict[str, object]:
         "tuning_cases": len(tuning),
         "test_cases": len(test),
         "quick": quick,
-        "variants": variants,
+        "methods": results,
         "targets": TARGETS,
     }

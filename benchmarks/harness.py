@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.baseline import NearestNeighbour
 from botkit.evaluation.calibration import tune
 from botkit.evaluation.metrics import CaseResult, hit_at, in_scope_accuracy, oos_auroc, oos_recall, redecide
 from botkit.index import KnowledgeIndex, build_index
@@ -46,12 +47,19 @@ class CachedEmbedder:
         return np.stack([self._cache[t] for t in texts])
 
 
-def open_retriever(entries: Sequence[FaqEntry], folder: Path, embedder: Embedder, with_answers: bool = False) -> Retriever:
-    """Build a fresh index of `entries` in `folder` with botkit's own code and open a retriever on it."""
+Method = Callable[[KnowledgeIndex, dict[str, str]], Retriever | NearestNeighbour]
+METHODS: dict[str, Method] = {"botkit": Retriever, "baseline": NearestNeighbour}
+
+
+def open_retrievers(
+    entries: Sequence[FaqEntry], folder: Path, embedder: Embedder, methods: Sequence[str], with_answers: bool = False
+) -> dict[str, Retriever | NearestNeighbour]:
+    """Build a fresh index of `entries` in `folder` with botkit's own code and open each method's retriever on it."""
     generations = LocalGenerations(folder)
     build_index(entries, embedder, generations, rebuild=True, with_answers=with_answers)
     index = KnowledgeIndex.open(generations, embedder)
-    return Retriever(index, {e.id: e.lang for e in entries})
+    languages = {e.id: e.lang for e in entries}
+    return {name: METHODS[name](index, languages) for name in methods}
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,7 @@ class Case:
     expected: str | None
 
 
-def evaluate(retriever: Retriever, cases: Sequence[Case], lang: str | None = None) -> list[CaseResult]:
+def evaluate(retriever: Retriever | NearestNeighbour, cases: Sequence[Case], lang: str | None = None) -> list[CaseResult]:
     """Retrieve every case; the results can be re-decided at any threshold with botkit's own rule."""
     results = []
     for case in cases:

@@ -1,4 +1,4 @@
-"""Run botkit's benchmarks and print a table: `python -m benchmarks.run [--quick] [--only NAME ...]`.
+"""Run botkit's benchmarks and print a table: `python -m benchmarks.run [--quick] [--baseline] [--only NAME ...]`.
 
 Results go to `benchmarks/results/<name>.json` (git-ignored); the table compares them with the targets.
 """
@@ -23,24 +23,38 @@ def _mark(value: float, target: float, higher: bool = True) -> str:
 
 def banking_rows(result: dict) -> list[Row]:
     rows = []
-    for name, label in (("all", "all rows"), ("5", "5 per intent")):
-        v, t = result["variants"][name], result["targets"][name]
-        for metric in ("in_scope_accuracy", "oos_recall", "auroc"):
-            target = t.get(metric)
-            rows.append(
-                (f"Banking77 {label}: {metric.replace('_', ' ')}", f"{v[metric]:.3f}", f"≥ {target}" if target else "–", _mark(v[metric], target) if target else "")
-            )
+    for method, variants in result["methods"].items():
+        for name, label in (("all", "all rows"), ("5", "5 per intent")):
+            v, t = variants[name], result["targets"][name]
+            for metric in ("in_scope_accuracy", "oos_recall", "auroc"):
+                target = t.get(metric)
+                rows.append(
+                    (
+                        f"Banking77 {label}, {method}: {metric.replace('_', ' ')}",
+                        f"{v[metric]:.3f}",
+                        f"≥ {target}" if target else "–",
+                        _mark(v[metric], target) if target else "",
+                    )
+                )
     return rows
 
 
 def faq_rows(result: dict) -> list[Row]:
     rows = []
-    for variant in result["variants"]:
-        for part in ("held_out", "all"):
-            v = result["variants"][variant][part]
-            for metric in ("top1", "top3"):
-                target = result["targets"][metric]
-                rows.append((f"German FAQ {variant}, {part.replace('_', '-')} ({v['queries']} q): {metric}", f"{v[metric]:.3f}", f"≥ {target}", _mark(v[metric], target)))
+    for method, variants in result["methods"].items():
+        for variant, parts in variants.items():
+            for part in ("held_out", "all"):
+                v = parts[part]
+                for metric in ("top1", "top3"):
+                    target = result["targets"][metric]
+                    rows.append(
+                        (
+                            f"German FAQ {variant}, {method}, {part.replace('_', '-')} ({v['queries']} q): {metric}",
+                            f"{v[metric]:.3f}",
+                            f"≥ {target}",
+                            _mark(v[metric], target),
+                        )
+                    )
     return rows
 
 
@@ -68,13 +82,15 @@ def print_table(rows: list[Row]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="botkit benchmarks (see benchmarks/README.md)")
     parser.add_argument("--quick", action="store_true", help="a quarter of the Banking77 test set, 2,000 entries for speed")
+    parser.add_argument("--baseline", action="store_true", help="also run the max-cosine baseline on Banking77 and the German FAQ")
     parser.add_argument("--only", nargs="+", choices=["banking77", "german_faq", "speed"], help="run only these")
     args = parser.parse_args()
     chosen = args.only or ["banking77", "german_faq", "speed"]
+    methods = ("botkit", "baseline") if args.baseline else ("botkit",)
     embedder = CachedEmbedder(USEEmbedder(threads=min(2, os.cpu_count() or 1)))
     jobs: dict[str, tuple[Callable[[], dict], Callable[[dict], list[Row]]]] = {
-        "banking77": (lambda: banking77.run(embedder, args.quick), banking_rows),
-        "german_faq": (lambda: german_faq.run(embedder, args.quick), faq_rows),
+        "banking77": (lambda: banking77.run(embedder, methods, args.quick), banking_rows),
+        "german_faq": (lambda: german_faq.run(embedder, methods, args.quick), faq_rows),
         "speed": (lambda: speed.run(args.quick), speed_rows),
     }
     rows: list[Row] = []

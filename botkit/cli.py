@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from botkit.channels import get_profile
+from botkit.channels import CHANNELS, format_findings, get_profile, has_hard_findings, lint_entries
 from botkit.config import Settings
 from botkit.consent import ConsentLedger, send_campaign
 from botkit.defaults import build, default_embedder, open_bot, open_engine
@@ -194,6 +194,27 @@ def demo(
         for item in bot.store.queue():
             console.print(f"  #{item.id} {item.reason}, {len(item.transcript)} turns in the transcript")
         bot.store.engine.dispose()
+
+
+@app.command()
+def lint(
+    knowledge: KnowledgeArg,
+    channel: Annotated[str, typer.Option("--channel", "-c", help="A channel name, or 'all'.")] = "all",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as a JSON list.")] = False,
+) -> None:
+    """List answers that break a channel's hard limits or the house rules for short messages.
+
+    Exits with status 1 when a hard platform limit is broken (the platform would reject the message).
+
+    Example: `botkit lint knowledge/ --channel whatsapp`
+    """
+    channels = CHANNELS if channel == "all" else (get_profile(channel).name,)
+    findings = lint_entries(load_knowledge(knowledge).entries, channels)
+    if as_json:
+        typer.echo(json.dumps([f.to_dict() for f in findings], ensure_ascii=False, indent=2))
+    else:
+        typer.echo(format_findings(findings))
+    raise typer.Exit(1 if has_hard_findings(findings) else 0)
 
 
 def _show(reply: Reply) -> None:

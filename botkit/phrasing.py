@@ -102,7 +102,7 @@ class Phraser:
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[str, ...], Phrasing] = OrderedDict()
         self._languages = LanguageDetector(knowledge.languages or ("en",))
-        self._teasers = {e.id: e.teaser for e in knowledge.entries if e.scope == "marketing" and e.teaser}
+        self._teasers = tuple(e.teaser for e in knowledge.entries if e.scope == "marketing" and e.teaser)
         self._titles = {t.id: tuple(t.title.values()) for t in knowledge.client.topics}
 
     def phrase(self, request: PhraseRequest) -> Phrasing:
@@ -145,7 +145,7 @@ class Phraser:
         if violations:
             rules = sorted({v.rule for v in violations}, key=_rule_order)
             result = Phrasing(request.draft, "verbatim", "gate:" + ",".join(rules), tuple(violations))
-            log.info("verbatim answer for %s: %s", request.entry.id, "; ".join(map(str, violations)))
+            log.info("verbatim answer for %s: %s", request.entry.id, result.reason)  # fragments may quote the user
         else:
             result = Phrasing(replace(request.draft, text="\n\n".join((text, *kept))), "llm")
         self._remember(key, result)
@@ -158,7 +158,7 @@ class Phraser:
 
     def _withheld(self, request: PhraseRequest) -> tuple[str, ...]:
         """Marketing content not in the verbatim draft: the user has not consented to it."""
-        teasers = [t for t in self._teasers.values() if t not in request.draft.text]
+        teasers = [t for t in self._teasers if t not in request.draft.text]
         titles = [t for topic, names in self._titles.items() if topic != request.entry.topic for t in names]
         return (*teasers, *titles)
 

@@ -4,21 +4,23 @@ How an entry is scored (chosen by measurement, see benchmarks/README.md):
 
 1. Candidates: the phrasings (questions and paraphrases) nearest to the question by plain
    cosine similarity, from the vector index.
-2. Similarity: the cosine between question and each candidate entry's phrasings after
+2. Similarity: cosines between the question and each candidate entry's phrasings after
    *whitening* with the knowledge base's within-entry covariance, estimated when the
-   retriever opens: directions in which an entry's own paraphrases differ from each other
+   retriever opens: directions in which an entry's own phrasings differ from each other
    count less, directions that tell entries apart count more. The covariance is shrunk
-   towards the identity (at least half-way, more when an entry has few paraphrases), so a
+   towards the identity (at least half-way, more when entries have few paraphrases), so a
    knowledge base with one question per entry gets plain cosine similarity. An entry's
-   similarity `s` is that of its best phrasing.
+   similarity `s` is 0.6 x the cosine of its best phrasing + 0.4 x the cosine of the
+   mean of its phrasings (so an entry whose phrasings agree with each other wins over
+   one that has a single lucky phrasing).
 3. Confidence of an entry: `0.5 * s + 0.5 * p`, with `s` clipped to [0, 1] and `p` the
-   share the entry gets of a softmax (temperature 0.05) over the ten best entries'
-   similarities. High confidence needs both: a phrasing close to the question, and no
+   share the entry gets of a softmax (temperature 0.1) over the ten best entries'
+   similarities. High confidence needs both: phrasings close to the question, and no
    other entry nearly as close. About 0.9 and more means the user used an entry's own
-   words; clearly-meant entries score 0.6-0.9; questions the knowledge base does not cover
-   mostly stay below 0.5. Higher always means more confident, and no calibration per
-   knowledge base is needed to read it; the escalation threshold is tuned per knowledge
-   base with `botkit tune`.
+   words; clearly-meant entries mostly score 0.5-0.9; questions the knowledge base does
+   not cover mostly stay below 0.45. Higher always means more confident, and reading it
+   needs no calibration per knowledge base; the escalation threshold is tuned per
+   knowledge base with `botkit tune`.
 
 `Retrieval.confidence` is the best entry's confidence, `Retrieval.margin` its lead over
 the runner-up's confidence, and every `Hit.score` is that entry's confidence, so the
@@ -41,7 +43,8 @@ from botkit.types import Hit, Retrieval
 _CANDIDATES = 50  # nearest phrasings fetched from the vector index
 _LANGUAGE_SLACK = 0.15
 _MIN_SHRINKAGE = 0.5
-_TEMPERATURE = 0.05
+_CENTROID_WEIGHT = 0.4
+_TEMPERATURE = 0.1
 _COMPETITORS = 10  # entries sharing the softmax
 _SIMILARITY_WEIGHT = 0.5
 
@@ -59,6 +62,7 @@ class Retriever:
             rows[entry_id].append(row)
         white = _normalise(vectors @ self._whitening) if len(entry_ids) else vectors
         self._phrasings = {entry_id: white[positions] for entry_id, positions in rows.items()}
+        self._centroids = {entry_id: _normalise(p.mean(axis=0, keepdims=True))[0] for entry_id, p in self._phrasings.items()}
 
     def retrieve(self, text: str, lang: str | None = None, limit: int = 5) -> Retrieval:
         """Rank entries for `text`: one `Hit` per entry, best first, at most `limit`."""
@@ -67,7 +71,7 @@ class Retriever:
         for entry_id, phrasing, _ in self._index.search(vector, _CANDIDATES):
             matched.setdefault(entry_id, phrasing)
         query = _normalise((vector @ self._whitening)[None, :])[0]
-        similarity = {e: float((self._phrasings[e] @ query).max()) for e in matched if e in self._phrasings}
+        similarity = {e: self._similarity(e, query) for e in matched if e in self._phrasings}
         ranked = sorted(similarity, key=lambda e: (-similarity[e], e))
         if lang is not None and ranked:
             same = [e for e in ranked if self._languages.get(e) == lang]
@@ -78,6 +82,10 @@ class Retriever:
         confidence = hits[0].score if hits else 0.0
         runner_up = hits[1].score if len(hits) > 1 else 0.0
         return Retrieval(query=text, hits=hits, confidence=confidence, margin=confidence - runner_up)
+
+    def _similarity(self, entry_id: str, query: np.ndarray) -> float:
+        best = float((self._phrasings[entry_id] @ query).max())
+        return (1 - _CENTROID_WEIGHT) * best + _CENTROID_WEIGHT * float(self._centroids[entry_id] @ query)
 
 
 def confidences(similarities: list[float]) -> list[float]:

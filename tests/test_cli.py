@@ -43,8 +43,22 @@ def test_malformed_knowledge_exits_nonzero_naming_file_line_and_field(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("command", ["build", "ask", "chat", "handovers", "demo"])
+@pytest.mark.parametrize("command", ["build", "ask", "chat", "handovers", "demo", "lint"])
 def test_every_command_help_teaches_with_an_example(command):
     result = run(command, "--help")
     assert result.returncode == 0
     assert "Example" in result.stdout
+
+
+def test_lint_lists_findings_as_json_and_fails_on_hard_limits(tmp_path):
+    ok = run("lint", str(SAMPLE), "--channel", "sms", "--json")
+    assert ok.returncode == 0, ok.stderr
+    findings = json.loads(ok.stdout)
+    assert all({"entry_id", "channel", "rule", "measured", "limit", "hard"} <= set(f) for f in findings)
+    long_answer = " ".join(["Dies ist ein sehr langer Satz über Abschläge."] * 120)
+    (tmp_path / "faq.yaml").write_text(
+        f"- id: lang\n  question: Frage?\n  answer: {long_answer}\n  topic: t\n  scope: service\n  lang: de\n", encoding="utf-8"
+    )
+    bad = run("lint", str(tmp_path), "--channel", "whatsapp", "--json")
+    assert bad.returncode == 1
+    assert any(f["hard"] and f["entry_id"] == "lang" for f in json.loads(bad.stdout))

@@ -63,9 +63,9 @@ class CaseResult:
     @property
     def rank(self) -> int | None:
         """1-based rank of the expected entry among the retrieved ones; None if not retrieved."""
-        if self.expected_id in self.ranked:
-            return self.ranked.index(self.expected_id) + 1  # type: ignore[arg-type]
-        return None
+        if self.expected_id is None or self.expected_id not in self.ranked:
+            return None
+        return self.ranked.index(self.expected_id) + 1
 
     @property
     def top1_right(self) -> bool:

@@ -6,6 +6,7 @@ import glob
 import itertools
 import os
 import pwd
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -51,6 +52,12 @@ def postgres_server() -> Iterator[str]:
                        check=True, capture_output=True, timeout=120)
         # No TCP listener (-h ''): the socket in our own folder cannot clash with another server.
         options = f"-k {folder} -h '' -p 5432 -F"
+        # If this test run is killed (e.g. by `timeout`), no teardown runs: a watchdog, started
+        # before the server, stops it and removes its folder once this process is gone (after a
+        # pause, in case the kill came while the server was still starting).
+        stop = " ".join(shlex.quote(a) for a in [*prefix, pg_ctl, "-D", data, "-m", "immediate", "stop"])
+        watchdog = f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; sleep 3; {stop}; rm -rf {shlex.quote(folder)}"
+        subprocess.Popen(["sh", "-c", watchdog], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         subprocess.run([*prefix, pg_ctl, "-D", data, "-o", options, "-w", "-l", os.path.join(folder, "log"), "start"],
                        check=True, capture_output=True, timeout=120)
         yield f"postgresql+psycopg://postgres@/{{database}}?host={folder}&port=5432"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from botkit import ConfigError, Decision, Draft, Message
+from botkit import ConfigError, Draft, Message
 from botkit.channels import render
 from botkit.consent import ConsentFlow
 from botkit.evaluation.cases import Case, load_conversations

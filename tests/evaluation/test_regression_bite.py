@@ -32,5 +32,4 @@ def test_changing_one_knowledge_answer_fails_the_notebook_regression(tmp_path):
         env={**os.environ, "BOTKIT_KNOWLEDGE": str(knowledge)},
     )
     assert result.returncode == 1, result.stdout[-3000:]
-    assert "1 failed" in result.stdout, result.stdout[-3000:]
-    assert NEW in result.stdout  # the transcript cell shows the changed answer
+    assert NEW in result.stdout, result.stdout[-3000:]  # the transcript cell shows the changed answer

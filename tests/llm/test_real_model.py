@@ -16,6 +16,7 @@ from dataclasses import replace
 import pytest
 
 from botkit import open_bot
+from botkit.errors import LLMError
 from botkit.llm_server import missing_runtime, smollm2_path
 from botkit.providers.openai import OpenAIChat
 from tests.conftest import SAMPLE
@@ -49,10 +50,17 @@ def served_url():
     process.stderr.close()
 
 
-def test_the_served_model_answers_the_real_client(served_url):
+def test_the_served_model_answers_the_real_client_and_refuses_a_wrong_key(served_url):
     model = OpenAIChat(model="smollm2", base_url=served_url, api_key="real-test", timeout=120)
-    text = model.complete("You are a helpful assistant.", "Say hello.", max_tokens=16)
-    assert isinstance(text, str) and text.strip()
+    try:
+        text = model.complete("You are a helpful assistant. Answer in one short sentence.", "What is 2 + 2?", max_tokens=64)
+    except LLMError as exc:  # a rambling reply cut off at the limit: the call itself went through
+        assert exc.kind == "truncated", exc
+    else:
+        assert text.strip()
+    with pytest.raises(LLMError) as caught:
+        OpenAIChat(model="smollm2", base_url=served_url, api_key="wrong", timeout=120).complete("s", "u", max_tokens=4)
+    assert caught.value.kind == "auth"
 
 
 def test_a_bot_on_the_real_model_passes_the_gate_or_falls_back_cleanly(served_url, settings, embedder, clock):

@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -280,23 +281,20 @@ def test_a_conversations_messages_are_answered_in_order(server, recorder):
 
 # choices and handover -------------------------------------------------------------------
 
-def test_a_tapped_button_is_answered_like_the_option_it_shows(server, recorder):
-    # "Kundenportal" is ambiguous in the sample knowledge: the bot asks, with the questions as buttons
-    post(server, "whatsapp", whatsapp_body("4915100000005", "wamid.q1", "Kundenportal"))
+def test_a_tapped_option_of_a_clarification_is_answered_with_that_entry(server, recorder):
+    """The bot asked "which one?" with two entries as buttons; the user taps the second one."""
+    user, store = "4915100000005", server.bot.store
+    first, second = [e for e in server.bot.knowledge.entries if e.scope == "service"][:2]
+    state = store.load(f"whatsapp:{user}", user, "whatsapp")
+    store.save(replace(state, pending=(first.id, second.id), needs_disclosure=False), "…", None)
+    shown = second.question[:23] + "…"  # WhatsApp shows 24 characters; the id carries the full title
+    post(server, "whatsapp", whatsapp_body(user, "wamid.q2", button=(second.question, shown)))
     wait_until_idle(server)
-    offered = [r for r in messages_to(recorder, "4915100000005") if r.body.get("type") == "interactive"]
-    assert offered, "the bot should offer options for a short, ambiguous question"
-    action = offered[-1].body["interactive"]["action"]
-    option = action["buttons"][0]["reply"] if "buttons" in action else action["sections"][0]["rows"][0]
-    assert option["title"].endswith("…") and len(option["id"]) > len(option["title"])  # shown shortened, id in full
-    recorder.clear()
-    post(server, "whatsapp", whatsapp_body("4915100000005", "wamid.q2", button=(option["id"], option["title"])))
-    wait_until_idle(server)
-    assert messages_to(recorder, "4915100000005")
-    with server.bot.store.engine.connect() as conn:
-        last = conn.execute(select(turns).where(turns.c.conversation_id == "whatsapp:4915100000005").order_by(turns.c.id)).mappings().all()[-2:]
-    assert (last[0]["role"], last[0]["text"]) == ("user", option["id"])
-    assert last[1]["decision"] == "answered" and json.loads(last[1]["entries"])
+    assert messages_to(recorder, user)
+    with store.engine.connect() as conn:
+        last = conn.execute(select(turns).where(turns.c.conversation_id == f"whatsapp:{user}").order_by(turns.c.id)).mappings().all()[-2:]
+    assert (last[0]["role"], last[0]["text"]) == ("user", second.question)
+    assert (last[1]["decision"], json.loads(last[1]["entries"])) == ("answered", [second.id])
 
 
 def test_telegram_callback_queries_are_acknowledged_and_answered(server, recorder):

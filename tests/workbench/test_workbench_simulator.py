@@ -1,0 +1,114 @@
+"""The in-notebook chat simulator on the real bot, with and without its widgets."""
+
+from __future__ import annotations
+
+import pytest
+
+from botkit.channels import CHANNELS, render
+from botkit.errors import ConfigError
+from botkit.types import Decision, Draft
+from botkit.workbench.bubbles import bot_bubbles, reply_options, user_bubble
+from botkit.workbench.simulator import ALL_TOPICS, NO_CONSENT, ChatSimulator, channel_previews, transcripts
+
+TEASER = "Komplettset mit 800 W"  # from the balkonkraftwerk entry's teaser
+
+
+def test_a_conversation_shows_disclosure_answer_and_handover_then_silence(shared_bot):
+    sim = ChatSimulator(shared_bot, channel="whatsapp")
+    first = sim.send("Wie melde ich meinen Zählerstand?")
+    assert first.disclosed and first.entries == ("zaehlerstand-melden",)
+    handover = sim.send("Ich möchte mit einem Mitarbeiter sprechen")
+    assert handover.decision == Decision.HANDOVER and sim.with_human
+    assert sim.send("Hallo?").decision == Decision.SILENT
+    page = sim.chat_html()
+    assert "kein Mensch" in page  # the disclosure bubble
+    assert "zaehlerstand-melden" in page and "handed over: a person has the conversation now" in page
+    assert "Handover" in sim.details_html() or "silent" in sim.details_html()
+
+
+def test_after_the_person_hands_back_the_bot_answers_and_discloses_again(shared_bot):
+    sim = ChatSimulator(shared_bot, channel="telegram")
+    sim.send("Ich möchte mit einem Mitarbeiter sprechen")
+    sim.release()
+    assert not sim.with_human
+    again = sim.send("Wie kann ich meinen Vertrag kündigen?")
+    assert again.decision == Decision.ANSWERED and again.disclosed
+    assert "handed the conversation back" in sim.chat_html()
+
+
+def test_the_side_panel_shows_decision_confidence_and_cited_entries(shared_bot):
+    sim = ChatSimulator(shared_bot, channel="web")
+    assert "Send a message" in sim.details_html()
+    sim.send("Wie melde ich meinen Zählerstand?")
+    details = sim.details_html()
+    assert "answered" in details and "zaehlerstand-melden" in details and "Wie melde ich meinen Zählerstand?" in details
+    assert f"threshold {shared_bot.limits.threshold:.2f}" in details and "closest entries" in details
+
+
+def test_a_consent_profile_decides_whether_marketing_content_is_shown(shared_bot):
+    assert list(ChatSimulator(shared_bot).profiles) == [NO_CONSENT, "Solar offers", "E-mobility offers", "Energy-saving newsletter", ALL_TOPICS]
+    opted_in = ChatSimulator(shared_bot, channel="whatsapp", consent="Solar offers")
+    not_opted_in = ChatSimulator(shared_bot, channel="whatsapp")
+    with_teaser = opted_in.send("Verkauft ihr Balkonkraftwerke?")
+    without = not_opted_in.send("Verkauft ihr Balkonkraftwerke?")
+    assert any(TEASER in m.text for m in with_teaser.messages)
+    assert not any(TEASER in m.text for m in without.messages)
+    assert TEASER in transcripts([opted_in, not_opted_in]).data
+
+
+def test_switching_channel_or_profile_starts_a_new_disclosed_conversation(shared_bot):
+    sim = ChatSimulator(shared_bot, channel="whatsapp")
+    sim.send("Wie melde ich meinen Zählerstand?")
+    before = sim.conversation_id
+    sim.reset(channel="sms")
+    assert sim.conversation_id != before and sim.turns == []
+    reply = sim.send("Wie melde ich meinen Zählerstand?")
+    assert reply.disclosed and all(m.channel == "sms" for m in reply.messages)
+    with pytest.raises(ConfigError, match="known: whatsapp"):
+        sim.reset(channel="fax")
+    with pytest.raises(ConfigError, match="unknown consent profile"):
+        ChatSimulator(shared_bot, consent="everything")
+
+
+def test_the_widgets_send_typed_text_and_tapped_buttons(shared_bot):
+    sim = ChatSimulator(shared_bot, channel="messenger")
+    sim.show()  # headless: builds the widgets; display() prints their repr
+    view = sim._view
+    view.text.value = "Wie melde ich meinen Zählerstand?"  # what pressing Enter does
+    assert [t.text for t in sim.turns] == ["Wie melde ich meinen Zählerstand?"] and view.text.value == ""
+    assert "zaehlerstand-melden" in view.chat.value
+    buttons = view.options.children
+    assert [b.description for b in buttons] == ["Ablesetermin", "Zählerwechsel"]
+    buttons[0].click()
+    assert [t.text for t in sim.turns] == ["Wie melde ich meinen Zählerstand?", "Ablesetermin"]
+    assert view.hand_back.disabled
+    view.consent.value = "Solar offers"
+    assert sim.turns == [] and sim.consent == "Solar offers"
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_buttons_are_read_back_from_each_channels_payload(channel):
+    messages = render(channel, Draft("Was möchten Sie tun?", quick_replies=("Zählerstand", "Abschlag")))
+    options = [o for m in messages for o in reply_options(m)]
+    if channel == "sms":  # no buttons: the options are numbered text
+        assert options == [] and "1. Zählerstand" in messages[-1].text
+    else:
+        assert options == [("Zählerstand", "Zählerstand"), ("Abschlag", "Abschlag")]
+        assert "Abschlag" in bot_bubbles(messages, channel)
+
+
+def test_a_whatsapp_list_message_shows_its_button_and_rows():
+    titles = ("Zählerstand melden", "Abschlag ändern", "Umzug melden", "Vertrag kündigen")
+    [message] = render("whatsapp", Draft("Wobei kann ich helfen?", quick_replies=titles))
+    assert [shown for shown, _ in reply_options(message)] == list(titles)
+    page = bot_bubbles([message], "whatsapp")
+    assert "☰ Optionen" in page and "• Vertrag kündigen" in page
+
+
+def test_text_is_escaped_styled_and_linked():
+    assert "&lt;script&gt;" in user_bubble("<script>alert(1)</script>", "web")
+    [message] = render("whatsapp", Draft("*Wichtig:* siehe https://www.stadtwerke-lindenau.example/x_y"))
+    page = bot_bubbles([message], "whatsapp")
+    assert "<b>Wichtig:</b>" in page and 'href="https://www.stadtwerke-lindenau.example/x_y"' in page
+    preview = channel_previews({"sms": render("sms", Draft("Hallo"))}).data
+    assert "SMS" in preview and "Hallo" in preview
