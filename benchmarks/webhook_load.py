@@ -93,11 +93,11 @@ def free_port() -> int:
 class Served:
     """An ASGI factory served by uvicorn in its own process, on 127.0.0.1."""
 
-    def __init__(self, factory: str, *, cwd: Path, env: dict[str, str] | None = None, log: Path) -> None:
+    def __init__(self, factory: str, *, cwd: Path, env: dict[str, str] | None = None, log: Path, workers: int = 1) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--port", str(self.port),
-                "--no-access-log", "--log-level", "warning", "--ws", "none"]
+                "--no-access-log", "--log-level", "warning", "--ws", "none", "--workers", str(workers)]
         self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(args, cwd=cwd, env={**os.environ, **(env or {})}, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 180
@@ -146,19 +146,51 @@ class Posted:
     status: int
 
 
+class Connection:
+    """A minimal keep-alive HTTP/1.1 client connection: a load generator must cost far less than the server."""
+
+    def __init__(self, url: str) -> None:
+        parsed = httpx.URL(url)
+        self.host, self.port, self.path = parsed.host, parsed.port, parsed.raw_path.decode()
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def post(self, body: bytes, headers: dict[str, str]) -> int:
+        if self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        assert self._reader is not None
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self._writer.write(
+            f"POST {self.path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode() + body
+        )
+        status = int((await self._reader.readline()).split()[1])
+        length = 0
+        while (line := await self._reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        await self._reader.readexactly(length)
+        return status
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            await self._writer.wait_closed()
+
+
 async def post_all(url: str, bodies: list[tuple[str, bytes]], connections: int, sign: bool, rate: float | None = None) -> tuple[list[Posted], float]:
-    """Post every body with `connections` concurrent senders, as fast as possible or paced at `rate`/s."""
+    """Post every body over `connections` keep-alive connections, as fast as possible or paced at `rate`/s."""
     from botkit.webhook.verify import sign as signature
 
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     results: list[Posted] = []
     queue: asyncio.Queue[tuple[int, str, bytes]] = asyncio.Queue()
     for i, (user, body) in enumerate(bodies):
         queue.put_nowait((i, user, body))
     start = time.perf_counter()
 
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        async def sender() -> None:
+    async def sender() -> None:
+        connection = Connection(url)
+        try:
             while not queue.empty():
                 i, user, body = queue.get_nowait()
                 if rate is not None:  # open loop: the i-th message is due at i / rate
@@ -169,10 +201,12 @@ async def post_all(url: str, bodies: list[tuple[str, bytes]], connections: int, 
                 if sign:
                     headers["X-Hub-Signature-256"] = signature(body, SECRET)
                 wall, t0 = time.time(), time.perf_counter()
-                rsp = await client.post(url, content=body, headers=headers)
-                results.append(Posted(user, wall, (time.perf_counter() - t0) * 1000, rsp.status_code))
+                status = await connection.post(body, headers)
+                results.append(Posted(user, wall, (time.perf_counter() - t0) * 1000, status))
+        finally:
+            await connection.close()
 
-        await asyncio.gather(*(sender() for _ in range(connections)))
+    await asyncio.gather(*(sender() for _ in range(connections)))
     return results, time.perf_counter() - start
 
 
@@ -247,13 +281,13 @@ def in_process_rate(work: Path, texts: list[str], seconds: float) -> float:
     return rate
 
 
-def run(messages: int, seconds: float, connections: int, reply_workers: int) -> dict[str, Any]:
+def run(messages: int, seconds: float, connections: int, reply_workers: int, workers: int) -> dict[str, Any]:
     from botkit import Settings
     from botkit.defaults import build
     from botkit.webhook.export import export_bot
 
     texts = questions()
-    results: dict[str, Any] = {"messages": messages, "connections": connections, "reply_workers": reply_workers,
+    results: dict[str, Any] = {"messages": messages, "connections": connections, "reply_workers": reply_workers, "workers": workers,
                                "cpus": os.cpu_count(), "python": platform.python_version()}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -279,7 +313,7 @@ def run(messages: int, seconds: float, connections: int, reply_workers: int) -> 
             "BOTKIT_GRAPH_API_BASE": f"{stand_in.url}/v21.0", "BOTKIT_DATABASE_URL": f"sqlite:///{work / 'served.db'}",
             "BOTKIT_REPLY_WORKERS": str(reply_workers),
         }
-        server = Served("app:create", cwd=exported, env=env, log=work / "served.log")
+        server = Served("app:create", cwd=exported, env=env, log=work / "served.log", workers=workers)
         try:
             url = f"{server.url}/webhook/whatsapp"
             warm = [(f"warm{i}", whatsapp_body(f"warm{i}", f"wamid.warm{i}", texts[i % len(texts)])) for i in range(50)]
@@ -333,9 +367,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15.0, help="seconds of paced load at half the throughput")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--reply-workers", type=int, default=1, help="BOTKIT_REPLY_WORKERS of the served bot")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the served bot")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
-    results = run(args.messages, args.seconds, args.connections, args.reply_workers)
+    results = run(args.messages, args.seconds, args.connections, args.reply_workers, args.workers)
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

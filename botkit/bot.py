@@ -77,11 +77,9 @@ class Bot:
         state = self.store.load(conversation_id, user_id or conversation_id, channel)
         state = replace(state, channel=channel)
         text = text.strip()
-        if state.with_human:
-            self.store.save(state, text, None)
-            silent = self._not_asked(Decision.SILENT)
-            return Reply(conversation_id, Decision.SILENT, "with_human", 0.0, (), (), phrasing_reason=silent)
         lang = self._languages.detect(text, state.lang or self._default_lang)
+        if state.with_human:
+            return self._while_with_human(state, text, lang, message_id)
         due = state.needs_disclosure or (
             state.last_user_at is not None and self._clock() - state.last_user_at > self._pause
         )
@@ -124,6 +122,19 @@ class Bot:
             phrasing=outcome.phrasing,
             phrasing_reason=outcome.phrasing_reason or self._not_asked(outcome.decision, outcome.phrasing),
         )
+
+    def _while_with_human(self, state: ConversationState, text: str, lang: str, message_id: str | None) -> Reply:
+        """Silent while a person has the conversation, except that a withdrawal of consent
+        (STOP) is recorded and confirmed at once: objecting must always be that easy."""
+        draft = self.consent.intercept_withdrawal(state.user_id, state.channel, text, lang, message_id) if self.consent else None
+        if draft is None:
+            self.store.save(state, text, None)
+            silent = self._not_asked(Decision.SILENT)
+            return Reply(state.id, Decision.SILENT, "with_human", 0.0, (), (), phrasing_reason=silent)
+        messages = tuple(render(state.channel, draft, self.house_rules))
+        bot_turn = {"text": "\n\n".join(m.text for m in messages), "decision": Decision.CONSENT.value, "entries": "[]", "confidence": 1.0}
+        self.store.save(state, text, bot_turn)
+        return Reply(state.id, Decision.CONSENT, "consent", 1.0, (), messages, phrasing_reason=self._not_asked(Decision.CONSENT))
 
     def release(self, conversation_id: str) -> None:
         """A person hands the conversation back; the bot discloses itself again."""

@@ -78,11 +78,11 @@ class KnowledgeIndex:
     def count(self) -> int:
         return int(self._collection.count())
 
-    def vectors(self) -> tuple[list[str], np.ndarray]:
-        """Every stored vector with its entry id (for scorers that look at all phrasings)."""
-        rows = self._collection.get(include=["embeddings", "metadatas"])
+    def vectors(self) -> tuple[list[str], list[str], np.ndarray]:
+        """Every stored text as (entry ids, texts, vectors), row by row, for scorers that look at all phrasings."""
+        rows = self._collection.get(include=["embeddings", "metadatas", "documents"])
         ids = [m["entry_id"] for m in rows["metadatas"]]
-        return ids, np.asarray(rows["embeddings"], dtype=np.float32).reshape(len(ids), -1)
+        return ids, list(rows["documents"]), np.asarray(rows["embeddings"], dtype=np.float32).reshape(len(ids), -1)
 
 
 def build_index(

@@ -42,6 +42,10 @@ class ConsentHook(Protocol):
         """Handle an opt-in, confirmation or withdrawal message; None if it is none of these."""
         ...
 
+    def intercept_withdrawal(self, user_id: str, channel: str, text: str, lang: str, message_id: str | None) -> Draft | None:
+        """Handle only a withdrawal; a person may have the conversation, but STOP always works."""
+        ...
+
     def shape(self, entry: FaqEntry, user_id: str, channel: str, lang: str) -> Draft:
         """The draft for a marketing entry: promotional parts only with granted consent."""
         ...

@@ -2,9 +2,9 @@
 
 How an entry is scored (chosen by measurement, see benchmarks/README.md):
 
-1. Candidates: the phrasings (questions and paraphrases) nearest to the question by plain
-   cosine similarity, from the vector index.
-2. Similarity: cosines between the question and each candidate entry's phrasings after
+1. Every phrasing (question, paraphrase, and the answer when `index_answers` is on) of
+   every entry is compared with the question, in memory.
+2. Similarity: cosines between the question and each entry's phrasings after
    *whitening* with the knowledge base's within-entry covariance, estimated when the
    retriever opens: directions in which an entry's own phrasings differ from each other
    count less, directions that tell entries apart count more. The covariance is shrunk
@@ -33,14 +33,11 @@ than its English twin, and the twins never compete for the softmax or a clarific
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 
 from botkit.index import KnowledgeIndex
 from botkit.types import Hit, Retrieval
 
-_CANDIDATES = 50  # nearest phrasings fetched from the vector index
 _LANGUAGE_SLACK = 0.15
 _MIN_SHRINKAGE = 0.5
 _CENTROID_WEIGHT = 0.4
@@ -50,42 +47,55 @@ _SIMILARITY_WEIGHT = 0.5
 
 
 class Retriever:
-    """Finds the knowledge entries closest to a question (see the module docstring for the scoring)."""
+    """Finds the knowledge entries closest to a question (see the module docstring for the scoring).
+
+    Opening loads every phrasing's vector from the index and whitens it; questions are then
+    scored in memory against all of them (exact, and faster than a vector-store query).
+    """
 
     def __init__(self, index: KnowledgeIndex, languages: dict[str, str] | None = None) -> None:
-        self._index = index
+        self._embedder = index.embedder
         self._languages = languages or {}  # entry id -> language
-        entry_ids, vectors = index.vectors()
+        entry_ids, texts, vectors = index.vectors() if index.count() else ([], [], np.zeros((0, 0), np.float32))
+        order = sorted(range(len(entry_ids)), key=lambda row: entry_ids[row])  # one block of rows per entry
+        entry_ids = [entry_ids[row] for row in order]
+        self._texts = [texts[row] for row in order]
+        vectors = vectors[order]
         self._whitening = whitening(entry_ids, vectors)
-        rows: dict[str, list[int]] = defaultdict(list)
-        for row, entry_id in enumerate(entry_ids):
-            rows[entry_id].append(row)
-        white = _normalise(vectors @ self._whitening) if len(entry_ids) else vectors
-        self._phrasings = {entry_id: white[positions] for entry_id, positions in rows.items()}
-        self._centroids = {entry_id: _normalise(p.mean(axis=0, keepdims=True))[0] for entry_id, p in self._phrasings.items()}
+        self._rows = _normalise(vectors @ self._whitening)
+        self._starts = np.array([row for row, e in enumerate(entry_ids) if row == 0 or entry_ids[row - 1] != e], dtype=np.int64)
+        self._entries = [entry_ids[row] for row in self._starts]
+        self._centroids = _normalise(np.add.reduceat(self._rows, self._starts, axis=0)) if self._entries else self._rows
+        self._in_language = {
+            lang: np.array([self._languages.get(e) == lang for e in self._entries], dtype=bool)
+            for lang in set(self._languages.values())
+        }
 
     def retrieve(self, text: str, lang: str | None = None, limit: int = 5) -> Retrieval:
         """Rank entries for `text`: one `Hit` per entry, best first, at most `limit`."""
-        vector = np.asarray(self._index.embedder.embed([text])[0], dtype=np.float32)
-        matched: dict[str, str] = {}  # entry id -> its phrasing most similar to the question
-        for entry_id, phrasing, _ in self._index.search(vector, _CANDIDATES):
-            matched.setdefault(entry_id, phrasing)
+        if not self._entries:
+            return Retrieval(query=text, hits=(), confidence=0.0, margin=0.0)
+        vector = np.asarray(self._embedder.embed([text])[0], dtype=np.float32)
         query = _normalise((vector @ self._whitening)[None, :])[0]
-        similarity = {e: self._similarity(e, query) for e in matched if e in self._phrasings}
-        ranked = sorted(similarity, key=lambda e: (-similarity[e], e))
-        if lang is not None and ranked:
-            same = [e for e in ranked if self._languages.get(e) == lang]
-            if same and similarity[same[0]] >= similarity[ranked[0]] - _LANGUAGE_SLACK:
-                ranked = same
-        scores = confidences([similarity[e] for e in ranked[:_COMPETITORS]])
-        hits = tuple(Hit(e, c, matched[e]) for e, c in zip(ranked[:limit], scores))
-        confidence = hits[0].score if hits else 0.0
+        per_row = self._rows @ query
+        best = np.maximum.reduceat(per_row, self._starts)
+        similarity = (1 - _CENTROID_WEIGHT) * best + _CENTROID_WEIGHT * (self._centroids @ query)
+        same = self._in_language.get(lang or "")
+        if same is not None and same.any() and similarity[same].max() >= similarity.max() - _LANGUAGE_SLACK:
+            similarity = np.where(same, similarity, -np.inf)
+        count = min(max(limit, _COMPETITORS), int(np.isfinite(similarity).sum()))
+        top = np.argpartition(-similarity, count - 1)[:count]
+        top = top[np.lexsort((top, -similarity[top]))]  # best first, ties by entry order
+        scores = confidences([float(similarity[i]) for i in top[:_COMPETITORS]])
+        hits = tuple(Hit(self._entries[i], score, self._matched(i, per_row)) for i, score in zip(top[:limit], scores))
+        confidence = hits[0].score
         runner_up = hits[1].score if len(hits) > 1 else 0.0
         return Retrieval(query=text, hits=hits, confidence=confidence, margin=confidence - runner_up)
 
-    def _similarity(self, entry_id: str, query: np.ndarray) -> float:
-        best = float((self._phrasings[entry_id] @ query).max())
-        return (1 - _CENTROID_WEIGHT) * best + _CENTROID_WEIGHT * float(self._centroids[entry_id] @ query)
+    def _matched(self, entry: int, per_row: np.ndarray) -> str:
+        start = int(self._starts[entry])
+        end = int(self._starts[entry + 1]) if entry + 1 < len(self._starts) else len(per_row)
+        return self._texts[start + int(per_row[start:end].argmax())]
 
 
 def confidences(similarities: list[float]) -> list[float]:
@@ -105,7 +115,7 @@ def whitening(entry_ids: list[str], vectors: np.ndarray) -> np.ndarray:
     Shrinkage is `max(0.5, d / (d + dof))` with `dof` the number of phrasings minus the
     number of entries, so few paraphrases mean little change and none mean none.
     """
-    dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else 0
+    dim = vectors.shape[1]
     entries = sorted(set(entry_ids))
     dof = len(entry_ids) - len(entries)
     if dof <= 0:

@@ -118,6 +118,13 @@ class ConsentFlow:
             self.ledger.withdraw(user_id, channel, event.topic, message_id=message_id, evidence=text, answers=event)
         return Draft(say("declined", lang, titles=self._titles(topics, lang)))
 
+    def intercept_withdrawal(self, user_id: str, channel: str, text: str, lang: str, message_id: str | None) -> Draft | None:
+        """Handle only a withdrawal (e.g. STOP while a person has the conversation); None otherwise."""
+        intent = classify(text, self.ledger.topics.values())
+        if intent is None or intent.kind not in {"stop_all", "stop_topics"}:
+            return None
+        return self._withdraw(user_id, intent.topics or None, lang, text, message_id)
+
     def shape(self, entry: FaqEntry, user_id: str, channel: str, lang: str) -> Draft:
         """A marketing entry's draft: teaser, links and quick replies only with granted consent.
 

@@ -42,7 +42,7 @@ from botkit.webhook.sender import Sender
 from botkit.webhook.settings import WebhookSettings
 from botkit.webhook.verify import verify_hub_signature, verify_telegram_token, verify_token_matches
 from botkit.webhook.worker import Worker
-from botkit.webhook.writer import GroupWriter
+from botkit.webhook.writer import GroupWriter, durable_engine
 
 _KEPT = ANSWERED_KINDS | HANDOVER_KINDS
 
@@ -109,7 +109,8 @@ def create_app(
             raise ConfigError(f"BOTKIT_{name.upper()} must be an http(s) URL")
     scrubber = guard_logs(settings.secrets())
     queue = WebhookQueue(bot.store.engine)
-    writer = GroupWriter(bot.store.engine)
+    engine = durable_engine(bot.store.engine)
+    writer = GroupWriter(engine)
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     workers: list[Worker] = []
 
@@ -127,6 +128,8 @@ def create_app(
             workers.remove(worker)
             if client is None:
                 await http.aclose()
+            if engine is not bot.store.engine:
+                engine.dispose()
 
     app = FastAPI(
         title="botkit webhook",

@@ -12,10 +12,35 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
+
+from botkit.db import open_database
 
 T = TypeVar("T")
 Op = Callable[[Connection], Any]
+
+
+def durable_engine(engine: Engine) -> Engine:
+    """An engine on the same database whose commits survive a power loss, for acknowledged events.
+
+    botkit's SQLite runs WAL with synchronous=NORMAL: a commit survives a crash of the
+    process, but the last ones may be lost if the machine loses power. An acknowledged
+    webhook event must not be, so the webhook's writes use synchronous=FULL (one fsync per
+    group commit). Other databases (PostgreSQL commits durably) and in-memory SQLite keep
+    `engine`.
+    """
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return engine
+    durable = open_database(engine.url.render_as_string(hide_password=False))
+    event.listen(durable, "connect", _synchronous_full)  # after open_database's own pragmas
+    durable.dispose()  # open_database already pooled a connection without it
+    return durable
+
+
+def _synchronous_full(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
 
 
 class GroupWriter:

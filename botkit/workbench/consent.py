@@ -42,11 +42,16 @@ def preview_opt_in(client: Client, topic: Topic, channel: str, lang: str = "de",
     engine = open_database("sqlite://")
     try:
         flow = ConsentFlow(ConsentLedger(engine, replace(client, topics=topics)))
-        draft = flow.intercept(PREVIEW_USER, channel, offer_label(topic, lang), lang, None)
+        label = offer_label(topic, lang)
+        draft = flow.intercept(PREVIEW_USER, channel, label, lang, None)
+        requested = [e.topic for e in flow.pending(PREVIEW_USER, channel)]
     finally:
         engine.dispose()
-    if draft is None:
-        raise ConsentError(f"the opt-in quick reply for {topic.id!r} was not recognised; give the topic a title in {lang!r}")
+    if draft is None or requested != [topic.id]:
+        raise ConsentError(
+            f"the opt-in quick reply {label!r} is not read as a request for {topic.id!r} alone (the title may sound like "
+            "a withdrawal or name another topic); choose another title"
+        )
     return render(channel, draft, rules)
 
 

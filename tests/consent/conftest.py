@@ -57,7 +57,7 @@ def postgres_server() -> Iterator[str]:
         # pause, in case the kill came while the server was still starting).
         stop = " ".join(shlex.quote(a) for a in [*prefix, pg_ctl, "-D", data, "-m", "immediate", "stop"])
         watchdog = f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; sleep 3; {stop}; rm -rf {shlex.quote(folder)}"
-        subprocess.Popen(["sh", "-c", watchdog], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["sh", "-c", f"({watchdog}) >/dev/null 2>&1 &"], check=True, start_new_session=True, timeout=30)
         subprocess.run([*prefix, pg_ctl, "-D", data, "-o", options, "-w", "-l", os.path.join(folder, "log"), "start"],
                        check=True, capture_output=True, timeout=120)
         yield f"postgresql+psycopg://postgres@/{{database}}?host={folder}&port=5432"

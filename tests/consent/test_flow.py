@@ -219,3 +219,14 @@ def test_consent_in_one_channel_does_not_unlock_marketing_in_another(bot):
     ledger_of(bot).grant("u-chan", "whatsapp", "angebote-solar")
     assert SOLAR_TEASER_DE not in text_of(Chat(bot, "u-chan", "telegram").ask(SOLAR_Q_DE))
     assert SOLAR_TEASER_DE in text_of(Chat(bot, "u-chan", "whatsapp").ask(SOLAR_Q_DE))
+
+
+def test_stop_works_while_a_person_has_the_conversation(bot):
+    bot.reply("c-stop", "Ich möchte Solar-Angebote erhalten")
+    bot.reply("c-stop", "JA")
+    assert bot.consent.ledger.is_granted("c-stop", "web", "angebote-solar")
+    bot.reply("c-stop", "Ich möchte mit einem Mitarbeiter sprechen")
+    reply = bot.reply("c-stop", "STOP")
+    assert reply.decision.value == "consent" and reply.messages
+    assert not bot.consent.ledger.is_granted("c-stop", "web", "angebote-solar")
+    assert bot.reply("c-stop", "Danke").decision.value == "silent"  # the person still has the conversation

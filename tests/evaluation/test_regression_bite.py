@@ -27,7 +27,7 @@ def test_changing_one_knowledge_answer_fails_the_notebook_regression(tmp_path):
     shutil.copytree(ROOT / "evaluations" / "data", evaluations / "data")
 
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "-q", str(evaluations / NOTEBOOK)],
+        [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "-vv", str(evaluations / NOTEBOOK)],
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
         env={**os.environ, "BOTKIT_KNOWLEDGE": str(knowledge)},
     )

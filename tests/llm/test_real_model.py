@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def served_url():
     process = subprocess.Popen(
-        [sys.executable, "-m", "botkit", "llm", "serve", "--port", "0", "--threads", "2", "--api-key", "real-test"],
+        [sys.executable, "-m", "botkit", "llm", "serve", "--port", "0", "--threads", "1", "--api-key", "real-test"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -194,3 +194,40 @@ def test_serve_refuses_to_start_without_any_platform_secrets(tmp_path):
     result = subprocess.run([sys.executable, "-m", "botkit", "serve", str(SAMPLE), "--port", str(free_port())],
                             env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and "no platform is configured" in result.stderr
+
+
+def test_cli_export_writes_a_folder_the_exported_app_loads(tmp_path, sample_index_dir, embedder, monkeypatch, recorder):
+    from typer.testing import CliRunner
+
+    from botkit.cli import app
+    from botkit.webhook.entry import app_from_export
+    from tests.webhook.support import ServerThread
+
+    index = tmp_path / "index"
+    shutil.copytree(sample_index_dir, index)
+    result = CliRunner().invoke(app, ["export", str(SAMPLE), "--out", str(tmp_path / "bot"), "--index-dir", str(index)])
+    assert result.exit_code == 0, result.output
+    assert "uvicorn app:create --factory" in result.output
+    for name, value in server_env(recorder.url, tmp_path / "bot.db").items():  # type: ignore[attr-defined]
+        if name.startswith("BOTKIT_"):
+            monkeypatch.setenv(name, value)
+    server = ServerThread(app_from_export(tmp_path / "bot")).start()
+    try:
+        assert httpx.get(f"{server.url}/healthz").json()["platforms"] == ["messenger", "whatsapp", "telegram"]
+    finally:
+        server.stop()
+
+
+def test_acknowledged_events_are_committed_with_a_full_fsync(bot):
+    from sqlalchemy import text
+
+    from botkit.webhook.writer import durable_engine
+
+    engine = durable_engine(bot.store.engine)
+    try:
+        with engine.connect() as conn, bot.store.engine.connect() as other:
+            assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert other.execute(text("PRAGMA synchronous")).scalar() == 1  # the bot's own writes stay NORMAL
+    finally:
+        engine.dispose()

@@ -81,7 +81,10 @@ def test_the_widgets_send_typed_text_and_tapped_buttons(shared_bot):
     assert [b.description for b in buttons] == ["Ablesetermin", "Zählerwechsel"]
     buttons[0].click()
     assert [t.text for t in sim.turns] == ["Wie melde ich meinen Zählerstand?", "Ablesetermin"]
-    assert view.hand_back.disabled
+    view.text.value = "Ich möchte mit einem Mitarbeiter sprechen"
+    assert not view.hand_back.disabled
+    view.hand_back.click()
+    assert view.hand_back.disabled and not sim.with_human
     view.consent.value = "Solar offers"
     assert sim.turns == [] and sim.consent == "Solar offers"
 
