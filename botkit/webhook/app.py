@@ -110,14 +110,15 @@ def create_app(
     scrubber = guard_logs(settings.secrets())
     queue = WebhookQueue(bot.store.engine)
     engine = durable_engine(bot.store.engine)
-    writer = GroupWriter(engine)
+    intake = GroupWriter(engine)  # acknowledged events: fsynced before the 200
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     workers: list[Worker] = []
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         http = client or httpx.AsyncClient(limits=httpx.Limits(max_connections=64))
-        worker = Worker(bot, queue, writer, Sender(http, settings, scrubber), settings, clock=clock, owner=owner)
+        marks = GroupWriter(bot.store.engine)  # send results: many deliveries share a commit
+        worker = Worker(bot, queue, marks, Sender(http, settings, scrubber), settings, clock=clock, owner=owner)
         workers.append(worker)
         worker.start()
         log.info("serving %s at /webhook/<platform>", ", ".join(platforms))
@@ -126,6 +127,7 @@ def create_app(
         finally:
             await worker.stop()
             workers.remove(worker)
+            await intake.close()
             if client is None:
                 await http.aclose()
             if engine is not bot.store.engine:
@@ -159,7 +161,7 @@ def create_app(
             return _problem(400, str(exc))
         kept = [e for e in events if e.kind in _KEPT]
         _log_events(events)
-        saved, known = await writer.run(lambda conn: queue.accept(kept, clock(), conn)) if kept else (0, 0)
+        saved, known = await intake.run(lambda conn: queue.accept(kept, clock(), conn)) if kept else (0, 0)
         if saved:
             for worker in workers:
                 worker.wake()

@@ -4,8 +4,8 @@ One or more reply loops claim inbox events (a conversation's events strictly in 
 run the synchronous bot in a worker thread so the event loop keeps acknowledging, and
 write the rendered sends to the outbox in the same transaction that marks the event
 done. Sends of one conversation go out one after another; a sweeper picks up sends and
-events left over by failures, restarts or crashed processes. The webhook's own writes go
-through the app's `GroupWriter`.
+events left over by failures, restarts or crashed processes. Send results are recorded
+through a `GroupWriter`, so that many deliveries share a commit.
 """
 
 from __future__ import annotations
@@ -63,8 +63,18 @@ class Worker:
     def start(self) -> None:
         """Start the reply loops and the sweeper; pending events from before a restart are resumed."""
         for _ in range(max(1, self.settings.reply_workers)):
-            self._spawn(self._reply_loop())
-        self._spawn(self._sweep_loop())
+            self._keep_running(self._reply_loop)
+        self._keep_running(self._sweep_loop)
+
+    def _keep_running(self, loop: Callable[[], Any]) -> None:
+        """Run a loop; should it ever die of a bug, log that and start it again."""
+
+        def restart(task: asyncio.Task[Any]) -> None:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("webhook %s stopped, restarting it", loop.__name__, exc_info=task.exception())
+                self._keep_running(loop)
+
+        self._spawn(loop()).add_done_callback(restart)
 
     def wake(self) -> None:
         """New events were saved: look now instead of at the next poll."""
@@ -134,22 +144,26 @@ class Worker:
         body = {"recipient": {"id": event.reply_to}, "target_app_id": app_id, "metadata": reason}
         return Outgoing("messenger", "me/pass_thread_control", body)
 
-    async def step(self) -> list[OutboxItem] | None:
-        """Claim and process one event; None when there was nothing to do."""
-        item = await self.writer.run(lambda c: self.queue.claim(self.owner, self._clock(), self.settings.lease_seconds, c))
+    def step(self) -> list[OutboxItem] | None:
+        """Claim and process one event, in a worker thread; None when there was nothing to do.
+
+        Claim and finish commit on their own, without waiting for a group commit or an
+        fsync: after a power loss the event is merely processed again.
+        """
+        item = self.queue.claim(self.owner, self._clock(), self.settings.lease_seconds)
         if item is None:
             return None
         if item.attempts > MAX_ATTEMPTS:  # it crashed its workers before: do not block the conversation
-            await self.writer.run(lambda c: self.queue.give_up(item, "gave up after repeated crashes", None, c))
+            self.queue.give_up(item, "gave up after repeated crashes", None)
             return []
         try:
-            calls = await anyio.to_thread.run_sync(self.handle, item.event)
+            calls = self.handle(item.event)
         except Exception as exc:  # noqa: BLE001 - any failure must not block the conversation forever
-            await self._failed(item, exc)
+            self._failed(item, exc)
             return []
-        return await self.writer.run(lambda c: self.queue.finish(item, calls, self.owner, self._clock(), self._send_lease, c))
+        return self.queue.finish(item, calls, self.owner, self._clock(), self._send_lease)
 
-    async def _failed(self, item: InboxItem, exc: Exception) -> None:
+    def _failed(self, item: InboxItem, exc: Exception) -> None:
         final = item.attempts >= MAX_ATTEMPTS
         log.warning(
             "processing %s event %s of %s failed (attempt %d%s): %s",
@@ -157,8 +171,7 @@ class Worker:
             ", giving up" if final else "", type(exc).__name__, exc_info=not isinstance(exc, BotkitError),
         )
         retry_at = None if final else self._clock() + self.settings.poll_seconds * item.attempts
-        error = f"{type(exc).__name__}: {exc}"[:500]
-        await self.writer.run(lambda c: self.queue.give_up(item, error, retry_at, c))
+        self.queue.give_up(item, f"{type(exc).__name__}: {exc}"[:500], retry_at)
 
     # loops --------------------------------------------------------------------------
 
@@ -172,7 +185,7 @@ class Worker:
         while True:
             self._wake.clear()
             try:
-                items = await self.step()
+                items = await anyio.to_thread.run_sync(self.step)
             except SQLAlchemyError as exc:  # e.g. the database is locked or away: try again later
                 log.warning("reading the webhook inbox failed: %s", type(exc).__name__)
                 items = None
@@ -188,7 +201,7 @@ class Worker:
         while True:
             await asyncio.sleep(self.settings.poll_seconds)
             try:
-                items = await self.writer.run(lambda c: self.queue.claim_sends(self.owner, self._clock(), self._send_lease, conn=c))
+                items = await anyio.to_thread.run_sync(self.queue.claim_sends, self.owner, self._clock(), self._send_lease)
             except SQLAlchemyError as exc:
                 log.warning("reading the webhook outbox failed: %s", type(exc).__name__)
                 continue

@@ -21,9 +21,9 @@ import pandas as pd
 import yaml
 
 from botkit.errors import KnowledgeError, Problem
-from botkit.knowledge import LISTS, OPTIONAL, REQUIRED, RawRecord, _validate
+from botkit.knowledge import LISTS, OPTIONAL, REQUIRED, RawRecord, validate_records
 from botkit.types import FaqEntry
-from botkit.workbench.text import normalize_name, read_text, slugify, sniff_delimiter
+from botkit.workbench.text import normalize_name, read_text, slugify, sniff_delimiter, unique_id
 
 FIELDS: tuple[str, ...] = (*REQUIRED, *OPTIONAL)
 IGNORE = ""  # the mapping target of a column botkit does not use
@@ -110,7 +110,7 @@ def guess_mapping(columns: Sequence[str]) -> dict[str, str]:
     Exact synonyms win over partial ones, and a longer partial match over a shorter one,
     so "Alternative Fragen" becomes paraphrases although it contains "Frage".
     """
-    scored: list[tuple[int, int, str, str]] = []  # (rank, -length, column, field)
+    scored: list[tuple[int, int, int, str]] = []  # (rank, -length, column position, field)
     for position, column in enumerate(columns):
         name = normalize_name(column)
         for field, names in SYNONYMS.items():
@@ -148,7 +148,14 @@ def apply_mapping(
         raise KnowledgeError(
             [Problem(table.name, None, None, f"mapping uses unknown field(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}")]
         )
-    by_field = {field: column for column, field in mapping.items() if field}
+    by_field: dict[str, str] = {}
+    for column, field in mapping.items():
+        if field and field in by_field:
+            raise KnowledgeError(
+                [Problem(table.name, None, None, f"columns {by_field[field]!r} and {column!r} are both mapped to {field!r}; keep one")]
+            )
+        if field:
+            by_field[field] = column
     records: list[RawRecord] = []
     used_ids: set[str] = set()
     for (_, row), line in zip(table.frame.iterrows(), table.rows):
@@ -163,7 +170,7 @@ def apply_mapping(
         values["topic"] = slugify(values["topic"]) if values["topic"] else topic
         if not values["id"]:
             words = re.findall(r"\w+", values["question"])[:6]
-            values["id"] = _unique(slugify(" ".join(words)) or "eintrag", used_ids)
+            values["id"] = unique_id(slugify(" ".join(words)) or "eintrag", used_ids)
         used_ids.add(values["id"])
         for field in LISTS:
             if field in cells:
@@ -172,9 +179,10 @@ def apply_mapping(
             values["teaser"] = cells["teaser"]
         records.append((values, table.name, line, {}))
     problems = list(table.problems)
-    entries = _validate(records, problems)
+    entries = validate_records(records, problems)
     ignored = tuple(column for column, field in mapping.items() if not field)
-    return MappedKnowledge(tuple(entries), tuple(problems), ignored, len(records))
+    ordered = sorted(problems, key=lambda p: p.line or 0)  # read and validation problems, by row
+    return MappedKnowledge(tuple(entries), tuple(ordered), ignored, len(records))
 
 
 def write_knowledge(entries: Sequence[FaqEntry], path: str | Path) -> Path:
@@ -192,13 +200,6 @@ def write_knowledge(entries: Sequence[FaqEntry], path: str | Path) -> Path:
     text = yaml.safe_dump(items, allow_unicode=True, sort_keys=False, width=100)
     path.write_text(text.replace("\n- id:", "\n\n- id:"), encoding="utf-8")
     return path
-
-
-def _unique(base: str, used: set[str]) -> str:
-    candidate, n = base, 2
-    while candidate in used:
-        candidate, n = f"{base}-{n}", n + 1
-    return candidate
 
 
 def _language(value: str) -> str:

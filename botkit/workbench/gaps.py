@@ -27,7 +27,7 @@ from botkit.errors import KnowledgeError, Problem
 from botkit.protocols import Embedder
 from botkit.types import Decision
 from botkit.workbench.charts import new_figure
-from botkit.workbench.text import normalize_name, read_text, slugify, sniff_delimiter
+from botkit.workbench.text import normalize_name, read_text, slugify, sniff_delimiter, unique_id
 
 # Normalised names of the column that holds the customer's message, best first.
 TEXT_COLUMNS = ("nachricht", "frage", "question", "message", "text", "anfrage", "betreff", "subject", "body", "inhalt")
@@ -156,10 +156,7 @@ def candidate_entries(clusters: Sequence[Cluster], *, min_size: int = 2, topic: 
     for cluster in clusters:
         if cluster.size < min_size:
             continue
-        base = f"neu-{slugify(' '.join(cluster.label.split()[:5]))}"
-        entry_id, n = base, 2
-        while entry_id in used:
-            entry_id, n = f"{base}-{n}", n + 1
+        entry_id = unique_id(f"neu-{slugify(' '.join(cluster.label.split()[:5]))}", used)
         used.add(entry_id)
         drafts.append(
             {

@@ -1,4 +1,4 @@
-"""Small text helpers shared by the workbench readers: decoding, column names, slugs."""
+"""Small text helpers shared by the workbench readers: decoding, column names, slugs and ids."""
 
 from __future__ import annotations
 
@@ -36,3 +36,11 @@ def slugify(text: str) -> str:
     text = unicodedata.normalize("NFC", text).lower().translate(_UMLAUTS)
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+
+
+def unique_id(base: str, used: set[str]) -> str:
+    """`base`, or `base-2`, `base-3`, ... whichever is not in `used` yet."""
+    candidate, n = base, 2
+    while candidate in used:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate

@@ -81,12 +81,12 @@ def test_language_and_scope_words_become_codes(tmp_path):
 
 def test_a_row_with_an_unquoted_delimiter_is_reported_and_skipped(tmp_path):
     path = tmp_path / "faq.csv"
-    path.write_text("Frage;Antwort\nA?;eins; zwei\nB?;b;\n", encoding="utf-8")
+    path.write_text("Frage;Antwort\nA?;eins; zwei\nB?;b;\nC?;\n", encoding="utf-8")
     table = read_table(path)
     mapped = apply_mapping(table, guess_mapping(table.columns))
     assert [e.question for e in mapped.entries] == ["B?"]  # a trailing empty cell is harmless
-    [problem] = mapped.problems
-    assert problem.line == 2 and "';' inside" in problem.message
+    assert [(p.line, p.field) for p in mapped.problems] == [(2, None), (4, "answer")]  # by row
+    assert "';' inside" in mapped.problems[0].message
 
 
 def test_a_windows_1252_export_is_read(tmp_path):
@@ -135,10 +135,12 @@ def test_written_knowledge_loads_back_unchanged(tmp_path):
     assert [e.content_hash() for e in loaded] == [e.content_hash() for e in entries]
 
 
-def test_an_unknown_field_in_the_mapping_is_refused():
+def test_an_unknown_field_or_a_field_chosen_twice_is_refused():
     table = read_table(EXPORT)
     with pytest.raises(KnowledgeError, match="unknown field"):
         apply_mapping(table, {"Frage": "frage"})
+    with pytest.raises(KnowledgeError, match="'Frage' and 'Weitere Formulierungen' are both mapped to 'question'"):
+        apply_mapping(table, {"Frage": "question", "Weitere Formulierungen": "question", "Antwort": "answer"})
 
 
 def test_missing_and_unsupported_files_say_what_to_do(tmp_path):
