@@ -11,7 +11,7 @@ from botkit.knowledge import KnowledgeBase
 from botkit.language import LanguageDetector
 from botkit.phrasing import Phraser, PhraseRequest
 from botkit.policy import disclosure
-from botkit.policy.escalation import Thresholds, asks_for_human, decide, is_greeting
+from botkit.policy.escalation import Thresholds, asks_for_human, clarify_options, decide, is_greeting
 from botkit.policy.wording import say
 from botkit.protocols import ConsentHook, HandoverSink
 from botkit.retrieve import Retriever
@@ -175,10 +175,9 @@ class Bot:
             }
             return self._handover(state, text, lang, verdict.reason, details)
         if verdict.decision == Decision.CLARIFY:
-            floor = retrieval.confidence - self.limits.clarify_margin
-            options = [h.entry_id for h in retrieval.hits[:3] if h.score >= floor]
+            options = clarify_options(retrieval, self.limits)
             titles = tuple(self._entries[i].question for i in options)
-            return _Outcome(Decision.CLARIFY, verdict.reason, Draft(say("clarify", lang), quick_replies=titles), tuple(options))
+            return _Outcome(Decision.CLARIFY, verdict.reason, Draft(say("clarify", lang), quick_replies=titles), options)
         assert top is not None  # decide() hands over when there is no hit
         return self._answer(state, self._entries[top.entry_id], text, lang, verdict.reason)
 

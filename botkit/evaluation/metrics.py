@@ -12,11 +12,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from botkit.policy.escalation import Thresholds, decide
+from botkit.policy.escalation import Thresholds, clarify_options, decide
 from botkit.types import Decision, Retrieval
-
-# The bot offers at most this many entries in a clarification (see `Bot._from_retrieval`).
-CLARIFY_OPTIONS = 3
 
 
 @dataclass(frozen=True)
@@ -179,8 +176,7 @@ def redecide(result: CaseResult, limits: Thresholds) -> CaseResult:
     if verdict.decision == Decision.ANSWERED and retrieval.top is not None:
         entries = (retrieval.top.entry_id,)
     elif verdict.decision == Decision.CLARIFY:
-        floor = retrieval.confidence - limits.clarify_margin
-        entries = tuple(h.entry_id for h in retrieval.hits[:CLARIFY_OPTIONS] if h.score >= floor)
+        entries = clarify_options(retrieval, limits)
     return replace(result, decision=verdict.decision, reason=verdict.reason, entries=entries)
 
 

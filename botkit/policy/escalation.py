@@ -47,6 +47,12 @@ def is_greeting(text: str) -> bool:
     return bool(_GREETING.match(text))
 
 
+def clarify_options(retrieval: Retrieval, limits: Thresholds, most: int = 3) -> tuple[str, ...]:
+    """The entries a clarification offers: the best few within `clarify_margin` of the top."""
+    floor = retrieval.confidence - limits.clarify_margin
+    return tuple(h.entry_id for h in retrieval.hits[:most] if h.score >= floor)
+
+
 def decide(retrieval: Retrieval, limits: Thresholds, misses: int, repeats_last_answer: bool) -> Verdict:
     """Answer, clarify or hand over, given a retrieval and how the conversation went so far.
 
