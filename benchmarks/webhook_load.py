@@ -331,6 +331,12 @@ def run(messages: int, seconds: float, connections: int, reply_workers: int, wor
                               "non_200": sum(p.status != 200 for p in posted)}
             results["e2e_throughput_per_s"] = round(throughput, 1)
             results["burst_e2e_ms"] = summary(e2e_ms(posted, got))
+            first = min(p.started for p in posted)
+            timeline = [0] * (int(span) + 1)
+            for user, at in got:
+                if user in users:
+                    timeline[int(at - first)] += 1
+            results["burst_messages_recorded_per_second"] = timeline
             print(f"acknowledgement at {connections} connections: {results['ack']}", flush=True)
             print(f"sustained end-to-end throughput: {results['e2e_throughput_per_s']} replies/s", flush=True)
 

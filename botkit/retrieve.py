@@ -44,13 +44,17 @@ _CENTROID_WEIGHT = 0.4
 _TEMPERATURE = 0.1
 _COMPETITORS = 10  # entries sharing the softmax
 _SIMILARITY_WEIGHT = 0.5
+_SHORTLIST = 100  # entries scored exactly; larger knowledge bases are sketched first
+_SKETCH_DIMS = 128
 
 
 class Retriever:
     """Finds the knowledge entries closest to a question (see the module docstring for the scoring).
 
     Opening loads every phrasing's vector from the index and whitens it; questions are then
-    scored in memory against all of them (exact, and faster than a vector-store query).
+    scored in memory (faster than a vector-store query). Up to 100 entries are scored
+    exactly; in larger knowledge bases a 128-dimensional sketch of the vectors first picks
+    the 100 entries to score (and the 100 best in the question's language).
     """
 
     def __init__(self, index: KnowledgeIndex, languages: dict[str, str] | None = None) -> None:
@@ -64,12 +68,18 @@ class Retriever:
         self._whitening = whitening(entry_ids, vectors)
         self._rows = _normalise(vectors @ self._whitening)
         self._starts = np.array([row for row, e in enumerate(entry_ids) if row == 0 or entry_ids[row - 1] != e], dtype=np.int64)
+        self._block = np.repeat(np.arange(len(self._starts)), np.diff(np.r_[self._starts, len(entry_ids)]))
         self._entries = [entry_ids[row] for row in self._starts]
         self._centroids = _normalise(np.add.reduceat(self._rows, self._starts, axis=0)) if self._entries else self._rows
         self._in_language = {
             lang: np.array([self._languages.get(e) == lang for e in self._entries], dtype=bool)
             for lang in set(self._languages.values())
         }
+        # A short sketch of every vector finds the entries worth scoring exactly: reading all
+        # full vectors for every question would cost more memory bandwidth than the embedding.
+        self._sketch = _principal_axes(self._rows, _SKETCH_DIMS)
+        self._sketch_rows = np.ascontiguousarray(self._rows @ self._sketch)
+        self._sketch_centroids = np.ascontiguousarray(self._centroids @ self._sketch)
 
     def retrieve(self, text: str, lang: str | None = None, limit: int = 5) -> Retrieval:
         """Rank entries for `text`: one `Hit` per entry, best first, at most `limit`."""
@@ -77,25 +87,43 @@ class Retriever:
             return Retrieval(query=text, hits=(), confidence=0.0, margin=0.0)
         vector = np.asarray(self._embedder.embed([text])[0], dtype=np.float32)
         query = _normalise((vector @ self._whitening)[None, :])[0]
-        per_row = self._rows @ query
-        best = np.maximum.reduceat(per_row, self._starts)
-        similarity = (1 - _CENTROID_WEIGHT) * best + _CENTROID_WEIGHT * (self._centroids @ query)
         same = self._in_language.get(lang or "")
-        if same is not None and same.any() and similarity[same].max() >= similarity.max() - _LANGUAGE_SLACK:
-            similarity = np.where(same, similarity, -np.inf)
-        count = min(max(limit, _COMPETITORS), int(np.isfinite(similarity).sum()))
-        top = np.argpartition(-similarity, count - 1)[:count]
-        top = top[np.lexsort((top, -similarity[top]))]  # best first, ties by entry order
-        scores = confidences([float(similarity[i]) for i in top[:_COMPETITORS]])
-        hits = tuple(Hit(self._entries[i], score, self._matched(i, per_row)) for i, score in zip(top[:limit], scores))
+        shortlist = self._shortlist(query, same)
+        rows = np.flatnonzero(np.isin(self._block, shortlist))
+        per_row = self._rows[rows] @ query
+        starts = np.flatnonzero(np.r_[True, np.diff(self._block[rows]) != 0])
+        best = np.maximum.reduceat(per_row, starts)
+        similarity = (1 - _CENTROID_WEIGHT) * best + _CENTROID_WEIGHT * (self._centroids[shortlist] @ query)
+        if same is not None and same[shortlist].any():
+            in_lang = same[shortlist]
+            if similarity[in_lang].max() >= similarity.max() - _LANGUAGE_SLACK:
+                similarity = np.where(in_lang, similarity, -np.inf)
+        order = np.lexsort((shortlist, -similarity))[: max(limit, _COMPETITORS)]  # best first, ties by id
+        order = order[np.isfinite(similarity[order])]
+        scores = confidences([float(similarity[i]) for i in order[:_COMPETITORS]])
+        ends = np.r_[starts[1:], len(rows)]
+        matched = [rows[starts[i] + int(np.argmax(per_row[starts[i] : ends[i]]))] for i in order[:limit]]
+        hits = tuple(
+            Hit(self._entries[shortlist[i]], score, self._texts[row]) for i, score, row in zip(order[:limit], scores, matched)
+        )
         confidence = hits[0].score
         runner_up = hits[1].score if len(hits) > 1 else 0.0
         return Retrieval(query=text, hits=hits, confidence=confidence, margin=confidence - runner_up)
 
-    def _matched(self, entry: int, per_row: np.ndarray) -> str:
-        start = int(self._starts[entry])
-        end = int(self._starts[entry + 1]) if entry + 1 < len(self._starts) else len(per_row)
-        return self._texts[start + int(per_row[start:end].argmax())]
+    def _shortlist(self, query: np.ndarray, same: np.ndarray | None) -> np.ndarray:
+        """Indices (sorted) of the entries that the sketch ranks best, in the query's language and overall."""
+        if len(self._entries) <= _SHORTLIST:
+            return np.arange(len(self._entries))
+        sketch = query @ self._sketch
+        best = np.maximum.reduceat(self._sketch_rows @ sketch, self._starts)
+        rough = (1 - _CENTROID_WEIGHT) * best + _CENTROID_WEIGHT * (self._sketch_centroids @ sketch)
+        chosen = np.argpartition(-rough, _SHORTLIST - 1)[:_SHORTLIST]
+        if same is not None and same.any():
+            in_lang = np.flatnonzero(same)
+            if len(in_lang) > _SHORTLIST:
+                in_lang = in_lang[np.argpartition(-rough[in_lang], _SHORTLIST - 1)[:_SHORTLIST]]
+            chosen = np.union1d(chosen, in_lang)
+        return np.sort(chosen)
 
 
 def confidences(similarities: list[float]) -> list[float]:
@@ -135,6 +163,14 @@ def whitening(entry_ids: list[str], vectors: np.ndarray) -> np.ndarray:
     covariance = (1 - shrinkage) * covariance + shrinkage * scale * np.eye(dim)
     eigenvalues, eigenvectors = np.linalg.eigh(covariance)
     return (eigenvectors * np.sqrt(scale / eigenvalues)).astype(np.float32)
+
+
+def _principal_axes(rows: np.ndarray, dims: int) -> np.ndarray:
+    """The `dims` directions holding most of the rows' energy, as columns."""
+    if rows.shape[1] <= dims:
+        return np.eye(rows.shape[1], dtype=np.float32)
+    eigenvalues, eigenvectors = np.linalg.eigh(rows.T.astype(np.float64) @ rows)
+    return np.ascontiguousarray(eigenvectors[:, ::-1][:, :dims]).astype(np.float32)
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 A phrased reply passes only if every number, price, date, phone number, e-mail address and
 link in it also appears in the cited entries, it does not claim to be a person or take on
-another name, it carries no marketing content the user has not consented to, and it fits the
-channel's length budget. Formats are normalised before comparing ("12,50 €" = "12.50 EUR",
+another name, it carries no marketing content the user has not consented to, and its length
+is between a floor (an "OK" is no answer) and the channel's budget. Formats are normalised before comparing ("12,50 €" = "12.50 EUR",
 "31. März 2027" = "31.03.2027", "0800 123 4567" = "+49 800 1234567").
 """
 
