@@ -1,14 +1,15 @@
 """Load benchmark of the served webhook bot, on loopback, against two baselines in the same run.
 
-Three processes besides this one: the exported bot served by uvicorn (one worker), a send-API
-stand-in that records every reply with its arrival time, and a bare FastAPI echo app. This
-process plays the platform: simulated users post signed WhatsApp messages over 50 keep-alive
-connections.
+Three processes besides this one: the exported bot served by uvicorn (`--workers`, default 1),
+a send-API stand-in that records every reply with its arrival time, and a bare FastAPI echo
+app. This process plays the platform: simulated users post signed WhatsApp messages over 50
+keep-alive connections.
 
 Measured, side by side:
 - (a) the bare echo endpoint: requests/s and latency at the same concurrency;
 - (b) the bot's in-process reply rate: `bot.reply` in a loop on the same messages;
-- the bot's acknowledgement latency at 50 connections (a burst of `--messages` posts);
+- the bot's acknowledgement latency at 50 connections: in a burst of `--messages` posts as fast
+  as 50 connections allow (closed loop: measures capacity), and while paced;
 - sustained end-to-end throughput: burst messages / time from the first post until the
   last reply is recorded by the stand-in;
 - end-to-end latency (post -> last message of the reply recorded) at half that throughput,
@@ -53,22 +54,47 @@ TARGETS = {"ack_p99_ms": 20.0, "throughput_ratio": 0.7, "e2e_p99_ms": 100.0}
 
 # The two helper apps, started in their own processes by uvicorn --factory -------------------
 
-def stand_in_app() -> FastAPI:
-    """The Graph API stand-in: records (recipient, arrival time) of every send, answers 200."""
-    app = FastAPI()
-    records: list[tuple[str, float]] = []
+class StandIn:
+    """The Graph API stand-in: records (recipient, arrival time) of every send and answers 200.
 
-    @app.post("/{path:path}")
-    async def record(request: Request) -> dict[str, str]:
-        body = await request.json()
-        records.append((str(body.get("to")), time.time()))
-        return {"messaging_product": "whatsapp", "message_id": f"wamid.out{len(records)}"}
+    A bare asyncio HTTP/1.1 server rather than an ASGI app: it plays Meta's servers, which
+    do not share the benchmark machine's two cores in real life, so it should cost little.
+    `GET /stats` returns the records.
+    """
 
-    @app.get("/stats")
-    async def stats() -> dict[str, Any]:
-        return {"records": records}
+    def __init__(self) -> None:
+        self.records: list[tuple[str, float]] = []
 
-    return app
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while request_line := await reader.readline():
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                body = await reader.readexactly(length) if length else b""
+                if request_line.startswith(b"GET /stats"):
+                    answer = json.dumps({"records": self.records}).encode()
+                else:
+                    self.records.append((str(json.loads(body).get("to")), time.time()))
+                    answer = b'{"messaging_product":"whatsapp","messages":[{"id":"wamid.out"}]}'
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(answer), answer))
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the client went away: nothing to answer
+        finally:
+            writer.close()
+
+
+def serve_stand_in(port: int) -> None:
+    """Run the stand-in on 127.0.0.1:`port` until killed (the body of its process)."""
+
+    async def main() -> None:
+        server = await asyncio.start_server(StandIn().handle, "127.0.0.1", port)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
 
 
 def echo_app() -> FastAPI:
@@ -91,13 +117,16 @@ def free_port() -> int:
 
 
 class Served:
-    """An ASGI factory served by uvicorn in its own process, on 127.0.0.1."""
+    """An ASGI factory served by uvicorn (or a raw server function) in its own process, on 127.0.0.1."""
 
-    def __init__(self, factory: str, *, cwd: Path, env: dict[str, str] | None = None, log: Path, workers: int = 1) -> None:
+    def __init__(self, factory: str, *, cwd: Path, env: dict[str, str] | None = None, log: Path, workers: int = 1, raw: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--port", str(self.port),
                 "--no-access-log", "--log-level", "warning", "--ws", "none", "--workers", str(workers)]
+        if raw:  # a plain function of the port, not an ASGI app
+            module, _, function = factory.partition(":")
+            args = [sys.executable, "-c", f"import {module}; {module}.{function}({self.port})"]
         self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(args, cwd=cwd, env={**os.environ, **(env or {})}, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 180
@@ -307,13 +336,13 @@ def run(messages: int, seconds: float, connections: int, reply_workers: int, wor
         results["echo"] = {"requests_per_s": round(len(posted) / elapsed, 1), "latency_ms": summary([p.ack_ms for p in posted])}
         print(f"(a) bare FastAPI echo: {results['echo']}", flush=True)
 
-        stand_in = Served("benchmarks.webhook_load:stand_in_app", cwd=ROOT, log=work / "stand_in.log")
+        stand_in = Served("benchmarks.webhook_load:serve_stand_in", cwd=ROOT, log=work / "stand_in.log", raw=True)
         env = {
             "BOTKIT_WHATSAPP_APP_SECRET": SECRET, "BOTKIT_VERIFY_TOKEN": "bench-verify", "BOTKIT_WHATSAPP_TOKEN": "bench-token",
             "BOTKIT_GRAPH_API_BASE": f"{stand_in.url}/v21.0", "BOTKIT_DATABASE_URL": f"sqlite:///{work / 'served.db'}",
             "BOTKIT_REPLY_WORKERS": str(reply_workers),
         }
-        server = Served(os.environ.get("BENCH_FACTORY", "app:create"), cwd=exported, env=env, log=Path(os.environ.get("BENCH_LOG", work / "served.log")), workers=workers)
+        server = Served("app:create", cwd=exported, env=env, log=work / "served.log", workers=workers)
         try:
             url = f"{server.url}/webhook/whatsapp"
             warm = [(f"warm{i}", whatsapp_body(f"warm{i}", f"wamid.warm{i}", texts[i % len(texts)])) for i in range(50)]
@@ -359,7 +388,8 @@ def run(messages: int, seconds: float, connections: int, reply_workers: int, wor
             stand_in.stop()
     results["throughput_ratio"] = round(results["e2e_throughput_per_s"] / results["in_process_replies_per_s"], 2)
     results["targets"] = {
-        "ack_p99_ms<=20": results["ack"]["latency_ms"]["p99"] <= TARGETS["ack_p99_ms"],
+        "ack_p99_ms<=20_burst_closed_loop": results["ack"]["latency_ms"]["p99"] <= TARGETS["ack_p99_ms"],
+        "ack_p99_ms<=20_paced": results["paced_ack_ms"]["p99"] <= TARGETS["ack_p99_ms"],
         "throughput>=0.7x_in_process": results["throughput_ratio"] >= TARGETS["throughput_ratio"],
         "e2e_p99_ms<=100_at_half_rate": results["paced_e2e_ms"]["p99"] <= TARGETS["e2e_p99_ms"],
         "zero_lost_or_duplicated": results["lost"] == 0 and results["duplicated"] == 0 and results["ack"]["non_200"] == 0,

@@ -21,7 +21,7 @@ class Settings:
     index_dir: Path | None = None  # default: `.botkit/` beside the knowledge base
     database_url: str | None = None  # default: SQLite in the index folder
     chroma_url: str | None = None  # a `chroma run` server instead of the on-disk index
-    threshold: float = 0.55  # below this confidence the bot hands over
+    threshold: float = 0.395  # below this confidence the bot hands over (`botkit tune` on the sample's tune cases)
     clarify_margin: float = 0.04  # top two entries closer than this (and both above threshold): ask
     max_misses: int = 2  # consecutive low-confidence turns before a handover
     disclosure_pause_minutes: float = 240.0  # disclose again after a pause this long

@@ -19,6 +19,7 @@ ProgressFn = Callable[[int, int], None]
 """Called as `progress(done, total)` while texts are embedded."""
 
 _BATCH = 64
+_READ_BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,15 @@ class KnowledgeIndex:
 
     def vectors(self) -> tuple[list[str], list[str], np.ndarray]:
         """Every stored text as (entry ids, texts, vectors), row by row, for scorers that look at all phrasings."""
-        rows = self._collection.get(include=["embeddings", "metadatas", "documents"])
-        ids = [m["entry_id"] for m in rows["metadatas"]]
-        return ids, list(rows["documents"]), np.asarray(rows["embeddings"], dtype=np.float32).reshape(len(ids), -1)
+        ids: list[str] = []
+        texts: list[str] = []
+        parts: list[np.ndarray] = []
+        for offset in range(0, self.count(), _READ_BATCH):  # in batches: Chroma hands out Python floats
+            rows = self._collection.get(include=["embeddings", "metadatas", "documents"], limit=_READ_BATCH, offset=offset)
+            ids += [m["entry_id"] for m in rows["metadatas"]]
+            texts += rows["documents"]
+            parts.append(np.asarray(rows["embeddings"], dtype=np.float32).reshape(len(rows["ids"]), -1))
+        return ids, texts, np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
 
 
 def build_index(

@@ -44,31 +44,32 @@ _CENTROID_WEIGHT = 0.4
 _TEMPERATURE = 0.1
 _COMPETITORS = 10  # entries sharing the softmax
 _SIMILARITY_WEIGHT = 0.5
-_SHORTLIST = 100  # entries scored exactly; larger knowledge bases are sketched first
-_SKETCH_DIMS = 128
+_SHORTLIST = 200  # entries scored exactly; larger knowledge bases are sketched first
+_SKETCH_DIMS = 192
 
 
 class Retriever:
     """Finds the knowledge entries closest to a question (see the module docstring for the scoring).
 
     Opening loads every phrasing's vector from the index and whitens it; questions are then
-    scored in memory (faster than a vector-store query). Up to 100 entries are scored
-    exactly; in larger knowledge bases a 128-dimensional sketch of the vectors first picks
-    the 100 entries to score (and the 100 best in the question's language).
+    scored in memory (faster than a vector-store query). Up to 200 entries are scored
+    exactly; in larger knowledge bases a 192-dimensional sketch of the vectors first picks
+    the 200 entries to score (and the 200 best in the question's language).
     """
 
     def __init__(self, index: KnowledgeIndex, languages: dict[str, str] | None = None) -> None:
         self._embedder = index.embedder
         self._languages = languages or {}  # entry id -> language
-        entry_ids, texts, vectors = index.vectors() if index.count() else ([], [], np.zeros((0, 0), np.float32))
+        entry_ids, texts, vectors = index.vectors()
         order = sorted(range(len(entry_ids)), key=lambda row: entry_ids[row])  # one block of rows per entry
         entry_ids = [entry_ids[row] for row in order]
         self._texts = [texts[row] for row in order]
         vectors = vectors[order]
-        self._whitening = whitening(entry_ids, vectors)
-        self._rows = _normalise(vectors @ self._whitening)
         self._starts = np.array([row for row, e in enumerate(entry_ids) if row == 0 or entry_ids[row - 1] != e], dtype=np.int64)
         self._block = np.repeat(np.arange(len(self._starts)), np.diff(np.r_[self._starts, len(entry_ids)]))
+        white = whitening(vectors, self._starts)
+        self._whiten = np.ascontiguousarray(white.T)  # applied to each question with `_dot`
+        self._rows = _normalise(vectors @ white)
         self._entries = [entry_ids[row] for row in self._starts]
         self._centroids = _normalise(np.add.reduceat(self._rows, self._starts, axis=0)) if self._entries else self._rows
         self._in_language = {
@@ -77,46 +78,49 @@ class Retriever:
         }
         # A short sketch of every vector finds the entries worth scoring exactly: reading all
         # full vectors for every question would cost more memory bandwidth than the embedding.
-        self._sketch = _principal_axes(self._rows, _SKETCH_DIMS)
-        self._sketch_rows = np.ascontiguousarray(self._rows @ self._sketch)
-        self._sketch_centroids = np.ascontiguousarray(self._centroids @ self._sketch)
+        axes = _principal_axes(self._rows, _SKETCH_DIMS)
+        self._sketch = np.ascontiguousarray(axes.T)
+        self._sketch_rows = np.ascontiguousarray(self._rows @ axes)
+        self._sketch_centroids = np.ascontiguousarray(self._centroids @ axes)
 
     def retrieve(self, text: str, lang: str | None = None, limit: int = 5) -> Retrieval:
         """Rank entries for `text`: one `Hit` per entry, best first, at most `limit`."""
         if not self._entries:
             return Retrieval(query=text, hits=(), confidence=0.0, margin=0.0)
         vector = np.asarray(self._embedder.embed([text])[0], dtype=np.float32)
-        query = _normalise((vector @ self._whitening)[None, :])[0]
+        query = _normalise(_dot(self._whiten, vector)[None, :])[0]
         same = self._in_language.get(lang or "")
-        shortlist = self._shortlist(query, same)
-        rows = np.flatnonzero(np.isin(self._block, shortlist))
-        per_row = self._rows[rows] @ query
-        starts = np.flatnonzero(np.r_[True, np.diff(self._block[rows]) != 0])
+        entries = self._shortlist(query, same)
+        if len(entries) == len(self._entries):
+            rows, starts = np.arange(len(self._rows)), self._starts
+            per_row = _dot(self._rows, query)
+        else:
+            rows = np.flatnonzero(np.isin(self._block, entries))
+            starts = np.flatnonzero(np.r_[True, np.diff(self._block[rows]) != 0])
+            per_row = _dot(self._rows[rows], query)
         best = np.maximum.reduceat(per_row, starts)
-        similarity = (1 - _CENTROID_WEIGHT) * best + _CENTROID_WEIGHT * (self._centroids[shortlist] @ query)
-        if same is not None and same[shortlist].any():
-            in_lang = same[shortlist]
+        similarity = (1 - _CENTROID_WEIGHT) * best + _CENTROID_WEIGHT * _dot(self._centroids[entries], query)
+        if same is not None and same[entries].any():
+            in_lang = same[entries]
             if similarity[in_lang].max() >= similarity.max() - _LANGUAGE_SLACK:
                 similarity = np.where(in_lang, similarity, -np.inf)
-        order = np.lexsort((shortlist, -similarity))[: max(limit, _COMPETITORS)]  # best first, ties by id
+        order = np.lexsort((entries, -similarity))[: max(limit, _COMPETITORS)]  # best first, ties by id
         order = order[np.isfinite(similarity[order])]
         scores = confidences([float(similarity[i]) for i in order[:_COMPETITORS]])
         ends = np.r_[starts[1:], len(rows)]
         matched = [rows[starts[i] + int(np.argmax(per_row[starts[i] : ends[i]]))] for i in order[:limit]]
-        hits = tuple(
-            Hit(self._entries[shortlist[i]], score, self._texts[row]) for i, score, row in zip(order[:limit], scores, matched)
-        )
+        hits = tuple(Hit(self._entries[entries[i]], score, self._texts[row]) for i, score, row in zip(order, scores, matched))
         confidence = hits[0].score
         runner_up = hits[1].score if len(hits) > 1 else 0.0
         return Retrieval(query=text, hits=hits, confidence=confidence, margin=confidence - runner_up)
 
     def _shortlist(self, query: np.ndarray, same: np.ndarray | None) -> np.ndarray:
-        """Indices (sorted) of the entries that the sketch ranks best, in the query's language and overall."""
+        """Indices (sorted) of the entries to score exactly: all, or the sketch's best overall and in the language."""
         if len(self._entries) <= _SHORTLIST:
             return np.arange(len(self._entries))
-        sketch = query @ self._sketch
-        best = np.maximum.reduceat(self._sketch_rows @ sketch, self._starts)
-        rough = (1 - _CENTROID_WEIGHT) * best + _CENTROID_WEIGHT * (self._sketch_centroids @ sketch)
+        sketch = _dot(self._sketch, query)
+        best = np.maximum.reduceat(_dot(self._sketch_rows, sketch), self._starts)
+        rough = (1 - _CENTROID_WEIGHT) * best + _CENTROID_WEIGHT * _dot(self._sketch_centroids, sketch)
         chosen = np.argpartition(-rough, _SHORTLIST - 1)[:_SHORTLIST]
         if same is not None and same.any():
             in_lang = np.flatnonzero(same)
@@ -137,25 +141,21 @@ def confidences(similarities: list[float]) -> list[float]:
     return [float(v) for v in np.clip(values, 0.0, 1.0)]
 
 
-def whitening(entry_ids: list[str], vectors: np.ndarray) -> np.ndarray:
+def whitening(vectors: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """The linear map that whitens `vectors` by their within-entry covariance, shrunk towards identity.
 
-    Shrinkage is `max(0.5, d / (d + dof))` with `dof` the number of phrasings minus the
-    number of entries, so few paraphrases mean little change and none mean none.
+    `vectors` come in one block of rows per entry, beginning at `starts`. Shrinkage is
+    `max(0.5, d / (d + dof))` with `dof` the number of rows minus the number of entries,
+    so few paraphrases mean little change and none mean none.
     """
     dim = vectors.shape[1]
-    entries = sorted(set(entry_ids))
-    dof = len(entry_ids) - len(entries)
+    dof = len(vectors) - len(starts)
     if dof <= 0:
         return np.eye(dim, dtype=np.float32)
-    position = {e: i for i, e in enumerate(entries)}
-    groups = np.array([position[e] for e in entry_ids])
-    data = vectors.astype(np.float64)
-    means = np.zeros((len(entries), dim))
-    np.add.at(means, groups, data)
-    means /= np.bincount(groups, minlength=len(entries))[:, None]
-    residuals = data - means[groups]
-    covariance = residuals.T @ residuals / dof
+    sizes = np.diff(np.r_[starts, len(vectors)])
+    means = np.add.reduceat(vectors, starts, axis=0) / sizes[:, None]
+    residuals = vectors - np.repeat(means, sizes, axis=0)
+    covariance = (residuals.T @ residuals).astype(np.float64) / dof
     scale = np.trace(covariance) / dim
     if scale <= 0:
         return np.eye(dim, dtype=np.float32)
@@ -169,8 +169,14 @@ def _principal_axes(rows: np.ndarray, dims: int) -> np.ndarray:
     """The `dims` directions holding most of the rows' energy, as columns."""
     if rows.shape[1] <= dims:
         return np.eye(rows.shape[1], dtype=np.float32)
-    eigenvalues, eigenvectors = np.linalg.eigh(rows.T.astype(np.float64) @ rows)
+    eigenvalues, eigenvectors = np.linalg.eigh((rows.T @ rows).astype(np.float64))
     return np.ascontiguousarray(eigenvectors[:, ::-1][:, :dims]).astype(np.float32)
+
+
+def _dot(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """`matrix @ vector` in numpy's own loop: a multi-threaded BLAS woken for one product per
+    question costs milliseconds on a busy machine (after the embedder limited it to one thread)."""
+    return np.einsum("ij,j->i", matrix, vector)
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:

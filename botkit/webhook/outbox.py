@@ -54,6 +54,9 @@ class OutboxItem:
     attempts: int
 
 
+_CLAIM_TRIES = 8  # lost races in a row before a worker waits for the next poll
+
+
 class WebhookQueue:
     """Inbox and outbox tables on the bot's database (SQLite in WAL mode or PostgreSQL).
 
@@ -87,31 +90,33 @@ class WebhookQueue:
         return saved, len(events) - saved
 
     def claim(self, owner: str, now: float, lease: float, conn: Connection | None = None) -> InboxItem | None:
-        """Lease the oldest pending event whose conversation has no earlier pending event."""
+        """Lease the oldest pending event whose conversation has no earlier pending event; None if there is none."""
         i = webhook_inbox.alias("i")
         j = webhook_inbox.alias("j")
         earlier = select(j.c.id).where(j.c.conversation_id == i.c.conversation_id, j.c.status == "pending", j.c.id < i.c.id)
         free = or_(i.c.lease_until.is_(None), i.c.lease_until < now)
         query = select(i).where(i.c.status == "pending", free, ~earlier.exists()).order_by(i.c.id).limit(1)
-        # Without a caller's transaction: read, then claim with a guarded UPDATE in a short
-        # write transaction of its own (a read-then-write transaction can fail outright under
-        # WAL when another writer commits in between).
-        if conn is None:
-            with self.engine.connect() as reader:
-                row = reader.execute(query).mappings().first()
-        else:
-            row = conn.execute(query).mappings().first()
-        if row is None:
-            return None
-        with self._tx(conn) as conn:
-            claimed = conn.execute(
-                update(webhook_inbox)
-                .where(webhook_inbox.c.id == row["id"], webhook_inbox.c.status == "pending", _free(webhook_inbox, now))
-                .values(lease_owner=owner, lease_until=now + lease, attempts=webhook_inbox.c.attempts + 1)
-            )
-            if claimed.rowcount != 1:  # another worker was faster
+        for _ in range(_CLAIM_TRIES):
+            # Without a caller's transaction: read, then claim with a guarded UPDATE in a short
+            # write transaction of its own (a read-then-write transaction can fail outright
+            # under WAL when another writer commits in between).
+            if conn is None:
+                with self.engine.connect() as reader:
+                    row = reader.execute(query).mappings().first()
+            else:
+                row = conn.execute(query).mappings().first()
+            if row is None:
                 return None
-        return InboxItem(row["id"], _event(row), row["attempts"] + 1)
+            with self._tx(conn) as writer:
+                claimed = writer.execute(
+                    update(webhook_inbox)
+                    .where(webhook_inbox.c.id == row["id"], webhook_inbox.c.status == "pending", _free(webhook_inbox, now))
+                    .values(lease_owner=owner, lease_until=now + lease, attempts=webhook_inbox.c.attempts + 1)
+                )
+            if claimed.rowcount == 1:
+                return InboxItem(row["id"], _event(row), row["attempts"] + 1)
+            # another worker took this one first: look for the next
+        return None
 
     def finish(
         self, item: InboxItem, outgoing: list[Outgoing], owner: str, now: float, lease: float, conn: Connection | None = None
