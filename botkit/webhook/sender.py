@@ -72,7 +72,7 @@ class Sender:
         url, headers = self._address(request)
         try:
             rsp = await self._client.post(url, json=request.body, headers=headers, timeout=self._settings.send_timeout)
-        except httpx.TransportError as exc:
+        except httpx.HTTPError as exc:  # transport errors, timeouts, undecodable answers
             return SendResult("retry", None, self._scrub(f"{type(exc).__name__}: {exc}"))
         if rsp.is_success:
             return SendResult("sent", rsp.status_code)

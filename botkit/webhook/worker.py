@@ -217,6 +217,9 @@ class Worker:
         def forget(done: asyncio.Task[Any]) -> None:
             if self._tails.get(cid) is done:
                 del self._tails[cid]
+            if not done.cancelled() and done.exception() is not None:
+                # e.g. the database was away: the sends stay leased and the sweeper retries them
+                log.error("delivering to %s failed", mask(items[0].user_id), exc_info=done.exception())
 
         task.add_done_callback(forget)
 
