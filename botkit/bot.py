@@ -161,7 +161,28 @@ class Bot:
         chosen = _chosen_option(text, state.pending, self._entries)
         if chosen is not None:
             return self._answer(state, self._entries[chosen], text, lang, "clarified")
+        follow_up = self._tapped_quick_reply(state, text, lang)
+        if follow_up is not None:
+            return self._answer(state, follow_up, text, lang, "quick_reply")
         return None
+
+    def _tapped_quick_reply(self, state: ConversationState, text: str, lang: str) -> FaqEntry | None:
+        """The entry behind a quick reply of the last answer, tapped or typed (or its number).
+
+        Labels are short ("Ablesetermin"), so their retrieval confidence is low; but the bot
+        offered them itself, so the best entry other than the last answer is taken.
+        """
+        last = self._entries.get(state.last_entry or "")
+        if last is None or not last.quick_replies:
+            return None
+        wanted = text.strip().casefold()
+        labels = {q.casefold(): q for q in last.quick_replies}
+        labels.update({str(n): q for n, q in enumerate(last.quick_replies, start=1)})
+        label = labels.get(wanted)
+        if label is None:
+            return None
+        hits = [h for h in self.retriever.retrieve(label, lang=lang).hits if h.entry_id != last.id]
+        return self._entries[hits[0].entry_id] if hits else None
 
     def _from_retrieval(self, state: ConversationState, text: str, lang: str, retrieval: Retrieval) -> _Outcome:
         top = retrieval.top

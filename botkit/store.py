@@ -139,10 +139,16 @@ class ConversationStore:
                 .values(status="released", released_at=self._clock())
             )
 
-    def take(self, conversation_id: str) -> None:
-        """Mark a conversation as handled by a person (e.g. a platform handover event)."""
+    def take(self, conversation_id: str, user_id: str, channel: str) -> None:
+        """Mark a conversation as handled by a person (e.g. a platform handover event), new or not."""
         with self.engine.begin() as conn:
-            conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(with_human=1))
+            updated = conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(with_human=1))
+            if updated.rowcount == 0:
+                conn.execute(
+                    insert(conversations).values(
+                        id=conversation_id, user_id=user_id, channel=channel, with_human=1, created_at=self._clock()
+                    )
+                )
 
     def queue(self, status: str | None = "open") -> list[QueuedHandover]:
         """Handovers, oldest first; `status=None` lists all."""

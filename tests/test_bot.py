@@ -180,3 +180,20 @@ def test_disclosure_cannot_be_worded_away(tmp_path):
     (tmp_path / "botkit.yaml").write_text(CLIENT.replace("ein Bot der {client}", "Ihr Team von {client}"), encoding="utf-8")
     with pytest.raises(KnowledgeError, match="client.disclosure.de"):
         load_knowledge(tmp_path)
+
+
+def test_a_person_can_take_a_conversation_the_bot_has_not_seen(bot):
+    bot.store.take("new-user", "new-user", "messenger")
+    reply = bot.reply("new-user", "Hallo?", "messenger")
+    assert reply.decision == Decision.SILENT
+    bot.release("new-user")
+    assert bot.reply("new-user", "Hallo", "messenger").disclosed
+
+
+def test_a_tapped_quick_reply_of_the_last_answer_is_answered(bot):
+    first = bot.reply("c1", "Wie melde ich meinen Zählerstand?")
+    assert first.entries == ("zaehlerstand-melden",)
+    label = bot.knowledge.by_id()["zaehlerstand-melden"].quick_replies[0]
+    follow = bot.reply("c1", label)
+    assert follow.decision == Decision.ANSWERED and follow.reason == "quick_reply"
+    assert follow.entries and follow.entries != first.entries
