@@ -169,7 +169,7 @@ DEMO_SCRIPT = (
     "Hallo",
     "Wie melde ich meinen Zählerstand?",
     "Bist du ein Mensch?",
-    "Abschlag",
+    "Wasserproblem",
     "Ich möchte mit einem Mitarbeiter sprechen",
 )
 
