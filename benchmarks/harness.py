@@ -1,4 +1,4 @@
-"""What the benchmarks share: a cached embedder, an index built through botkit, threshold picking, AUROC."""
+"""What the benchmarks share: a cached embedder, indexes built by botkit, and evaluation with botkit's own tune and metrics."""
 
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ Results go to `benchmarks/results/<name>.json` (git-ignored); the table compares
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections.abc import Callable
 
@@ -87,7 +86,7 @@ def main() -> None:
     args = parser.parse_args()
     chosen = args.only or ["banking77", "german_faq", "speed"]
     methods = ("botkit", "baseline") if args.baseline else ("botkit",)
-    embedder = CachedEmbedder(USEEmbedder(threads=min(2, os.cpu_count() or 1)))
+    embedder = CachedEmbedder(USEEmbedder(threads=1))  # two threads lose badly on a busy 2-core machine
     jobs: dict[str, tuple[Callable[[], dict], Callable[[dict], list[Row]]]] = {
         "banking77": (lambda: banking77.run(embedder, methods, args.quick), banking_rows),
         "german_faq": (lambda: german_faq.run(embedder, methods, args.quick), faq_rows),

@@ -44,7 +44,7 @@ class Hit:
     """One knowledge entry found for a question."""
 
     entry_id: str
-    score: float  # cosine similarity of the best-matching phrasing, in [-1, 1]
+    score: float  # this entry's confidence in [0, 1], on the scale of `Retrieval.confidence`
     matched: str  # the phrasing that matched best
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from botkit.index import KnowledgeIndex
+from botkit.index import KnowledgeIndex, build_index
 from botkit.knowledge import load_knowledge
 from botkit.providers.chroma import LocalGenerations
+from botkit.retrieve import _SHORTLIST as SHORTLIST
 from botkit.retrieve import Retriever, confidences, whitening
+from botkit.types import FaqEntry
 from tests.conftest import SAMPLE
 
 QUESTIONS = [
@@ -83,3 +85,21 @@ def test_whitening_discounts_the_directions_in_which_paraphrases_differ():
     vectors = np.array([[1, 1, 0], [-1, 1, 0], [1, -1, 0], [-1, -1, 0]], dtype=np.float32)
     scale = np.linalg.norm(whitening(vectors, np.array([0, 2])), axis=1)
     assert scale[0] < scale[1] and scale[1] == pytest.approx(scale[2])
+
+
+def test_a_knowledge_base_above_the_shortlist_still_finds_each_entrys_own_words(tmp_path, embedder):
+    topics = ["invoice", "meter", "contract", "payment", "password", "tariff", "moving", "outage", "solar", "charging"]
+    actions = ["change", "cancel", "find", "pay", "report", "download", "reset", "check", "send", "understand"]
+    things = ["today", "online", "by phone", "for my flat", "abroad"]
+    entries = [
+        FaqEntry(id=f"e{i:03d}", question=f"How do I {a} my {t} {w}?", answer="See the portal.", topic="t", scope="service", lang="en")
+        for i, (t, a, w) in enumerate((t, a, w) for t in topics for a in actions for w in things)
+    ]
+    generations = LocalGenerations(tmp_path / "index")
+    build_index(entries, embedder, generations)
+    large = Retriever(KnowledgeIndex.open(generations, embedder), {e.id: e.lang for e in entries})
+    assert len(entries) > SHORTLIST
+    for entry in entries[::37]:
+        found = large.retrieve(entry.question, lang="en")
+        assert found.top.entry_id == entry.id and found.top.matched == entry.question
+        assert len({h.entry_id for h in found.hits}) == len(found.hits) == 5

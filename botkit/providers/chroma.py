@@ -29,7 +29,12 @@ from botkit.errors import ConfigError, ProviderError
 
 COLLECTION = "botkit-faq"
 _SPACE = {"hnsw": {"space": "cosine"}}
-_CHROMA_SETTINGS = ChromaSettings(anonymized_telemetry=False)
+
+
+def _chroma_settings() -> ChromaSettings:
+    # A fresh object per client: chromadb's HttpClient writes its server address into the
+    # settings it is given, which would turn every later on-disk client into a server client.
+    return ChromaSettings(anonymized_telemetry=False)
 
 
 class LocalGenerations:
@@ -42,7 +47,7 @@ class LocalGenerations:
         name = self._current_name()
         if name is None:
             return None
-        client = chromadb.PersistentClient(path=str(self.root / name), settings=_CHROMA_SETTINGS)
+        client = chromadb.PersistentClient(path=str(self.root / name), settings=_chroma_settings())
         try:
             return client.get_collection(COLLECTION)
         except Exception as exc:  # chroma raises several types for a missing collection
@@ -65,7 +70,7 @@ class LocalGenerations:
         target = self.root / name
         if copy_current and current is not None:
             shutil.copytree(self.root / current, target)
-        client = chromadb.PersistentClient(path=str(target), settings=_CHROMA_SETTINGS)
+        client = chromadb.PersistentClient(path=str(target), settings=_chroma_settings())
         if copy_current and current is not None:
             return name, client.get_collection(COLLECTION)
         return name, client.create_collection(COLLECTION, configuration=_SPACE, metadata=metadata)
@@ -116,7 +121,7 @@ class ServerGenerations:
                 host=parsed.hostname,
                 port=parsed.port or (443 if parsed.scheme == "https" else 8000),
                 ssl=parsed.scheme == "https",
-                settings=_CHROMA_SETTINGS,
+                settings=_chroma_settings(),
             )
         except Exception as exc:
             raise ProviderError(f"cannot reach the Chroma server at {url} ({exc}); is `chroma run` up?") from exc
