@@ -80,7 +80,10 @@ def test_other_embedder_is_refused_with_rebuild_hint(kb_copy, tmp_path, embedder
 
 KILLED_BUILD = """
 import sys, time
+import botkit.index
 from botkit import Settings, build
+
+botkit.index._BATCH = 16  # many small batches, so the kill lands mid-build
 from botkit.defaults import default_embedder
 
 class Slow:
