@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +12,7 @@ import yaml
 
 from botkit.errors import KnowledgeError, Problem
 from botkit.policy.disclosure import says_it_is_a_bot
+from botkit.tabular import csv_rows
 from botkit.types import SCOPES, Client, FaqEntry, Topic
 
 CLIENT_FILE = "botkit.yaml"
@@ -144,21 +143,14 @@ def _node_value(node: yaml.Node) -> Any:
 
 
 def _read_csv(text: str, name: str, problems: list[Problem]) -> Iterator[RawRecord]:
-    header_line = text.split("\n", 1)[0]
-    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [h.strip().lower() for h in next(reader, [])]
+    header, rows = csv_rows(text)
     missing = [c for c in CSV_COLUMNS if c not in header and c != "paraphrases"]
     if missing:
         problems.append(
             Problem(name, 1, None, f"header lacks column(s) {', '.join(missing)}; expected {','.join(CSV_COLUMNS)}")
         )
         return
-    start = 2
-    for row in reader:
-        line, start = start, reader.line_num + 1
-        if not any(cell.strip() for cell in row):
-            continue
+    for line, row in rows:
         values: dict[str, Any] = {}
         for column, cell in zip(header, row):
             if column in REQUIRED or column == "teaser":

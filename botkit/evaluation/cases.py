@@ -6,8 +6,6 @@ Unknown expectation keys are errors, so a typo never turns into a silently passi
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from botkit.channels import CHANNELS
 from botkit.errors import EvaluationDataError, Problem
 from botkit.knowledge import KnowledgeBase
+from botkit.tabular import csv_rows
 
 CASE_COLUMNS = ("question", "expected_id", "lang")
 CONVERSATION_KEYS = ("name", "channel", "consents", "turns")
@@ -179,21 +178,14 @@ _Row = tuple[dict[str, Any], int, dict[str, int]]
 
 
 def _csv_rows(text: str, name: str, problems: list[Problem]) -> Iterator[_Row]:
-    header_line = text.split("\n", 1)[0]
-    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [h.strip().lower() for h in next(reader, [])]
+    header, rows = csv_rows(text)
     wrong = sorted(set(header) ^ set(CASE_COLUMNS))
     if wrong:
         problems.append(
             Problem(name, 1, None, f"header must be {','.join(CASE_COLUMNS)} (wrong or missing: {', '.join(wrong)})")
         )
         return
-    start = 2
-    for row in reader:
-        line, start = start, reader.line_num + 1
-        if not any(cell.strip() for cell in row):
-            continue
+    for line, row in rows:
         if len(row) != len(header):
             problems.append(Problem(name, line, None, f"has {len(row)} cells, the header {len(header)}; quote cells with commas"))
             continue

@@ -106,4 +106,5 @@ __all__ = [
     "write_candidates",
     "write_knowledge",
     "write_report",
+    "write_topics",
 ]

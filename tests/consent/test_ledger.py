@@ -11,7 +11,6 @@ from botkit.consent import GRANTED, PENDING, WITHDRAWN, ConsentLedger
 from botkit.db import consent_events, erasures, metadata, open_database
 from botkit.errors import ConsentError
 from botkit.store import ConversationStore
-from botkit.testing import ManualClock
 from botkit.types import Client, Handover, Topic
 
 SOLAR = Topic("angebote-solar", {"de": "Solar-Angebote", "en": "Solar offers"}, {"de": "Solar.", "en": "Solar."}, "v1")

@@ -1,0 +1,28 @@
+"""Read CSV text the way spreadsheet programs write it (comma or semicolon, quoted cells)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+
+def csv_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The lower-cased header and the non-blank rows with the line each starts on.
+
+    The separator is a semicolon when the header has more of them than commas (German
+    Excel), else a comma; line numbers count the physical lines of multi-line cells.
+    """
+    header_line = text.split("\n", 1)[0]
+    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = [h.strip().lower() for h in next(reader, [])]
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        start = 2
+        for row in reader:
+            line, start = start, reader.line_num + 1
+            if any(cell.strip() for cell in row):
+                yield line, row
+
+    return header, rows()
