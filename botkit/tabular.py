@@ -7,15 +7,23 @@ import io
 from collections.abc import Iterator
 
 
+SPREADSHEET_DELIMITERS = ";,\t"
+"""What client exports use: German Excel's semicolon first, then comma and tab."""
+
+
+def sniff_delimiter(text: str, candidates: str = ",;") -> str:
+    """The candidate the header line holds most of; on a tie the one listed first."""
+    header = text.split("\n", 1)[0]
+    return max(candidates, key=header.count)
+
+
 def csv_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     """The lower-cased header and the non-blank rows with the line each starts on.
 
     The separator is a semicolon when the header has more of them than commas (German
     Excel), else a comma; line numbers count the physical lines of multi-line cells.
     """
-    header_line = text.split("\n", 1)[0]
-    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
     header = [h.strip().lower() for h in next(reader, [])]
 
     def rows() -> Iterator[tuple[int, list[str]]]:

@@ -23,7 +23,8 @@ import yaml
 from botkit.errors import KnowledgeError, Problem
 from botkit.knowledge import LISTS, OPTIONAL, REQUIRED, RawRecord, validate_records
 from botkit.types import FaqEntry
-from botkit.workbench.text import normalize_name, read_text, slugify, sniff_delimiter, unique_id
+from botkit.tabular import SPREADSHEET_DELIMITERS, sniff_delimiter
+from botkit.workbench.text import normalize_name, read_text, slugify, unique_id
 
 FIELDS: tuple[str, ...] = (*REQUIRED, *OPTIONAL)
 IGNORE = ""  # the mapping target of a column botkit does not use
@@ -208,7 +209,7 @@ def _language(value: str) -> str:
 
 def _read_csv(path: Path) -> ClientTable:
     text = read_text(path)
-    delimiter = sniff_delimiter(text)
+    delimiter = sniff_delimiter(text, SPREADSHEET_DELIMITERS)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip() for h in next(reader, [])]
     rows: list[list[str]] = []

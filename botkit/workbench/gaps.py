@@ -27,7 +27,8 @@ from botkit.errors import KnowledgeError, Problem
 from botkit.protocols import Embedder
 from botkit.types import Decision
 from botkit.workbench.charts import new_figure
-from botkit.workbench.text import normalize_name, read_text, slugify, sniff_delimiter, unique_id
+from botkit.tabular import SPREADSHEET_DELIMITERS, sniff_delimiter
+from botkit.workbench.text import normalize_name, read_text, slugify, unique_id
 
 # Normalised names of the column that holds the customer's message, best first.
 TEXT_COLUMNS = ("nachricht", "frage", "question", "message", "text", "anfrage", "betreff", "subject", "body", "inhalt")
@@ -72,7 +73,7 @@ def read_questions(path: str | Path, column: str | None = None) -> list[str]:
     if not path.exists():
         raise KnowledgeError([Problem(str(path), None, None, "does not exist; export the questions as CSV")])
     text = read_text(path)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text, SPREADSHEET_DELIMITERS))
     header = [h.strip() for h in next(reader, [])]
     index = _text_column(header, column, path.name)
     return [row[index].strip() for row in reader if len(row) > index and row[index].strip()]

@@ -19,12 +19,6 @@ def read_text(path: Path) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def sniff_delimiter(text: str) -> str:
-    """`;`, `,` or tab: whichever the header line holds most of."""
-    header = text.split("\n", 1)[0]
-    return max(";,\t", key=header.count)
-
-
 def normalize_name(name: str) -> str:
     """Lower-case letters and digits only, umlauts spelled out: "Weitere Formulierungen" -> "weitereformulierungen"."""
     text = unicodedata.normalize("NFC", str(name)).lower().translate(_UMLAUTS)
