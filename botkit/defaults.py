@@ -13,13 +13,12 @@ from botkit.config import Settings
 from botkit.consent import ConsentFlow, ConsentLedger
 from botkit.db import open_database
 from botkit.errors import ConfigError
-from botkit.evaluation.calibration import read_calibration
+from botkit.calibration import read_calibration
 from botkit.index import BuildReport, KnowledgeIndex, ProgressFn, build_index
 from botkit.knowledge import KnowledgeBase, load_knowledge
 from botkit.phrasing import Phraser
 from botkit.policy.escalation import Thresholds
-from botkit.protocols import ChatModel, Embedder
-from botkit.providers.chroma import Generations, LocalGenerations, ServerGenerations
+from botkit.protocols import ChatModel, Embedder, VectorStore
 from botkit.retrieve import Retriever
 from botkit.store import ConversationStore
 
@@ -44,11 +43,13 @@ def data_dir(knowledge_path: Path, settings: Settings) -> Path:
     return base / f".botkit{suffix}"
 
 
-def generations_for(knowledge_path: Path, settings: Settings) -> Generations:
-    """The index generations: on disk by default, on a Chroma server when `chroma_url` is set."""
+def vector_store_for(knowledge_path: Path, settings: Settings) -> VectorStore:
+    """The index's vector store: Chroma on disk by default, a Chroma server when `chroma_url` is set."""
+    from botkit.providers.chroma import ChromaServerStore, ChromaStore  # chromadb is slow to import: only when used
+
     if settings.chroma_url:
-        return ServerGenerations(settings.chroma_url, prefix=knowledge_path.resolve().name)
-    return LocalGenerations(data_dir(knowledge_path, settings) / "index")
+        return ChromaServerStore(settings.chroma_url, prefix=knowledge_path.resolve().name)
+    return ChromaStore(data_dir(knowledge_path, settings) / "index")
 
 
 def open_engine(knowledge_path: Path, settings: Settings) -> Engine:
@@ -76,7 +77,7 @@ def build(
     report = build_index(
         knowledge.entries,
         embedder or default_embedder(),
-        generations_for(path, settings),
+        vector_store_for(path, settings),
         rebuild=rebuild,
         with_answers=settings.index_answers,
         progress=progress,
@@ -101,7 +102,7 @@ def open_bot(
         calibration = read_calibration(settings.calibration, embedder)
         threshold, margin = calibration.threshold, calibration.clarify_margin
     knowledge, _ = build(path, settings, embedder=embedder, progress=progress)
-    index = KnowledgeIndex.open(generations_for(path, settings), embedder)
+    index = KnowledgeIndex.open(vector_store_for(path, settings), embedder)
     retriever = Retriever(index, {e.id: e.lang for e in knowledge.entries})
     engine = open_engine(path, settings)
     store = ConversationStore(engine, clock)

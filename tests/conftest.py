@@ -1,15 +1,23 @@
-"""Shared fixtures: the sample knowledge base, a built index, a bot on a fresh database."""
+"""Shared fixtures: the sample knowledge base, a built index, a bot on a fresh database; hypothesis profiles."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from botkit import Settings, open_bot
 from botkit.defaults import default_embedder
-from botkit.testing import ManualClock
+from botkit.testing import FakeEmbedder, ManualClock
+
+# Property tests run light by default; CI runs them once with HYPOTHESIS_PROFILE=thorough.
+# No deadline: on a busy shared machine one example can take long for reasons of its own.
+hypothesis_settings.register_profile("light", max_examples=50, deadline=None)
+hypothesis_settings.register_profile("thorough", max_examples=1000, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "light"))
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "knowledge"
@@ -18,7 +26,14 @@ SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
 
 @pytest.fixture(scope="session")
 def embedder():
+    """The real multilingual USE embedder: for retrieval, evaluation and end-to-end tests."""
     return default_embedder()
+
+
+@pytest.fixture(scope="session")
+def fake_embedder() -> FakeEmbedder:
+    """An instant, deterministic embedder for tests that need a working bot, not retrieval quality."""
+    return FakeEmbedder()
 
 
 @pytest.fixture(scope="session")

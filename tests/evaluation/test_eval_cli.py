@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from botkit.cli import app
-from botkit.evaluation.calibration import Calibration, read_calibration, write_calibration
+from botkit.calibration import Calibration, read_calibration, write_calibration
 from tests.conftest import ROOT, SAMPLE
 
 DATA = ROOT / "evaluations" / "data"

@@ -55,7 +55,7 @@ def operations(fuzz_server):
     return [result.ok() for result in loaded.get_all_operations()]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_schema_driven_requests_never_get_a_server_error(fuzz_server, operations, data):
     operation = data.draw(st.sampled_from(operations))
@@ -122,7 +122,7 @@ def _paths(value, prefix=()):
         yield from _paths(child, (*prefix, key))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(suppress_health_check=list(HealthCheck))
 @given(sample=mutated())
 def test_signed_mutations_of_real_bodies_never_get_a_server_error(fuzz_server, sample):
     platform, body = sample
