@@ -4,12 +4,10 @@ The public names load on first use (PEP 562), so `import botkit` and `import bot
 stay fast: the bot, its embedder and its vector store are imported only when asked for.
 """
 
-from __future__ import annotations
-
 import importlib
-from typing import TYPE_CHECKING, Any
+import typing
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from botkit.bot import Bot
     from botkit.config import Settings
     from botkit.consent import ConsentFlow, ConsentLedger, send_campaign
@@ -95,7 +93,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> typing.Any:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'botkit' has no attribute {name!r}")
@@ -105,4 +103,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return sorted({*globals(), *_HOMES})
