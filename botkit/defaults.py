@@ -67,17 +67,22 @@ def build(
     settings: Settings | None = None,
     *,
     embedder: Embedder | None = None,
+    store: VectorStore | None = None,
     rebuild: bool = False,
     progress: ProgressFn | None = None,
 ) -> tuple[KnowledgeBase, BuildReport]:
-    """Validate a knowledge base and bring its index up to date (incrementally)."""
+    """Validate a knowledge base and bring its index up to date (incrementally).
+
+    Args:
+        store: where the index lives; by default Chroma as `settings` say (`vector_store_for`).
+    """
     settings = settings or Settings()
     path = Path(knowledge_path)
     knowledge = load_knowledge(path)
     report = build_index(
         knowledge.entries,
         embedder or default_embedder(),
-        vector_store_for(path, settings),
+        store or vector_store_for(path, settings),
         rebuild=rebuild,
         with_answers=settings.index_answers,
         progress=progress,
@@ -90,19 +95,25 @@ def open_bot(
     settings: Settings | None = None,
     *,
     embedder: Embedder | None = None,
+    store: VectorStore | None = None,
     clock: Callable[[], float] = time.time,
     progress: ProgressFn | None = None,
 ) -> Bot:
-    """Build (or reuse) the index of a knowledge base and return a ready `Bot`."""
+    """Build (or reuse) the index of a knowledge base and return a ready `Bot`.
+
+    Args:
+        store: where the index lives; by default Chroma as `settings` say (`vector_store_for`).
+    """
     settings = settings or Settings()
     path = Path(knowledge_path)
     embedder = embedder or default_embedder()
+    store = store or vector_store_for(path, settings)
     threshold, margin = settings.threshold, settings.clarify_margin
     if settings.calibration is not None:  # tuned values win; one tuned for another embedder is refused
         calibration = read_calibration(settings.calibration, embedder)
         threshold, margin = calibration.threshold, calibration.clarify_margin
-    knowledge, _ = build(path, settings, embedder=embedder, progress=progress)
-    index = KnowledgeIndex.open(vector_store_for(path, settings), embedder)
+    knowledge, _ = build(path, settings, embedder=embedder, store=store, progress=progress)
+    index = KnowledgeIndex.open(store, embedder)
     retriever = Retriever(index, {e.id: e.lang for e in knowledge.entries})
     engine = open_engine(path, settings)
     store = ConversationStore(engine, clock)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -32,8 +33,8 @@ def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, .
 COMMANDS = sorted(_commands(typer.main.get_command(app)))
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*BOTKIT, *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+def run(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*BOTKIT, *args], capture_output=True, text=True, timeout=300, cwd=cwd, env={**os.environ, **env})
 
 
 def test_ask_json_has_the_documented_keys(sample_index_dir, embedder):
@@ -46,8 +47,9 @@ def test_ask_json_has_the_documented_keys(sample_index_dir, embedder):
     assert 0.0 <= data["confidence"] <= 1.0
 
 
-def test_demo_shows_disclosure_answer_clarification_and_handover():
-    result = run("demo")
+def test_demo_shows_disclosure_answer_clarification_and_handover(settings):
+    # BOTKIT_INDEX_DIR: a copy of the sample index, so the demo neither embeds nor writes into the source tree
+    result = run("demo", BOTKIT_INDEX_DIR=str(settings.index_dir))
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for marker in ("Bot, kein Mensch", "answered (confident)", "clarify", "handover (user_request)", "handover queue"):
