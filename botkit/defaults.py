@@ -9,11 +9,11 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from botkit.bot import Bot
+from botkit.calibration import read_calibration
 from botkit.config import Settings
 from botkit.consent import ConsentFlow, ConsentLedger
 from botkit.db import open_database
 from botkit.errors import ConfigError
-from botkit.calibration import read_calibration
 from botkit.index import BuildReport, KnowledgeIndex, ProgressFn, build_index
 from botkit.knowledge import KnowledgeBase, load_knowledge
 from botkit.phrasing import Phraser
@@ -45,7 +45,8 @@ def data_dir(knowledge_path: Path, settings: Settings) -> Path:
 
 def vector_store_for(knowledge_path: Path, settings: Settings) -> VectorStore:
     """The index's vector store: Chroma on disk by default, a Chroma server when `chroma_url` is set."""
-    from botkit.providers.chroma import ChromaServerStore, ChromaStore  # chromadb is slow to import: only when used
+    # chromadb takes seconds to import: only when an index is really opened
+    from botkit.providers.chroma import ChromaServerStore, ChromaStore
 
     if settings.chroma_url:
         return ChromaServerStore(settings.chroma_url, prefix=knowledge_path.resolve().name)
@@ -67,14 +68,14 @@ def build(
     settings: Settings | None = None,
     *,
     embedder: Embedder | None = None,
-    store: VectorStore | None = None,
+    vector_store: VectorStore | None = None,
     rebuild: bool = False,
     progress: ProgressFn | None = None,
 ) -> tuple[KnowledgeBase, BuildReport]:
     """Validate a knowledge base and bring its index up to date (incrementally).
 
     Args:
-        store: where the index lives; by default Chroma as `settings` say (`vector_store_for`).
+        vector_store: where the index lives; by default Chroma as `settings` say (`vector_store_for`).
     """
     settings = settings or Settings()
     path = Path(knowledge_path)
@@ -82,7 +83,7 @@ def build(
     report = build_index(
         knowledge.entries,
         embedder or default_embedder(),
-        store or vector_store_for(path, settings),
+        vector_store or vector_store_for(path, settings),
         rebuild=rebuild,
         with_answers=settings.index_answers,
         progress=progress,
@@ -95,25 +96,25 @@ def open_bot(
     settings: Settings | None = None,
     *,
     embedder: Embedder | None = None,
-    store: VectorStore | None = None,
+    vector_store: VectorStore | None = None,
     clock: Callable[[], float] = time.time,
     progress: ProgressFn | None = None,
 ) -> Bot:
     """Build (or reuse) the index of a knowledge base and return a ready `Bot`.
 
     Args:
-        store: where the index lives; by default Chroma as `settings` say (`vector_store_for`).
+        vector_store: where the index lives; by default Chroma as `settings` say (`vector_store_for`).
     """
     settings = settings or Settings()
     path = Path(knowledge_path)
     embedder = embedder or default_embedder()
-    store = store or vector_store_for(path, settings)
+    vector_store = vector_store or vector_store_for(path, settings)
     threshold, margin = settings.threshold, settings.clarify_margin
     if settings.calibration is not None:  # tuned values win; one tuned for another embedder is refused
         calibration = read_calibration(settings.calibration, embedder)
         threshold, margin = calibration.threshold, calibration.clarify_margin
-    knowledge, _ = build(path, settings, embedder=embedder, store=store, progress=progress)
-    index = KnowledgeIndex.open(store, embedder)
+    knowledge, _ = build(path, settings, embedder=embedder, vector_store=vector_store, progress=progress)
+    index = KnowledgeIndex.open(vector_store, embedder)
     retriever = Retriever(index, {e.id: e.lang for e in knowledge.entries})
     engine = open_engine(path, settings)
     store = ConversationStore(engine, clock)

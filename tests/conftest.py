@@ -57,7 +57,7 @@ def fake_bot(tmp_path, fake_embedder, clock):
     not of what it finds. It finds an entry from the entry's own question; other words need the real `bot`.
     """
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'botkit.db'}")
-    bot = open_bot(SAMPLE, settings, embedder=fake_embedder, store=MemoryStore(), clock=clock)
+    bot = open_bot(SAMPLE, settings, embedder=fake_embedder, vector_store=MemoryStore(), clock=clock)
     yield bot
     bot.store.engine.dispose()
 

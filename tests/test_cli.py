@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,13 +31,14 @@ def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, .
 COMMANDS = sorted(_commands(typer.main.get_command(app)))
 
 
-def run(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*BOTKIT, *args], capture_output=True, text=True, timeout=300, cwd=cwd, env={**os.environ, **env})
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*BOTKIT, *args], capture_output=True, text=True, timeout=300)
 
 
 def test_ask_json_has_the_documented_keys(sample_index_dir, embedder):
     # in-process, so the session's embedder (already loaded by `embedder`) is reused
-    result = CliRunner().invoke(app, ["ask", str(SAMPLE), "Wie melde ich meinen Zählerstand?", "--json", "--index-dir", str(sample_index_dir)])
+    args = ["ask", str(SAMPLE), "Wie melde ich meinen Zählerstand?", "--json", "--index-dir", str(sample_index_dir)]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert {"decision", "reason", "confidence", "entries", "messages"} <= set(data)
@@ -47,10 +46,11 @@ def test_ask_json_has_the_documented_keys(sample_index_dir, embedder):
     assert 0.0 <= data["confidence"] <= 1.0
 
 
-def test_demo_shows_disclosure_answer_clarification_and_handover(settings):
-    # BOTKIT_INDEX_DIR: a copy of the sample index, so the demo neither embeds nor writes into the source tree
-    result = run("demo", BOTKIT_INDEX_DIR=str(settings.index_dir))
-    assert result.returncode == 0, result.stderr
+def test_demo_shows_disclosure_answer_clarification_and_handover(settings, embedder):
+    # in-process with the session's embedder; BOTKIT_INDEX_DIR: a copy of the sample index, so the demo
+    # neither embeds nor writes into the source tree
+    result = CliRunner().invoke(app, ["demo"], env={"BOTKIT_INDEX_DIR": str(settings.index_dir)})
+    assert result.exit_code == 0, result.output
     out = result.stdout
     for marker in ("Bot, kein Mensch", "answered (confident)", "clarify", "handover (user_request)", "handover queue"):
         assert marker in out

@@ -54,7 +54,8 @@ def test_one_changed_entry_is_embedded_once(kb_copy, store, fake_embedder):
     build_index(load_knowledge(kb_copy).entries, counting, store)
     counting.texts.clear()
     faq = kb_copy / "zaehler.yaml"
-    faq.write_text(faq.read_text(encoding="utf-8").replace("Wie melde ich meinen Zählerstand?", "Wo gebe ich den Zählerstand ein?"), encoding="utf-8")
+    text = faq.read_text(encoding="utf-8")
+    faq.write_text(text.replace("Wie melde ich meinen Zählerstand?", "Wo gebe ich den Zählerstand ein?"), encoding="utf-8")
     kb = load_knowledge(kb_copy)
     report = build_index(kb.entries, counting, store)
     assert (report.added, report.changed, report.removed) == (0, 1, 0)

@@ -24,13 +24,14 @@ from urllib.parse import urlparse
 
 import chromadb
 import numpy as np
+from chromadb.api.collection_configuration import CreateCollectionConfiguration
 from chromadb.config import Settings as ChromaSettings
 
 from botkit.errors import ConfigError, ProviderError
 from botkit.protocols import IndexedText, IndexMetadata
 
 COLLECTION = "botkit-faq"
-_SPACE = {"hnsw": {"space": "cosine"}}
+_SPACE: CreateCollectionConfiguration = {"hnsw": {"space": "cosine"}}
 _READ_BATCH = 2000  # Chroma hands out Python floats: read in batches to bound the memory
 
 
@@ -63,14 +64,14 @@ class ChromaCollection:
 
     def texts(self) -> list[IndexedText]:
         rows = self._collection.get(include=["metadatas", "documents"])
-        return [_text(*row) for row in zip(rows["ids"], rows["documents"], rows["metadatas"])]
+        return [_text(*row) for row in zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True)]
 
     def vectors(self) -> tuple[list[IndexedText], np.ndarray]:
         texts: list[IndexedText] = []
         parts: list[np.ndarray] = []
         for offset in range(0, int(self._collection.count()), _READ_BATCH):
             rows = self._collection.get(include=["embeddings", "metadatas", "documents"], limit=_READ_BATCH, offset=offset)
-            texts += [_text(*row) for row in zip(rows["ids"], rows["documents"], rows["metadatas"])]
+            texts += [_text(*row) for row in zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True)]
             parts.append(np.asarray(rows["embeddings"], dtype=np.float32).reshape(len(rows["ids"]), -1))
         return texts, np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
 

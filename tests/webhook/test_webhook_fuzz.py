@@ -141,7 +141,8 @@ def test_signed_mutations_of_real_bodies_never_get_a_server_error(fuzz_server, s
 def test_the_fuzzed_server_still_answers_a_real_message(fuzz_server, send_api):
     # /healthz says ok as long as the process runs; an answered message shows the worker survived too
     body = whatsapp_body("4915177777777", "wamid.after-fuzz", "Wie melde ich meinen Zählerstand?")
-    response = httpx.post(f"{fuzz_server.url}/webhook/whatsapp", content=body, headers={"X-Hub-Signature-256": sign(body, WHATSAPP_SECRET)}, timeout=10)
+    headers = {"X-Hub-Signature-256": sign(body, WHATSAPP_SECRET)}
+    response = httpx.post(f"{fuzz_server.url}/webhook/whatsapp", content=body, headers=headers, timeout=10)
     assert response.json() == {"accepted": 1, "duplicates": 0, "ignored": 0}
     deadline = time.monotonic() + 60
     while not any("Zählerstand" in json.dumps(r.body, ensure_ascii=False) for r in send_api.delivered(_to("4915177777777"))):
