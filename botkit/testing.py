@@ -21,10 +21,10 @@ class FakeEmbedder:
     """
 
     model_id = "botkit-fake-char-ngrams"
-    version = "1"
 
     def __init__(self, dimensions: int = 256) -> None:
         self.dimensions = dimensions
+        self.version = f"1-{dimensions}d"  # an index built with other dimensions is refused
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         vectors = np.zeros((len(texts), self.dimensions), dtype=np.float32)
