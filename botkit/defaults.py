@@ -16,6 +16,7 @@ from botkit.errors import ConfigError
 from botkit.evaluation.calibration import read_calibration
 from botkit.index import BuildReport, KnowledgeIndex, ProgressFn, build_index
 from botkit.knowledge import KnowledgeBase, load_knowledge
+from botkit.notify import HandoverNotifier
 from botkit.phrasing import Phraser
 from botkit.policy.escalation import Thresholds
 from botkit.protocols import ChatModel, Embedder
@@ -106,6 +107,9 @@ def open_bot(
     engine = open_engine(path, settings)
     store = ConversationStore(engine, clock)
     limits = Thresholds(threshold, margin, settings.max_misses)
+    notifier = None
+    if settings.handover_webhook_url:  # queued by the store first, then announced in the background
+        notifier = HandoverNotifier(store, settings.handover_webhook_url, secret=settings.handover_webhook_secret, clock=clock)
     return Bot(
         knowledge,
         retriever,
@@ -113,6 +117,7 @@ def open_bot(
         limits,
         clock=clock,
         disclosure_pause_seconds=settings.disclosure_pause_minutes * 60,
+        sink=notifier,
         consent=ConsentFlow(ConsentLedger(engine, knowledge.client, clock=clock)),
         phraser=Phraser(open_chat_model(settings), knowledge) if settings.llm_enabled else None,
     )
