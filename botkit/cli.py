@@ -191,6 +191,8 @@ def handovers_list(
 
     Example: `botkit handovers list knowledge/ --status all`
     """
+    if status not in ("waiting", "with_person", "released", "all"):
+        raise ConfigError(f"--status {status!r}: use waiting, with_person, released or all")
     with _handover_bot(knowledge, index_dir) as bot:
         items = bot.queue(None if status == "all" else status)
     if as_json:

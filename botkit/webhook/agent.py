@@ -15,7 +15,7 @@ import hmac
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query
@@ -122,7 +122,7 @@ def agent_router(
 
     @router.get("/handovers", response_model=list[QueueItem], summary="The handover queue, oldest first")
     async def list_handovers(
-        status: Annotated[str | None, Query(description="waiting (default), with_person, released or all")] = "waiting",
+        status: Annotated[Literal["waiting", "with_person", "released", "all"], Query(description="which handovers to list")] = "waiting",
     ) -> list[QueueItem]:
         wanted = None if status == "all" else status
         items = await anyio.to_thread.run_sync(lambda: bot.queue(wanted))
@@ -175,7 +175,7 @@ def queue_item(handover: QueuedHandover) -> QueueItem:
         channel=handover.channel,
         reason=handover.reason,
         confidence=confidence if isinstance(confidence, (int, float)) else None,
-        waiting_since=_utc(handover.created_at),
+        waiting_since=datetime.fromtimestamp(handover.created_at, UTC),
         status=handover.status,
         taken_by=handover.taken_by or None,
         taken_at=_utc(handover.taken_at),
@@ -193,5 +193,5 @@ def detail(handover: QueuedHandover) -> HandoverDetail:
     )
 
 
-def _utc(stamp: float | None) -> Any:
+def _utc(stamp: float | None) -> datetime | None:
     return None if stamp is None else datetime.fromtimestamp(stamp, UTC)
