@@ -106,10 +106,10 @@ def open_bot(
     retriever = Retriever(index, {e.id: e.lang for e in knowledge.entries})
     engine = open_engine(path, settings)
     store = ConversationStore(engine, clock)
-    limits = Thresholds(threshold, margin, settings.max_misses)
+    limits = Thresholds(threshold, margin, settings.max_misses, min(settings.suggest_threshold, threshold))
     notifier = None
-    if settings.handover_webhook_url:  # queued by the store first, then announced in the background
-        notifier = HandoverNotifier(store, settings.handover_webhook_url, secret=settings.handover_webhook_secret, clock=clock)
+    if settings.handover_webhook_url:  # the bot queues a handover, then the notifier announces it in the background
+        notifier = HandoverNotifier(settings.handover_webhook_url, secret=settings.handover_webhook_secret, clock=clock)
     return Bot(
         knowledge,
         retriever,
@@ -117,6 +117,7 @@ def open_bot(
         limits,
         clock=clock,
         disclosure_pause_seconds=settings.disclosure_pause_minutes * 60,
+        handover_timeout_seconds=settings.handover_timeout_minutes * 60,
         sink=notifier,
         consent=ConsentFlow(ConsentLedger(engine, knowledge.client, clock=clock)),
         phraser=Phraser(open_chat_model(settings), knowledge) if settings.llm_enabled else None,

@@ -2,12 +2,12 @@
 
 ```python
 from botkit.notify import HandoverNotifier
-notifier = HandoverNotifier(store, "https://hooks.example.org/botkit", secret="s3cret")
+notifier = HandoverNotifier("https://hooks.example.org/botkit", secret="s3cret")
 bot = Bot(..., sink=notifier)  # `open_bot` does this when BOTKIT_HANDOVER_WEBHOOK_URL is set
 ```
 
-The handover is queued in the database first (by the wrapped sink), then the notice is
-handed to a background thread, so the user's reply never waits for the receiver. The
+The bot queues the handover in the database first, then calls this sink, which hands the
+notice to a background thread, so the user's reply never waits for the receiver. The
 thread retries network errors, 408, 429 and 5xx with exponential backoff and jitter.
 
 Guarantee: at least once while the process lives and the receiver recovers within the
@@ -37,8 +37,7 @@ from typing import Any
 import httpx
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, stop_when_event_set, wait_exponential_jitter
 
-from botkit.errors import ConfigError
-from botkit.protocols import HandoverSink
+from botkit.errors import ConfigError, HandoverError
 from botkit.types import Handover
 
 log = logging.getLogger("botkit.notify")
@@ -77,19 +76,19 @@ def notice(handover_id: int, handover: Handover, channel: str, waiting_since: fl
 
 
 class HandoverNotifier:
-    """A `HandoverSink` that queues the handover with `inner`, then POSTs a signed notice in the background.
+    """A `HandoverSink` that POSTs a signed notice of each queued handover, in the background.
 
     Args:
-        inner: the sink that stores the handover (the conversation store) and gives its id.
         url: where notices go (`BOTKIT_HANDOVER_WEBHOOK_URL`).
         secret: HMAC key (`BOTKIT_HANDOVER_WEBHOOK_SECRET`); without one notices are unsigned.
         attempts: tries per notice; waits grow from `initial_wait` to `max_wait` seconds.
-        client: the HTTP client (one is opened and closed by the notifier when not given).
+        client: the HTTP client; by default a short-lived one per notice (handovers are rare).
+        idle_seconds: the background thread ends after this long without notices (and starts again
+            with the next), so a notifier nobody closes leaves no thread or connection behind.
     """
 
     def __init__(
         self,
-        inner: HandoverSink,
         url: str,
         *,
         secret: str | None = None,
@@ -99,37 +98,44 @@ class HandoverNotifier:
         max_wait: float = 300.0,
         timeout: float = 10.0,
         client: httpx.Client | None = None,
+        idle_seconds: float = 30.0,
     ) -> None:
         if httpx.URL(url).scheme not in ("http", "https"):
             raise ConfigError(f"BOTKIT_HANDOVER_WEBHOOK_URL must be an http(s) URL, got {url!r}")
-        self._inner = inner
         self._url = url
         self._secret = secret or None
         self._clock = clock
         self._attempts = max(1, attempts)
         self._wait = wait_exponential_jitter(multiplier=initial_wait, max=max_wait, jitter=initial_wait)
-        self._own_client = client is None
-        self._client = client or httpx.Client(timeout=timeout)
+        self._client = client
+        self._timeout = timeout
+        self._idle = idle_seconds
         self._pending: queue.Queue[bytes | None] = queue.Queue()
         self._closing = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="botkit-handover-notifier", daemon=True)
-        self._thread.start()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
 
     def open(self, handover: Handover, user_id: str, channel: str) -> int:
-        """Queue the handover (returns its id), then the notice; never waits for the receiver."""
-        handover_id = self._inner.open(handover, user_id, channel)
-        body = json.dumps(notice(handover_id, handover, channel, self._clock()), ensure_ascii=False).encode()
-        self._pending.put(body)
-        return handover_id
+        """Hand the notice of a queued handover to the background thread; returns the handover's id."""
+        if handover.id is None:
+            raise HandoverError("only a queued handover (with an id) can be announced")
+        body = json.dumps(notice(handover.id, handover, channel, self._clock()), ensure_ascii=False).encode()
+        with self._lock:
+            self._pending.put(body)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="botkit-handover-notifier", daemon=True)
+                self._thread.start()
+        return handover.id
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop: deliver what is queued with the tries left, giving up after `timeout` seconds."""
-        self._pending.put(None)
-        self._thread.join(timeout)
-        self._closing.set()  # stops waiting between retries
-        self._thread.join(timeout)
-        if self._own_client:
-            self._client.close()
+        with self._lock:
+            thread = self._thread
+            self._pending.put(None)
+        if thread is not None:
+            thread.join(timeout)
+            self._closing.set()  # stops waiting between retries
+            thread.join(timeout)
 
     def __enter__(self) -> HandoverNotifier:
         return self
@@ -138,7 +144,17 @@ class HandoverNotifier:
         self.close()
 
     def _run(self) -> None:
-        while (body := self._pending.get()) is not None:
+        while True:
+            try:
+                body = self._pending.get(timeout=self._idle)
+            except queue.Empty:
+                with self._lock:  # idle: end, unless a notice came in meanwhile
+                    if self._pending.empty():
+                        self._thread = None
+                        return
+                continue
+            if body is None:  # closed
+                return
             try:
                 self._deliver(body)
             except Exception:  # noqa: BLE001 - the thread must outlive any one notice
@@ -152,20 +168,24 @@ class HandoverNotifier:
             retry=retry_if_exception_type(_Retry),
         )
         try:
-            retrying(self._post, body)
+            if self._client is not None:
+                retrying(self._post, self._client, body)
+            else:
+                with httpx.Client(timeout=self._timeout) as client:
+                    retrying(self._post, client, body)
         except RetryError as exc:
             log.error("handover notice given up after %d tries: %s", retrying.statistics.get("attempt_number", 0), exc.last_attempt.exception())
 
     def _sleep(self, seconds: float) -> None:
         self._closing.wait(seconds)
 
-    def _post(self, body: bytes) -> None:
+    def _post(self, client: httpx.Client, body: bytes) -> None:
         stamp = int(self._clock())
         headers = {"Content-Type": "application/json", "User-Agent": "botkit-handover-notifier", TIMESTAMP_HEADER: str(stamp)}
         if self._secret is not None:
             headers[SIGNATURE_HEADER] = sign(body, self._secret, stamp)
         try:
-            rsp = self._client.post(self._url, content=body, headers=headers)
+            rsp = client.post(self._url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             raise _Retry(f"{type(exc).__name__}: {exc}") from exc
         if rsp.status_code in (408, 429) or rsp.status_code >= 500:

@@ -103,25 +103,24 @@ def test_notice_after_a_request_for_a_person_is_signed_and_complete(notified_bot
     assert payload["text"].startswith(f"Handover #{queued[-1].id} (whatsapp")
 
 
-def test_a_500_is_retried_and_the_handover_is_queued_first(bot, receiver, clock):
+def test_a_500_is_retried_with_the_same_notice(receiver, clock):
     receiver.statuses = [500, 503]
-    notifier = HandoverNotifier(bot.store, receiver.url, secret=SECRET, clock=clock, initial_wait=0.01, max_wait=0.05)
-    handover = Handover("web:x", "low_confidence", {"confidence": 0.12}, ({"role": "user", "text": "Wasserproblem"},))
-    handover_id = notifier.open(handover, "x", "web")
-    assert [h.id for h in bot.store.queue(status=None)] == [handover_id]  # stored before any notice
+    notifier = HandoverNotifier(receiver.url, secret=SECRET, clock=clock, initial_wait=0.01, max_wait=0.05)
+    handover = Handover("web:x", "low_confidence", {"confidence": 0.12}, ({"role": "user", "text": "Wasserproblem"},), id=7)
+    assert notifier.open(handover, "x", "web") == 7
     got = receiver.wait_for(3)
     notifier.close()
     assert [status for _, _, status in got] == [500, 503, 200]
     assert len({body for _, body, _ in got}) == 1  # the same notice each time, signed each time
     assert all(verified(h, b) for h, b, _ in got)
-    assert json.loads(got[0][1])["confidence"] == 0.12
+    assert json.loads(got[0][1])["confidence"] == 0.12 and json.loads(got[0][1])["handover_id"] == 7
 
 
-def test_a_refusal_other_than_408_429_5xx_is_not_retried(bot, receiver, clock):
+def test_a_refusal_other_than_408_429_5xx_is_not_retried(receiver, clock):
     receiver.statuses = [404]
-    notifier = HandoverNotifier(bot.store, receiver.url, clock=clock, initial_wait=0.01, max_wait=0.05)
-    notifier.open(Handover("web:y", "user_request", {}, ()), "y", "web")
-    notifier.open(Handover("web:z", "user_request", {}, ()), "z", "web")
+    notifier = HandoverNotifier(receiver.url, clock=clock, initial_wait=0.01, max_wait=0.05)
+    notifier.open(Handover("web:y", "user_request", {}, (), id=1), "y", "web")
+    notifier.open(Handover("web:z", "user_request", {}, (), id=2), "z", "web")
     got = receiver.wait_for(2)
     notifier.close()
     assert [status for _, _, status in got] == [404, 200]  # the first was dropped, the next one sent
@@ -139,9 +138,21 @@ def test_reply_returns_before_the_receiver_answers(notified_bot, receiver):
     assert verified(headers, body)
 
 
-def test_a_url_that_is_not_http_is_refused(bot):
+def test_a_url_that_is_not_http_is_refused():
     with pytest.raises(ConfigError, match="BOTKIT_HANDOVER_WEBHOOK_URL"):
-        HandoverNotifier(bot.store, "ftp://example.org/hook")
+        HandoverNotifier("ftp://example.org/hook")
+
+
+def test_the_background_thread_ends_when_idle_and_comes_back(receiver, clock):
+    notifier = HandoverNotifier(receiver.url, clock=clock, idle_seconds=0.05)
+    notifier.open(Handover("web:a", "user_request", {}, (), id=1), "a", "web")
+    receiver.wait_for(1)
+    deadline = time.monotonic() + 5
+    while any(t.name == "botkit-handover-notifier" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not any(t.name == "botkit-handover-notifier" for t in threading.enumerate())
+    notifier.open(Handover("web:b", "user_request", {}, (), id=2), "b", "web")
+    assert len(receiver.wait_for(2)) == 2
 
 
 def test_sign_matches_a_receivers_hmac():
