@@ -144,13 +144,17 @@ def test_a_url_that_is_not_http_is_refused():
 
 
 def test_the_background_thread_ends_when_idle_and_comes_back(receiver, clock):
+    def notifier_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "botkit-handover-notifier"}
+
+    before = notifier_threads()
     notifier = HandoverNotifier(receiver.url, clock=clock, idle_seconds=0.05)
     notifier.open(Handover("web:a", "user_request", {}, (), id=1), "a", "web")
     receiver.wait_for(1)
     deadline = time.monotonic() + 5
-    while any(t.name == "botkit-handover-notifier" for t in threading.enumerate()) and time.monotonic() < deadline:
+    while notifier_threads() - before and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert not any(t.name == "botkit-handover-notifier" for t in threading.enumerate())
+    assert not notifier_threads() - before
     notifier.open(Handover("web:b", "user_request", {}, (), id=2), "b", "web")
     assert len(receiver.wait_for(2)) == 2
 

@@ -74,6 +74,7 @@ class MessageQueued(BaseModel):
     duplicate: bool  # the same Idempotency-Key was posted before: it is sent only once
 
 
+_BEARER = HTTPBearer(auto_error=False, description="BOTKIT_AGENT_TOKEN")  # 401 is ours, to compare in constant time
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Bearer token missing or wrong"},
     404: {"description": "No such handover"},
@@ -97,10 +98,9 @@ def agent_router(
         writer: commits them durably (the same writer as webhook intake).
         wake: tells the workers there is new work.
     """
-    bearer = HTTPBearer(auto_error=False, description="BOTKIT_AGENT_TOKEN")
     expected = token.encode()
 
-    def authorised(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+    def authorised(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]) -> None:
         given = credentials.credentials.encode() if credentials is not None else b""
         if not hmac.compare_digest(given, expected):
             raise HTTPException(401, "send Authorization: Bearer <BOTKIT_AGENT_TOKEN>", headers={"WWW-Authenticate": "Bearer"})
