@@ -28,7 +28,7 @@ def cli(settings):
     runner = CliRunner()
 
     def run(*args: str):
-        return runner.invoke(app, [*args, "--index-dir", str(settings.index_dir)], env={"BOTKIT_DATABASE_URL": settings.database_url})
+        return runner.invoke(app, [*args, "--index-dir", str(settings.index_dir)], env={"BOTKIT_DATABASE_URL": settings.database_url, "COLUMNS": "200"})
 
     return run
 
