@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from botkit.channels import HouseRules, render
 from botkit.knowledge import KnowledgeBase
@@ -26,6 +27,9 @@ from botkit.protocols import ConsentHook, HandoverSink
 from botkit.retrieve import Retriever
 from botkit.store import ConversationState, ConversationStore, QueuedHandover, StoredReply
 from botkit.types import Decision, Draft, FaqEntry, Handover, Message, Reply, Retrieval
+
+if TYPE_CHECKING:
+    from botkit.consent import ConsentLedger
 
 _SMALL_TALK = ("greeting", "thanks", "ack", "goodbye", "empty")
 _PERSON, _NOTHING_FITS = "@person", "@nothing_fits"  # the extra options of a suggestion
@@ -202,6 +206,11 @@ class Bot:
         messages = tuple(render(item.channel, Draft(say("nobody_came", lang, self.knowledge.client)), self.house_rules))
         told = self.store.time_out(handover_id, _bot_turn(Decision.HANDOVER, "nobody_came", (), 1.0, messages))
         return Reply(item.conversation_id, Decision.HANDOVER, "nobody_came", 1.0, (), messages if told else ())
+
+    @property
+    def ledger(self) -> ConsentLedger | None:
+        """The consent ledger (GDPR export, erasure, proof), when consent is wired in."""
+        return getattr(self.consent, "ledger", None)
 
     def close(self) -> None:
         """Release the database connections."""
