@@ -503,7 +503,8 @@ def tune(
         typer.echo(json.dumps(asdict(tuned), ensure_ascii=False))
         return
     console.print(
-        f"threshold {tuned.threshold:.3f}, clarify margin {tuned.clarify_margin:.3f} ({tuned.objective}, "
+        f"threshold {tuned.threshold:.3f}, suggestions from {tuned.suggest_threshold:.3f}, "
+        f"clarify margin {tuned.clarify_margin:.3f} ({tuned.objective}, "
         f"{tuned.embedder_id} {tuned.embedder_version})",
         highlight=False,
     )
