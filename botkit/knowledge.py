@@ -407,7 +407,12 @@ class _ClientFile:
     def _texts(self, section: dict[str, Any]) -> dict[str, dict[str, str]]:
         """`texts:` overrides, plus the older `client.disclosure` and `client.capabilities`."""
         texts: dict[str, dict[str, str]] = {}
-        sources = [(f"texts.{key}", key, self._mapping(f"texts.{key}")) for key in self._mapping("texts")]
+        sources = []
+        for key in self._mapping("texts"):
+            if key in TEXTS:
+                sources.append((f"texts.{key}", key, self._mapping(f"texts.{key}")))
+            else:
+                self.report(f"texts.{key}", f"is not a text of the bot (known: {', '.join(sorted(TEXTS))})")
         sources += [(f"client.{key}", key, self._mapping(f"client.{key}")) for key in ("disclosure", "capabilities") if key in section]
         for field, key, per_lang in sources:
             for lang, wording in per_lang.items():
