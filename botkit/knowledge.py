@@ -261,12 +261,14 @@ class _ClientFile:
         section = self._mapping("client")
         self._known("client", section, CLIENT_FIELDS)
         texts = self._texts(section)
+        phone = self._checked("client.phone", _PHONE, "is not a phone number like '0800 123 4567' or '+49 30 1234567'")
+        email = self._checked("client.email", _EMAIL, "is not an e-mail address like 'service@example.org'")
         return Client(
             name=self._text("client.name", Client.name),
             bot_name=self._text("client.bot_name", Client.bot_name),
-            contact=self._text("client.contact"),
-            phone=self._checked("client.phone", _PHONE, "is not a phone number like '0800 123 4567' or '+49 30 1234567'"),
-            email=self._checked("client.email", _EMAIL, "is not an e-mail address like 'service@example.org'"),
+            contact=self._text("client.contact") or ", ".join(w for w in (phone, email) if w),
+            phone=phone,
+            email=email,
             privacy_url=self._checked("client.privacy_url", _URL, "is not an http(s) URL"),
             tone="du" if self._tone() == "du" else "sie",
             handover_minutes=self._minutes(),

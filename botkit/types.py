@@ -154,7 +154,8 @@ class Client:
     """Who the bot speaks for, from the knowledge base's `botkit.yaml`.
 
     Args:
-        contact: how else to reach the client, used when neither `phone` nor `email` is set.
+        contact: how to reach the client (e.g. in a GDPR export); `botkit.yaml` defaults it to
+            phone and e-mail. The bot offers phone and e-mail as the alternative, else `contact`.
         tone: "sie" or "du", the German form of address (English has one).
         hours: when people answer; None = not configured (the bot promises no time).
         handover_minutes: usual answer time of a person while the team is there.

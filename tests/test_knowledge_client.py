@@ -63,6 +63,7 @@ def test_the_sample_client_has_tone_hours_phone_and_email():
 def test_all_new_keys_are_read(tmp_path):
     client = client_of(tmp_path, FULL)
     assert (client.tone, client.phone, client.email, client.handover_minutes) == ("du", "+49 30 1234567", "hallo@testwerke.example", 45)
+    assert client.contact == "+49 30 1234567, hallo@testwerke.example"  # the controller's contact in GDPR exports
     assert client.hours is not None and client.hours.week[0] == ((480, 720), (780, 1020)) and client.hours.week[6] == ()
     assert client.hours.holidays == {date(2026, 12, 24), date(2026, 12, 31)}
     assert client.house_rules == HouseRules(max_bubbles=2, bubble_chars=250, sms_prefer_gsm7=False)
