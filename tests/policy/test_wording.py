@@ -6,11 +6,14 @@ import re
 
 import pytest
 
+from botkit.consent import ConsentFlow, ConsentLedger
 from botkit.consent.flow import say as consent_say
+from botkit.db import open_database
 from botkit.errors import ConfigError
 from botkit.policy.disclosure import bot_question_answer, disclosure_text, says_it_is_a_bot
 from botkit.policy.wording import TEXTS, Tone, check_override, contact_reach, placeholders, say
-from botkit.types import Client
+from botkit.testing import ManualClock
+from botkit.types import Client, Topic
 
 SIE = Client(name="Stadtwerke Test", bot_name="Tessa", phone="0800 123 4567", email="service@test.example")
 DU = Client(name="Stadtwerke Test", bot_name="Tessa", tone="du")
@@ -131,3 +134,17 @@ def test_suggestion_band_and_button_labels():
 @pytest.mark.parametrize("lang", ["de", "en", "fr"])
 def test_disclosing_texts_say_it_is_a_bot_in_every_language_and_tone(key, client, lang):
     assert says_it_is_a_bot(say(key, lang, client))
+
+
+def test_a_du_client_gets_the_whole_consent_dialogue_in_du(tmp_path):
+    news = Topic("newsletter", {"de": "Newsletter"}, {"de": "Einmal im Monat."}, "v1")
+    engine = open_database(f"sqlite:///{tmp_path / 'consent.db'}")
+    try:
+        flow = ConsentFlow(ConsentLedger(engine, Client(name="Testwerke", tone="du", topics=(news,)), clock=ManualClock()))
+        request = flow.intercept("u1", "web", "Newsletter abonnieren", "de", "m1")
+        assert request is not None and request.text.startswith("Bitte bestätige: Du möchtest „Newsletter“ von Testwerke")
+        granted = flow.intercept("u1", "web", "JA", "de", "m2")
+        assert granted is not None and granted.text.startswith("Danke, deine Anmeldung")
+        assert not FORMAL.search(request.text + granted.text)
+    finally:
+        engine.dispose()
