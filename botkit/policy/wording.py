@@ -97,9 +97,12 @@ TEXTS: dict[str, Text] = {
     ),
     "empty": Text(Tone("Gern! Was möchten Sie wissen?", "Gern! Was möchtest du wissen?"), "Sure! What would you like to know?"),
     # Not sure what was meant: the suggestion band and the clarification.
-    "suggest": Text(Tone("Meinten Sie eines davon?", "Meintest du eines davon?"), "Did you mean one of these?"),
-    "talk_to_person": Text(_same("Mit einem Menschen sprechen"), "Talk to a person"),
-    "nothing_fits": Text(_same("Nichts davon"), "None of these"),
+    "suggest": Text(
+        Tone("Ich bin nicht sicher, was Sie meinen. Meinten Sie eines davon?", "Ich bin nicht sicher, was du meinst. Meintest du eines davon?"),
+        "I'm not sure what you mean. Did you mean one of these?",
+    ),
+    "talk_to_person_label": Text(_same("Mit einem Menschen sprechen"), "Talk to a person"),
+    "nothing_fits_label": Text(_same("Nichts davon"), "None of these"),
     "clarify": Text(Tone("Meinen Sie eine dieser Fragen?", "Meinst du eine dieser Fragen?"), "Do you mean one of these questions?"),
     # A handover, per reason; {promise} is the waiting promise (botkit.hours.waiting_promise).
     "handover_user_request": Text(

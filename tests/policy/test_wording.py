@@ -124,9 +124,9 @@ def test_consent_texts_follow_the_tone_through_the_consent_flow():
 
 
 def test_suggestion_band_and_button_labels():
-    assert say("suggest", "de", SIE) == "Meinten Sie eines davon?"
-    assert say("talk_to_person", "de", DU) == say("talk_to_person", "de", SIE) == "Mit einem Menschen sprechen"
-    assert say("nothing_fits", "de", SIE) == "Nichts davon" and say("nothing_fits", "en", SIE) == "None of these"
+    assert say("suggest", "de", SIE).endswith("Meinten Sie eines davon?")
+    assert say("talk_to_person_label", "de", DU) == say("talk_to_person_label", "de", SIE) == "Mit einem Menschen sprechen"
+    assert say("nothing_fits_label", "de", SIE) == "Nichts davon" and say("nothing_fits_label", "en", SIE) == "None of these"
 
 
 @pytest.mark.parametrize("key", [k for k, t in TEXTS.items() if t.disclosing])
