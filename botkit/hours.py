@@ -158,7 +158,7 @@ def waiting_promise(client: Client, lang: str, now: float, expected_minutes: flo
         return say("waiting_neutral", lang, client)
     closing = hours.closes_at(now)
     if hours.is_open(now) and (closing is None or closing - now >= minutes * 60):
-        return say("waiting_open", lang, client, minutes=f"{minutes:g}")
+        return say("waiting_open", lang, client, minutes=str(round(minutes)))
     opening = hours.next_opening(closing if closing is not None else now)
     if opening is None:
         return say("waiting_neutral", lang, client)
