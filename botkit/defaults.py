@@ -117,6 +117,7 @@ def open_bot(
         handover_timeout_seconds=settings.handover_timeout_minutes * 60,
         consent=ConsentFlow(ConsentLedger(engine, knowledge.client, clock=clock)),
         phraser=Phraser(open_chat_model(settings), knowledge) if settings.llm_enabled else None,
+        house_rules=knowledge.client.house_rules,
     )
 
 
