@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from botkit.channels import HouseRules, render
+from botkit.hours import waiting_promise
 from botkit.knowledge import KnowledgeBase
 from botkit.language import LanguageDetector
 from botkit.errors import HandoverError
@@ -26,6 +28,9 @@ from botkit.protocols import ConsentHook, HandoverSink
 from botkit.retrieve import Retriever
 from botkit.store import ConversationState, ConversationStore, QueuedHandover, StoredReply
 from botkit.types import Decision, Draft, FaqEntry, Handover, Message, Reply, Retrieval
+
+if TYPE_CHECKING:
+    from botkit.consent import ConsentLedger
 
 _SMALL_TALK = ("greeting", "thanks", "ack", "goodbye", "empty")
 _PERSON, _NOTHING_FITS = "@person", "@nothing_fits"  # the extra options of a suggestion
@@ -117,7 +122,7 @@ class Bot:
         if due and not disclosed:
             drafts.insert(0, Draft(disclosure.disclosure_text(self.knowledge.client, lang)))
             disclosed = True
-        messages = tuple(m for d in drafts for m in render(channel, d, self.house_rules))
+        messages = tuple(m for d in drafts for m in render(channel, d, self._rules(lang)))
         # Rule-based outcomes (greeting, "are you a bot?", a request for a person) are certain.
         confidence = retrieval.confidence if retrieval else 1.0
         state = self._next_state(state, outcome, lang, disclosed)
@@ -199,9 +204,14 @@ class Bot:
         item = self.store.get(handover_id)
         state = self.store.load(item.conversation_id, item.user_id, item.channel)
         lang = state.lang or self._default_lang
-        messages = tuple(render(item.channel, Draft(say("nobody_came", lang, self.knowledge.client)), self.house_rules))
+        messages = tuple(render(item.channel, Draft(say("nobody_came", lang, self.knowledge.client)), self._rules(lang)))
         told = self.store.time_out(handover_id, _bot_turn(Decision.HANDOVER, "nobody_came", (), 1.0, messages))
         return Reply(item.conversation_id, Decision.HANDOVER, "nobody_came", 1.0, (), messages if told else ())
+
+    @property
+    def ledger(self) -> ConsentLedger | None:
+        """The consent ledger (GDPR export, erasure, proof), when consent is wired in."""
+        return getattr(self.consent, "ledger", None)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -242,7 +252,7 @@ class Bot:
         if kind in _SMALL_TALK and not question:
             if due and kind in ("greeting", "empty"):
                 return _Outcome(Decision.ANSWERED, kind, Draft(disclosure.disclosure_text(client, lang)), discloses=True), text
-            return _Outcome(Decision.ANSWERED, kind, Draft(say(kind, lang))), text
+            return _Outcome(Decision.ANSWERED, kind, Draft(say(kind, lang, client))), text
         follow_up = self._tapped_quick_reply(state, question, lang)
         if follow_up is not None:
             return self._answer(state, follow_up, question, lang, "quick_reply"), question
@@ -264,8 +274,8 @@ class Bot:
             return None
         wanted = text.strip().casefold()
         lang_labels = {
-            _PERSON: {say("talk_to_person_label", lang).casefold() for lang in ("de", "en")},
-            _NOTHING_FITS: {say("nothing_fits_label", lang).casefold() for lang in ("de", "en")},
+            _PERSON: {say("talk_to_person_label", lang, self.knowledge.client).casefold() for lang in ("de", "en")},
+            _NOTHING_FITS: {say("nothing_fits_label", lang, self.knowledge.client).casefold() for lang in ("de", "en")},
         }
         for number, option in enumerate(pending, start=1):
             if wanted == str(number):
@@ -307,7 +317,7 @@ class Bot:
         waiting = state.waiting_since is not None
         if waiting and (verdict.decision == Decision.HANDOVER or verdict.reason == "uncertain"):
             # A person is already on it: no second request, no guessing; say so.
-            return _Outcome(Decision.HANDOVER, "waiting", Draft(say("waiting_reminder", lang)))
+            return _Outcome(Decision.HANDOVER, "waiting", Draft(say("waiting_reminder", lang, self.knowledge.client)))
         if verdict.decision == Decision.HANDOVER:
             details = {
                 "confidence": round(retrieval.confidence, 4),
@@ -319,15 +329,15 @@ class Bot:
             options = suggest_options(retrieval)
             titles = (
                 *(short_title(self._entries[i].question) for i in options),
-                say("talk_to_person_label", lang),
-                say("nothing_fits_label", lang),
+                say("talk_to_person_label", lang, self.knowledge.client),
+                say("nothing_fits_label", lang, self.knowledge.client),
             )
-            draft = Draft(say("suggest", lang), quick_replies=titles)
+            draft = Draft(say("suggest", lang, self.knowledge.client), quick_replies=titles)
             return _Outcome(Decision.CLARIFY, "uncertain", draft, options, pending=(*options, _PERSON, _NOTHING_FITS))
         if verdict.decision == Decision.CLARIFY:
             options = clarify_options(retrieval, self.limits)
             titles = tuple(self._entries[i].question for i in options)
-            return _Outcome(Decision.CLARIFY, verdict.reason, Draft(say("clarify", lang), quick_replies=titles), options, pending=options)
+            return _Outcome(Decision.CLARIFY, verdict.reason, Draft(say("clarify", lang, self.knowledge.client), quick_replies=titles), options, pending=options)
         assert top is not None  # decide() hands over when there is no hit
         return self._answer(state, self._entries[top.entry_id], text, lang, verdict.reason)
 
@@ -339,7 +349,7 @@ class Bot:
                 draft = Draft(entry.answer)
         else:
             draft = Draft(entry.answer, links=entry.links, quick_replies=entry.quick_replies)
-        extra = (Draft(say("waiting_reminder", lang)),) if state.waiting_since is not None else ()
+        extra = (Draft(say("waiting_reminder", lang, self.knowledge.client)),) if state.waiting_since is not None else ()
         if self.phraser is None:
             return _Outcome(Decision.ANSWERED, reason, draft, (entry.id,), extra=extra)
         # Only answers are phrased, and only from the consent-shaped draft: the model never
@@ -349,6 +359,10 @@ class Bot:
             Decision.ANSWERED, reason, phrased.draft, (entry.id,), phrasing=phrased.phrasing, phrasing_reason=phrased.reason, extra=extra
         )
 
+    def _rules(self, lang: str) -> HouseRules:
+        """The client's house rules, with the list button worded in `lang`."""
+        return replace(self.house_rules or HouseRules(), list_label=say("list_label", lang, self.knowledge.client))
+
     def _not_asked(self, decision: Decision, phrasing: str = "verbatim") -> str:
         """Why the LLM did not phrase a reply: "" without an LLM or when it did."""
         if self.phraser is None or phrasing == "llm":
@@ -357,12 +371,12 @@ class Bot:
 
     def _handover(self, state: ConversationState, text: str, lang: str, reason: str, details: dict) -> _Outcome:
         if state.waiting_since is not None:  # asked again while waiting: the request already stands
-            return _Outcome(Decision.HANDOVER, "waiting", Draft(say("waiting_reminder", lang)))
+            return _Outcome(Decision.HANDOVER, "waiting", Draft(say("waiting_reminder", lang, self.knowledge.client)))
         transcript = (*self.store.transcript(state.id), {"role": "user", "text": text})
         handover = Handover(state.id, reason, details, transcript)
         client = self.knowledge.client
-        draft = Draft(say(f"handover_{reason}", lang, client))
-        return _Outcome(Decision.HANDOVER, reason, draft, handover=handover, extra=(Draft(say("waiting_promise", lang)),))
+        promise = waiting_promise(client, lang, self._clock())
+        return _Outcome(Decision.HANDOVER, reason, Draft(say(f"handover_{reason}", lang, client, promise=promise)), handover=handover)
 
     def _next_state(self, state: ConversationState, outcome: _Outcome, lang: str, disclosed: bool) -> ConversationState:
         answered = outcome.decision == Decision.ANSWERED and bool(outcome.entries)

@@ -32,6 +32,7 @@ from botkit.errors import BotkitError, ConfigError, HandoverError
 from botkit.index import ProgressFn
 from botkit.knowledge import load_knowledge
 from botkit.store import QueuedHandover
+from botkit.testing import ManualClock
 from botkit.types import Reply
 
 app = typer.Typer(
@@ -544,12 +545,13 @@ def eval_command(
         )
         if threshold is not None:  # an explicit threshold beats BOTKIT_CALIBRATION
             settings = replace(settings, calibration=None)
+        clock = ManualClock(time.time())  # scripts' `wait` steps move it
         with _progress("embedding") as progress:
-            bot = open_bot(knowledge, settings, progress=progress)
+            bot = open_bot(knowledge, settings, progress=progress, clock=clock)
         check_references(bot.knowledge, [*scripts, *cases])
         with _progress("evaluating") as progress:
             if scripts:
-                played = evaluate_conversations(bot, scripts, progress=progress)
+                played = evaluate_conversations(bot, scripts, progress=progress, clock=clock)
             else:
                 results = evaluate_cases(bot, cases, progress=progress)
         bot.store.engine.dispose()
@@ -616,7 +618,8 @@ def tune(
         typer.echo(json.dumps(asdict(tuned), ensure_ascii=False))
         return
     console.print(
-        f"threshold {tuned.threshold:.3f}, clarify margin {tuned.clarify_margin:.3f} ({tuned.objective}, "
+        f"threshold {tuned.threshold:.3f}, suggestions from {tuned.suggest_threshold:.3f}, "
+        f"clarify margin {tuned.clarify_margin:.3f} ({tuned.objective}, "
         f"{tuned.embedder_id} {tuned.embedder_version})",
         highlight=False,
     )

@@ -97,16 +97,17 @@ def open_bot(
     settings = settings or Settings()
     path = Path(knowledge_path)
     embedder = embedder or default_embedder()
-    threshold, margin = settings.threshold, settings.clarify_margin
+    threshold, margin, band = settings.threshold, settings.clarify_margin, settings.suggest_threshold
     if settings.calibration is not None:  # tuned values win; one tuned for another embedder is refused
         calibration = read_calibration(settings.calibration, embedder)
         threshold, margin = calibration.threshold, calibration.clarify_margin
+        band = band if calibration.suggest_threshold is None else calibration.suggest_threshold
     knowledge, _ = build(path, settings, embedder=embedder, progress=progress)
     index = KnowledgeIndex.open(generations_for(path, settings), embedder)
     retriever = Retriever(index, {e.id: e.lang for e in knowledge.entries})
     engine = open_engine(path, settings)
     store = ConversationStore(engine, clock)
-    limits = Thresholds(threshold, margin, settings.max_misses, min(settings.suggest_threshold, threshold))
+    limits = Thresholds(threshold, margin, settings.max_misses, min(band, threshold))
     notifier = None
     if settings.handover_webhook_url:  # the bot queues a handover, then the notifier announces it in the background
         notifier = HandoverNotifier(settings.handover_webhook_url, secret=settings.handover_webhook_secret, clock=clock)
@@ -121,6 +122,7 @@ def open_bot(
         sink=notifier,
         consent=ConsentFlow(ConsentLedger(engine, knowledge.client, clock=clock)),
         phraser=Phraser(open_chat_model(settings), knowledge) if settings.llm_enabled else None,
+        house_rules=knowledge.client.house_rules,
     )
 
 

@@ -225,7 +225,8 @@ def test_stop_works_while_a_person_has_the_conversation(bot):
     bot.reply("c-stop", "Ich möchte Solar-Angebote erhalten")
     bot.reply("c-stop", "JA")
     assert bot.consent.ledger.is_granted("c-stop", "web", "angebote-solar")
-    bot.reply("c-stop", "Ich möchte mit einem Mitarbeiter sprechen")
+    asked = bot.reply("c-stop", "Ich möchte mit einem Mitarbeiter sprechen")
+    bot.take(asked.handover.id, "Anna")
     reply = bot.reply("c-stop", "STOP")
     assert reply.decision.value == "consent" and reply.messages
     assert not bot.consent.ledger.is_granted("c-stop", "web", "angebote-solar")
