@@ -254,6 +254,8 @@ def handovers_reply(
     from botkit.webhook.handover_events import person_message
     from botkit.webhook.outbox import WebhookQueue
 
+    if not text.strip():
+        raise ConfigError("the message is empty; write what the user should read")
     with _handover_bot(knowledge, index_dir) as bot:
         item = bot.handover(handover)
         if item.status != "with_person":

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 import anyio
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from botkit.bot import Bot
 from botkit.errors import HandoverError
@@ -63,7 +63,9 @@ class TakeRequest(BaseModel):
 
 
 class PersonMessage(BaseModel):
-    text: str = Field(min_length=1, max_length=4096, description="What the person writes to the user.")
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)] = Field(
+        description="What the person writes to the user."
+    )
 
 
 class MessageQueued(BaseModel):
@@ -146,6 +148,8 @@ def agent_router(
         idempotency_key: Annotated[str | None, Header(max_length=200, description="Retries with the same key send once")] = None,
     ) -> MessageQueued:
         handover = await known(handover_id)
+        if handover.status == "released":
+            raise HTTPException(409, f"handover {handover_id} is released: the bot has the conversation again")
         if handover.status != "with_person":
             raise HTTPException(409, f"handover {handover_id} is {handover.status}: take it first")
         event = await run(lambda: person_message(queue.engine, handover, body.text, idempotency_key or uuid.uuid4().hex))

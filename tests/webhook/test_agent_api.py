@@ -221,10 +221,12 @@ def test_unknown_ids_wrong_states_and_bad_bodies_are_refused(agent_server):
     before_take = agent(server, "POST", f"/handovers/{handover}/messages", json={"text": "Hallo"})
     assert before_take.status_code == 409 and "take it first" in before_take.json()["detail"]
     assert agent(server, "POST", f"/handovers/{handover}/take").status_code == 200  # no body: nobody named
-    for bad in ({}, {"text": ""}, {"text": 5}, {"message": "Hallo"}):
+    for bad in ({}, {"text": ""}, {"text": "  \n "}, {"text": 5}, {"text": "x" * 5000}, {"message": "Hallo"}):
         assert agent(server, "POST", f"/handovers/{handover}/messages", json=bad).status_code == 422, bad
     assert agent(server, "POST", f"/handovers/{handover}/messages", content=b"not json",
                  headers={"Content-Type": "application/json"}).status_code == 422
     assert agent(server, "POST", "/handovers/abc/take").status_code == 422
     assert agent(server, "POST", f"/handovers/{handover}/release").status_code == 200
     assert agent(server, "POST", f"/handovers/{handover}/take").status_code == 409  # released: the bot has it
+    late = agent(server, "POST", f"/handovers/{handover}/messages", json={"text": "Noch da?"})
+    assert late.status_code == 409 and "released" in late.json()["detail"]
