@@ -79,7 +79,8 @@ def _progress(label: str) -> Iterator[ProgressFn]:
 
 
 def _settings(index_dir: Path | None, **overrides: object) -> Settings:
-    return Settings.from_env(index_dir=index_dir, **overrides)
+    # Only a served bot (`botkit serve`) notifies people of handovers; ask, chat, demo, eval and tune never do.
+    return replace(Settings.from_env(index_dir=index_dir, **overrides), handover_webhook_url=None)
 
 
 @app.command("build")

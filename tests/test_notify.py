@@ -16,7 +16,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from typer.testing import CliRunner
+
 from botkit import open_bot
+from botkit.cli import app
 from botkit.errors import ConfigError
 from botkit.notify import HandoverNotifier, sign
 from botkit.types import Handover
@@ -136,6 +139,14 @@ def test_reply_returns_before_the_receiver_answers(notified_bot, receiver):
     assert reply.handover is not None and reply.messages
     assert took < 5.0  # the receiver still holds the request open: a blocking sink would hang here
     assert verified(headers, body)
+
+
+def test_trying_the_bot_on_the_command_line_pages_nobody(settings, receiver):
+    env = {"BOTKIT_HANDOVER_WEBHOOK_URL": receiver.url, "BOTKIT_DATABASE_URL": settings.database_url}
+    result = CliRunner().invoke(app, ["ask", str(SAMPLE), ASK_PERSON, "--index-dir", str(settings.index_dir), "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["decision"] == "handover"
+    assert receiver.wait_for(1, timeout=1.0) == []
 
 
 def test_a_url_that_is_not_http_is_refused():
