@@ -18,12 +18,14 @@ from botkit.index import BuildReport, KnowledgeIndex, ProgressFn, build_index
 from botkit.knowledge import KnowledgeBase, load_knowledge
 from botkit.phrasing import Phraser
 from botkit.policy.escalation import Thresholds
+from botkit.policy.intents import IntentMatcher
 from botkit.protocols import ChatModel, Embedder
 from botkit.providers.chroma import Generations, LocalGenerations, ServerGenerations
 from botkit.retrieve import Retriever
 from botkit.store import ConversationStore
 
 _EMBEDDERS: dict[str, Embedder] = {}
+_MATCHERS: dict[tuple[int, tuple[str, ...]], tuple[Embedder, IntentMatcher]] = {}
 
 
 def default_embedder() -> Embedder:
@@ -33,6 +35,14 @@ def default_embedder() -> Embedder:
     if "use" not in _EMBEDDERS:
         _EMBEDDERS["use"] = USEEmbedder()
     return _EMBEDDERS["use"]
+
+
+def intent_matcher(embedder: Embedder, bot_names: tuple[str, ...]) -> IntentMatcher:
+    """The small-talk/STOP matcher for an embedder and bot names; its examples are embedded once per process."""
+    key = (id(embedder), bot_names)
+    if key not in _MATCHERS:  # the embedder is kept with it, so its id cannot be reused by another
+        _MATCHERS[key] = (embedder, IntentMatcher(embedder, bot_names=bot_names))
+    return _MATCHERS[key][1]
 
 
 def data_dir(knowledge_path: Path, settings: Settings) -> Path:
@@ -113,7 +123,10 @@ def open_bot(
         limits,
         clock=clock,
         disclosure_pause_seconds=settings.disclosure_pause_minutes * 60,
-        consent=ConsentFlow(ConsentLedger(engine, knowledge.client, clock=clock)),
+        consent=ConsentFlow(
+            ConsentLedger(engine, knowledge.client, clock=clock),
+            matcher=intent_matcher(embedder, (knowledge.client.bot_name,)),
+        ),
         phraser=Phraser(open_chat_model(settings), knowledge) if settings.llm_enabled else None,
     )
 
