@@ -50,6 +50,10 @@ THRESHOLDS: Mapping[str, Threshold] = {
 }
 
 
+# A withdrawal closer than this to the nearest customer question is not `sure` (a policy choice,
+# not tuned: about the spread of similarities between paraphrases of one question).
+UNSURE_BAND = 0.05
+
 # A kind's similarity to a message: the mean of its NEIGHBOURS most similar examples (less
 # swayed by one odd example than the single nearest; 1, 2 and 3 compared on the tuning set).
 NEIGHBOURS = 2
@@ -99,8 +103,8 @@ def decide(scores: Mapping[str, float], thresholds: Mapping[str, Threshold]) -> 
     """The kind for a message's best similarity per kind (including "none"); pure, shared with the tuning script.
 
     The most similar kind that passes its threshold wins, except that a passing withdrawal
-    beats small talk, and its threshold may let it win over a slightly more similar customer
-    question (a missed STOP costs more than a wrong one); such a withdrawal is not `sure`.
+    beats small talk. A withdrawal less than `UNSURE_BAND` more similar than the nearest
+    customer question is not `sure`: withdraw, and say so.
     """
     none = scores.get("none", -1.0)
     passing = [k for k in KINDS if k in scores and _passes(scores[k], none, thresholds[k])]
@@ -109,7 +113,7 @@ def decide(scores: Mapping[str, float], thresholds: Mapping[str, Threshold]) -> 
     kind = max(passing, key=lambda k: scores[k])
     if kind in SMALL_TALK and "withdrawal" in passing:  # "Bitte tragt mich aus" is no "ok"
         kind = "withdrawal"
-    return Intent(kind, scores[kind], sure=scores[kind] >= none)
+    return Intent(kind, scores[kind], sure=kind != "withdrawal" or scores[kind] - none >= UNSURE_BAND)
 
 
 def _passes(score: float, none: float, threshold: Threshold) -> bool:

@@ -186,3 +186,14 @@ def test_scores_are_similarities_of_normalised_vectors(matcher):
     assert scores["none"] == max(scores.values())
     assert matcher.scores("/start") is None
     assert np.isfinite(list(scores.values())).all()
+
+
+def test_decide_lets_withdrawal_beat_small_talk_and_marks_close_calls_unsure():
+    from botkit.policy.intents import KINDS, UNSURE_BAND, Threshold, decide
+
+    even = {k: Threshold(0.5, 0.0) for k in KINDS}
+    assert decide({"ack": 0.8, "withdrawal": 0.6, "none": 0.3}, even) == Intent("withdrawal", 0.6)
+    close = decide({"withdrawal": 0.62, "none": 0.62 - UNSURE_BAND / 2}, even)
+    assert close.kind == "withdrawal" and not close.sure
+    assert decide({"withdrawal": 0.45, "none": 0.3}, even).kind == "none"
+    assert decide({"person_request": 0.7, "bot_question": 0.6, "none": 0.2}, even).kind == "person_request"
