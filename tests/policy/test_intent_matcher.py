@@ -137,7 +137,8 @@ def test_genuine_questions_are_rarely_taken_for_small_talk_a_person_or_a_bot_que
      ("?", "empty"), ("??!", "empty"), ("🤷", "empty"), ("...", "empty"), ("", "empty"), ("👋", "greeting"),
      ("👍", "ack"), ("🛑", "withdrawal"), ("STOP", "withdrawal"), ("Stop!!! Stop!!!", "withdrawal"),
      ("ＳＴＯＰ", "withdrawal"), ("S\u00adTOP", "withdrawal"), ("ST\u200bOP", "withdrawal"), ("Stopp alles", "withdrawal"),
-     ("ABMELDEN bitte", "withdrawal"), ("unsubscribe", "withdrawal"), ("opt-out", "withdrawal")],
+     ("ABMELDEN bitte", "withdrawal"), ("unsubscribe", "withdrawal"), ("opt-out", "withdrawal"),
+     ("Hallo Lina, STOP!", "withdrawal"), ("Hallo Lina 👋", "greeting"), ("Guten Morgen!!!", "greeting")],
 )
 def test_exact_rules_decide_without_the_embedder(embedder, text, kind):
     counting = CountingEmbedder(embedder)
@@ -169,6 +170,11 @@ def test_extra_examples_are_added_and_unknown_kinds_refused(embedder):
     assert extended.classify(text).kind == "withdrawal"
     with pytest.raises(ConfigError, match="unknown intent kind 'chitchat'"):
         IntentMatcher(embedder, examples={"chitchat": ["na?"]})
+
+
+def test_a_remainder_keeps_its_numbers_and_only_stretched_greetings_shrink(matcher):
+    intent = matcher.classify("Hiii Lina, warum kostet mein Abschlag jetzt 111 Euro?")
+    assert intent == Intent("greeting", 1.0, rest="warum kostet mein Abschlag jetzt 111 Euro?")
 
 
 def test_normalise_folds_width_format_characters_repeated_punctuation_and_case():
