@@ -6,7 +6,8 @@ customer questions and near misses), written apart from the example utterances a
 test sets in `tests/data/intents/`, which are never used here. For each kind a grid search
 picks the similarity floor and the margin over the nearest "none" example that minimise
 missed messages of that kind plus false ones from every other file; a missed STOP weighs
-more than a wrong withdrawal. Paste the printed dictionary into `THRESHOLDS`.
+more than a wrong withdrawal, and withdrawal's margin is at most 0 (when unsure between a
+withdrawal and a question, withdraw). Paste the printed dictionary into `THRESHOLDS`.
 """
 
 from __future__ import annotations
