@@ -27,6 +27,7 @@ class Calibration:
     embedder_version: str
     objective: str  # "balanced" or "in_scope_accuracy>=X"
     metrics: dict[str, float | int | None] = field(default_factory=dict)  # on the tuning cases
+    suggest_threshold: float | None = None  # the uncertain band's lower end; None: from the settings
 
     def check_embedder(self, embedder: Embedder, source: str = "the calibration") -> None:
         """Raise `IndexMismatchError` unless `embedder` is the one this was tuned for."""
@@ -73,6 +74,9 @@ def read_calibration(path: str | Path, embedder: Embedder | None = None) -> Cali
     for key in ("embedder_id", "embedder_version", "objective"):
         if not isinstance(data.get(key), str) or not data[key]:
             problems.append(Problem(name, None, key, "must be a non-empty text"))
+    band = data.get("suggest_threshold")
+    if band is not None and (isinstance(band, bool) or not isinstance(band, (int, float)) or not 0.0 <= band <= 1.0):
+        problems.append(Problem(name, None, "suggest_threshold", f"must be a number between 0 and 1, not {band!r}"))
     if not isinstance(data.get("metrics", {}), dict):
         problems.append(Problem(name, None, "metrics", "must be an object"))
     if problems:
@@ -84,6 +88,7 @@ def read_calibration(path: str | Path, embedder: Embedder | None = None) -> Cali
         embedder_version=data["embedder_version"],
         objective=data["objective"],
         metrics=dict(data.get("metrics", {})),
+        suggest_threshold=None if band is None else float(band),
     )
     if embedder is not None:
         calibration.check_embedder(embedder, f"calibration {name}")
