@@ -17,7 +17,6 @@ from hypothesis import settings as hypothesis_settings  # noqa: E402
 
 from botkit import Settings, open_bot  # noqa: E402
 from botkit.defaults import default_embedder  # noqa: E402
-from botkit.providers.memory import MemoryStore  # noqa: E402
 from botkit.testing import FakeEmbedder, ManualClock  # noqa: E402
 
 # Property tests run light by default; CI runs them once with HYPOTHESIS_PROFILE=thorough.
@@ -49,17 +48,6 @@ def sample_index_dir(tmp_path_factory, embedder) -> Path:
     folder = tmp_path_factory.mktemp("sample-index")
     open_bot(SAMPLE, Settings(index_dir=folder, database_url="sqlite://"), embedder=embedder)
     return folder
-
-
-@pytest.fixture
-def fake_bot(tmp_path, fake_embedder, clock):
-    """A bot wired as `open_bot` wires it, on `FakeEmbedder` and an in-memory index: for tests of what it does,
-    not of what it finds. It finds an entry from the entry's own question; other words need the real `bot`.
-    """
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'botkit.db'}")
-    bot = open_bot(SAMPLE, settings, embedder=fake_embedder, vector_store=MemoryStore(), clock=clock)
-    yield bot
-    bot.store.engine.dispose()
 
 
 @pytest.fixture

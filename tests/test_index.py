@@ -96,6 +96,14 @@ def test_an_empty_store_is_refused_with_a_build_hint(store, fake_embedder):
         KnowledgeIndex.open(store, fake_embedder)
 
 
+def test_a_bot_runs_on_an_in_memory_index_and_writes_no_index_to_disk(kb_copy, tmp_path, fake_embedder):
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'botkit.db'}")
+    with open_bot(kb_copy, settings, embedder=fake_embedder, vector_store=MemoryStore()) as bot:
+        reply = bot.reply("c1", "Wie melde ich meinen Zählerstand?")
+    assert reply.entries == ("zaehlerstand-melden",)
+    assert not any(kb_copy.glob(".botkit*/index"))
+
+
 def test_invalid_knowledge_indexes_nothing(kb_copy, tmp_path, fake_embedder):
     (kb_copy / "broken.yaml").write_text("- id: x\n  question: q\n")
     with pytest.raises(KnowledgeError):

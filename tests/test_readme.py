@@ -34,7 +34,7 @@ def test_readme_has_python_examples():
 
 
 @pytest.mark.parametrize("code", EXAMPLES, ids=[f"example-{i}" for i in range(len(EXAMPLES))])
-def test_readme_python_example_runs(code, workdir, monkeypatch, capsys, embedder):
+def test_readme_python_example_runs(code, workdir, monkeypatch, embedder):
     # in this process, so the embedder the session already loaded (`embedder`) is reused: a fresh
     # interpreter would spend most of the test loading it again
     before = {folder: _fingerprint(ROOT / folder) for folder in ("knowledge", "evaluations")}
@@ -47,6 +47,5 @@ def test_readme_python_example_runs(code, workdir, monkeypatch, capsys, embedder
         for value in namespace.values():
             if isinstance(value, Bot):
                 value.store.engine.dispose()
-    assert capsys.readouterr().out.strip(), "an example shows its result"
     assert {folder: _fingerprint(ROOT / folder) for folder in before} == before
     assert (ROOT / "calibration.json").read_bytes() == calibration

@@ -78,10 +78,3 @@ def database_url(request, tmp_path) -> str:
         conn.execute(text(f"CREATE DATABASE {name}"))
     admin.dispose()
     return base.format(database=name)
-
-
-@pytest.fixture
-def bot(fake_bot):
-    """The bot on `FakeEmbedder`: the consent dialogue does not depend on retrieval quality, and each
-    question asked here is an entry's own."""
-    return fake_bot
