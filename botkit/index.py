@@ -83,7 +83,11 @@ def build_index(
 
     The previous generation keeps answering until the new one is complete and published.
     """
-    metadata: dict[str, str | bool] = {"embedder": embedder.model_id, "embedder_version": embedder.version, "with_answers": with_answers}
+    metadata: dict[str, str | bool] = {
+        "embedder": embedder.model_id,
+        "embedder_version": embedder.version,
+        "with_answers": with_answers,
+    }
     wanted = {e.id: (e, entry_hash(e, with_answers)) for e in entries}
     with store.lock():
         store.prune()
