@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from botkit.defaults import default_embedder
+from botkit.wiring import default_embedder
 from botkit.knowledge import load_knowledge
 from botkit.policy.intents import KINDS, NEIGHBOURS, SMALL_TALK, THRESHOLDS, IntentMatcher, Threshold, decide
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from benchmarks.harness import write_result
 from botkit import Settings, open_bot
-from botkit.defaults import default_embedder, open_chat_model
+from botkit.wiring import default_embedder, open_chat_model
 from botkit.errors import LLMError
 from botkit.llm_server import LocalLLMServer, ServerOptions, missing_runtime, smollm2_path
 from botkit.phrasing import Phraser

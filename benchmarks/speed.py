@@ -30,7 +30,7 @@ import numpy as np
 
 from benchmarks.harness import DATASETS, write_result
 from botkit.config import Settings
-from botkit.defaults import build, open_bot
+from botkit.wiring import build, open_bot
 from botkit.providers.embedders import USEEmbedder
 
 ENTRIES = 10_000

@@ -312,7 +312,7 @@ def in_process_rate(work: Path, texts: list[str], seconds: float) -> float:
 
 def run(messages: int, seconds: float, connections: int, reply_workers: int, workers: int) -> dict[str, Any]:
     from botkit import Settings
-    from botkit.defaults import build
+    from botkit.wiring import build
     from botkit.webhook.export import export_bot
 
     texts = questions()

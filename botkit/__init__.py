@@ -11,7 +11,7 @@ if typing.TYPE_CHECKING:
     from botkit.bot import Bot
     from botkit.config import Settings
     from botkit.consent import ConsentFlow, ConsentLedger, send_campaign
-    from botkit.defaults import build, open_bot
+    from botkit.wiring import build, open_bot
     from botkit.errors import (
         BotkitError,
         ChannelError,
@@ -53,9 +53,9 @@ _HOMES: dict[str, str] = {
     "Phraser": "botkit.phrasing",
     "Phrasing": "botkit.phrasing",
     "Settings": "botkit.config",
-    "build": "botkit.defaults",
+    "build": "botkit.wiring",
     "load_knowledge": "botkit.knowledge",
-    "open_bot": "botkit.defaults",
+    "open_bot": "botkit.wiring",
     "send_campaign": "botkit.consent",
     **dict.fromkeys(_ERRORS, "botkit.errors"),
     **dict.fromkeys(_TYPES, "botkit.types"),

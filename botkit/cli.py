@@ -93,7 +93,7 @@ def build_command(
 
     Example: `botkit build knowledge/`
     """
-    from botkit.defaults import build
+    from botkit.wiring import build
 
     with _progress("embedding") as progress:
         kb, report = build(knowledge, _settings(index_dir), rebuild=rebuild, progress=progress)
@@ -119,7 +119,7 @@ def ask(
 
     Example: `botkit ask knowledge/ "Wie melde ich meinen Zählerstand?" --channel whatsapp --json`
     """
-    from botkit.defaults import open_bot
+    from botkit.wiring import open_bot
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = _settings(index_dir, database_url=f"sqlite:///{tmp}/ask.db", llm=llm or None)
@@ -145,7 +145,7 @@ def chat(
 
     Example: `botkit chat knowledge/ --channel telegram`
     """
-    from botkit.defaults import open_bot
+    from botkit.wiring import open_bot
 
     with _progress("embedding") as progress:
         bot = open_bot(knowledge, _settings(index_dir, llm=llm or None), progress=progress)
@@ -171,7 +171,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 
 @contextmanager
 def _handover_bot(knowledge: Path, index_dir: Path | None) -> Iterator[Bot]:
-    from botkit.defaults import open_bot
+    from botkit.wiring import open_bot
 
     with _progress("loading") as progress, open_bot(knowledge, _settings(index_dir), progress=progress) as bot:
         yield bot
@@ -260,7 +260,7 @@ def handovers_reply(
 
     Example: `botkit handovers reply knowledge/ 3 "Hallo, hier ist Anna vom Kundenservice"`
     """
-    from botkit.defaults import open_engine
+    from botkit.wiring import open_engine
     from botkit.webhook.handover_events import person_message
     from botkit.webhook.outbox import WebhookQueue
 
@@ -312,7 +312,7 @@ def demo(
 
     Runs offline with no API key. Example: `botkit demo --channel telegram`
     """
-    from botkit.defaults import open_bot
+    from botkit.wiring import open_bot
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = _settings(None, database_url=f"sqlite:///{tmp}/demo.db")
@@ -383,7 +383,7 @@ def serve(
     import uvicorn
     from dotenv import load_dotenv
 
-    from botkit.defaults import build
+    from botkit.wiring import build
     from botkit.webhook.entry import KNOWLEDGE_ENV, app_for_knowledge
 
     if env_file.is_file():
@@ -433,7 +433,7 @@ TopicArg = Annotated[str, typer.Argument(help="A consent topic id from botkit.ya
 
 def _ledger(knowledge: Path, index_dir: Path | None) -> ConsentLedger:
     from botkit.consent import ConsentLedger
-    from botkit.defaults import open_engine
+    from botkit.wiring import open_engine
 
     return ConsentLedger(open_engine(knowledge, _settings(index_dir)), load_knowledge(knowledge).client)
 
@@ -553,7 +553,7 @@ def eval_command(
     Every case is a new conversation on a throw-away database.
     Example: `botkit eval knowledge/ evaluations/data/cases.csv --calibration calibration.json --report reports/eval --json`
     """
-    from botkit.defaults import open_bot
+    from botkit.wiring import open_bot
     from botkit.evaluation.cases import check_references, is_conversation_file, load_cases, load_conversations
     from botkit.evaluation.metrics import case_metrics, sweep, threshold_grid
     from botkit.evaluation.runner import conversation_metrics, evaluate_cases, evaluate_conversations
@@ -625,7 +625,7 @@ def tune(
     `BOTKIT_CALIBRATION=calibration.json botkit chat knowledge/`
     """
     from botkit.calibration import write_calibration
-    from botkit.defaults import default_embedder, open_bot
+    from botkit.wiring import default_embedder, open_bot
     from botkit.evaluation.cases import check_references, load_cases
     from botkit.evaluation.runner import evaluate_cases
     from botkit.evaluation.tuning import tune as tune_threshold
@@ -723,7 +723,7 @@ def llm_serve(
 def _suggestion_run(knowledge: Path, entry_ids: list[str] | None, kind: str, per_entry: int, out: Path | None) -> None:
     from datetime import date
 
-    from botkit.defaults import open_chat_model
+    from botkit.wiring import open_chat_model
     from botkit.suggestions import (
         check_review_path,
         default_review_path,

@@ -16,7 +16,7 @@ import pytest  # noqa: E402
 from hypothesis import settings as hypothesis_settings  # noqa: E402
 
 from botkit import Settings, open_bot  # noqa: E402
-from botkit.defaults import default_embedder  # noqa: E402
+from botkit.wiring import default_embedder  # noqa: E402
 from botkit.testing import FakeEmbedder, ManualClock  # noqa: E402
 
 # Property tests run light by default; CI runs them once with HYPOTHESIS_PROFILE=thorough.

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from botkit import IndexMismatchError, KnowledgeError, Settings, build, load_knowledge, open_bot
-from botkit.defaults import vector_store_for
+from botkit.wiring import vector_store_for
 from botkit.index import KnowledgeIndex, build_index
 from botkit.protocols import VectorStore
 from botkit.providers.chroma import ChromaStore

@@ -61,7 +61,7 @@ def test_the_command_line_loads_no_vendor_library_for_help():
 
 
 def test_the_wiring_does_not_import_the_evaluation_package():
-    _, packages = _import_profile("import botkit.defaults, sys; assert 'botkit.evaluation' not in sys.modules")
+    _, packages = _import_profile("import botkit.wiring, sys; assert 'botkit.evaluation' not in sys.modules")
     assert "chromadb" not in packages  # the vector store is imported when an index is opened, not before
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from botkit.defaults import open_bot
+from botkit.wiring import open_bot
 from botkit.errors import ConfigError
 from botkit.webhook.app import create_app
 from botkit.webhook.settings import load_settings

@@ -11,7 +11,7 @@ from pathlib import Path
 from botkit.channels import get_profile
 from botkit.config import Settings
 from botkit.db import open_database
-from botkit.defaults import build, data_dir
+from botkit.wiring import build, data_dir
 from botkit.errors import ConfigError
 from botkit.calibration import read_calibration
 from botkit.index import ProgressFn

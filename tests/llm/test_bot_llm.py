@@ -9,7 +9,7 @@ import pytest
 from botkit import Settings, open_bot
 from botkit.consent import ConsentLedger
 from botkit.consent.flow import say as consent_say
-from botkit.defaults import open_chat_model
+from botkit.wiring import open_chat_model
 from botkit.errors import ConfigError
 from botkit.policy import disclosure
 from tests.conftest import SAMPLE
