@@ -16,6 +16,7 @@ from botkit.errors import (
     PayloadError,
     ProviderError,
     SignatureError,
+    StaleRequestError,
 )
 from botkit.knowledge import KnowledgeBase, load_knowledge
 from botkit.phrasing import Phraser, Phrasing
@@ -48,6 +49,7 @@ __all__ = [
     "Retrieval",
     "Settings",
     "SignatureError",
+    "StaleRequestError",
     "build",
     "load_knowledge",
     "open_bot",
