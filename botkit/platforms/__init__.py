@@ -3,7 +3,7 @@
 ```python
 from botkit.platforms import get_platform
 
-get_platform("telegram").parse(body)  # -> [Inbound(...)]
+get_platform("telegram").parse(body, headers)  # -> [Inbound(...)]
 ```
 
 Adding a platform: a module here with one class implementing `Platform`, an instance in

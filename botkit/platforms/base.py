@@ -41,8 +41,8 @@ class Platform(Protocol):
         """Check a request's authenticity; raises `SignatureError`."""
         ...
 
-    def parse(self, body: bytes) -> list[Inbound]:
-        """Read a webhook body; raises `PayloadError` for a wrong envelope."""
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> list[Inbound]:
+        """Read a webhook body (with its request headers); raises `PayloadError` for a wrong envelope."""
         ...
 
     def channel(self, event: Inbound) -> str:
@@ -78,7 +78,7 @@ class WithoutWebhook:
     def verify(self, headers: Mapping[str, str], body: bytes, settings: WebhookSettings, now: float) -> None:
         raise self._no_webhook()
 
-    def parse(self, body: bytes) -> list[Inbound]:
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> list[Inbound]:
         raise self._no_webhook()
 
     def channel(self, event: Inbound) -> str:

@@ -58,7 +58,7 @@ class Messenger:
     def verify(self, headers: Mapping[str, str], body: bytes, settings: WebhookSettings, now: float) -> None:
         meta.verify_headers(headers, body, settings.messenger_app_secret)
 
-    def parse(self, body: bytes) -> list[Inbound]:
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> list[Inbound]:
         """`messaging[]` and `standby[]` events of a `page` body."""
         events: list[Inbound] = []
         for i, entry in enumerate(meta.envelope(load(body), "page")):

@@ -82,7 +82,7 @@ class Telegram:
         secret = settings.telegram_secret_token
         verify_telegram_token(headers.get(SECRET_HEADER), secret.get_secret_value() if secret else "")
 
-    def parse(self, body: bytes) -> list[Inbound]:
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> list[Inbound]:
         """Messages, edited messages and callback queries of one `Update`; other updates are ignored."""
         update = obj(load(body), "body")
         update_id = ident(update.get("update_id"), "update_id")

@@ -74,7 +74,7 @@ class WhatsApp:
     def verify(self, headers: Mapping[str, str], body: bytes, settings: WebhookSettings, now: float) -> None:
         meta.verify_headers(headers, body, settings.whatsapp_app_secret)
 
-    def parse(self, body: bytes) -> list[Inbound]:
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> list[Inbound]:
         """Messages and statuses of a `whatsapp_business_account` body."""
         events: list[Inbound] = []
         for i, entry in enumerate(meta.envelope(load(body), "whatsapp_business_account")):

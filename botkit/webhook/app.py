@@ -148,7 +148,7 @@ def create_app(
             unauthenticated = not request.headers.get(platform.auth_header) or isinstance(exc, StaleRequestError)
             return _problem(401 if unauthenticated else 403, str(exc))
         try:
-            events = platform.parse(body)
+            events = platform.parse(body, request.headers)
         except PayloadError as exc:
             return _problem(400, str(exc))
         kept = [e for e in events if e.kind in _KEPT]

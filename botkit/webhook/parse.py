@@ -8,11 +8,13 @@ webhook can acknowledge and ignore them instead of making the platform redeliver
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from botkit.errors import PayloadError
 from botkit.platforms import ANSWERED_KINDS, HANDOVER_KINDS, Inbound, Kind, webhook_platforms
 
 
-def parse(platform: str, body: bytes) -> list[Inbound]:
+def parse(platform: str, body: bytes, headers: Mapping[str, str] | None = None) -> list[Inbound]:
     """Parse one webhook body of `platform` (one with a webhook in `botkit.platforms`, e.g. "telegram").
 
     Raises:
@@ -21,7 +23,7 @@ def parse(platform: str, body: bytes) -> list[Inbound]:
     served = {p.name: p for p in webhook_platforms()}
     if platform not in served:
         raise PayloadError(f"unknown platform {platform!r}; known: {', '.join(served)}")
-    return served[platform].parse(body)
+    return served[platform].parse(body, headers or {})
 
 
 __all__ = ["ANSWERED_KINDS", "HANDOVER_KINDS", "Inbound", "Kind", "parse"]
