@@ -81,8 +81,8 @@ class WebhookSettings(BaseSettings):
         return tuple(v.get_secret_value() for v in values if isinstance(v, SecretStr) and v.get_secret_value())
 
 
-def _empty(value: SecretStr | None) -> bool:
-    return value is None or not value.get_secret_value()
+def _empty(value: SecretStr | str | None) -> bool:
+    return value is None or not (value.get_secret_value() if isinstance(value, SecretStr) else value)
 
 
 def load_settings(env_file: Path | None = Path(".env"), defaults: dict[str, str] | None = None) -> tuple[Settings, WebhookSettings]:
