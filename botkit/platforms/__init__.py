@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from botkit.errors import ConfigError
 from botkit.platforms.base import Platform
+from botkit.platforms.chatwoot import Chatwoot
 from botkit.platforms.events import ANSWERED_KINDS, HANDOVER_KINDS, Inbound, Kind, Outgoing
 from botkit.platforms.messenger import Messenger
 from botkit.platforms.sms import Sms
@@ -21,7 +22,7 @@ from botkit.platforms.telegram import Telegram
 from botkit.platforms.web import Web
 from botkit.platforms.whatsapp import WhatsApp
 
-_ALL: tuple[Platform, ...] = (Messenger(), WhatsApp(), Telegram(), Sms(), Web())
+_ALL: tuple[Platform, ...] = (Messenger(), WhatsApp(), Telegram(), Sms(), Web(), Chatwoot())
 PLATFORMS: dict[str, Platform] = {p.name: p for p in _ALL}
 
 

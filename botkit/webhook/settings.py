@@ -22,7 +22,7 @@ class WebhookSettings(BaseSettings):
     `.env` file. A platform is served when the fields it `needs` are set (see
     `botkit.platforms`): Messenger needs the app secret, the verify token and the Page
     token; WhatsApp the app secret, the verify token and the access token; Telegram the bot
-    token and the webhook secret token. Secrets are `SecretStr`: they print as `**********`
+    token and the webhook secret token; Chatwoot its URL, the Agent Bot's token and secret. Secrets are `SecretStr`: they print as `**********`
     and are never logged.
     """
 
@@ -35,6 +35,9 @@ class WebhookSettings(BaseSettings):
     whatsapp_token: SecretStr | None = None
     telegram_bot_token: SecretStr | None = None
     telegram_secret_token: SecretStr | None = None  # the secret_token given to setWebhook
+    chatwoot_url: str | None = None  # e.g. https://chat.example.com (Application API base)
+    chatwoot_token: SecretStr | None = None  # the Agent Bot's access token (api_access_token header)
+    chatwoot_webhook_secret: SecretStr | None = None  # the Agent Bot's secret: X-Chatwoot-Signature
     graph_api_base: str = "https://graph.facebook.com/v21.0"
     telegram_api_base: str = "https://api.telegram.org"
     whatsapp_phone_number_id: str | None = None  # sender number when an event names none
