@@ -86,7 +86,8 @@ class Telegram:
         """Messages, edited messages and callback queries of one `Update`; other updates are ignored."""
         update = obj(load(body), "body")
         update_id = ident(update.get("update_id"), "update_id")
-        for field in ("message",):
+        for field in ("message", "edited_message"):
+            # An edit carries the whole new text: answered (and so checked for STOP) like a new message.
             if field in update:
                 return [_message(obj(update[field], field), update_id, field)]
         if "callback_query" in update:
