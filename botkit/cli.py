@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, replace
@@ -28,6 +29,7 @@ from botkit.errors import BotkitError, ConfigError
 from botkit.index import ProgressFn
 from botkit.knowledge import load_knowledge
 from botkit.store import ConversationStore
+from botkit.testing import ManualClock
 from botkit.types import Reply
 
 app = typer.Typer(
@@ -159,7 +161,7 @@ def handovers(
     """
     store = ConversationStore(open_engine(knowledge, _settings(index_dir)), clock=lambda: 0.0)
     table = Table("id", "conversation", "channel", "reason", "status", "last user message")
-    for item in store.queue(status=None if show_all else "open"):
+    for item in store.queue(status=None if show_all else "waiting"):
         last = next((t["text"] for t in reversed(item.transcript) if t["role"] == "user"), "")
         table.add_row(str(item.id), item.conversation_id, item.channel, item.reason, item.status, last)
     console.print(table)
@@ -428,12 +430,13 @@ def eval_command(
         )
         if threshold is not None:  # an explicit threshold beats BOTKIT_CALIBRATION
             settings = replace(settings, calibration=None)
+        clock = ManualClock(time.time())  # scripts' `wait` steps move it
         with _progress("embedding") as progress:
-            bot = open_bot(knowledge, settings, progress=progress)
+            bot = open_bot(knowledge, settings, progress=progress, clock=clock)
         check_references(bot.knowledge, [*scripts, *cases])
         with _progress("evaluating") as progress:
             if scripts:
-                played = evaluate_conversations(bot, scripts, progress=progress)
+                played = evaluate_conversations(bot, scripts, progress=progress, clock=clock)
             else:
                 results = evaluate_cases(bot, cases, progress=progress)
         bot.store.engine.dispose()
@@ -500,7 +503,8 @@ def tune(
         typer.echo(json.dumps(asdict(tuned), ensure_ascii=False))
         return
     console.print(
-        f"threshold {tuned.threshold:.3f}, clarify margin {tuned.clarify_margin:.3f} ({tuned.objective}, "
+        f"threshold {tuned.threshold:.3f}, suggestions from {tuned.suggest_threshold:.3f}, "
+        f"clarify margin {tuned.clarify_margin:.3f} ({tuned.objective}, "
         f"{tuned.embedder_id} {tuned.embedder_version})",
         highlight=False,
     )

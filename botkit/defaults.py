@@ -96,16 +96,17 @@ def open_bot(
     settings = settings or Settings()
     path = Path(knowledge_path)
     embedder = embedder or default_embedder()
-    threshold, margin = settings.threshold, settings.clarify_margin
+    threshold, margin, band = settings.threshold, settings.clarify_margin, settings.suggest_threshold
     if settings.calibration is not None:  # tuned values win; one tuned for another embedder is refused
         calibration = read_calibration(settings.calibration, embedder)
         threshold, margin = calibration.threshold, calibration.clarify_margin
+        band = band if calibration.suggest_threshold is None else calibration.suggest_threshold
     knowledge, _ = build(path, settings, embedder=embedder, progress=progress)
     index = KnowledgeIndex.open(generations_for(path, settings), embedder)
     retriever = Retriever(index, {e.id: e.lang for e in knowledge.entries})
     engine = open_engine(path, settings)
     store = ConversationStore(engine, clock)
-    limits = Thresholds(threshold, margin, settings.max_misses)
+    limits = Thresholds(threshold, margin, settings.max_misses, min(band, threshold))
     return Bot(
         knowledge,
         retriever,
@@ -113,8 +114,10 @@ def open_bot(
         limits,
         clock=clock,
         disclosure_pause_seconds=settings.disclosure_pause_minutes * 60,
+        handover_timeout_seconds=settings.handover_timeout_minutes * 60,
         consent=ConsentFlow(ConsentLedger(engine, knowledge.client, clock=clock)),
         phraser=Phraser(open_chat_model(settings), knowledge) if settings.llm_enabled else None,
+        house_rules=knowledge.client.house_rules,
     )
 
 

@@ -92,7 +92,6 @@ class Worker:
     def handle(self, event: Inbound) -> list[Outgoing]:
         """Act on one event (synchronously) and return the send-API calls it needs."""
         cid = event.conversation_id
-        store = self.bot.store
         platform = get_platform(event.platform)
         channel = platform.channel(event)
         if event.kind in ANSWERED_KINDS:
@@ -101,11 +100,11 @@ class Worker:
         if event.kind == "standby":
             # A person has the conversation: the bot stays silent, but a withdrawal (STOP)
             # is still heard, recorded and, where the platform lets the bot speak, confirmed.
-            store.take(cid, event.user_id, channel)
+            self.bot.take_conversation(cid, event.user_id, channel)
             reply = self.bot.reply(cid, event.text, channel, user_id=event.user_id, message_id=event.message_id)
             return platform.calls(event, reply, self.settings) if platform.speaks_in_standby else []
         if event.kind == "handover_take":
-            store.take(cid, event.user_id, channel)
+            self.bot.take_conversation(cid, event.user_id, channel)
             return []
         if event.kind == "handover_pass":
             # Meta delivers pass_thread_control to the app that receives control; when our
@@ -113,12 +112,12 @@ class Worker:
             ours = self.settings.messenger_app_id
             new_owner = event.details.get("app_id", "")
             if ours and new_owner and new_owner != ours:
-                store.take(cid, event.user_id, channel)
+                self.bot.take_conversation(cid, event.user_id, channel)
             else:
                 self.bot.release(cid)
             return []
         if event.kind == "handover_request":
-            store.take(cid, event.user_id, channel)
+            self.bot.take_conversation(cid, event.user_id, channel)
             return platform.yield_control(event, self.settings)
         return []
 

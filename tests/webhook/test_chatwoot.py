@@ -220,7 +220,7 @@ def test_a_handover_posts_the_reply_a_private_note_and_opens_the_conversation(ch
     assert calls[-1].body == {"status": "open"}
     note = calls[-2].body["content"]
     assert "user_request" in note and "Confidence: 1.00" in note and PERSON in note and "Cited entries" in note
-    assert [h.conversation_id for h in chatwoot.bot.store.queue()] == ["chatwoot:104"]
+    assert [(h.conversation_id, h.reason) for h in chatwoot.bot.queue()] == [("chatwoot:104", "user_request")]
 
 
 def test_status_open_silences_the_bot_and_resolved_brings_it_back_with_disclosure(chatwoot, chatwoot_api):
@@ -240,7 +240,7 @@ def test_status_open_silences_the_bot_and_resolved_brings_it_back_with_disclosur
 
 
 def test_stop_while_a_person_has_the_conversation_withdraws_and_is_confirmed(chatwoot, chatwoot_api):
-    ledger = chatwoot.bot.consent.ledger
+    ledger = chatwoot.bot.ledger
     ledger.import_with_proof("4712", "web", "newsletter", "signed form 2026-11-01")
     send(chatwoot, status_event("conversation_status_changed_open", conversation=106, contact=4712))
     send(chatwoot, message(2501, "STOP", conversation=106, contact=4712, status="open"))

@@ -398,14 +398,14 @@ def test_the_scrubber_hides_tokens_in_third_party_log_lines(server, caplog):
 # STOP is always heard (standby, edits) -----------------------------------------------------------
 
 def granted(server, user: str, channel: str) -> bool:
-    return server.bot.consent.ledger.is_granted(user, channel, "newsletter")
+    return server.bot.ledger.is_granted(user, channel, "newsletter")
 
 
 def test_stop_in_messenger_standby_withdraws_consent_without_a_send(server, recorder):
     # Regression: standby messages (a person owns the thread, also after the bot's own handover)
     # were saved but never checked, so consent stayed granted and campaigns still listed the user.
     user = "PSID-standby-stop"
-    server.bot.consent.ledger.import_with_proof(user, "messenger", "newsletter", "signed form")
+    server.bot.ledger.import_with_proof(user, "messenger", "newsletter", "signed form")
     post(server, "messenger", messenger_body(user, "m_s1", "Ich möchte mit einem Mitarbeiter sprechen"))
     wait_until_idle(server)
     sent = len(recorder.delivered(lambda r: recipient(r) == user))
@@ -422,7 +422,7 @@ def test_stop_in_messenger_standby_withdraws_consent_without_a_send(server, reco
 def test_a_telegram_message_edited_to_stop_withdraws_consent_and_is_confirmed(server, recorder):
     # Regression: edited_message updates were acknowledged and ignored, so an edit to STOP was lost.
     user = 9500
-    server.bot.consent.ledger.import_with_proof(str(user), "telegram", "newsletter", "signed form")
+    server.bot.ledger.import_with_proof(str(user), "telegram", "newsletter", "signed form")
     post(server, "telegram", telegram_body(9501, user, QUESTION))
     wait_until_idle(server)
     sent = len(messages_to(recorder, str(user)))
@@ -436,11 +436,11 @@ def test_a_telegram_message_edited_to_stop_withdraws_consent_and_is_confirmed(se
 
 def test_stop_while_a_person_has_a_telegram_conversation_is_confirmed(server, recorder):
     user = 9600
-    server.bot.consent.ledger.import_with_proof(str(user), "telegram", "newsletter", "signed form")
+    server.bot.ledger.import_with_proof(str(user), "telegram", "newsletter", "signed form")
     post(server, "telegram", telegram_body(9601, user, QUESTION))
     wait_until_idle(server)
     sent = len(messages_to(recorder, str(user)))
-    server.bot.store.take(f"telegram:{user}", str(user), "telegram")  # a person took it (e.g. through the agent API)
+    server.bot.take_conversation(f"telegram:{user}", str(user), "telegram")  # a person took it (e.g. through the agent API)
     edit = json.loads(telegram_body(9602, user, "STOP"))
     edit["edited_message"] = edit.pop("message")
     post(server, "telegram", json.dumps(edit).encode())
