@@ -14,12 +14,11 @@ from botkit.language import LanguageDetector
 from botkit.errors import HandoverError
 from botkit.phrasing import Phraser, PhraseRequest
 from botkit.policy import disclosure
+from botkit.policy.intents import IntentMatcher
 from botkit.policy.escalation import (
     Thresholds,
-    asks_for_human,
     clarify_options,
     decide,
-    is_greeting,
     short_title,
     suggest_options,
 )
@@ -68,6 +67,7 @@ class Bot:
         consent: ConsentHook | None = None,
         house_rules: HouseRules | None = None,
         phraser: Phraser | None = None,
+        intents: IntentMatcher | None = None,
         handover_timeout_seconds: float = 1800.0,
     ) -> None:
         self.knowledge = knowledge
@@ -82,6 +82,7 @@ class Bot:
         self._pause = disclosure_pause_seconds
         self._sink = sink  # told about new handovers after they are queued (e.g. a notification)
         self._timeout = handover_timeout_seconds
+        self._intents = intents  # small talk, "are you a bot?", requests for a person; None: every message is a question
         self._default_lang = _majority_language(knowledge)
         self._languages = LanguageDetector(knowledge.languages or (self._default_lang,))
 
@@ -259,13 +260,18 @@ class Bot:
         return None, question
 
     def _intent(self, text: str) -> tuple[str, str]:
-        """The kind of message and the question to look up in it ("" when there is none)."""
-        if disclosure.asks_if_bot(text):
-            return "bot_question", ""
-        if asks_for_human(text):
-            return "person_request", ""
-        if is_greeting(text):
-            return "greeting", ""
+        """The kind of message and the question to look up in it ("" when there is none).
+
+        A withdrawal reaching here was not one for the consent flow (nothing to withdraw):
+        it is looked up like any question.
+        """
+        if self._intents is None:
+            return "none", text
+        intent = self._intents.classify(text)
+        if intent.kind in ("bot_question", "person_request"):
+            return intent.kind, ""
+        if intent.kind in _SMALL_TALK:
+            return intent.kind, intent.rest
         return "none", text
 
     def _picked(self, text: str, pending: tuple[str, ...]) -> str | None:

@@ -34,6 +34,8 @@ class Settings:
     llm_model: str = "gpt-4o-mini"  # any name for llama.cpp's server; the deployment's model for Ollama/vLLM
     llm_api_key: str | None = field(default=None, repr=False)
     llm_timeout: float = 10.0  # seconds; a slower LLM gets the verbatim answer sent instead
+    handover_webhook_url: str | None = field(default=None, repr=False)  # POST a signed notice of each new handover here (Slack URLs hold a token)
+    handover_webhook_secret: str | None = field(default=None, repr=False)  # HMAC-SHA256 key of those notices
 
     @property
     def llm_enabled(self) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from botkit.consent.intents import Intent, classify
 from botkit.consent.ledger import GRANTED, PENDING, WITHDRAWN, ConsentEvent, ConsentLedger
+from botkit.policy.intents import IntentMatcher
 from botkit.policy.wording import say as system_text
 from botkit.types import Client, Draft, FaqEntry, Topic
 
@@ -40,21 +41,22 @@ class ConsentFlow:
         pending_seconds: how long a request waits for "JA"/"YES". A chat is a dialogue: a "JA"
             hours later more likely answers something else than the request, so it is not
             taken as consent; the user can simply ask again.
+        matcher: recognises withdrawal in sentences ("Ich möchte mich abmelden"); without it
+            only the exact keyword and topic rules apply.
     """
 
-    def __init__(self, ledger: ConsentLedger, *, pending_seconds: float = 3600) -> None:
+    def __init__(self, ledger: ConsentLedger, *, pending_seconds: float = 3600, matcher: IntentMatcher | None = None) -> None:
         self.ledger = ledger
         self.pending_seconds = pending_seconds
+        self.matcher = matcher
 
     def intercept(self, user_id: str, channel: str, text: str, lang: str, message_id: str | None) -> Draft | None:
         """Handle an opt-in request, a confirmation or a withdrawal; None for any other message."""
-        intent = classify(text, self.ledger.topics.values())
+        intent = classify(text, self.ledger.topics.values(), self.matcher)
         if intent is None:
             return None
-        if intent.kind == "stop_all":
-            return self._withdraw(user_id, None, lang, text, message_id)
-        if intent.kind == "stop_topics":
-            return self._withdraw(user_id, intent.topics, lang, text, message_id)
+        if intent.kind in {"stop_all", "stop_topics"}:
+            return self._withdraw(user_id, intent, lang, text, message_id)
         if intent.kind == "opt_in":
             return self._request(user_id, channel, intent, lang, text, message_id)
         batch = self.pending(user_id, channel)
@@ -71,10 +73,10 @@ class ConsentFlow:
 
     def intercept_withdrawal(self, user_id: str, channel: str, text: str, lang: str, message_id: str | None) -> Draft | None:
         """Handle only a withdrawal (e.g. STOP while a person has the conversation); None otherwise."""
-        intent = classify(text, self.ledger.topics.values())
+        intent = classify(text, self.ledger.topics.values(), self.matcher)
         if intent is None or intent.kind not in {"stop_all", "stop_topics"}:
             return None
-        return self._withdraw(user_id, intent.topics or None, lang, text, message_id)
+        return self._withdraw(user_id, intent, lang, text, message_id)
 
     def shape(self, entry: FaqEntry, user_id: str, channel: str, lang: str) -> Draft:
         """A marketing entry's draft: teaser, links and quick replies only with granted consent.
@@ -131,18 +133,26 @@ class ConsentFlow:
             parts.append(say("privacy", lang, client, url=client.privacy_url))
         return "\n\n".join(p for p in parts if p)
 
-    def _withdraw(self, user_id: str, topic_ids: Sequence[str] | None, lang: str, text: str, message_id: str | None) -> Draft:
-        """Withdraw in every channel of this user: an objection to marketing is not limited to one channel (Art. 21(3))."""
+    def _withdraw(self, user_id: str, intent: Intent, lang: str, text: str, message_id: str | None) -> Draft | None:
+        """Withdraw in every channel of this user: an objection to marketing is not limited to one channel (Art. 21(3)).
+
+        A withdrawal that is not `sure` is still carried out, and the reply says how the
+        message was read; if there is nothing to withdraw it is left to be answered as a question.
+        """
+        topic_ids = intent.topics if intent.kind == "stop_topics" else None
         active = [e for e in self.ledger.states(user_id) if e.state in (PENDING, GRANTED)]
         if topic_ids is not None:
             active = [e for e in active if e.topic in topic_ids]
+        if not active and not intent.sure:
+            return None
         for event in active:
             self.ledger.withdraw(user_id, event.channel, event.topic, message_id=message_id, evidence=text)
         names = list(dict.fromkeys(e.topic for e in active)) or list(topic_ids or ())
         topics = [self.ledger.topics[t] for t in names if t in self.ledger.topics]
         if active:
             key = "withdrawn" if topic_ids is not None else "withdrawn_all"
-            return Draft(say(key, lang, self.ledger.client, titles=self._titles(topics, lang) or ", ".join(names)))
+            done = say(key, lang, self.ledger.client, titles=self._titles(topics, lang) or ", ".join(names))
+            return Draft(done if intent.sure else f"{done}\n\n{say('unsure', lang, self.ledger.client)}")
         if topic_ids is None:
             return Draft(say("nothing_to_withdraw", lang, self.ledger.client))
         return Draft(say("not_subscribed", lang, self.ledger.client, titles=self._titles(topics, lang)))

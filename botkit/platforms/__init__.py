@@ -15,7 +15,7 @@ from __future__ import annotations
 from botkit.errors import ConfigError
 from botkit.platforms.base import Platform
 from botkit.platforms.chatwoot import Chatwoot
-from botkit.platforms.events import ANSWERED_KINDS, HANDOVER_KINDS, Inbound, Kind, Outgoing
+from botkit.platforms.events import ANSWERED_KINDS, HANDOVER_KINDS, PERSON_KINDS, Inbound, Kind, Outgoing
 from botkit.platforms.messenger import Messenger
 from botkit.platforms.sms import Sms
 from botkit.platforms.telegram import Telegram
@@ -46,6 +46,7 @@ def webhook_platforms() -> tuple[Platform, ...]:
 __all__ = [
     "ANSWERED_KINDS",
     "HANDOVER_KINDS",
+    "PERSON_KINDS",
     "PLATFORMS",
     "Inbound",
     "Kind",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botkit.channels.profiles import ChannelProfile, HouseRules
@@ -49,8 +49,12 @@ class Platform(Protocol):
         """The channel profile the bot's replies to `event` are rendered with."""
         ...
 
+    def messages(self, event: Inbound, messages: Sequence[Message], settings: WebhookSettings) -> list[Outgoing]:
+        """The send-API calls that deliver `messages` (rendered for `channel(event)`) to `event`'s conversation."""
+        ...
+
     def calls(self, event: Inbound, reply: Reply, settings: WebhookSettings) -> list[Outgoing]:
-        """The send-API calls of the bot's reply to `event` (and of its handover, if any)."""
+        """The send-API calls of the bot's reply to `event`: its messages, plus what its handover needs."""
         ...
 
     def yield_control(self, event: Inbound, settings: WebhookSettings) -> list[Outgoing]:
@@ -83,6 +87,9 @@ class WithoutWebhook:
 
     def channel(self, event: Inbound) -> str:
         return self.name
+
+    def messages(self, event: Inbound, messages: Sequence[Message], settings: WebhookSettings) -> list[Outgoing]:
+        raise self._no_webhook()
 
     def calls(self, event: Inbound, reply: Reply, settings: WebhookSettings) -> list[Outgoing]:
         raise self._no_webhook()

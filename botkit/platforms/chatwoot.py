@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botkit.channels.profiles import ChannelProfile, HouseRules
@@ -126,10 +126,13 @@ class Chatwoot:
     def channel(self, event: Inbound) -> str:
         return str(event.details.get("channel") or DEFAULT_PROFILE)
 
-    def calls(self, event: Inbound, reply: Reply, settings: WebhookSettings) -> list[Outgoing]:
-        conversation = f"api/v1/accounts/{event.account}/conversations/{event.details.get('thread', '')}"
+    def messages(self, event: Inbound, messages: Sequence[Message], settings: WebhookSettings) -> list[Outgoing]:
         profile = self.channel(event)
-        calls = [Outgoing("chatwoot", f"{conversation}/messages", _body(m, profile)) for m in reply.messages]
+        return [Outgoing("chatwoot", f"{_conversation_path(event)}/messages", _body(m, profile)) for m in messages]
+
+    def calls(self, event: Inbound, reply: Reply, settings: WebhookSettings) -> list[Outgoing]:
+        conversation = _conversation_path(event)
+        calls = self.messages(event, reply.messages, settings)
         if reply.handover is not None:
             note = {"content": _note(event, reply), "message_type": "outgoing", "private": True}
             calls.append(Outgoing("chatwoot", f"{conversation}/messages", note))
@@ -142,6 +145,10 @@ class Chatwoot:
     def address(self, request: Outgoing, settings: WebhookSettings) -> tuple[str, dict[str, str]]:
         token = settings.chatwoot_token.get_secret_value() if settings.chatwoot_token else ""
         return f"{(settings.chatwoot_url or '').rstrip('/')}/{request.path}", {"api_access_token": token}
+
+
+def _conversation_path(event: Inbound) -> str:
+    return f"api/v1/accounts/{event.account}/conversations/{event.details.get('thread', '')}"
 
 
 def _conversation(data: dict[str, Any], where: str) -> tuple[dict[str, Any], str, str]:

@@ -15,6 +15,8 @@ Kind = Literal[
     "handover_take",  # a person took the conversation (Messenger take_thread_control, Chatwoot open)
     "handover_request",  # Messenger: another app asks this one for thread control
     "standby",  # a message seen while a person has the conversation
+    "agent_message",  # botkit's own: a person's message to send (agent API, `botkit handovers reply`)
+    "handover_timeout",  # botkit's own: nobody took a waiting handover in time; tell the user
     "other",  # anything else: acknowledged and ignored
 ]
 
@@ -23,6 +25,9 @@ ANSWERED_KINDS: frozenset[str] = frozenset({"text", "quick_reply", "postback", "
 
 HANDOVER_KINDS: frozenset[str] = frozenset({"handover_pass", "handover_take", "handover_request", "standby"})
 """Kinds that change who has the conversation (and record it), without a bot answer."""
+
+PERSON_KINDS: frozenset[str] = frozenset({"agent_message", "handover_timeout"})
+"""Kinds botkit queues itself for the person's side; platforms never send them."""
 
 
 @dataclass(frozen=True)

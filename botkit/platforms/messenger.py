@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botkit.channels.profiles import ChannelProfile, HouseRules
@@ -77,8 +77,11 @@ class Messenger:
     def channel(self, event: Inbound) -> str:
         return self.name
 
+    def messages(self, event: Inbound, messages: Sequence[Message], settings: WebhookSettings) -> list[Outgoing]:
+        return [Outgoing("messenger", "me/messages", {"recipient": {"id": event.reply_to}, **m.payload}) for m in messages]
+
     def calls(self, event: Inbound, reply: Reply, settings: WebhookSettings) -> list[Outgoing]:
-        calls = [Outgoing("messenger", "me/messages", {"recipient": {"id": event.reply_to}, **m.payload}) for m in reply.messages]
+        calls = self.messages(event, reply.messages, settings)
         if reply.handover is not None:
             calls.append(_pass_thread(event, settings.messenger_handover_app_id, reply.handover.reason))
         return calls

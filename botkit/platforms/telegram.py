@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botkit.channels.profiles import ChannelProfile, HouseRules
@@ -98,13 +98,17 @@ class Telegram:
     def channel(self, event: Inbound) -> str:
         return self.name
 
-    def calls(self, event: Inbound, reply: Reply, settings: WebhookSettings) -> list[Outgoing]:
+    def messages(self, event: Inbound, messages: Sequence[Message], settings: WebhookSettings) -> list[Outgoing]:
         chat = event.reply_to
         chat_id: int | str = int(chat) if chat.lstrip("-").isdigit() else chat
         calls = []
-        for m in reply.messages:
+        for m in messages:
             body = {k: v for k, v in m.payload.items() if k != "method"}
             calls.append(Outgoing("telegram", str(m.payload.get("method", "sendMessage")), {**body, "chat_id": chat_id}))
+        return calls
+
+    def calls(self, event: Inbound, reply: Reply, settings: WebhookSettings) -> list[Outgoing]:
+        calls = self.messages(event, reply.messages, settings)
         if event.kind == "callback_query":  # stops the spinner on the tapped button
             calls.insert(0, Outgoing("telegram", "answerCallbackQuery", {"callback_query_id": event.details.get("callback_query_id", "")}))
         return calls

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botkit.channels.markup import find_urls
@@ -95,14 +95,17 @@ class WhatsApp:
     def channel(self, event: Inbound) -> str:
         return self.name
 
-    def calls(self, event: Inbound, reply: Reply, settings: WebhookSettings) -> list[Outgoing]:
+    def messages(self, event: Inbound, messages: Sequence[Message], settings: WebhookSettings) -> list[Outgoing]:
         number = event.account or settings.whatsapp_phone_number_id
         if not number:
             raise ConfigError("the WhatsApp event names no phone_number_id: set BOTKIT_WHATSAPP_PHONE_NUMBER_ID")
         return [
             Outgoing("whatsapp", f"{number}/messages", {**m.payload, "recipient_type": "individual", "to": event.reply_to})
-            for m in reply.messages
+            for m in messages
         ]
+
+    def calls(self, event: Inbound, reply: Reply, settings: WebhookSettings) -> list[Outgoing]:
+        return self.messages(event, reply.messages, settings)
 
     def yield_control(self, event: Inbound, settings: WebhookSettings) -> list[Outgoing]:
         return []

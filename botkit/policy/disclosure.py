@@ -11,14 +11,6 @@ import re
 from botkit.policy.wording import say
 from botkit.types import Client
 
-_BOT_QUESTION = re.compile(
-    r"\b(bist du|sind sie|ist das|spreche ich (hier )?mit|schreibe ich (hier )?mit|rede ich mit)\b.{0,30}"
-    r"\b(mensch|person|bot|roboter|maschine|ki|computer|echt)"
-    r"|\b(are you|is this|am i (talking|speaking|chatting|writing) (to|with))\b.{0,30}"
-    r"\b(human|person|bot|robot|machine|ai|real|computer)",
-    re.IGNORECASE,
-)
-
 
 def disclosure_text(client: Client, lang: str) -> str:
     """The disclosure in `lang` and the client's tone (English where the language has no wording)."""
@@ -28,11 +20,6 @@ def disclosure_text(client: Client, lang: str) -> str:
 def bot_question_answer(client: Client, lang: str) -> str:
     """A truthful answer to "are you a human?" and to role-play requests."""
     return say("bot_question", lang, client)
-
-
-def asks_if_bot(text: str) -> bool:
-    """Does the user ask whether they are talking to a bot or a person?"""
-    return bool(_BOT_QUESTION.search(text))
 
 
 def says_it_is_a_bot(text: str) -> bool:

@@ -254,6 +254,13 @@ TEXTS: dict[str, Text] = {
         "Done: from now on you will no longer receive marketing messages from us ({titles}). I am still happy to answer your questions.",
         values=("titles",),
     ),
+    "consent_unsure": Text(
+        Tone(
+            "Ich habe Ihre Nachricht als Abmeldung verstanden. Falls Sie etwas anderes gemeint haben, fragen Sie bitte noch einmal mit anderen Worten.",
+            "Ich habe deine Nachricht als Abmeldung verstanden. Falls du etwas anderes gemeint hast, frag bitte noch einmal mit anderen Worten.",
+        ),
+        "I took your message as a request to unsubscribe. If you meant something else, please ask again in other words.",
+    ),
     "consent_nothing_to_withdraw": Text(
         Tone(
             "Sie haben bei uns keine Werbung abonniert, daher erhalten Sie keine. Ihre Fragen beantworte ich weiterhin gern.",

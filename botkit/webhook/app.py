@@ -38,6 +38,7 @@ from botkit.bot import Bot
 from botkit.errors import ConfigError, PayloadError, SignatureError, StaleRequestError
 from botkit.platforms import ANSWERED_KINDS, HANDOVER_KINDS, Inbound, Platform, get_platform
 from botkit.platforms.meta import verify_token_matches
+from botkit.webhook.agent import agent_router
 from botkit.webhook.logs import guard_logs, log, mask
 from botkit.webhook.outbox import WebhookQueue
 from botkit.webhook.sender import Sender
@@ -195,6 +196,14 @@ def create_app(
 
     for name in platforms:
         add_webhook(get_platform(name))
+
+    def wake_workers() -> None:
+        for worker in workers:
+            worker.wake()
+
+    agent_token = settings.agent_token.get_secret_value() if settings.agent_token is not None else ""
+    if agent_token:  # no token, no agent routes
+        app.include_router(agent_router(bot, agent_token, queue=queue, writer=intake, wake=wake_workers, clock=clock))
 
     @app.get("/healthz", response_model=Health, summary="Liveness, served platforms and pending work")
     async def healthz() -> Health:

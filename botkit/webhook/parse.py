@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from botkit.errors import PayloadError
-from botkit.platforms import ANSWERED_KINDS, HANDOVER_KINDS, Inbound, Kind, webhook_platforms
+from botkit.platforms import ANSWERED_KINDS, HANDOVER_KINDS, PERSON_KINDS, Inbound, Kind, webhook_platforms
 
 
 def parse(platform: str, body: bytes, headers: Mapping[str, str] | None = None) -> list[Inbound]:
@@ -26,4 +26,4 @@ def parse(platform: str, body: bytes, headers: Mapping[str, str] | None = None) 
     return served[platform].parse(body, headers or {})
 
 
-__all__ = ["ANSWERED_KINDS", "HANDOVER_KINDS", "Inbound", "Kind", "parse"]
+__all__ = ["ANSWERED_KINDS", "HANDOVER_KINDS", "PERSON_KINDS", "Inbound", "Kind", "parse"]
