@@ -271,3 +271,18 @@ def test_quick_replies_are_input_select_in_the_web_widget_and_numbered_text_else
     *_, note, toggle = chatwoot.calls(web_event, reply, settings)
     assert note.body["private"] is True and "zaehler-1 (0.31)" in note.body["content"] and "threshold 0.55" in note.body["content"]
     assert (toggle.path, toggle.body) == ("api/v1/accounts/3/conversations/7/toggle_status", {"status": "open"})
+
+
+def test_a_persons_message_from_the_agent_api_reaches_the_chatwoot_conversation(chatwoot_api, serve):
+    chatwoot_api.clear()
+    server = serve(chatwoot_url=chatwoot_api.url, chatwoot_token=TOKEN, chatwoot_webhook_secret=SECRET, agent_token="agent-token")
+    auth = {"Authorization": "Bearer agent-token"}
+    send(server, message(2601, PERSON, conversation=107))
+    idle(server)
+    [handover] = server.bot.queue()
+    assert httpx.post(f"{server.url}/agent/handovers/{handover.id}/take", headers=auth, json={"person": "Anna"}).status_code == 200
+    sent = httpx.post(f"{server.url}/agent/handovers/{handover.id}/messages", headers=auth, json={"text": "Hallo, hier ist Anna."})
+    assert sent.status_code == 202
+    idle(server)
+    last = chatwoot_api.to(107)[-1]
+    assert (last.path, last.body["content"], last.body["private"]) == ("/api/v1/accounts/3/conversations/107/messages", "Hallo, hier ist Anna.", False)

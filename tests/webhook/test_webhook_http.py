@@ -340,7 +340,10 @@ def test_a_bot_handover_passes_the_messenger_thread_to_the_page_inbox(server, re
     assert [(p.body["recipient"]["id"], p.body["target_app_id"]) for p in passes] == [(user, "263902037430900")]
     assert [h.conversation_id for h in server.bot.store.queue()] == [f"messenger:{user}"]
     before = len(messages_to(recorder, user))
-    post(server, "messenger", messenger_body(user, "m_a2", QUESTION))
+    # The Page Inbox owns the thread now: Meta delivers the user's messages on the standby channel.
+    standby = json.dumps({"object": "page", "entry": [{"id": "PAGE1", "time": 3, "standby": [
+        {"sender": {"id": user}, "recipient": {"id": "PAGE1"}, "timestamp": 3, "message": {"mid": "m_a2", "text": QUESTION}}]}]}).encode()
+    post(server, "messenger", standby)
     wait_until_idle(server)
     assert len(messages_to(recorder, user)) == before
 
