@@ -271,6 +271,9 @@ class Bot:
         if intent.kind in ("bot_question", "person_request"):
             return intent.kind, ""
         if intent.kind in _SMALL_TALK:
+            # Small talk by resemblance only ("Abschlag" resembles a goodbye) yields to a confident FAQ hit.
+            if intent.score < 1.0 and not intent.rest and self.retriever.retrieve(text).confidence >= self.limits.threshold:
+                return "none", text
             return intent.kind, intent.rest
         return "none", text
 
