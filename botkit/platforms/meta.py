@@ -12,6 +12,8 @@ from botkit.platforms.events import Outgoing
 from botkit.platforms.payload import items, obj
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from botkit.webhook.settings import WebhookSettings
 
 SIGNATURE_HEADER = "x-hub-signature-256"
@@ -51,9 +53,9 @@ def verify_token_matches(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def verify_headers(headers: Mapping[str, str], body: bytes, secret: Any) -> None:
+def verify_headers(headers: Mapping[str, str], body: bytes, secret: SecretStr | None) -> None:
     """`verify_hub_signature` on a request's headers, with the app secret of settings."""
-    verify_hub_signature(body, headers.get(SIGNATURE_HEADER), secret.get_secret_value())
+    verify_hub_signature(body, headers.get(SIGNATURE_HEADER), secret.get_secret_value() if secret is not None else "")
 
 
 def envelope(data: Any, expected: str) -> list[dict[str, Any]]:
@@ -64,7 +66,7 @@ def envelope(data: Any, expected: str) -> list[dict[str, Any]]:
     return [obj(e, f"entry[{i}]") for i, e in enumerate(items(top.get("entry"), "'entry'"))]
 
 
-def graph_address(request: Outgoing, token: Any, settings: WebhookSettings) -> tuple[str, dict[str, str]]:
+def graph_address(request: Outgoing, token: SecretStr | None, settings: WebhookSettings) -> tuple[str, dict[str, str]]:
     """`POST {graph_api_base}/{path}` with the token as a Bearer header, never in the URL."""
     secret = token.get_secret_value() if token is not None else ""
     return f"{settings.graph_api_base.rstrip('/')}/{request.path}", {"Authorization": f"Bearer {secret}"}
