@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from botkit.errors import PayloadError
@@ -145,7 +145,6 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
 @given(platform=st.sampled_from(["messenger", "whatsapp", "telegram"]), value=json_values, raw=st.binary(max_size=64))
 def test_parse_raises_only_payload_error_for_any_input(platform, value, raw):
     for body in (json.dumps(value).encode(), raw):
