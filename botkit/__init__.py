@@ -91,6 +91,7 @@ __all__ = [
     "Retrieval",
     "Settings",
     "SignatureError",
+    "StaleRequestError",
     "build",
     "load_knowledge",
     "open_bot",
