@@ -46,33 +46,56 @@ def load_knowledge(path: str | Path) -> KnowledgeBase:
     root = Path(path)
     if not root.exists():
         raise KnowledgeError([Problem(str(root), None, None, "does not exist; pass a file or folder of FAQ entries")])
-    files = knowledge_files(root)
-    problems: list[Problem] = []
+    files, linked_out = _discover(root)
+    problems: list[Problem] = [
+        Problem(str(p), None, None, "links to a file outside the knowledge folder and is not read; copy the file in instead")
+        for p in linked_out
+    ]
+    named = (root if root.is_dir() else root.parent) / CLIENT_FILE
+    if named.exists() and client_file(root) is None:
+        problems.append(Problem(str(named), None, None, "links outside the knowledge folder and is not read; copy the file in instead"))
     if not files:
         problems.append(Problem(str(root), None, None, "holds no .yaml, .yml or .csv files"))
     raw: list[tuple[dict[str, Any], str, int, dict[str, int]]] = []
     for file in files:
         raw.extend(_read_file(file, problems))
     entries = validate_records(raw, problems)
-    client_file = (root if root.is_dir() else root.parent) / CLIENT_FILE
-    client = _read_client(client_file, problems) if client_file.exists() else Client()
+    client_path = client_file(root)
+    client = _read_client(client_path, problems) if client_path else Client()
     if problems:
         raise KnowledgeError(problems)
     return KnowledgeBase(path=root, entries=tuple(entries), client=client)
 
 
 def knowledge_files(root: Path) -> list[Path]:
-    """The entry files of a knowledge base, sorted; hidden folders and `botkit.yaml` skipped."""
+    """The entry files of a knowledge base, sorted; hidden folders, `botkit.yaml` and links out of the folder skipped."""
+    return _discover(root)[0]
+
+
+def _discover(root: Path) -> tuple[list[Path], list[Path]]:
+    """(entry files inside `root`, entry-file names that are links to files outside it)."""
     if root.is_file():
-        return [root]
-    found = [
-        p
-        for p in root.rglob("*")
-        if p.suffix.lower() in {".yaml", ".yml", ".csv"}
-        and p.name != CLIENT_FILE
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    ]
-    return sorted(found)
+        return [root], []
+    inside: list[Path] = []
+    outside: list[Path] = []
+    base = root.resolve()
+    for p in sorted(root.rglob("*")):
+        if (
+            p.suffix.lower() in {".yaml", ".yml", ".csv"}
+            and p.name != CLIENT_FILE
+            and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        ):
+            (inside if p.resolve().is_relative_to(base) else outside).append(p)
+    return [p for p in inside if p.is_file()], outside
+
+
+def client_file(root: Path) -> Path | None:
+    """The `botkit.yaml` a knowledge base uses, if present and inside its folder."""
+    folder = root if root.is_dir() else root.parent
+    path = folder / CLIENT_FILE
+    if not path.is_file() or not path.resolve().is_relative_to(folder.resolve()):
+        return None
+    return path
 
 
 def _display(path: Path) -> str:

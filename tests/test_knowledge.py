@@ -8,6 +8,7 @@ import pytest
 
 from botkit import KnowledgeError, load_knowledge
 from botkit.errors import Problem
+from botkit.knowledge import knowledge_files
 from tests.conftest import SAMPLE
 
 GOOD = """\
@@ -123,3 +124,17 @@ def test_invalid_yaml_reports_the_line(tmp_path):
     (tmp_path / "faq.yaml").write_text(GOOD + "  answer: [unclosed\n")
     (problem,) = problems_of(tmp_path)
     assert problem.line is not None and "YAML" in problem.message
+
+
+def test_knowledge_loader_does_not_read_yaml_linked_from_outside_the_folder(tmp_path):
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "faq.yaml").write_text(
+        "- id: a\n  question: Q?\n  answer: A.\n  topic: t\n  scope: service\n  lang: de\n", encoding="utf-8"
+    )
+    outside = tmp_path / "elsewhere.yaml"
+    outside.write_text("- id: secret\n  question: S?\n  answer: S.\n  topic: t\n  scope: service\n  lang: de\n", encoding="utf-8")
+    (folder / "linked.yaml").symlink_to(outside)
+    assert [p.name for p in knowledge_files(folder)] == ["faq.yaml"]
+    with pytest.raises(KnowledgeError, match="outside the knowledge folder"):
+        load_knowledge(folder)
