@@ -32,6 +32,7 @@ class Settings:
     llm_model: str = "gpt-4o-mini"  # any name for llama.cpp's server; the deployment's model for Ollama/vLLM
     llm_api_key: str | None = field(default=None, repr=False)
     llm_timeout: float = 10.0  # seconds; a slower LLM gets the verbatim answer sent instead
+    max_file_bytes: int = 5_000_000  # knowledge files, botkit.yaml and client exports above this are refused
 
     @property
     def llm_enabled(self) -> bool:

@@ -72,7 +72,7 @@ def build(
     """Validate a knowledge base and bring its index up to date (incrementally)."""
     settings = settings or Settings()
     path = Path(knowledge_path)
-    knowledge = load_knowledge(path)
+    knowledge = load_knowledge(path, max_bytes=settings.max_file_bytes)
     report = build_index(
         knowledge.entries,
         embedder or default_embedder(),

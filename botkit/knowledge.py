@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import yaml
 
 from botkit.errors import KnowledgeError, Problem
 from botkit.policy.disclosure import says_it_is_a_bot
+from botkit.strict_yaml import MAX_FILE_BYTES, compose_yaml, load_yaml, read_capped
 from botkit.tabular import csv_rows
 from botkit.types import SCOPES, Client, FaqEntry, Topic
 
@@ -41,8 +43,12 @@ class KnowledgeBase:
         return tuple(sorted({e.lang for e in self.entries}))
 
 
-def load_knowledge(path: str | Path) -> KnowledgeBase:
-    """Load a knowledge file or folder; raise `KnowledgeError` listing every problem at once."""
+def load_knowledge(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> KnowledgeBase:
+    """Load a knowledge file or folder; raise `KnowledgeError` listing every problem at once.
+
+    Args:
+        max_bytes: a file larger than this is refused (a `Problem`), not read.
+    """
     root = Path(path)
     if not root.exists():
         raise KnowledgeError([Problem(str(root), None, None, "does not exist; pass a file or folder of FAQ entries")])
@@ -58,10 +64,10 @@ def load_knowledge(path: str | Path) -> KnowledgeBase:
         problems.append(Problem(str(root), None, None, "holds no .yaml, .yml or .csv files"))
     raw: list[tuple[dict[str, Any], str, int, dict[str, int]]] = []
     for file in files:
-        raw.extend(_read_file(file, problems))
+        raw.extend(_read_file(file, problems, max_bytes))
     entries = validate_records(raw, problems)
     client_path = client_file(root)
-    client = _read_client(client_path, problems) if client_path else Client()
+    client = _read_client(client_path, problems, max_bytes) if client_path else Client()
     if problems:
         raise KnowledgeError(problems)
     return KnowledgeBase(path=root, entries=tuple(entries), client=client)
@@ -105,8 +111,12 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _decode(path: Path, problems: list[Problem]) -> str | None:
-    data = path.read_bytes()
+def _decode(path: Path, problems: list[Problem], max_bytes: int) -> str | None:
+    try:
+        data = read_capped(path, max_bytes, _display(path))
+    except KnowledgeError as exc:
+        problems.extend(exc.problems)
+        return None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -121,22 +131,24 @@ def _decode(path: Path, problems: list[Problem]) -> str | None:
 RawRecord = tuple[dict[str, Any], str, int, dict[str, int]]
 
 
-def _read_file(path: Path, problems: list[Problem]) -> list[RawRecord]:
-    text = _decode(path, problems)
+def _read_file(path: Path, problems: list[Problem], max_bytes: int) -> list[RawRecord]:
+    text = _decode(path, problems, max_bytes)
     if text is None:
         return []
-    if path.suffix.lower() == ".csv":
+    if path.suffix.lower() != ".csv":
+        return list(_read_yaml(text, _display(path), problems))
+    try:
         return list(_read_csv(text, _display(path), problems))
-    return list(_read_yaml(text, _display(path), problems))
+    except csv.Error as exc:
+        problems.append(Problem(_display(path), None, None, f"is not readable CSV ({exc})"))
+        return []
 
 
 def _read_yaml(text: str, name: str, problems: list[Problem]) -> Iterator[RawRecord]:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        problems.append(Problem(name, line, None, f"is not valid YAML ({getattr(exc, 'problem', exc)})"))
+        root = compose_yaml(text, name)
+    except KnowledgeError as exc:
+        problems.extend(exc.problems)
         return
     if root is None:
         return
@@ -239,16 +251,15 @@ def validate_records(raw: list[RawRecord], problems: list[Problem]) -> list[FaqE
     return entries
 
 
-def _read_client(path: Path, problems: list[Problem]) -> Client:
+def _read_client(path: Path, problems: list[Problem], max_bytes: int) -> Client:
     name = _display(path)
-    text = _decode(path, problems)
+    text = _decode(path, problems, max_bytes)
     if text is None:
         return Client()
     try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problems.append(Problem(name, mark.line + 1 if mark else None, None, f"is not valid YAML ({exc})"))
+        data = load_yaml(text, name) or {}
+    except KnowledgeError as exc:
+        problems.extend(exc.problems)
         return Client()
     if not isinstance(data, dict):
         problems.append(Problem(name, 1, None, "must be a mapping with 'client' and 'topics'"))
