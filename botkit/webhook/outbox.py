@@ -97,8 +97,9 @@ class WebhookQueue:
         with self._tx(conn) as conn:
             for event in events:
                 row = _inbox_row(event, now)
-                result = conn.execute(self._insert(webhook_inbox).values(**row).on_conflict_do_nothing(index_elements=["key"]))
-                saved += result.rowcount
+                # RETURNING, not rowcount: psycopg reports -1 for some of these inserts on PostgreSQL
+                new = self._insert(webhook_inbox).values(**row).on_conflict_do_nothing(index_elements=["key"]).returning(webhook_inbox.c.id)
+                saved += len(conn.execute(new).fetchall())
         return saved, len(events) - saved
 
     def claim(self, owner: str, now: float, lease: float, conn: Connection | None = None) -> InboxItem | None:
