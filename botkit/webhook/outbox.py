@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from botkit.db import webhook_inbox, webhook_outbox
+from botkit.db import erased_key_hash, erased_messages, webhook_inbox, webhook_outbox
 from botkit.errors import ConfigError
 from botkit.webhook.parse import Inbound
 
@@ -92,10 +92,14 @@ class WebhookQueue:
             yield own
 
     def accept(self, events: list[Inbound], now: float, conn: Connection | None = None) -> tuple[int, int]:
-        """Save new events; returns (saved, already known)."""
+        """Save new events; returns (saved, already known). Events of an erased user's messages count as known."""
         saved = 0
         with self._tx(conn) as conn:
+            hashes = {erased_key_hash(e.key): e.key for e in events}
+            erased = {hashes[h] for h in conn.execute(select(erased_messages.c.key_hash).where(erased_messages.c.key_hash.in_(hashes))).scalars()}
             for event in events:
+                if event.key in erased:
+                    continue
                 row = _inbox_row(event, now)
                 # RETURNING, not rowcount: psycopg reports -1 for some of these inserts on PostgreSQL
                 new = self._insert(webhook_inbox).values(**row).on_conflict_do_nothing(index_elements=["key"]).returning(webhook_inbox.c.id)
