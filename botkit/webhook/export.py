@@ -204,8 +204,9 @@ uvicorn app:create --factory --host 0.0.0.0 --port 8080
 
 Add `--workers 4` for several processes: they share `data/botkit.db` (SQLite in WAL mode)
 or the database in `BOTKIT_DATABASE_URL`; for several machines also set `BOTKIT_CHROMA_URL`.
-Events are saved before the platform gets its 200 and each message is answered once, also
-across restarts.
+Events are saved before the platform gets its 200; a redelivered message is never answered again,
+also across restarts. Sends are at-least-once for the message in flight when a process dies, exactly
+once otherwise.
 
 ## Endpoints
 

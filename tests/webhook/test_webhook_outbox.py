@@ -85,6 +85,7 @@ def test_a_new_conversation_is_not_held_up_by_a_burst_in_another(queue):
         item = queue.claim("w", T0 + 2 + step, lease=600)
         order.append(item.event.user_id)
     took = time.perf_counter() - started
+    print(f"{queue.engine.dialect.name}: {took / 22 * 1000:.1f} ms per claim with 3,101 pending in 22 conversations")
     assert order[0] == "4900000000" and order[-1] == "49999" and len(set(order)) == 22
     assert took / 22 < 0.05, f"{took / 22 * 1000:.1f} ms per claim with 3,100 pending"
     first = queue.claim("w", T0 + 30, lease=600)
