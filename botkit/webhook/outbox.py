@@ -144,6 +144,15 @@ class WebhookQueue:
             # another worker took this one first: look for the next
         return None
 
+    def renew(self, item: InboxItem, now: float, lease: float) -> bool:
+        """Extend the lease of a claim still being handled; False once another worker took it over."""
+        i = webhook_inbox
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(i).where(i.c.id == item.id, i.c.lease_owner == item.lease_owner, i.c.status == "pending").values(lease_until=now + lease)
+            )
+        return result.rowcount == 1
+
     def finish(
         self, item: InboxItem, outgoing: list[Outgoing], owner: str, now: float, lease: float, conn: Connection | None = None
     ) -> list[OutboxItem] | None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -154,7 +156,8 @@ class Worker:
         if item is None:
             return None
         try:
-            calls = self.handle(item.event)
+            with self._renewing(item):
+                calls = self.handle(item.event)
         except Exception as exc:  # noqa: BLE001 - any failure must not block the conversation forever
             self._failed(item, exc)
             return []
@@ -163,6 +166,28 @@ class Worker:
             log.warning("event %s took longer than its lease and was taken over; its result was dropped", mask(item.event.message_id))
             return []
         return sends
+
+    @contextmanager
+    def _renewing(self, item: InboxItem) -> Iterator[None]:
+        """Keep the claim's lease alive while a slow reply (e.g. an LLM) is being made."""
+        lease = self.settings.lease_seconds
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(lease / 3):
+                try:
+                    if not self.queue.renew(item, self._clock(), lease):
+                        return  # taken over: finish will be fenced off
+                except SQLAlchemyError as exc:
+                    log.warning("renewing the lease of an event failed: %s", type(exc).__name__)
+
+        beater = threading.Thread(target=beat, daemon=True)
+        beater.start()
+        try:
+            yield
+        finally:
+            done.set()
+            beater.join()
 
     def _failed(self, item: InboxItem, exc: Exception) -> None:
         failures = item.attempts + 1

@@ -130,3 +130,53 @@ def test_a_send_is_committed_as_sending_before_its_http_call(server, recorder):
         seen = {r for r in conn.execute(select(webhook_outbox.c.status)).scalars()}
     assert recorder.requests and "sending" in seen
     assert recorder.wait_for(1, lambda r: r.body.get("to") == "4915166666666")
+
+
+def test_two_instances_send_a_reply_slower_than_its_lease_once(database_url, tmp_path, sample_index_dir, embedder, recorder):
+    """Two app instances on one database; every reply takes longer than the lease, so the other instance takes over."""
+    import json
+    import shutil
+    from concurrent.futures import ThreadPoolExecutor
+
+    from botkit import Settings, open_bot
+    from botkit.webhook import create_app
+    from tests.conftest import SAMPLE
+    from tests.webhook.conftest import webhook_settings
+    from tests.webhook.support import ServerThread, is_message, recipient
+
+    servers, bots = [], []
+    for n in range(2):
+        index = tmp_path / f"index{n}"
+        shutil.copytree(sample_index_dir, index)
+        bot = open_bot(SAMPLE, Settings(index_dir=index, database_url=database_url), embedder=embedder)
+        reply = bot.reply
+
+        def slow_reply(*args, _reply=reply, **kwargs):  # a slow LLM, without one: the lease runs out meanwhile
+            time.sleep(1.5)
+            return _reply(*args, **kwargs)
+
+        bot.reply = slow_reply  # type: ignore[method-assign]
+        bots.append(bot)
+        servers.append(ServerThread(create_app(bot, webhook_settings(recorder.url, lease_seconds=0.5, poll_seconds=0.1))).start())  # type: ignore[attr-defined]
+    users = [f"4915200000{i:03d}" for i in range(6)]
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            list(pool.map(lambda i: httpx.post(f"{servers[i % 2].url}/webhook/whatsapp", content=(b := whatsapp_body(users[i], f"wamid.slow{i}", "Wie melde ich meinen Zählerstand?")),
+                                               headers=signed(b, WHATSAPP_SECRET)), range(6)))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and httpx.get(f"{servers[0].url}/healthz").json()["pending"] != {"inbox": 0, "outbox": 0}:
+            time.sleep(0.1)
+        time.sleep(2.0)  # any late, unfenced finish would have queued its duplicate by now
+        with bots[0].store.engine.connect() as conn:
+            outbox = conn.execute(select(webhook_outbox)).mappings().all()
+            inbox = conn.execute(select(webhook_inbox)).mappings().all()
+    finally:
+        for server in servers:
+            server.stop()
+        for bot in bots:
+            bot.store.engine.dispose()
+    assert [(r["status"], r["attempts"]) for r in inbox] == [("done", 0)] * len(users)
+    assert {r["status"] for r in outbox} == {"sent"} and len({r["inbox_id"] for r in outbox}) == len(users)
+    delivered = recorder.delivered(lambda r: is_message(r) and recipient(r) in users)
+    assert len(delivered) == len(outbox)  # one reply per message: no second copy from the instance that lost its lease
+    assert len({(recipient(r), json.dumps(r.body, sort_keys=True)) for r in delivered}) == len(delivered)
