@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
@@ -28,7 +30,7 @@ from botkit.webhook.sender import Sender
 from botkit.webhook.settings import WebhookSettings
 from botkit.webhook.writer import GroupWriter
 
-MAX_ATTEMPTS = 3  # an event that fails this often is marked failed instead of blocking its conversation
+MAX_ATTEMPTS = 3  # an event whose handling fails this often is marked failed instead of blocking its conversation
 
 
 class Worker:
@@ -157,24 +159,49 @@ class Worker:
         item = self.queue.claim(self.owner, self._clock(), self.settings.lease_seconds)
         if item is None:
             return None
-        if item.attempts > MAX_ATTEMPTS:  # it crashed its workers before: do not block the conversation
-            self.queue.give_up(item, "gave up after repeated crashes", None)
-            return []
         try:
-            calls = self.handle(item.event)
+            with self._renewing(item):
+                calls = self.handle(item.event)
         except Exception as exc:  # noqa: BLE001 - any failure must not block the conversation forever
             self._failed(item, exc)
             return []
-        return self.queue.finish(item, calls, self.owner, self._clock(), self._send_lease)
+        sends = self.queue.finish(item, calls, self.owner, self._clock(), self._send_lease)
+        if sends is None:
+            log.warning("event %s took longer than its lease and was taken over; its result was dropped", mask(item.event.message_id))
+            return []
+        return sends
+
+    @contextmanager
+    def _renewing(self, item: InboxItem) -> Iterator[None]:
+        """Keep the claim's lease alive while a slow reply (e.g. an LLM) is being made."""
+        lease = self.settings.lease_seconds
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(lease / 3):
+                try:
+                    if not self.queue.renew(item, self._clock(), lease):
+                        return  # taken over: finish will be fenced off
+                except SQLAlchemyError as exc:
+                    log.warning("renewing the lease of an event failed: %s", type(exc).__name__)
+
+        beater = threading.Thread(target=beat, daemon=True)
+        beater.start()
+        try:
+            yield
+        finally:
+            done.set()
+            beater.join()
 
     def _failed(self, item: InboxItem, exc: Exception) -> None:
-        final = item.attempts >= MAX_ATTEMPTS
+        failures = item.attempts + 1
+        final = failures >= MAX_ATTEMPTS
         log.warning(
             "processing %s event %s of %s failed (attempt %d%s): %s",
-            item.event.platform, mask(item.event.message_id), mask(item.event.user_id), item.attempts,
+            item.event.platform, mask(item.event.message_id), mask(item.event.user_id), failures,
             ", giving up" if final else "", type(exc).__name__, exc_info=not isinstance(exc, BotkitError),
         )
-        retry_at = None if final else self._clock() + self.settings.poll_seconds * item.attempts
+        retry_at = None if final else self._clock() + self.settings.poll_seconds * failures
         self.queue.give_up(item, f"{type(exc).__name__}: {exc}"[:500], retry_at)
 
     # loops --------------------------------------------------------------------------
@@ -236,6 +263,10 @@ class Worker:
         if before is not None:
             await asyncio.wait([before])
         for n, item in enumerate(items):
+            if not await self.writer.run(lambda c: self.queue.sending(item, self.owner, c)):
+                return  # another worker holds these sends now
+            if item.maybe_sent:
+                log.warning("sending again to %s what a crashed worker may have sent already", mask(item.user_id))
             async with self._slots:
                 result = await self.sender.send(item.request)
             if result.verdict == "sent":
