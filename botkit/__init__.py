@@ -25,6 +25,7 @@ if typing.TYPE_CHECKING:
         PayloadError,
         ProviderError,
         SignatureError,
+        StaleRequestError,
     )
     from botkit.knowledge import KnowledgeBase, load_knowledge
     from botkit.phrasing import Phraser, Phrasing
@@ -43,6 +44,7 @@ _ERRORS = (
     "PayloadError",
     "ProviderError",
     "SignatureError",
+    "StaleRequestError",
 )
 _TYPES = ("Decision", "Draft", "FaqEntry", "Handover", "Hit", "Message", "Reply", "Retrieval")
 _HOMES: dict[str, str] = {
@@ -89,6 +91,7 @@ __all__ = [
     "Retrieval",
     "Settings",
     "SignatureError",
+    "StaleRequestError",
     "build",
     "load_knowledge",
     "open_bot",

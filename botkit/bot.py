@@ -244,6 +244,9 @@ class Bot:
             return self._handover(state, text, lang, "nothing_fits", {"offered": list(state.pending)}), text
         if picked is not None:
             return self._answer(state, self._entries[picked], text, lang, "clarified"), text
+        follow_up = self._tapped_quick_reply(state, text, lang)
+        if follow_up is not None:
+            return self._answer(state, follow_up, text, lang, "quick_reply"), text
         kind, question = self._intent(text)
         if kind == "bot_question":
             answer = disclosure.bot_question_answer(client, lang)
@@ -254,9 +257,6 @@ class Bot:
             if due and kind in ("greeting", "empty"):
                 return _Outcome(Decision.ANSWERED, kind, Draft(disclosure.disclosure_text(client, lang)), discloses=True), text
             return _Outcome(Decision.ANSWERED, kind, Draft(say(kind, lang, client))), text
-        follow_up = self._tapped_quick_reply(state, question, lang)
-        if follow_up is not None:
-            return self._answer(state, follow_up, question, lang, "quick_reply"), question
         return None, question
 
     def _intent(self, text: str) -> tuple[str, str]:
@@ -271,6 +271,9 @@ class Bot:
         if intent.kind in ("bot_question", "person_request"):
             return intent.kind, ""
         if intent.kind in _SMALL_TALK:
+            # Small talk by resemblance only ("Abschlag" resembles a goodbye) yields to a confident FAQ hit.
+            if intent.score < 1.0 and not intent.rest and self.retriever.retrieve(text).confidence >= self.limits.threshold:
+                return "none", text
             return intent.kind, intent.rest
         return "none", text
 

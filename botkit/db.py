@@ -6,6 +6,9 @@ Every table that holds data about a person has a `user_id` column, so export and
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from typing import Any
 
 from sqlalchemy import (
@@ -122,6 +125,21 @@ erasures = Table(
     Column("removed", Text, nullable=False),  # JSON: rows removed per table
     Column("at", Float, nullable=False),
 )
+
+erased_messages = Table(
+    "erased_messages",
+    metadata,
+    # Tombstones of erased webhook events, so a platform's late redelivery is dropped instead of
+    # answered: a keyed hash of the event key (platform + message id), never the user id or text.
+    Column("key_hash", String, primary_key=True),
+    Column("at", Float, nullable=False),
+)
+
+
+def erased_key_hash(key: str) -> str:
+    """The tombstone of a webhook event key; the message id cannot be read back from it."""
+    return hmac.new(b"botkit erased webhook event", key.encode("utf-8"), hashlib.sha256).hexdigest()
+
 
 webhook_inbox = Table(
     "webhook_inbox",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -15,6 +16,7 @@ from botkit.errors import ConfigError, KnowledgeError, Problem
 from botkit.hours import DAYS, BusinessHours, parse_day, parse_holiday, zone
 from botkit.policy.disclosure import says_it_is_a_bot
 from botkit.policy.wording import TEXTS, TONES, allowed_placeholders, check_override
+from botkit.strict_yaml import MAX_FILE_BYTES, compose_yaml, read_capped
 from botkit.tabular import csv_rows
 from botkit.types import SCOPES, Client, FaqEntry, Topic
 
@@ -44,38 +46,65 @@ class KnowledgeBase:
         return tuple(sorted({e.lang for e in self.entries}))
 
 
-def load_knowledge(path: str | Path) -> KnowledgeBase:
-    """Load a knowledge file or folder; raise `KnowledgeError` listing every problem at once."""
+def load_knowledge(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> KnowledgeBase:
+    """Load a knowledge file or folder; raise `KnowledgeError` listing every problem at once.
+
+    Args:
+        max_bytes: a file larger than this is refused (a `Problem`), not read.
+    """
     root = Path(path)
     if not root.exists():
         raise KnowledgeError([Problem(str(root), None, None, "does not exist; pass a file or folder of FAQ entries")])
-    files = knowledge_files(root)
-    problems: list[Problem] = []
+    files, linked_out = _discover(root)
+    problems: list[Problem] = [
+        Problem(str(p), None, None, "links to a file outside the knowledge folder and is not read; copy the file in instead")
+        for p in linked_out
+    ]
+    named = (root if root.is_dir() else root.parent) / CLIENT_FILE
+    if named.exists() and client_file(root) is None:
+        problems.append(Problem(str(named), None, None, "links outside the knowledge folder and is not read; copy the file in instead"))
     if not files:
         problems.append(Problem(str(root), None, None, "holds no .yaml, .yml or .csv files"))
     raw: list[tuple[dict[str, Any], str, int, dict[str, int]]] = []
     for file in files:
-        raw.extend(_read_file(file, problems))
+        raw.extend(_read_file(file, problems, max_bytes))
     entries = validate_records(raw, problems)
-    client_file = (root if root.is_dir() else root.parent) / CLIENT_FILE
-    client = _read_client(client_file, problems) if client_file.exists() else Client()
+    client_path = client_file(root)
+    client = _read_client(client_path, problems, max_bytes) if client_path else Client()
     if problems:
         raise KnowledgeError(problems)
     return KnowledgeBase(path=root, entries=tuple(entries), client=client)
 
 
 def knowledge_files(root: Path) -> list[Path]:
-    """The entry files of a knowledge base, sorted; hidden folders and `botkit.yaml` skipped."""
+    """The entry files of a knowledge base, sorted; hidden folders, `botkit.yaml` and links out of the folder skipped."""
+    return _discover(root)[0]
+
+
+def _discover(root: Path) -> tuple[list[Path], list[Path]]:
+    """(entry files inside `root`, entry-file names that are links to files outside it)."""
     if root.is_file():
-        return [root]
-    found = [
-        p
-        for p in root.rglob("*")
-        if p.suffix.lower() in {".yaml", ".yml", ".csv"}
-        and p.name != CLIENT_FILE
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    ]
-    return sorted(found)
+        return [root], []
+    inside: list[Path] = []
+    outside: list[Path] = []
+    base = root.resolve()
+    for p in sorted(root.rglob("*")):
+        if (
+            p.suffix.lower() in {".yaml", ".yml", ".csv"}
+            and p.name != CLIENT_FILE
+            and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        ):
+            (inside if p.resolve().is_relative_to(base) else outside).append(p)
+    return [p for p in inside if p.is_file()], outside
+
+
+def client_file(root: Path) -> Path | None:
+    """The `botkit.yaml` a knowledge base uses, if present and inside its folder."""
+    folder = root if root.is_dir() else root.parent
+    path = folder / CLIENT_FILE
+    if not path.is_file() or not path.resolve().is_relative_to(folder.resolve()):
+        return None
+    return path
 
 
 def _display(path: Path) -> str:
@@ -85,8 +114,12 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _decode(path: Path, problems: list[Problem]) -> str | None:
-    data = path.read_bytes()
+def _decode(path: Path, problems: list[Problem], max_bytes: int) -> str | None:
+    try:
+        data = read_capped(path, max_bytes, _display(path))
+    except KnowledgeError as exc:
+        problems.extend(exc.problems)
+        return None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -101,22 +134,24 @@ def _decode(path: Path, problems: list[Problem]) -> str | None:
 RawRecord = tuple[dict[str, Any], str, int, dict[str, int]]
 
 
-def _read_file(path: Path, problems: list[Problem]) -> list[RawRecord]:
-    text = _decode(path, problems)
+def _read_file(path: Path, problems: list[Problem], max_bytes: int) -> list[RawRecord]:
+    text = _decode(path, problems, max_bytes)
     if text is None:
         return []
-    if path.suffix.lower() == ".csv":
+    if path.suffix.lower() != ".csv":
+        return list(_read_yaml(text, _display(path), problems))
+    try:
         return list(_read_csv(text, _display(path), problems))
-    return list(_read_yaml(text, _display(path), problems))
+    except csv.Error as exc:
+        problems.append(Problem(_display(path), None, None, f"is not readable CSV ({exc})"))
+        return []
 
 
 def _read_yaml(text: str, name: str, problems: list[Problem]) -> Iterator[RawRecord]:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        problems.append(Problem(name, line, None, f"is not valid YAML ({getattr(exc, 'problem', exc)})"))
+        root = compose_yaml(text, name)
+    except KnowledgeError as exc:
+        problems.extend(exc.problems)
         return
     if root is None:
         return
@@ -219,16 +254,15 @@ def validate_records(raw: list[RawRecord], problems: list[Problem]) -> list[FaqE
     return entries
 
 
-def _read_client(path: Path, problems: list[Problem]) -> Client:
+def _read_client(path: Path, problems: list[Problem], max_bytes: int) -> Client:
     name = _display(path)
-    text = _decode(path, problems)
+    text = _decode(path, problems, max_bytes)
     if text is None:
         return Client()
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problems.append(Problem(name, mark.line + 1 if mark else None, None, f"is not valid YAML ({exc})"))
+        root = compose_yaml(text, name)
+    except KnowledgeError as exc:
+        problems.extend(exc.problems)
         return Client()
     if root is None:
         return Client()

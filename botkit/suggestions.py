@@ -20,6 +20,7 @@ import yaml
 from botkit.errors import ConfigError, LLMError
 from botkit.knowledge import KnowledgeBase, knowledge_files
 from botkit.protocols import ChatModel
+from botkit.tabular import spreadsheet_safe
 from botkit.types import FaqEntry
 
 REVIEW_FOLDER = ".review"
@@ -97,7 +98,7 @@ def write_question_review(path: Path, knowledge: KnowledgeBase, found: Sequence[
     writer.writerow(QUESTION_COLUMNS)
     for item in found:
         for text in item.texts:
-            writer.writerow((text, item.entry.id, item.entry.lang, f"unreviewed ({model_id})"))
+            writer.writerow([spreadsheet_safe(v) for v in (text, item.entry.id, item.entry.lang, f"unreviewed ({model_id})")])
     return _write(path, out.getvalue())
 
 

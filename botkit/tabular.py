@@ -1,4 +1,4 @@
-"""Read CSV text the way spreadsheet programs write it (comma or semicolon, quoted cells)."""
+"""Read CSV text the way spreadsheet programs write it (comma or semicolon, quoted cells); write cells they show as text."""
 
 from __future__ import annotations
 
@@ -34,3 +34,14 @@ def csv_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
                 yield line, row
 
     return header, rows()
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""Cell beginnings spreadsheet programs run as a formula (OWASP "CSV Injection")."""
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A cell value that Excel, LibreOffice and Sheets show as text: `'` before a formula start; others unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

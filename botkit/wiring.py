@@ -90,7 +90,7 @@ def build(
     """
     settings = settings or Settings()
     path = Path(knowledge_path)
-    knowledge = load_knowledge(path)
+    knowledge = load_knowledge(path, max_bytes=settings.max_file_bytes)
     report = build_index(
         knowledge.entries,
         embedder or default_embedder(),

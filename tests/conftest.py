@@ -1,9 +1,20 @@
-"""Shared fixtures: the sample knowledge base, a built index, a bot on a fresh database; hypothesis profiles."""
+"""Shared fixtures: the sample knowledge base, a built index, a bot on a fresh database, PostgreSQL; hypothesis profiles.
+
+Storage tests take `database_url`, which runs them on a SQLite file and on a PostgreSQL
+server started once per session from Debian's `postgresql` package (`.ci/run` installs it).
+"""
 
 from __future__ import annotations
 
+import glob
+import itertools
 import os
+import pwd
+import shlex
 import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 # One BLAS thread, set before numpy loads (subprocesses and notebook kernels inherit it): on a shared
@@ -14,6 +25,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import pytest  # noqa: E402
 from hypothesis import settings as hypothesis_settings  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
 
 from botkit import Settings, open_bot  # noqa: E402
 from botkit.wiring import default_embedder  # noqa: E402
@@ -76,3 +88,68 @@ def kb_copy(tmp_path) -> Path:
     target = tmp_path / "knowledge"
     shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns(".botkit*"))
     return target
+
+
+_DATABASES = itertools.count()
+
+
+def _pg_binary(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return candidates[-1] if candidates else None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The base URL of a PostgreSQL server started for this session on a private Unix socket.
+
+    Skipped where the server binaries or the psycopg driver are missing.
+    """
+    pytest.importorskip("psycopg", reason="the psycopg driver is not installed (pip install 'botkit[server]')")
+    initdb, pg_ctl = _pg_binary("initdb"), _pg_binary("pg_ctl")
+    if initdb is None or pg_ctl is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed: apt-get install postgresql")
+    prefix: list[str] = []
+    folder = tempfile.mkdtemp(prefix="botkit-pg-")  # not under pytest's 0700 tmp dir: the server user must reach it
+    if os.geteuid() == 0:
+        # PostgreSQL refuses to run as root; run it as the `postgres` user that the packages create.
+        try:
+            account = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no 'postgres' user to run the server as")
+        os.chown(folder, account.pw_uid, account.pw_gid)
+        prefix = ["runuser", "-u", "postgres", "--"]
+    data = os.path.join(folder, "data")
+    try:
+        subprocess.run([*prefix, initdb, "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"],
+                       check=True, capture_output=True, timeout=120)
+        # No TCP listener (-h ''): the socket in our own folder cannot clash with another server.
+        options = f"-k {folder} -h '' -p 5432 -F"
+        # If this test run is killed (e.g. by `timeout`), no teardown runs: a watchdog, started
+        # before the server, stops it and removes its folder once this process is gone (after a
+        # pause, in case the kill came while the server was still starting).
+        stop = " ".join(shlex.quote(a) for a in [*prefix, pg_ctl, "-D", data, "-m", "immediate", "stop"])
+        watchdog = f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; sleep 3; {stop}; rm -rf {shlex.quote(folder)}"
+        subprocess.run(["sh", "-c", f"({watchdog}) >/dev/null 2>&1 &"], check=True, start_new_session=True, timeout=30)
+        subprocess.run([*prefix, pg_ctl, "-D", data, "-o", options, "-w", "-l", os.path.join(folder, "log"), "start"],
+                       check=True, capture_output=True, timeout=120)
+        yield f"postgresql+psycopg://postgres@/{{database}}?host={folder}&port=5432"
+        subprocess.run([*prefix, pg_ctl, "-D", data, "-m", "immediate", "stop"], check=True, capture_output=True, timeout=120)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """A fresh, empty database: a SQLite file, or a new database on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'botkit.db'}"
+    base = request.getfixturevalue("postgres_server")
+    name = f"botkit_{os.getpid()}_{next(_DATABASES)}"
+    admin = create_engine(base.format(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return base.format(database=name)

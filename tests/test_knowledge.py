@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from botkit import KnowledgeError, load_knowledge
 from botkit.errors import Problem
+from botkit.knowledge import knowledge_files
 from tests.conftest import SAMPLE
 
 GOOD = """\
@@ -123,3 +125,66 @@ def test_invalid_yaml_reports_the_line(tmp_path):
     (tmp_path / "faq.yaml").write_text(GOOD + "  answer: [unclosed\n")
     (problem,) = problems_of(tmp_path)
     assert problem.line is not None and "YAML" in problem.message
+
+
+def test_knowledge_loader_does_not_read_yaml_linked_from_outside_the_folder(tmp_path):
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "faq.yaml").write_text(
+        "- id: a\n  question: Q?\n  answer: A.\n  topic: t\n  scope: service\n  lang: de\n", encoding="utf-8"
+    )
+    outside = tmp_path / "elsewhere.yaml"
+    outside.write_text("- id: secret\n  question: S?\n  answer: S.\n  topic: t\n  scope: service\n  lang: de\n", encoding="utf-8")
+    (folder / "linked.yaml").symlink_to(outside)
+    assert [p.name for p in knowledge_files(folder)] == ["faq.yaml"]
+    with pytest.raises(KnowledgeError, match="outside the knowledge folder"):
+        load_knowledge(folder)
+
+
+def _laughs(levels: int) -> str:
+    """A "billion laughs" entry: each level an anchored list of nine aliases of the one before."""
+    lines = ["- id: bomb", "  question: Q?", "  scope: service", "  lang: de", "  topic: t", '  paraphrases: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for level in range(1, levels + 1):
+        lines.append(f"  p{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 9)}]")
+    lines.append(f"  answer: *l{levels}")
+    return "\n".join(lines) + "\n"
+
+
+def test_yaml_bomb_in_a_knowledge_file_is_refused_with_file_and_line(tmp_path):
+    import time
+
+    (tmp_path / "faq.yaml").write_text(_laughs(6), encoding="utf-8")
+    started = time.monotonic()
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(tmp_path)
+    assert time.monotonic() - started < 2
+    problem = info.value.problems[0]
+    assert problem.file.endswith("faq.yaml") and problem.line == 6 and "anchor or alias" in problem.message
+
+
+def test_recursive_alias_and_deep_nesting_are_problems_not_crashes(tmp_path):
+    (tmp_path / "a.yaml").write_text("- &a [*a]\n", encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("- id: x\n  question: " + "[" * 50_000 + "\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(tmp_path)
+    messages = {Path(p.file).name: p.message for p in info.value.problems}
+    assert "anchor or alias" in messages["a.yaml"] and "nests too deep" in messages["b.yaml"]
+
+
+def test_alias_in_botkit_yaml_is_refused(tmp_path):
+    shutil.copy(SAMPLE / "service.yaml", tmp_path / "faq.yaml")
+    (tmp_path / "botkit.yaml").write_text("client:\n  name: &n Stadtwerke\n  bot_name: *n\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(tmp_path)
+    assert [(Path(p.file).name, p.line) for p in info.value.problems] == [("botkit.yaml", 2)]
+
+
+def test_oversized_knowledge_file_is_refused_before_reading(tmp_path):
+    from botkit import Settings
+    from botkit.wiring import build
+
+    shutil.copy(SAMPLE / "service.yaml", tmp_path / "faq.yaml")
+    with pytest.raises(KnowledgeError, match="more than the limit of 1,000.*BOTKIT_MAX_FILE_BYTES"):
+        load_knowledge(tmp_path, max_bytes=1_000)
+    with pytest.raises(KnowledgeError, match="more than the limit of 2,000"):
+        build(tmp_path, Settings(index_dir=tmp_path / "idx", max_file_bytes=2_000))

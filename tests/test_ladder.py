@@ -123,3 +123,10 @@ def test_asking_again_after_nobody_came_renews_the_request(bot, clock):
     again = ask_for_person(bot)
     assert again.handover.id == first and len(bot.queue()) == 1
     assert bot.overdue() == [], "waiting since the new request"
+
+
+def test_a_keyword_that_merely_resembles_small_talk_is_answered_from_the_faq(bot):
+    # USE finds a single German noun close to a goodbye; a confident FAQ hit wins over resemblance.
+    assert bot._intents.classify("Abschlag ändern").kind == "goodbye"  # the resemblance this test is about
+    reply = bot.reply("c1", "Abschlag ändern", "whatsapp")
+    assert reply.decision == Decision.ANSWERED and reply.entries == ("abschlag-aendern",)

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, delete, func, insert, select
 
-from botkit.db import USER_TABLES, campaign_deliveries, consent_events, erasures
+from botkit.db import USER_TABLES, campaign_deliveries, consent_events, erased_key_hash, erased_messages, erasures, webhook_inbox
 from botkit.errors import ConsentError
 from botkit.types import Client, Topic
 
@@ -212,18 +212,41 @@ class ConsentLedger:
         """Delete every row about a user from every personal-data table (Art. 17); returns rows removed per table.
 
         The erasure itself is recorded with its time and counts only. No identifier of the
-        person is kept, not even a salted hash: a hash that can be recomputed from the user
-        id is still personal data (GDPR Recital 26), and the operator who runs the erasure
-        has the answer to the request in hand.
+        person is kept, not even a salted hash of the user id: a hash that can be recomputed
+        from the user id is still personal data (GDPR Recital 26). What is kept are tombstones
+        of the user's webhook events (keyed hashes of platform message ids, see
+        `erased_key_hash`), so a platform's late redelivery is dropped instead of answered.
+        On SQLite the deleted rows are overwritten (`secure_delete`) and the write-ahead log
+        is checkpointed and truncated, so no copy stays on disk while the server runs.
         """
         if not user_id:
             raise ConsentError("erase needs a user id; an empty id would match nothing or everything")
         removed: dict[str, int] = {}
+        sqlite = self.engine.dialect.name == "sqlite"
         with self.engine.begin() as conn:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA secure_delete=ON")  # zero the freed pages, not only unlink them
+            keys = conn.execute(select(webhook_inbox.c.key).where(webhook_inbox.c.user_id == user_id)).scalars().all()
+            hashes = {erased_key_hash(k) for k in keys}
+            known = set(conn.execute(select(erased_messages.c.key_hash).where(erased_messages.c.key_hash.in_(hashes))).scalars())
+            if hashes - known:
+                conn.execute(insert(erased_messages), [{"key_hash": h, "at": self._clock()} for h in sorted(hashes - known)])
             for table in USER_TABLES:
                 removed[table.name] = conn.execute(delete(table).where(table.c.user_id == user_id)).rowcount
             conn.execute(insert(erasures).values(removed=json.dumps(removed), at=self._clock()))
+        if sqlite:
+            self._checkpoint()
         return removed
+
+    def _checkpoint(self) -> None:
+        """Copy the write-ahead log into the database and truncate it; retried while readers hold it."""
+        for attempt in range(50):
+            with self.engine.connect() as conn:
+                busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+            if busy is None or busy[0] == 0:
+                return
+            time.sleep(0.02 * (attempt + 1))
+        raise ConsentError("the erasure is committed, but the database's write-ahead log is still in use; run the erase again")
 
     def record_delivery(
         self,

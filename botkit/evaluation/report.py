@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from botkit.evaluation.metrics import CaseResult, ReliabilityBin, SweepPoint, case_metrics, confusions, reliability
 from botkit.evaluation.runner import ConversationResult, conversation_metrics
+from botkit.tabular import spreadsheet_safe
 
 CASE_COLUMNS = (
     "source", "lang", "question", "expected_id", "decision", "reason", "entries",
@@ -198,7 +199,7 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(columns))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()} for row in rows)
 
 
 def _img(fig: Figure) -> str:

@@ -7,6 +7,7 @@ import shutil
 from dataclasses import fields
 from importlib.metadata import version
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from botkit.channels import get_profile
 from botkit.config import Settings
@@ -15,8 +16,12 @@ from botkit.wiring import build, data_dir
 from botkit.errors import ConfigError
 from botkit.calibration import read_calibration
 from botkit.index import ProgressFn
+from botkit.knowledge import client_file, knowledge_files
 from botkit.protocols import Embedder
 from botkit.webhook.entry import MANIFEST
+from botkit.webhook.lock import botkit_wheel, pinned_requirements
+
+LOCK = "requirements.lock"
 
 ENV_VARS: tuple[tuple[str, str], ...] = (
     ("BOTKIT_MESSENGER_APP_SECRET", "Messenger: the Meta app secret; checks X-Hub-Signature-256 of every POST"),
@@ -65,8 +70,10 @@ def export_bot(
 
     The folder holds the knowledge files, the built index (unless it lives on a Chroma
     server), the calibration, a manifest with the bot's settings and channel limits, an
-    ASGI entry point (`app.py`), an empty database, `.env.example`, `requirements.txt`
-    and a README with the environment variables and the command that serves it.
+    ASGI entry point (`app.py`), an empty database, `.env.example`, the botkit wheel in `wheels/`,
+    `requirements.lock` pinning every dependency as installed here, `requirements.txt`
+    installing both (nothing from an index by botkit's name) and a README with the
+    environment variables and the command that serves it.
 
     Raises:
         ConfigError: `out` exists and is not empty.
@@ -81,15 +88,7 @@ def export_bot(
     (target / "data").mkdir()
 
     name = source.resolve().name  # kept: a Chroma server's collections are named after it
-    skip = shutil.ignore_patterns(".botkit*", "__pycache__")
-    if source.is_dir():
-        shutil.copytree(source, target / name, ignore=skip)
-    else:
-        (target / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target / name)
-        client_file = source.parent / "botkit.yaml"
-        if client_file.exists():
-            shutil.copy2(client_file, target / "botkit.yaml")
+    copied = _copy_knowledge(source, target, name)
     if not settings.chroma_url:
         shutil.copytree(data_dir(source, settings) / "index", target / "data" / "index", ignore=shutil.ignore_patterns(".build.lock"))
     calibration = None
@@ -107,13 +106,49 @@ def export_bot(
         "consent_topics": {t.id: t.version for t in knowledge.client.topics},
         "channels": {c: _limits(c) for c in ("messenger", "whatsapp", "telegram")},
         "settings": _settings_defaults(settings, calibration),
+        "files": copied,
     }
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (target / "app.py").write_text(_APP_PY, encoding="utf-8")
-    (target / "requirements.txt").write_text(f"botkit[server]=={version('botkit')}\n", encoding="utf-8")
+    _write_requirements(target, ("server", "llm") if settings.llm_enabled else ("server",))
     (target / ".env.example").write_text("".join(f"# {help_}\n{var}=\n" for var, help_ in ENV_VARS), encoding="utf-8")
     (target / "README.md").write_text(_readme(knowledge.client.name, len(knowledge.entries), name, settings), encoding="utf-8")
     return target
+
+
+def _copy_knowledge(source: Path, target: Path, name: str) -> list[str]:
+    """Copy the files the knowledge loader reads, and `botkit.yaml`, under `target/name`; their export paths.
+
+    Nothing else comes along (no `.env`, `.review/`, databases or stray files), and no link
+    to a file outside the knowledge folder is followed.
+    """
+    folder = source if source.is_dir() else source.parent
+    files = [*knowledge_files(source)]
+    client = client_file(source)
+    if client is not None:
+        files.append(client)
+    copied = []
+    for file in files:
+        relative = Path(name) / file.relative_to(folder) if source.is_dir() else Path(file.name if file == client else name)
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(file, target / relative)
+        copied.append(relative.as_posix())
+    return sorted(copied)
+
+
+def _write_requirements(target: Path, extras: tuple[str, ...]) -> None:
+    """`wheels/` with botkit's wheel, `requirements.lock` pinning every dependency, and `requirements.txt` installing both."""
+    wheel = botkit_wheel(target / "wheels")
+    pins = pinned_requirements(extras)
+    (target / LOCK).write_text(
+        f"# Every dependency of botkit[{','.join(extras)}] as installed where this bot was exported.\n" + "".join(f"{p}\n" for p in pins),
+        encoding="utf-8",
+    )
+    (target / "requirements.txt").write_text(
+        "# Install from this folder: pip install -r requirements.txt (botkit comes from wheels/, never from an index)\n"
+        f"-r {LOCK}\n./wheels/{wheel.name}[{','.join(extras)}]\n",
+        encoding="utf-8",
+    )
 
 
 def _limits(channel: str) -> dict[str, object]:
@@ -128,10 +163,22 @@ def _settings_defaults(settings: Settings, calibration: str | None) -> dict[str,
         value = getattr(settings, f.name)
         if not f.repr or value is None or f.name in ("index_dir", "database_url", "calibration"):
             continue
-        out[f"BOTKIT_{f.name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+        out[f"BOTKIT_{f.name.upper()}"] = str(value).lower() if isinstance(value, bool) else _without_credentials(str(value))
     if calibration is not None:
         out["BOTKIT_CALIBRATION"] = calibration
     return out
+
+
+def _without_credentials(value: str) -> str:
+    """A URL without user:password@ and query (where API keys hide); any other value unchanged."""
+    url = urlsplit(value)
+    if not url.scheme or not url.netloc:
+        return value
+    host = url.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if url.port is not None:
+        netloc += f":{url.port}"
+    return urlunsplit((url.scheme, netloc, url.path, "", ""))
 
 
 def _readme(client: str, entries: int, knowledge: str, settings: Settings) -> str:
@@ -157,8 +204,9 @@ uvicorn app:create --factory --host 0.0.0.0 --port 8080
 
 Add `--workers 4` for several processes: they share `data/botkit.db` (SQLite in WAL mode)
 or the database in `BOTKIT_DATABASE_URL`; for several machines also set `BOTKIT_CHROMA_URL`.
-Events are saved before the platform gets its 200 and each message is answered once, also
-across restarts.
+Events are saved before the platform gets its 200; a redelivered message is never answered again,
+also across restarts. Sends are at-least-once for the message in flight when a process dies, exactly
+once otherwise.
 
 ## Endpoints
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import quote
 
 log = logging.getLogger("botkit.webhook")
@@ -16,6 +16,11 @@ _PATTERNS = (
     re.compile(r"(hub\.verify_token=)[^&\s\"']*"),
     re.compile(r"(/bot)\d+(?::|%3A)[A-Za-z0-9_-]+", re.IGNORECASE),
 )
+# SQLAlchemy appends the statement's parameters (phone numbers, message texts) to its errors.
+_SQL_PARAMETERS = re.compile(r"\[parameters: .*?\](?=\n|$|\s*\(Background)", re.DOTALL)
+# Phone numbers and platform user ids: seven or more digits, maybe after a `+`.
+_LONG_NUMBER = re.compile(r"\+?(?<!\d)\d{7,}(?!\d)")
+_TRACEBACKS = logging.Formatter()
 
 
 def mask(value: object) -> str:
@@ -25,7 +30,13 @@ def mask(value: object) -> str:
 
 
 class SecretScrubber(logging.Filter):
-    """Replaces known secrets, verify tokens in URLs and Telegram bot tokens by `***`."""
+    """Hides secrets and personal data in log records: in the message, its arguments and exception text.
+
+    Known secrets, verify tokens in URLs and Telegram bot tokens become `***`; SQL parameters
+    in database errors are dropped; digit runs as long as a phone number or platform user id
+    keep only their last three digits. The record keeps its shape (uvicorn's access formatter
+    unpacks `record.args`), so only the values inside are replaced.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -41,14 +52,49 @@ class SecretScrubber(logging.Filter):
             text = text.replace(secret, "***")
         for pattern in _PATTERNS:
             text = pattern.sub(r"\1***", text)
-        return text
+        text = _SQL_PARAMETERS.sub("[parameters hidden]", text)
+        return _LONG_NUMBER.sub(lambda m: mask(m.group()), text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError, KeyError):
+            return True  # a malformed record: the handler reports it as logging always does
         clean = self.scrub(message)
         if clean != message:
-            record.msg, record.args = clean, None
+            args = self._scrub_args(record.args)
+            if _formatted(record.msg, args) == clean:
+                record.args = args  # shape kept: uvicorn's access formatter unpacks record.args
+            else:
+                record.msg, record.args = clean, ()  # the secret spans template and arguments
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text when it is set: format the traceback once, scrubbed.
+            record.exc_text = self.scrub(_TRACEBACKS.formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = self.scrub(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.scrub(record.stack_info)
         return True
+
+    def _scrub_args(self, args: object) -> object:
+        if isinstance(args, tuple):
+            return tuple(self._scrub_value(a) for a in args)
+        if isinstance(args, Mapping):
+            return {k: self._scrub_value(v) for k, v in args.items()}
+        return args
+
+    def _scrub_value(self, value: object) -> object:
+        """A str scrubbed; another value replaced by its scrubbed text only when that differs."""
+        text = value if isinstance(value, str) else str(value)
+        clean = self.scrub(text)
+        return value if clean == text else clean
+
+
+def _formatted(msg: object, args: object) -> str | None:
+    try:
+        return str(msg) % args if args else str(msg)
+    except (TypeError, ValueError, KeyError):
+        return None
 
 
 _SCRUBBER = SecretScrubber()

@@ -3,24 +3,33 @@
 Inbox rows are written before the platform gets its 200 and are unique per platform
 message id, so a redelivery (also after a restart) is recognised and dropped. Workers of
 any number of processes claim rows with a lease; a conversation's rows are processed one
-after another, oldest first. A crashed worker's lease runs out and another worker (or the
-restarted process) takes the row over.
+after another, oldest first, and conversations take turns (one event each per round), so
+a burst in one conversation does not hold up the others.
+A crashed worker's lease runs out and another worker (or the restarted process) takes the
+row over; every claim has its own lease token, and finishing or giving up is fenced with
+it, so a worker that lost its lease writes nothing. `attempts` of an event counts the
+failures of its own handling, not the lease expiries of a process that died meanwhile.
+
+A send is marked `sending` (committed) right before its HTTP call: a send found in that
+state after a crash may have reached the platform and is sent again (at-least-once for the
+message in flight; every other message is sent exactly once).
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from botkit.db import webhook_inbox, webhook_outbox
+from botkit.db import erased_key_hash, erased_messages, webhook_inbox, webhook_outbox
 from botkit.errors import ConfigError
-from botkit.webhook.parse import Inbound
+from botkit.platforms.events import Inbound, Outgoing
 
 
 @dataclass(frozen=True)
@@ -29,16 +38,8 @@ class InboxItem:
 
     id: int
     event: Inbound
-    attempts: int
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One send-API call: `path` below the platform's API base, and its JSON body."""
-
-    platform: str
-    path: str
-    body: dict[str, Any]
+    attempts: int  # failed handlings so far
+    lease_owner: str  # this claim's token; finish and give_up only write while it holds the row
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,10 @@ class OutboxItem:
     user_id: str
     request: Outgoing
     attempts: int
+    maybe_sent: bool = False  # a crash hit while it was `sending`: the platform may have it already
 
 
+_UNSENT = ("pending", "sending")
 _CLAIM_TRIES = 8  # lost races in a row before a worker waits for the next poll
 
 
@@ -80,22 +83,36 @@ class WebhookQueue:
             yield own
 
     def accept(self, events: list[Inbound], now: float, conn: Connection | None = None) -> tuple[int, int]:
-        """Save new events; returns (saved, already known)."""
+        """Save new events; returns (saved, already known). Events of an erased user's messages count as known."""
         saved = 0
         with self._tx(conn) as conn:
+            hashes = {erased_key_hash(e.key): e.key for e in events}
+            erased = {hashes[h] for h in conn.execute(select(erased_messages.c.key_hash).where(erased_messages.c.key_hash.in_(hashes))).scalars()}
             for event in events:
+                if event.key in erased:
+                    continue
                 row = _inbox_row(event, now)
-                result = conn.execute(self._insert(webhook_inbox).values(**row).on_conflict_do_nothing(index_elements=["key"]))
-                saved += result.rowcount
+                # RETURNING, not rowcount: psycopg reports -1 for some of these inserts on PostgreSQL
+                new = self._insert(webhook_inbox).values(**row).on_conflict_do_nothing(index_elements=["key"]).returning(webhook_inbox.c.id)
+                saved += len(conn.execute(new).fetchall())
         return saved, len(events) - saved
 
     def claim(self, owner: str, now: float, lease: float, conn: Connection | None = None) -> InboxItem | None:
-        """Lease the oldest pending event whose conversation has no earlier pending event; None if there is none."""
-        i = webhook_inbox.alias("i")
-        j = webhook_inbox.alias("j")
-        earlier = select(j.c.id).where(j.c.conversation_id == i.c.conversation_id, j.c.status == "pending", j.c.id < i.c.id)
-        free = or_(i.c.lease_until.is_(None), i.c.lease_until < now)
-        query = select(i).where(i.c.status == "pending", free, ~earlier.exists()).order_by(i.c.id).limit(1)
+        """Lease the next event; None when nothing is free.
+
+        Only a conversation's first pending event can be claimed (in order, one at a time).
+        Conversations take turns: the one whose first event has been waiting longest goes
+        next, counted from when it arrived or its predecessor was done, whichever is later.
+        So a conversation with thousands of queued events gets one turn per round, not all.
+        """
+        i, h, j = webhook_inbox, webhook_inbox.alias("h"), webhook_inbox.alias("j")
+        heads = select(func.min(i.c.id).label("head")).where(i.c.status == "pending").group_by(i.c.conversation_id).subquery()
+        before = (
+            select(j.c.done_at).where(j.c.conversation_id == h.c.conversation_id, j.c.id < h.c.id).order_by(j.c.id.desc()).limit(1)
+        ).scalar_subquery()
+        waiting_since = case((before > h.c.received_at, before), else_=h.c.received_at)
+        query = select(h).join(heads, h.c.id == heads.c.head).where(_free(h, now)).order_by(waiting_since, h.c.id).limit(1)
+        token = f"{owner}#{uuid.uuid4().hex[:12]}"
         for _ in range(_CLAIM_TRIES):
             # Without a caller's transaction: read, then claim with a guarded UPDATE in a short
             # write transaction of its own (a read-then-write transaction can fail outright
@@ -109,22 +126,41 @@ class WebhookQueue:
                 return None
             with self._tx(conn) as writer:
                 claimed = writer.execute(
-                    update(webhook_inbox)
-                    .where(webhook_inbox.c.id == row["id"], webhook_inbox.c.status == "pending", _free(webhook_inbox, now))
-                    .values(lease_owner=owner, lease_until=now + lease, attempts=webhook_inbox.c.attempts + 1)
+                    update(i)
+                    .where(i.c.id == row["id"], i.c.status == "pending", _free(i, now))
+                    .values(lease_owner=token, lease_until=now + lease)
                 )
             if claimed.rowcount == 1:
-                return InboxItem(row["id"], _event(row), row["attempts"] + 1)
+                return InboxItem(row["id"], _event(row), row["attempts"], token)
             # another worker took this one first: look for the next
         return None
 
+    def renew(self, item: InboxItem, now: float, lease: float) -> bool:
+        """Extend the lease of a claim still being handled; False once another worker took it over."""
+        i = webhook_inbox
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(i).where(i.c.id == item.id, i.c.lease_owner == item.lease_owner, i.c.status == "pending").values(lease_until=now + lease)
+            )
+        return result.rowcount == 1
+
     def finish(
         self, item: InboxItem, outgoing: list[Outgoing], owner: str, now: float, lease: float, conn: Connection | None = None
-    ) -> list[OutboxItem]:
-        """Mark an event done and queue its sends, leased to `owner`, in one transaction."""
+    ) -> list[OutboxItem] | None:
+        """Mark an event done and queue its sends, leased to `owner`, in one transaction.
+
+        Returns None, writing nothing, when the claim's lease was taken over by another worker.
+        """
         event = item.event
         rows = []
         with self._tx(conn) as conn:
+            done = conn.execute(
+                update(webhook_inbox)
+                .where(webhook_inbox.c.id == item.id, webhook_inbox.c.lease_owner == item.lease_owner, webhook_inbox.c.status == "pending")
+                .values(status="done", done_at=now, lease_owner=None, lease_until=None, error=None)
+            )
+            if done.rowcount != 1:
+                return None
             for seq, request in enumerate(outgoing):
                 values = {
                     "inbox_id": item.id,
@@ -143,29 +179,32 @@ class WebhookQueue:
                 }
                 result = conn.execute(insert(webhook_outbox).values(**values))
                 rows.append(OutboxItem(int(result.inserted_primary_key[0]), item.id, seq, event.conversation_id, event.user_id, request, 0))
-            conn.execute(
-                update(webhook_inbox)
-                .where(webhook_inbox.c.id == item.id)
-                .values(status="done", done_at=now, lease_owner=None, lease_until=None, error=None)
-            )
         return rows
 
-    def give_up(self, item: InboxItem, error: str, retry_at: float | None, conn: Connection | None = None) -> None:
-        """Processing failed: retry after `retry_at`, or mark the event failed when it is None."""
-        values: dict[str, Any] = {"error": error, "lease_owner": None}
+    def give_up(self, item: InboxItem, error: str, retry_at: float | None, conn: Connection | None = None) -> bool:
+        """Handling failed (one more failure counted): retry after `retry_at`, or mark the event failed when it is None.
+
+        Returns False, writing nothing, when the claim's lease was taken over by another worker.
+        """
+        values: dict[str, Any] = {"error": error, "lease_owner": None, "attempts": webhook_inbox.c.attempts + 1}
         if retry_at is None:
             values.update(status="failed", lease_until=None)
         else:
             values["lease_until"] = retry_at  # nobody may claim it before then
         with self._tx(conn) as conn:
-            conn.execute(update(webhook_inbox).where(webhook_inbox.c.id == item.id).values(**values))
+            result = conn.execute(
+                update(webhook_inbox)
+                .where(webhook_inbox.c.id == item.id, webhook_inbox.c.lease_owner == item.lease_owner, webhook_inbox.c.status == "pending")
+                .values(**values)
+            )
+        return result.rowcount == 1
 
     def claim_sends(self, owner: str, now: float, lease: float, limit: int = 50, conn: Connection | None = None) -> list[OutboxItem]:
         """Lease due, unleased sends left over from failures or crashed workers, oldest first."""
         o = webhook_outbox
         query = (
             select(o)
-            .where(o.c.status == "pending", o.c.next_at <= now, _free(o, now))
+            .where(o.c.status.in_(_UNSENT), o.c.next_at <= now, _free(o, now))
             .order_by(o.c.inbox_id, o.c.seq)
             .limit(limit)
         )
@@ -178,12 +217,24 @@ class WebhookQueue:
         with self._tx(conn) as conn:
             for row in rows:
                 claimed = conn.execute(
-                    update(o).where(o.c.id == row["id"], o.c.status == "pending", _free(o, now)).values(lease_owner=owner, lease_until=now + lease)
+                    update(o).where(o.c.id == row["id"], o.c.status.in_(_UNSENT), _free(o, now)).values(lease_owner=owner, lease_until=now + lease)
                 )
                 if claimed.rowcount == 1:
                     request = Outgoing(row["platform"], row["path"], json.loads(row["body"]))
-                    items.append(OutboxItem(row["id"], row["inbox_id"], row["seq"], row["conversation_id"], row["user_id"], request, row["attempts"]))
+                    items.append(OutboxItem(
+                        row["id"], row["inbox_id"], row["seq"], row["conversation_id"], row["user_id"], request, row["attempts"],
+                        maybe_sent=row["status"] == "sending",
+                    ))
         return items
+
+    def sending(self, item: OutboxItem, owner: str, conn: Connection | None = None) -> bool:
+        """Mark a send as under way, right before its HTTP call; False if `owner` no longer holds it (do not send)."""
+        o = webhook_outbox
+        with self._tx(conn) as conn:
+            result = conn.execute(
+                update(o).where(o.c.id == item.id, o.c.lease_owner == owner, o.c.status.in_(_UNSENT)).values(status="sending")
+            )
+        return result.rowcount == 1
 
     def sent(self, item: OutboxItem, now: float, attempts: int, conn: Connection | None = None) -> None:
         """Record a successful send."""
@@ -195,22 +246,26 @@ class WebhookQueue:
 
     def later(self, item: OutboxItem, error: str, attempts: int, next_at: float, conn: Connection | None = None) -> None:
         """Keep a send pending and try again at `next_at` (the platform stayed unavailable)."""
-        self._update_send(conn, item, error=error, attempts=item.attempts + attempts, next_at=next_at, lease_owner=None, lease_until=None)
+        self._update_send(
+            conn, item, status="pending", error=error, attempts=item.attempts + attempts, next_at=next_at, lease_owner=None, lease_until=None
+        )
 
     def release(self, owner: str) -> None:
         """Give up every lease `owner` holds (on shutdown), so others continue at once."""
         with self.engine.begin() as conn:
-            for table in (webhook_inbox, webhook_outbox):
-                conn.execute(
-                    update(table).where(table.c.lease_owner == owner, table.c.status == "pending").values(lease_owner=None, lease_until=None)
-                )
+            i, o = webhook_inbox, webhook_outbox
+            conn.execute(
+                update(i).where(or_(i.c.lease_owner == owner, i.c.lease_owner.startswith(f"{owner}#", autoescape=True)), i.c.status == "pending")
+                .values(lease_owner=None, lease_until=None)
+            )
+            conn.execute(update(o).where(o.c.lease_owner == owner, o.c.status.in_(_UNSENT)).values(lease_owner=None, lease_until=None))
 
     def pending(self) -> dict[str, int]:
         """How many events and sends are still pending, e.g. `{"inbox": 0, "outbox": 2}`."""
         with self.engine.connect() as conn:
             return {
-                name: int(conn.execute(select(func.count()).select_from(table).where(table.c.status == "pending")).scalar_one())
-                for name, table in (("inbox", webhook_inbox), ("outbox", webhook_outbox))
+                name: int(conn.execute(select(func.count()).select_from(table).where(table.c.status.in_(statuses))).scalar_one())
+                for name, table, statuses in (("inbox", webhook_inbox, ("pending",)), ("outbox", webhook_outbox, _UNSENT))
             }
 
     def _update_send(self, conn: Connection | None, item: OutboxItem, **values: Any) -> None:

@@ -12,24 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
-from dataclasses import replace
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
 from sqlalchemy.exc import SQLAlchemyError
 
 from botkit.bot import Bot
-from botkit.errors import BotkitError, ConfigError, HandoverError
-from botkit.webhook.logs import log, mask
-from botkit.webhook.outbox import InboxItem, OutboxItem, Outgoing, WebhookQueue
+from botkit.errors import BotkitError, HandoverError
+from botkit.platforms import ANSWERED_KINDS, PERSON_KINDS, Inbound, Outgoing, get_platform
 from botkit.webhook.handover_events import timeout_notice
-from botkit.webhook.parse import ANSWERED_KINDS, PERSON_KINDS, Inbound
+from botkit.webhook.logs import log, mask
+from botkit.webhook.outbox import InboxItem, OutboxItem, WebhookQueue
 from botkit.webhook.sender import Sender
 from botkit.webhook.settings import WebhookSettings
 from botkit.webhook.writer import GroupWriter
 
-MAX_ATTEMPTS = 3  # an event that fails this often is marked failed instead of blocking its conversation
+MAX_ATTEMPTS = 3  # an event whose handling fails this often is marked failed instead of blocking its conversation
 
 
 class Worker:
@@ -94,22 +95,19 @@ class Worker:
     def handle(self, event: Inbound) -> list[Outgoing]:
         """Act on one event (synchronously) and return the send-API calls it needs."""
         cid = event.conversation_id
-        store = self.bot.store
+        platform = get_platform(event.platform)
+        channel = platform.channel(event)
         if event.kind in ANSWERED_KINDS:
-            reply = self.bot.reply(cid, event.text, event.platform, user_id=event.user_id, message_id=event.message_id)
-            calls = [self._message(event, m.payload) for m in reply.messages]
-            if event.kind == "callback_query":  # stops the spinner on the tapped button
-                calls.insert(0, Outgoing("telegram", "answerCallbackQuery", {"callback_query_id": event.details.get("callback_query_id", "")}))
-            if reply.handover is not None and event.platform == "messenger":
-                calls.append(self._pass_thread(event, self.settings.messenger_handover_app_id, reply.handover.reason))
-            return calls
+            reply = self.bot.reply(cid, event.text, channel, user_id=event.user_id, message_id=event.message_id)
+            return platform.calls(event, reply, self.settings)
         if event.kind == "standby":
-            # Another app (a person in the Page Inbox) owns the thread: keep the transcript, stay silent.
-            state = store.load(cid, event.user_id, event.platform)
-            store.save(replace(state, with_human=True), event.text, None)
-            return []
+            # A person has the conversation: the bot stays silent, but a withdrawal (STOP)
+            # is still heard, recorded and, where the platform lets the bot speak, confirmed.
+            self.bot.take_conversation(cid, event.user_id, channel)
+            reply = self.bot.reply(cid, event.text, channel, user_id=event.user_id, message_id=event.message_id)
+            return platform.calls(event, reply, self.settings) if platform.speaks_in_standby else []
         if event.kind == "handover_take":
-            self.bot.take_conversation(cid, event.user_id, event.platform)
+            self.bot.take_conversation(cid, event.user_id, channel)
             return []
         if event.kind == "handover_pass":
             # Meta delivers pass_thread_control to the app that receives control; when our
@@ -117,29 +115,29 @@ class Worker:
             ours = self.settings.messenger_app_id
             new_owner = event.details.get("app_id", "")
             if ours and new_owner and new_owner != ours:
-                self.bot.take_conversation(cid, event.user_id, event.platform)
+                self.bot.take_conversation(cid, event.user_id, channel)
             else:
                 self.bot.release(cid)
             return []
         if event.kind == "handover_request":
-            self.bot.take_conversation(cid, event.user_id, event.platform)
-            target = event.details.get("app_id") or self.settings.messenger_handover_app_id
-            return [self._pass_thread(event, target, "requested")]
+            self.bot.take_conversation(cid, event.user_id, channel)
+            return platform.yield_control(event, self.settings)
         if event.kind in PERSON_KINDS:
             return self._person_side(event)
         return []
 
     def _person_side(self, event: Inbound) -> list[Outgoing]:
         """A person's message (agent API, CLI) or the "nobody came" notice, addressed like bot replies."""
+        platform = get_platform(event.platform)
         handover_id = int(event.details["handover_id"])
         if event.kind == "handover_timeout":
-            return [self._message(event, m.payload) for m in self.bot.nobody_came(handover_id).messages]
+            return platform.messages(event, self.bot.nobody_came(handover_id).messages, self.settings)
         try:
             messages = self.bot.person_says(handover_id, event.text)
         except HandoverError as exc:  # released (or never taken) after the message was queued: not sent
             log.warning("person message for handover %d not sent: %s", handover_id, exc)
             return []
-        return [self._message(event, m.payload) for m in messages]
+        return platform.messages(event, messages, self.settings)
 
     def queue_timeouts(self) -> int:
         """Queue one "nobody came" event per overdue handover (idempotent); returns how many are new."""
@@ -152,24 +150,6 @@ class Worker:
             saved += self.queue.accept([event], self._clock())[0]
         return saved
 
-    def _message(self, event: Inbound, payload: dict[str, Any]) -> Outgoing:
-        if event.platform == "messenger":
-            return Outgoing("messenger", "me/messages", {"recipient": {"id": event.reply_to}, **payload})
-        if event.platform == "whatsapp":
-            number = event.account or self.settings.whatsapp_phone_number_id
-            if not number:
-                raise ConfigError("the WhatsApp event names no phone_number_id: set BOTKIT_WHATSAPP_PHONE_NUMBER_ID")
-            return Outgoing("whatsapp", f"{number}/messages", {**payload, "recipient_type": "individual", "to": event.reply_to})
-        body = {k: v for k, v in payload.items() if k != "method"}
-        chat = event.reply_to
-        body["chat_id"] = int(chat) if chat.lstrip("-").isdigit() else chat
-        return Outgoing("telegram", str(payload.get("method", "sendMessage")), body)
-
-    @staticmethod
-    def _pass_thread(event: Inbound, app_id: str, reason: str) -> Outgoing:
-        body = {"recipient": {"id": event.reply_to}, "target_app_id": app_id, "metadata": reason}
-        return Outgoing("messenger", "me/pass_thread_control", body)
-
     def step(self) -> list[OutboxItem] | None:
         """Claim and process one event, in a worker thread; None when there was nothing to do.
 
@@ -179,24 +159,49 @@ class Worker:
         item = self.queue.claim(self.owner, self._clock(), self.settings.lease_seconds)
         if item is None:
             return None
-        if item.attempts > MAX_ATTEMPTS:  # it crashed its workers before: do not block the conversation
-            self.queue.give_up(item, "gave up after repeated crashes", None)
-            return []
         try:
-            calls = self.handle(item.event)
+            with self._renewing(item):
+                calls = self.handle(item.event)
         except Exception as exc:  # noqa: BLE001 - any failure must not block the conversation forever
             self._failed(item, exc)
             return []
-        return self.queue.finish(item, calls, self.owner, self._clock(), self._send_lease)
+        sends = self.queue.finish(item, calls, self.owner, self._clock(), self._send_lease)
+        if sends is None:
+            log.warning("event %s took longer than its lease and was taken over; its result was dropped", mask(item.event.message_id))
+            return []
+        return sends
+
+    @contextmanager
+    def _renewing(self, item: InboxItem) -> Iterator[None]:
+        """Keep the claim's lease alive while a slow reply (e.g. an LLM) is being made."""
+        lease = self.settings.lease_seconds
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(lease / 3):
+                try:
+                    if not self.queue.renew(item, self._clock(), lease):
+                        return  # taken over: finish will be fenced off
+                except SQLAlchemyError as exc:
+                    log.warning("renewing the lease of an event failed: %s", type(exc).__name__)
+
+        beater = threading.Thread(target=beat, daemon=True)
+        beater.start()
+        try:
+            yield
+        finally:
+            done.set()
+            beater.join()
 
     def _failed(self, item: InboxItem, exc: Exception) -> None:
-        final = item.attempts >= MAX_ATTEMPTS
+        failures = item.attempts + 1
+        final = failures >= MAX_ATTEMPTS
         log.warning(
             "processing %s event %s of %s failed (attempt %d%s): %s",
-            item.event.platform, mask(item.event.message_id), mask(item.event.user_id), item.attempts,
+            item.event.platform, mask(item.event.message_id), mask(item.event.user_id), failures,
             ", giving up" if final else "", type(exc).__name__, exc_info=not isinstance(exc, BotkitError),
         )
-        retry_at = None if final else self._clock() + self.settings.poll_seconds * item.attempts
+        retry_at = None if final else self._clock() + self.settings.poll_seconds * failures
         self.queue.give_up(item, f"{type(exc).__name__}: {exc}"[:500], retry_at)
 
     # loops --------------------------------------------------------------------------
@@ -258,6 +263,10 @@ class Worker:
         if before is not None:
             await asyncio.wait([before])
         for n, item in enumerate(items):
+            if not await self.writer.run(lambda c: self.queue.sending(item, self.owner, c)):
+                return  # another worker holds these sends now
+            if item.maybe_sent:
+                log.warning("sending again to %s what a crashed worker may have sent already", mask(item.user_id))
             async with self._slots:
                 result = await self.sender.send(item.request)
             if result.verdict == "sent":

@@ -24,6 +24,7 @@ from botkit.errors import KnowledgeError, Problem
 from botkit.knowledge import LISTS, OPTIONAL, REQUIRED, RawRecord, validate_records
 from botkit.types import FaqEntry
 from botkit.tabular import SPREADSHEET_DELIMITERS, sniff_delimiter
+from botkit.strict_yaml import MAX_FILE_BYTES, compose_yaml, read_capped
 from botkit.workbench.text import normalize_name, read_text, slugify, unique_id
 
 FIELDS: tuple[str, ...] = (*REQUIRED, *OPTIONAL)
@@ -90,18 +91,25 @@ class MappedKnowledge:
         return [{"row": p.line, "field": p.field or "", "problem": p.message} for p in self.problems]
 
 
-def read_table(path: str | Path) -> ClientTable:
-    """Read a CSV (`;`, `,` or tab separated, UTF-8 or Windows-1252), an XLSX sheet or a YAML list."""
+def read_table(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> ClientTable:
+    """Read a CSV (`;`, `,` or tab separated, UTF-8 or Windows-1252), an XLSX sheet or a YAML list.
+
+    Args:
+        max_bytes: a larger file (or an XLSX unpacking to 20 times more) is refused with `KnowledgeError`.
+    """
     path = Path(path)
     if not path.exists():
         raise KnowledgeError([Problem(str(path), None, None, "does not exist; export the FAQ as CSV, XLSX or YAML")])
     suffix = path.suffix.lower()
     if suffix in {".xlsx", ".xlsm"}:
-        return _read_xlsx(path)
+        return _read_xlsx(path, max_bytes)
     if suffix in {".yaml", ".yml"}:
-        return _read_yaml(path)
+        return _read_yaml(path, max_bytes)
     if suffix in {".csv", ".txt", ".tsv"}:
-        return _read_csv(path)
+        try:
+            return _read_csv(path, max_bytes)
+        except csv.Error as exc:
+            raise KnowledgeError([Problem(path.name, None, None, f"is not readable CSV ({exc})")]) from exc
     raise KnowledgeError([Problem(path.name, None, None, f"has the unknown type {suffix!r}; use .csv, .xlsx or .yaml")])
 
 
@@ -207,8 +215,8 @@ def _language(value: str) -> str:
     return LANGUAGES.get(normalize_name(value), value.strip().lower())
 
 
-def _read_csv(path: Path) -> ClientTable:
-    text = read_text(path)
+def _read_csv(path: Path, max_bytes: int) -> ClientTable:
+    text = read_text(path, max_bytes)
     delimiter = sniff_delimiter(text, SPREADSHEET_DELIMITERS)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip() for h in next(reader, [])]
@@ -229,8 +237,8 @@ def _read_csv(path: Path) -> ClientTable:
     return ClientTable(path.name, pd.DataFrame(rows, columns=header, dtype=str), tuple(lines), tuple(problems))
 
 
-def _read_xlsx(path: Path) -> ClientTable:
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+def _read_xlsx(path: Path, max_bytes: int) -> ClientTable:
+    book = openpyxl.load_workbook(io.BytesIO(read_capped(path, max_bytes, path.name)), read_only=True, data_only=True)
     try:
         sheet = book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
@@ -253,11 +261,8 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _read_yaml(path: Path) -> ClientTable:
-    try:
-        root = yaml.compose(read_text(path), Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        raise KnowledgeError([Problem(path.name, None, None, f"is not valid YAML ({exc})")]) from exc
+def _read_yaml(path: Path, max_bytes: int) -> ClientTable:
+    root = compose_yaml(read_text(path, max_bytes), path.name)
     if not isinstance(root, yaml.SequenceNode):
         raise KnowledgeError([Problem(path.name, 1, None, "must be a list of entries (each starting with '- question: ...')")])
     records: list[dict[str, str]] = []

@@ -19,7 +19,9 @@ from botkit.consent import ConsentFlow, ConsentLedger
 from botkit.consent.flow import offer_label, say
 from botkit.db import open_database
 from botkit.errors import ConsentError, KnowledgeError, Problem
+from botkit.strict_yaml import load_yaml
 from botkit.types import Client, Draft, Message, Topic
+from botkit.workbench.text import read_text
 
 PREVIEW_USER = "workbench-preview"
 
@@ -100,8 +102,8 @@ def read_topics(path: str | Path) -> tuple[Topic, ...]:
     """Read topics written by `write_topics` (or the `topics:` of a `botkit.yaml`)."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        data = load_yaml(read_text(path), str(path)) or {}
+    except OSError as exc:
         raise KnowledgeError([Problem(str(path), None, None, f"cannot be read as topics ({exc})")]) from exc
     topics = []
     for i, raw in enumerate((data.get("topics") or []) if isinstance(data, dict) else []):

@@ -6,12 +6,14 @@ import re
 import unicodedata
 from pathlib import Path
 
+from botkit.strict_yaml import MAX_FILE_BYTES, read_capped
+
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
-def read_text(path: Path) -> str:
-    """A text file as UTF-8 (with or without BOM), else as Windows-1252."""
-    data = path.read_bytes()
+def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """A text file as UTF-8 (with or without BOM), else as Windows-1252; `KnowledgeError` above `max_bytes`."""
+    data = read_capped(path, max_bytes, path.name)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

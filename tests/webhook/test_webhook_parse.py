@@ -28,7 +28,7 @@ EXPECTED = {
     "telegram": {
         "RECONSTRUCTED_callback_query_with_message": [("callback_query", "1111111", "Option B")],
         "docs_callback_query_inline_message": [("callback_query", "1111111", "Data from button callback")],
-        "docs_edited_message": [("other", "", "")],
+        "docs_edited_message": [("text", "1111111", "Edited text")],  # an edit is read (and checked for STOP) like a message
         "docs_message_text": [("text", "1111111", "/start")],
         "teloxide_private_text_message": [("text", "218485655", "hello there")],
         "teloxide_private_text_message_2": [("text", "408258968", "4")],

@@ -149,3 +149,31 @@ def test_missing_and_unsupported_files_say_what_to_do(tmp_path):
     (tmp_path / "faq.docx").write_bytes(b"x")
     with pytest.raises(KnowledgeError, match=r"\.csv, \.xlsx or \.yaml"):
         read_table(tmp_path / "faq.docx")
+
+
+def test_client_export_yaml_bomb_is_refused_not_expanded(tmp_path):
+    """A 426-byte export of nested aliases used to take gigabytes of memory."""
+    levels = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    levels += [f"  a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 7)]
+    path = tmp_path / "export.yaml"
+    path.write_text("- Frage: Q\n  " + "\n".join(levels) + "\n  Antwort: *a6\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError, match="anchor or alias") as info:
+        read_table(path)
+    assert info.value.problems[0].line == 2
+
+
+def test_client_exports_above_the_size_cap_are_refused(tmp_path):
+    csv_path = tmp_path / "export.csv"
+    csv_path.write_text("Frage;Antwort\n" + "Wie?;So.\n" * 500, encoding="utf-8")
+    with pytest.raises(KnowledgeError, match="more than the limit of 1,000"):
+        read_table(csv_path, max_bytes=1_000)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Frage", "Antwort"])
+    for _ in range(2_000):
+        sheet.append(["Wie melde ich meinen Zählerstand?", "Im Kundenportal unter Zähler." * 5])
+    book.save(tmp_path / "export.xlsx")
+    size = (tmp_path / "export.xlsx").stat().st_size
+    with pytest.raises(KnowledgeError, match="unpacks to"):
+        read_table(tmp_path / "export.xlsx", max_bytes=size + 1)  # small on disk, far larger unpacked
+    assert len(read_table(tmp_path / "export.xlsx").frame) == 2_000

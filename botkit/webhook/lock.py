@@ -1,0 +1,87 @@
+"""Pin what an exported bot installs: the botkit wheel and every dependency as it runs here."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from importlib.metadata import Distribution, PackageNotFoundError, distribution
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+import botkit
+from botkit.errors import ConfigError
+
+
+def pinned_requirements(extras: tuple[str, ...]) -> list[str]:
+    """`name==version` of every installed distribution that `botkit[extras]` needs, sorted.
+
+    Walks the installed metadata (with markers evaluated for this interpreter), so the
+    lock is exactly the environment the export was made and tested in.
+
+    Raises:
+        ConfigError: a needed distribution is not installed here.
+    """
+    pins: dict[str, str] = {}
+    seen: set[tuple[str, frozenset[str]]] = set()
+    todo: list[tuple[str, frozenset[str]]] = [("botkit", frozenset(extras))]
+    while todo:
+        name, wanted = todo.pop()
+        key = (canonicalize_name(name), wanted)
+        if key in seen:
+            continue
+        seen.add(key)
+        dist = _installed(name)
+        if key[0] != "botkit":
+            pins[key[0]] = f"{dist.metadata['Name']}=={dist.version}"
+        for line in dist.requires or []:
+            req = Requirement(line)
+            if req.marker is None or any(req.marker.evaluate({"extra": e}) for e in ("", *wanted)):
+                todo.append((req.name, frozenset(req.extras)))
+    return [pins[k] for k in sorted(pins)]
+
+
+def _installed(name: str) -> Distribution:
+    try:
+        return distribution(name)
+    except PackageNotFoundError as exc:
+        raise ConfigError(f"{name} is not installed, so the export cannot pin it; install botkit[server] (and [llm]) first") from exc
+
+
+def botkit_wheel(dest: Path) -> Path:
+    """Put the wheel of the running botkit into `dest`: built from its source tree, or the one it was installed from.
+
+    Raises:
+        ConfigError: neither a source tree nor the installed wheel can be found, or the build failed.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    source = Path(botkit.__file__).resolve().parents[1]
+    if (source / "pyproject.toml").is_file():
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(dest), str(source)],
+            capture_output=True, text=True, check=False,
+        )
+        if result.returncode != 0:
+            raise ConfigError(f"building the botkit wheel from {source} failed:\n{result.stderr.strip()}")
+    else:
+        wheel = _installed_from_wheel()
+        shutil.copy2(wheel, dest / wheel.name)
+    wheels = sorted(dest.glob("botkit-*.whl"))
+    if not wheels:
+        raise ConfigError(f"no botkit wheel was written to {dest}")
+    return wheels[-1]
+
+
+def _installed_from_wheel() -> Path:
+    direct = _installed("botkit").read_text("direct_url.json")
+    url = json.loads(direct).get("url", "") if direct else ""
+    path = Path(url.removeprefix("file://"))
+    if not url.startswith("file://") or path.suffix != ".whl" or not path.is_file():
+        raise ConfigError(
+            "botkit was installed from an index, not from a wheel or source tree here; "
+            "export from a checkout (pip install -e .) or install botkit from its wheel file"
+        )
+    return path

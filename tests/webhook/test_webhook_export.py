@@ -1,0 +1,118 @@
+"""`botkit export`: a folder that installs on its own, copies only the knowledge, and holds no credentials."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from botkit import Settings
+from botkit.webhook.export import export_bot
+from tests.conftest import SAMPLE
+from tests.webhook.support import WHATSAPP_SECRET, free_port, is_message, recipient, signed, whatsapp_body
+from tests.webhook.test_webhook_restart import Process, server_env
+
+
+@pytest.fixture
+def exported(tmp_path, sample_index_dir, embedder) -> Path:
+    index = tmp_path / "index"
+    shutil.copytree(sample_index_dir, index)
+    return export_bot(SAMPLE, tmp_path / "export", Settings(index_dir=index), embedder=embedder)
+
+
+def test_export_requirements_never_name_botkit_on_an_index(exported):
+    requirements = (exported / "requirements.txt").read_text()
+    wheels = list((exported / "wheels").glob("botkit-*.whl"))
+    assert len(wheels) == 1 and f"./wheels/{wheels[0].name}[server]" in requirements
+    assert "botkit[server]==" not in requirements and "-r requirements.lock" in requirements
+    lock = [line for line in (exported / "requirements.lock").read_text().splitlines() if not line.startswith("#")]
+    assert lock and all("==" in line for line in lock)
+    names = {line.split("==")[0].lower() for line in lock}
+    assert {"fastapi", "uvicorn", "chromadb", "sqlalchemy", "pyyaml"} <= names and "botkit" not in names
+    assert "langchain" not in names  # no LLM configured: the llm extra stays out
+
+
+@pytest.mark.slow
+def test_export_installs_in_a_fresh_venv_from_its_folder_alone_and_answers_a_signed_webhook(tmp_path, exported, recorder):
+    """The export folder moved elsewhere, a new venv, `pip install -r requirements.txt`, then real HTTP."""
+    folder = shutil.move(str(exported), tmp_path / "elsewhere" / "bot")
+    venv = tmp_path / "fresh-venv"
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith("BOTKIT_")}
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=clean, timeout=300)
+    install = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-r", "requirements.txt"],
+        cwd=folder, env=clean, capture_output=True, text=True, timeout=1200,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    shown = subprocess.run([str(venv / "bin" / "python"), "-c", "import botkit, sys; print(botkit.__file__)"],
+                           cwd=tmp_path, env=clean, capture_output=True, text=True, check=True)
+    assert str(venv) in shown.stdout  # botkit came from the export's wheel, not from this checkout
+
+    port = free_port()
+    env = {**clean, **{k: v for k, v in server_env(recorder.url, tmp_path / "fresh.db").items() if k.startswith("BOTKIT_")}}
+    server = Process([str(venv / "bin" / "uvicorn"), "app:create", "--factory", "--host", "127.0.0.1", "--port", str(port)],
+                     env, Path(folder), tmp_path / "fresh.log", port)
+    try:
+        server.wait_healthy(timeout=180)
+        body = whatsapp_body("4915177777777", "wamid.fresh1", "Wie melde ich meinen Zählerstand?")
+        response = httpx.post(f"{server.url}/webhook/whatsapp", content=body, headers=signed(body, WHATSAPP_SECRET))
+        assert response.status_code == 200 and response.json()["accepted"] == 1
+        delivered = recorder.wait_for(1, lambda r: is_message(r) and recipient(r) == "4915177777777", timeout=60)
+    finally:
+        server.kill(signal.SIGTERM)
+        server.proc.wait(timeout=30)
+    assert delivered, (tmp_path / "fresh.log").read_text()
+
+
+@pytest.fixture
+def cluttered(tmp_path) -> Path:
+    """The sample knowledge folder with secrets, review output, a database, stray files and links out."""
+    folder = tmp_path / "kb"
+    shutil.copytree(SAMPLE, folder, ignore=shutil.ignore_patterns(".botkit*"))
+    outside = tmp_path / "home"
+    (outside / ".ssh").mkdir(parents=True)
+    (outside / ".ssh" / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    (folder / ".env").write_text("BOTKIT_WHATSAPP_TOKEN=EAAG-real-token\n")
+    (folder / ".review").mkdir()
+    (folder / ".review" / "suggested.yaml").write_text("- id: unreviewed\n")
+    (folder / "state").mkdir()
+    (folder / "state" / "botkit.db").write_bytes(b"SQLite format 3\x00")
+    (folder / "notes.txt").write_text("stray-note-call-Anna-q7z\n")
+    (folder / "id_rsa").symlink_to(outside / ".ssh" / "id_rsa")
+    (folder / "ssh").symlink_to(outside / ".ssh", target_is_directory=True)
+    return folder
+
+
+def test_export_copies_only_the_files_the_knowledge_loader_reads(tmp_path, cluttered, embedder):
+    from botkit.knowledge import knowledge_files
+
+    out = export_bot(cluttered, tmp_path / "out", Settings(index_dir=tmp_path / "index"), embedder=embedder)
+    shipped = sorted(p.relative_to(out / "kb").as_posix() for p in (out / "kb").rglob("*") if not p.is_dir())
+    expected = sorted([p.relative_to(cluttered).as_posix() for p in knowledge_files(cluttered)] + ["botkit.yaml"])
+    assert shipped == expected
+    manifest = json.loads((out / "botkit-export.json").read_text())
+    assert manifest["files"] == [f"kb/{name}" for name in expected]
+    everything = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file() and p.suffix != ".whl")
+    for leaked in (b"EAAG-real-token", b"OPENSSH PRIVATE KEY", b"unreviewed", b"stray-note-call-Anna-q7z"):
+        assert leaked not in everything
+    assert not any(p.is_symlink() for p in out.rglob("*"))
+
+
+def test_export_manifest_holds_no_credentials_of_an_llm_url(tmp_path, sample_index_dir, embedder):
+    index = tmp_path / "index"
+    shutil.copytree(sample_index_dir, index)
+    settings = Settings(index_dir=index, llm_base_url="https://bot:s3cret-pw@llm.example.net:8443/v1?api_key=sk-live-123")
+    out = export_bot(SAMPLE, tmp_path / "out", settings, embedder=embedder)
+    manifest = (out / "botkit-export.json").read_text()
+    assert "s3cret-pw" not in manifest and "sk-live-123" not in manifest
+    assert json.loads(manifest)["settings"]["BOTKIT_LLM_BASE_URL"] == "https://llm.example.net:8443/v1"
+    requirements = (out / "requirements.txt").read_text()
+    assert "[server,llm]" in requirements  # an LLM is configured: its extra is installed and pinned
+    assert "langchain-openai==" in (out / "requirements.lock").read_text().lower()
