@@ -40,8 +40,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "paraphrases": (
         "paraphrasen", "paraphrases", "weitereformulierungen", "alternativefragen", "formulierungen",
         "varianten", "synonyme", "umschreibungen", "variants", "alternativequestions", "otherphrasings",
+        "schlagwoerter", "schlagworte", "stichwoerter", "stichworte", "suchbegriffe", "keywords", "tags",
     ),
-    "links": ("link", "links", "url", "urls", "weblink", "mehrinfos", "quelle", "source", "moreinfo"),
+    "links": ("link", "links", "url", "urls", "weblink", "mehrinfos", "mehrerfahren", "weiterlesen", "quelle", "source", "moreinfo"),
     "quick_replies": ("buttons", "schnellantworten", "quickreplies", "antwortknoepfe", "vorschlaege", "suggestions"),
     "teaser": ("teaser", "werbetext", "angebotstext", "promotion"),
 }
@@ -55,7 +56,9 @@ SCOPES: dict[str, str] = {
     "service": "service", "kundenservice": "service", "info": "service", "information": "service",
     "marketing": "marketing", "werbung": "marketing", "angebot": "marketing", "vertrieb": "marketing",
 }
-_LIST_SPLIT = re.compile(r"\s*(?:\||\n)\s*")
+_LIST_SPLIT = re.compile(r"\s*(?:\||\r?\n)\s*")
+_KEYWORD_SPLIT = re.compile(r"\s*[,;]\s*")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
 @dataclass(frozen=True)
@@ -169,13 +172,15 @@ def apply_mapping(
         values["lang"] = _language(values["lang"]) if "lang" in cells else lang
         values["scope"] = SCOPES.get(normalize_name(values["scope"]), values["scope"]) if "scope" in cells else scope
         values["topic"] = slugify(values["topic"]) if values["topic"] else topic
+        if values["id"] and not _SLUG.match(values["id"]):
+            values["id"] = slugify(values["id"])  # "MS-01" -> "ms-01"
         if not values["id"]:
             words = re.findall(r"\w+", values["question"])[:6]
             values["id"] = unique_id(slugify(" ".join(words)) or "eintrag", used_ids)
         used_ids.add(values["id"])
         for field in LISTS:
             if field in cells:
-                values[field] = [part for part in _LIST_SPLIT.split(cells[field]) if part]
+                values[field] = split_list(cells[field])
         if cells.get("teaser"):
             values["teaser"] = cells["teaser"]
         records.append((values, table.name, line, {}))
@@ -201,6 +206,21 @@ def write_knowledge(entries: Sequence[FaqEntry], path: str | Path) -> Path:
     text = yaml.safe_dump(items, allow_unicode=True, sort_keys=False, width=100)
     path.write_text(text.replace("\n- id:", "\n\n- id:"), encoding="utf-8")
     return path
+
+
+def split_list(cell: str) -> list[str]:
+    """A list cell's items: split on `|` and line breaks, and on `,` `;` where the parts are keywords.
+
+    "Kündigung, Vertrag kündigen; Abo beenden" gives three items; a phrasing with a comma in it
+    ("Karte verloren, wie melde ich den Stand?") stays one, since keywords are short and have no
+    sentence punctuation.
+    """
+    items: list[str] = []
+    for part in _LIST_SPLIT.split(cell.strip()):
+        pieces = [p for p in _KEYWORD_SPLIT.split(part) if p]
+        keywords = len(pieces) > 1 and all(len(p.split()) <= 4 and not re.search(r"[?!.]$", p) for p in pieces)
+        items.extend(pieces if keywords else [part] if part else [])
+    return items
 
 
 def _language(value: str) -> str:

@@ -75,7 +75,7 @@ class ThresholdFindings:
 
 
 @dataclass(frozen=True)
-class Workshop:
+class Findings:
     """Everything the report shows; a finding left empty is reported as "none found"."""
 
     knowledge: KnowledgeBase  # the knowledge base the bot runs on
@@ -89,7 +89,7 @@ class Workshop:
     day: date = field(default_factory=date.today)
 
 
-def open_decisions(workshop: Workshop) -> list[str]:
+def open_decisions(workshop: Findings) -> list[str]:
     """The consultant's open decisions plus those the findings raise, in report order."""
     found = list(workshop.decisions)
     export = workshop.export
@@ -116,7 +116,7 @@ def open_decisions(workshop: Workshop) -> list[str]:
     return found
 
 
-def write_report(workshop: Workshop, path: str | Path, *, title: str | None = None) -> Path:
+def write_report(workshop: Findings, path: str | Path, *, title: str | None = None) -> Path:
     """Write the workshop report as one HTML file (charts embedded as PNG) and return its path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -147,7 +147,7 @@ def write_report(workshop: Workshop, path: str | Path, *, title: str | None = No
     return path
 
 
-def _overview(workshop: Workshop) -> str:
+def _overview(workshop: Findings) -> str:
     kb = workshop.knowledge
     scopes = Counter(e.scope for e in kb.entries)
     rows = [
@@ -162,7 +162,7 @@ def _overview(workshop: Workshop) -> str:
     return _table(["", ""], rows, head=False)
 
 
-def _problems(workshop: Workshop) -> str:
+def _problems(workshop: Findings) -> str:
     export = workshop.export
     if export is None:
         return "<p>No client export was checked in this workshop.</p>"
@@ -188,14 +188,14 @@ def _lint(findings: Sequence[LintFinding]) -> str:
     return intro + _img(plot_lint(findings)) + _table(["entry", "channel", "rule", "kind", "measured", "limit", "note"], rows)
 
 
-def _coverage(workshop: Workshop) -> str:
+def _coverage(workshop: Findings) -> str:
     entries = workshop.knowledge.entries
     if not entries:
         return "<p>The knowledge base is empty.</p>"
     return _img(plot_coverage(entries))
 
 
-def _overlaps(workshop: Workshop) -> str:
+def _overlaps(workshop: Findings) -> str:
     export = workshop.export
     found = [*((export.source, o) for o in (export.overlaps if export else ())), *(("knowledge base", o) for o in workshop.overlaps)]
     if not found:
@@ -251,7 +251,7 @@ def _threshold(findings: ThresholdFindings | None) -> str:
     )
 
 
-def _topics(workshop: Workshop) -> str:
+def _topics(workshop: Findings) -> str:
     kb = workshop.knowledge
     marketing = Counter(e.topic for e in kb.entries if e.scope == "marketing")
     rows: list[tuple[Any, ...]] = []

@@ -8,13 +8,16 @@ sim.show()   # text box, channel and consent pickers, bubbles, and the decision 
 
 Changing the channel or the consent profile starts a new conversation (consent is kept
 per channel, and a new user is disclosed to again), so the disclosure shows every time.
+
+On a workshop `Session` the simulator also fixes what it got wrong: the last message becomes a
+phrasing of the right entry, a new entry or a test case, and the next message uses the change.
 """
 
 from __future__ import annotations
 
 import html
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import ipywidgets as widgets
@@ -24,9 +27,13 @@ from botkit.bot import Bot
 from botkit.channels import CHANNELS
 from botkit.consent import ConsentFlow
 from botkit.consent.flow import title
-from botkit.errors import ConfigError
+from botkit.errors import BotkitError, ConfigError
 from botkit.types import Decision, Message, Reply
+from botkit.workbench import fixes
 from botkit.workbench.bubbles import bot_bubbles, chat, look, note, reply_options, user_bubble
+from botkit.workbench.notices import problem_html
+from botkit.workbench.script import main_language
+from botkit.workbench.session import Session
 
 NO_CONSENT = "no consent"
 ALL_TOPICS = "all topics"
@@ -53,14 +60,18 @@ class ChatSimulator:
     """A chat with a bot in a notebook: bubbles per channel, decision and cited entries beside them.
 
     Args:
-        consent: a consent profile name from `profiles` (topics the simulated user opted into).
+        bot: the bot, or a workshop `Session` (then the fixes are offered and reload the bot).
+        consent: a consent profile name from `profiles`, or a consent topic id (that topic alone).
         user_id: a fixed user (e.g. "anna" in the consent notebook); default: a new one per conversation.
     """
 
-    def __init__(self, bot: Bot, *, channel: str = "whatsapp", consent: str = NO_CONSENT, user_id: str | None = None) -> None:
-        self.bot = bot
+    def __init__(
+        self, bot: Bot | Session, *, channel: str = "whatsapp", consent: str = NO_CONSENT, user_id: str | None = None
+    ) -> None:
+        self.session = bot if isinstance(bot, Session) else None
+        self.bot = bot.bot if isinstance(bot, Session) else bot
         self.fixed_user = user_id
-        self.profiles = _profiles(bot)
+        self.profiles = _profiles(self.bot)
         self.channel = _check_channel(channel)
         self.consent = self._check_profile(consent)
         self.turns: list[Turn] = []
@@ -101,6 +112,60 @@ class ChatSimulator:
         self._refresh()
 
     @property
+    def last_question(self) -> str:
+        """The last message the user typed (what a fix applies to)."""
+        if not self.turns:
+            raise ConfigError("send a message first; the fixes apply to the last message")
+        return self.turns[-1].text
+
+    def correct(self, entry_id: str) -> None:
+        """Wrong answer: `entry_id` is the right entry. The message becomes its phrasing and a test case."""
+        question = self.last_question
+        workshop = fixes.add_paraphrase(self._session().workshop, entry_id, question)
+        fixes.save_case(workshop, question, entry_id, self._lang())
+        self._reload(f"“{question}” is now a phrasing of {entry_id} and a test case; ask it again")
+
+    def add_paraphrase(self, entry_id: str | None = None) -> None:
+        """Add the last message as a phrasing of `entry_id` (default: the entry the bot answered from)."""
+        entry_id = entry_id or self._cited()
+        fixes.add_paraphrase(self._session().workshop, entry_id, self.last_question)
+        self._reload(f"“{self.last_question}” is now a phrasing of {entry_id}")
+
+    def new_entry(self, answer: str, *, topic: str = "") -> str:
+        """Make the last message the question of a new entry with `answer`; returns the new id."""
+        entry = fixes.new_entry(self._session().workshop, self.last_question, answer, topic=topic, lang=self._lang())
+        self._reload(f"new entry {entry.id} from “{entry.question}”")
+        return entry.id
+
+    def save_case(self, entry_id: str | None = None, *, out_of_scope: bool = False) -> None:
+        """Save the last message as a test case: for `entry_id` (default: the cited one) or out of scope."""
+        expected = None if out_of_scope else (entry_id or self._cited())
+        fixes.save_case(self._session().workshop, self.last_question, expected, self._lang())
+        self._notes.append((len(self.turns), f"saved as a test case ({expected or 'a person should answer'})"))
+        self._refresh()
+
+    def _session(self) -> Session:
+        if self.session is None:
+            raise ConfigError("fixes need the workshop: create the simulator with wb.ChatSimulator(session)")
+        return self.session
+
+    def _cited(self) -> str:
+        reply = self.turns[-1].reply if self.turns else None
+        if reply is not None and reply.entries:
+            return reply.entries[0]
+        if reply is not None and reply.retrieval is not None and reply.retrieval.top is not None:
+            return reply.retrieval.top.entry_id
+        raise ConfigError("the bot named no entry for this message; choose the right entry from the list")
+
+    def _lang(self) -> str:
+        return main_language(self.bot.knowledge)
+
+    def _reload(self, what: str) -> None:
+        self.bot = self._session().reload()
+        self._notes.append((len(self.turns), f"knowledge updated: {what}"))
+        self._refresh()
+
+    @property
     def with_human(self) -> bool:
         """Has the conversation been handed over (and not released)?"""
         state = self.bot.store.load(self.conversation_id, self.user_id, self.channel)
@@ -110,17 +175,17 @@ class ChatSimulator:
         """The conversation as chat bubbles with a short decision line under each reply."""
         user = f" · user {self.fixed_user}" if self.fixed_user else ""
         parts = [note(f"{look(self.channel).label}{user} · consent profile: {self.consent}")]
-        notes = dict(self._notes)
+        notes: dict[int, list[str]] = {}
+        for after, text in self._notes:
+            notes.setdefault(after, []).append(text)
         for n, turn in enumerate(self.turns):
-            if n in notes:
-                parts.append(note(notes[n]))
+            parts.extend(note(text) for text in notes.get(n, ()))
             parts.append(user_bubble(turn.text, turn.channel))
             parts.append(bot_bubbles(turn.reply.messages, turn.channel))
             parts.append(_meta(turn.reply))
             if turn.reply.handover is not None:
                 parts.append(note("handed over: a person has the conversation now, the bot stays silent"))
-        if len(self.turns) in notes:
-            parts.append(note(notes[len(self.turns)]))
+        parts.extend(note(text) for text in notes.get(len(self.turns), ()))
         return chat("".join(parts), self.channel)
 
     def details_html(self) -> str:
@@ -144,6 +209,8 @@ class ChatSimulator:
         return HTML(self._repr_html_())
 
     def _check_profile(self, name: str) -> str:
+        by_topic = {topics[0]: profile for profile, topics in self.profiles.items() if len(topics) == 1}
+        name = by_topic.get(name, name)
         if name not in self.profiles:
             raise ConfigError(f"unknown consent profile {name!r}; known: {', '.join(self.profiles)}")
         return name
@@ -190,14 +257,14 @@ class _View:
         self.hand_back.on_click(lambda _: sim.release())
         self.send.on_click(lambda _: self.submit())
         self.text.observe(lambda _: self.submit(), names="value")
-        self.box = widgets.VBox(
-            [
-                widgets.HBox([self.channel, self.consent, self.new, self.hand_back]),
-                widgets.HBox([widgets.Box([self.chat], layout=widgets.Layout(width="60%")), self.details]),
-                self.options,
-                widgets.HBox([self.text, self.send]),
-            ]
-        )
+        rows = [
+            widgets.HBox([self.channel, self.consent, self.new, self.hand_back]),
+            widgets.HBox([widgets.Box([self.chat], layout=widgets.Layout(width="60%")), self.details]),
+            self.options,
+            widgets.HBox([self.text, self.send]),
+        ]
+        self.fix = _FixPanel(sim) if sim.session is not None else None
+        self.box = widgets.VBox([*rows, *([self.fix.box] if self.fix else [])])
 
     def submit(self) -> None:
         text = self.text.value.strip()
@@ -216,6 +283,56 @@ class _View:
             button.on_click(lambda _, sends=sends: self.sim.send(sends))
             buttons.append(button)
         self.options.children = buttons
+        if self.fix is not None:
+            self.fix.update()
+
+
+class _FixPanel:
+    """See it wrong, fix it, re-test: the simulator's fixes as buttons on the last message."""
+
+    def __init__(self, sim: ChatSimulator) -> None:
+        self.sim = sim
+        self.entry = widgets.Dropdown(description="Right entry", layout=widgets.Layout(width="520px"))
+        self.wrong = widgets.Button(description="Wrong answer → this entry", icon="check", button_style="warning", layout=widgets.Layout(width="auto"))
+        self.paraphrase = widgets.Button(description="Add as paraphrase", icon="plus", layout=widgets.Layout(width="auto"))
+        self.case = widgets.Button(description="Save as test case", icon="save", layout=widgets.Layout(width="auto"))
+        self.oos = widgets.Button(description="Save: a person should answer", icon="user", layout=widgets.Layout(width="auto"))
+        self.answer = widgets.Textarea(placeholder="The answer for a new entry from this question …", layout=widgets.Layout(width="520px"))
+        self.create = widgets.Button(description="New entry from this question", icon="file", layout=widgets.Layout(width="auto"))
+        self.status = widgets.HTML()
+        self.wrong.on_click(lambda _: self.run(lambda: sim.correct(self.entry.value)))
+        self.paraphrase.on_click(lambda _: self.run(lambda: sim.add_paraphrase(self.entry.value)))
+        self.case.on_click(lambda _: self.run(lambda: sim.save_case(self.entry.value)))
+        self.oos.on_click(lambda _: self.run(lambda: sim.save_case(out_of_scope=True)))
+        self.create.on_click(lambda _: self.run(lambda: sim.new_entry(self.answer.value)))
+        self.box = widgets.VBox(
+            [
+                widgets.HTML("<b>Fix the last message</b> (changes go to the knowledge files and cases/cases.csv; the next message uses them)"),
+                widgets.HBox([self.entry, self.wrong, self.paraphrase]),
+                widgets.HBox([self.case, self.oos]),
+                widgets.HBox([self.answer, self.create]),
+                self.status,
+            ]
+        )
+
+    def run(self, fix: Callable[[], object]) -> None:
+        """Apply a fix; an expected problem is shown as a short message, not a traceback."""
+        try:
+            fix()
+        except BotkitError as exc:
+            self.status.value = problem_html(exc)
+        else:
+            self.status.value = ""
+            self.answer.value = ""
+
+    def update(self) -> None:
+        entries = self.sim.bot.knowledge.entries
+        options = [(f"{e.id}: {e.question[:70]}", e.id) for e in entries]
+        cited = self.sim.turns[-1].reply.entries if self.sim.turns else ()
+        current = self.entry.value
+        self.entry.options = options
+        ids = [e.id for e in entries]
+        self.entry.value = cited[0] if cited and cited[0] in ids else (current if current in ids else (ids[0] if ids else None))
 
 
 def _profiles(bot: Bot) -> dict[str, tuple[str, ...]]:
@@ -224,8 +341,9 @@ def _profiles(bot: Bot) -> dict[str, tuple[str, ...]]:
     if not isinstance(bot.consent, ConsentFlow):
         return profiles
     topics = bot.knowledge.client.topics
+    lang = main_language(bot.knowledge)  # consent titles in the client's language
     for topic in topics:
-        profiles[title(topic, "en")] = (topic.id,)
+        profiles[title(topic, lang)] = (topic.id,)
     if len(topics) > 1:
         profiles[ALL_TOPICS] = tuple(t.id for t in topics)
     return profiles

@@ -25,7 +25,7 @@ from botkit.workbench.report import (
     ExportCheck,
     GapFindings,
     ThresholdFindings,
-    Workshop,
+    Findings,
     open_decisions,
     write_report,
 )
@@ -49,12 +49,12 @@ def case(expected: str | None, top: str, confidence: float) -> CaseResult:
 
 
 @pytest.fixture(scope="module")
-def workshop(shared_bot, embedder) -> Workshop:
+def workshop(shared_bot, embedder) -> Findings:
     kb = shared_bot.knowledge
     asked = ask_all(shared_bot, QUESTIONS)
     threshold = 0.6
     mapped = MappedKnowledge((), (Problem("faq.csv", 12, "answer", "is empty"),), ("Zielgruppe",), 16)
-    return Workshop(
+    return Findings(
         knowledge=kb,
         export=ExportCheck.of(mapped, "faq.csv", [CONFLICT]),
         lint=tuple(lint_entries(kb.entries, CHANNELS)),
@@ -100,7 +100,7 @@ def test_open_decisions_collect_the_consultants_and_the_findings(workshop):
 
 
 def test_an_empty_workshop_says_what_was_not_looked_at(shared_bot, tmp_path):
-    page = write_report(Workshop(knowledge=shared_bot.knowledge), tmp_path / "r.html").read_text(encoding="utf-8")
+    page = write_report(Findings(knowledge=shared_bot.knowledge), tmp_path / "r.html").read_text(encoding="utf-8")
     assert re.findall(r"<h2>(.*?)</h2>", page) == list(SECTIONS)
     assert page.count("Not looked at in this workshop.") == 2 and "No client export was checked" in page
     assert "No near-duplicate questions found." in page
