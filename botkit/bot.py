@@ -9,14 +9,26 @@ from dataclasses import dataclass, replace
 from botkit.channels import HouseRules, render
 from botkit.knowledge import KnowledgeBase
 from botkit.language import LanguageDetector
+from botkit.errors import HandoverError
 from botkit.phrasing import Phraser, PhraseRequest
 from botkit.policy import disclosure
-from botkit.policy.escalation import Thresholds, asks_for_human, clarify_options, decide, is_greeting
+from botkit.policy.escalation import (
+    Thresholds,
+    asks_for_human,
+    clarify_options,
+    decide,
+    is_greeting,
+    short_title,
+    suggest_options,
+)
 from botkit.policy.wording import say
 from botkit.protocols import ConsentHook, HandoverSink
 from botkit.retrieve import Retriever
-from botkit.store import ConversationState, ConversationStore
-from botkit.types import Decision, Draft, FaqEntry, Handover, Reply, Retrieval
+from botkit.store import ConversationState, ConversationStore, QueuedHandover, StoredReply
+from botkit.types import Decision, Draft, FaqEntry, Handover, Message, Reply, Retrieval
+
+_SMALL_TALK = ("greeting", "thanks", "ack", "goodbye", "empty")
+_PERSON, _NOTHING_FITS = "@person", "@nothing_fits"  # the extra options of a suggestion
 
 @dataclass(frozen=True)
 class _Outcome:
@@ -28,6 +40,8 @@ class _Outcome:
     discloses: bool = False
     phrasing: str = "verbatim"
     phrasing_reason: str = ""
+    extra: tuple[Draft, ...] = ()  # drafts sent after the main one (e.g. "a person is on it")
+    pending: tuple[str, ...] = ()  # options offered: entry ids, or the person / nothing-fits markers
 
 
 class Bot:
@@ -49,6 +63,7 @@ class Bot:
         consent: ConsentHook | None = None,
         house_rules: HouseRules | None = None,
         phraser: Phraser | None = None,
+        handover_timeout_seconds: float = 1800.0,
     ) -> None:
         self.knowledge = knowledge
         self.retriever = retriever
@@ -60,7 +75,8 @@ class Bot:
         self._entries = knowledge.by_id()
         self._clock = clock
         self._pause = disclosure_pause_seconds
-        self._sink: HandoverSink = sink or store
+        self._sink = sink  # told about new handovers after they are queued (e.g. a notification)
+        self._timeout = handover_timeout_seconds
         self._default_lang = _majority_language(knowledge)
         self._languages = LanguageDetector(knowledge.languages or (self._default_lang,))
 
@@ -73,7 +89,15 @@ class Bot:
         user_id: str | None = None,
         message_id: str | None = None,
     ) -> Reply:
-        """Answer one user message; the state change is saved before this returns."""
+        """Answer one user message; the state change is saved before this returns.
+
+        A message handled before (same `message_id`, e.g. redelivered after a crash) gets the
+        reply it got then, re-sent as it was, without running the bot again.
+        """
+        if message_id is not None:
+            stored = self.store.replay(conversation_id, message_id)
+            if stored is not None:
+                return _replayed(conversation_id, stored)
         state = self.store.load(conversation_id, user_id or conversation_id, channel)
         state = replace(state, channel=channel)
         text = text.strip()
@@ -84,11 +108,11 @@ class Bot:
             state.last_user_at is not None and self._clock() - state.last_user_at > self._pause
         )
         retrieval: Retrieval | None = None
-        outcome = self._special(state, text, lang, message_id, due)
+        outcome, question = self._special(state, text, lang, message_id, due)
         if outcome is None:
-            retrieval = self.retriever.retrieve(text, lang=lang)
-            outcome = self._from_retrieval(state, text, lang, retrieval)
-        drafts = [outcome.draft]
+            retrieval = self.retriever.retrieve(question, lang=lang)
+            outcome = self._from_retrieval(state, question, lang, retrieval)
+        drafts = [outcome.draft, *outcome.extra]
         disclosed = outcome.discloses
         if due and not disclosed:
             drafts.insert(0, Draft(disclosure.disclosure_text(self.knowledge.client, lang)))
@@ -97,18 +121,13 @@ class Bot:
         # Rule-based outcomes (greeting, "are you a bot?", a request for a person) are certain.
         confidence = retrieval.confidence if retrieval else 1.0
         state = self._next_state(state, outcome, lang, disclosed)
-        self.store.save(
-            state,
-            text,
-            {
-                "text": "\n\n".join(m.text for m in messages),
-                "decision": outcome.decision.value,
-                "entries": json.dumps(list(outcome.entries)),
-                "confidence": confidence,
-            },
-        )
-        if outcome.handover is not None:
-            self._sink.open(outcome.handover, state.user_id, channel)
+        bot_turn = _bot_turn(outcome.decision, outcome.reason, outcome.entries, confidence, messages)
+        handover = outcome.handover
+        handover_id = self.store.save(state, text, bot_turn, message_id=message_id, handover=handover)
+        if handover is not None and handover_id is not None:
+            handover = replace(handover, id=handover_id)
+            if self._sink is not None:
+                self._sink.open(handover, state.user_id, channel)
         return Reply(
             conversation_id=conversation_id,
             decision=outcome.decision,
@@ -117,7 +136,7 @@ class Bot:
             entries=outcome.entries,
             messages=messages,
             disclosed=disclosed,
-            handover=outcome.handover,
+            handover=handover,
             retrieval=retrieval,
             phrasing=outcome.phrasing,
             phrasing_reason=outcome.phrasing_reason or self._not_asked(outcome.decision, outcome.phrasing),
@@ -128,42 +147,139 @@ class Bot:
         (STOP) is recorded and confirmed at once: objecting must always be that easy."""
         draft = self.consent.intercept_withdrawal(state.user_id, state.channel, text, lang, message_id) if self.consent else None
         if draft is None:
-            self.store.save(state, text, None)
+            self.store.save(state, text, None, message_id=message_id)
             silent = self._not_asked(Decision.SILENT)
             return Reply(state.id, Decision.SILENT, "with_human", 0.0, (), (), phrasing_reason=silent)
         messages = tuple(render(state.channel, draft, self.house_rules))
-        bot_turn = {"text": "\n\n".join(m.text for m in messages), "decision": Decision.CONSENT.value, "entries": "[]", "confidence": 1.0}
-        self.store.save(state, text, bot_turn)
+        self.store.save(state, text, _bot_turn(Decision.CONSENT, "consent", (), 1.0, messages), message_id=message_id)
         return Reply(state.id, Decision.CONSENT, "consent", 1.0, (), messages, phrasing_reason=self._not_asked(Decision.CONSENT))
+
+    # the person's side -----------------------------------------------------------------
+
+    def queue(self, status: str | None = "waiting") -> list[QueuedHandover]:
+        """Handovers, oldest first: "waiting" (default), "with_person", "released", or None for all."""
+        return self.store.queue(status)
+
+    def handover(self, handover_id: int) -> QueuedHandover:
+        """One handover with the conversation's transcript as it is now; `HandoverError` if unknown."""
+        return self.store.get(handover_id)
+
+    def take(self, handover_id: int, person: str = "") -> QueuedHandover:
+        """A person takes a handover: the bot falls silent there (except for STOP)."""
+        return self.store.take(handover_id, person)
+
+    def take_conversation(self, conversation_id: str, user_id: str, channel: str, person: str = "") -> None:
+        """A platform reports that a person took the conversation (also one the bot has never seen)."""
+        self.store.take_conversation(conversation_id, user_id, channel, person)
+
+    def person_says(self, handover_id: int, text: str) -> tuple[Message, ...]:
+        """A person's message to the user, rendered for the channel and kept in the transcript.
+
+        Raises:
+            HandoverError: unknown handover, or not taken by a person (take it first).
+        """
+        item = self.store.get(handover_id)
+        if item.status != "with_person":
+            raise HandoverError(f"handover {handover_id} is {item.status}: take it before replying")
+        messages = tuple(render(item.channel, Draft(text), self.house_rules))
+        self.store.record_person(item.conversation_id, text, [_message_json(m) for m in messages])
+        return messages
 
     def release(self, conversation_id: str) -> None:
         """A person hands the conversation back; the bot discloses itself again."""
         self.store.release(conversation_id)
 
+    def overdue(self, now: float | None = None) -> list[QueuedHandover]:
+        """Waiting handovers nobody took within the time-out, whose user has not been told yet."""
+        return self.store.overdue((self._clock() if now is None else now) - self._timeout)
+
+    def nobody_came(self, handover_id: int) -> Reply:
+        """Tell the user that nobody came (with the other ways to reach the client) and give the
+        conversation back to the bot; the request stays in the queue. A second call sends nothing."""
+        item = self.store.get(handover_id)
+        state = self.store.load(item.conversation_id, item.user_id, item.channel)
+        lang = state.lang or self._default_lang
+        messages = tuple(render(item.channel, Draft(say("nobody_came", lang, self.knowledge.client)), self.house_rules))
+        told = self.store.time_out(handover_id, _bot_turn(Decision.HANDOVER, "nobody_came", (), 1.0, messages))
+        return Reply(item.conversation_id, Decision.HANDOVER, "nobody_came", 1.0, (), messages if told else ())
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.store.engine.dispose()
+
+    def __enter__(self) -> Bot:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # the ladder ------------------------------------------------------------------------
+
     def _special(
         self, state: ConversationState, text: str, lang: str, message_id: str | None, due: bool
-    ) -> _Outcome | None:
-        """Messages answered before retrieval: consent steps, "are you a bot?", a person, greetings."""
+    ) -> tuple[_Outcome | None, str]:
+        """Messages answered before retrieval: consent steps, "are you a bot?", a person, small talk,
+        a picked option. Returns the outcome, or None and the text to look up (a greeting's
+        question part)."""
         client = self.knowledge.client
         if self.consent is not None:
             draft = self.consent.intercept(state.user_id, state.channel, text, lang, message_id)
             if draft is not None:
-                return _Outcome(Decision.CONSENT, "consent", draft)
-        if disclosure.asks_if_bot(text):
+                return _Outcome(Decision.CONSENT, "consent", draft), text
+        picked = self._picked(text, state.pending)
+        if picked == _PERSON:
+            return self._handover(state, text, lang, "user_request", {}), text
+        if picked == _NOTHING_FITS:
+            return self._handover(state, text, lang, "nothing_fits", {"offered": list(state.pending)}), text
+        if picked is not None:
+            return self._answer(state, self._entries[picked], text, lang, "clarified"), text
+        kind, question = self._intent(text)
+        if kind == "bot_question":
             answer = disclosure.bot_question_answer(client, lang)
-            return _Outcome(Decision.ANSWERED, "bot_question", Draft(answer), discloses=True)
-        if asks_for_human(text):
-            return self._handover(state, text, lang, "user_request", {})
-        if is_greeting(text):
-            if due:
-                return _Outcome(Decision.ANSWERED, "greeting", Draft(disclosure.disclosure_text(client, lang)), discloses=True)
-            return _Outcome(Decision.ANSWERED, "greeting", Draft(say("greeting", lang)))
-        chosen = _chosen_option(text, state.pending, self._entries)
-        if chosen is not None:
-            return self._answer(state, self._entries[chosen], text, lang, "clarified")
-        follow_up = self._tapped_quick_reply(state, text, lang)
+            return _Outcome(Decision.ANSWERED, "bot_question", Draft(answer), discloses=True), text
+        if kind == "person_request":
+            return self._handover(state, text, lang, "user_request", {}), text
+        if kind in _SMALL_TALK and not question:
+            if due and kind in ("greeting", "empty"):
+                return _Outcome(Decision.ANSWERED, kind, Draft(disclosure.disclosure_text(client, lang)), discloses=True), text
+            return _Outcome(Decision.ANSWERED, kind, Draft(say(kind, lang))), text
+        follow_up = self._tapped_quick_reply(state, question, lang)
         if follow_up is not None:
-            return self._answer(state, follow_up, text, lang, "quick_reply")
+            return self._answer(state, follow_up, question, lang, "quick_reply"), question
+        return None, question
+
+    def _intent(self, text: str) -> tuple[str, str]:
+        """The kind of message and the question to look up in it ("" when there is none)."""
+        if disclosure.asks_if_bot(text):
+            return "bot_question", ""
+        if asks_for_human(text):
+            return "person_request", ""
+        if is_greeting(text):
+            return "greeting", ""
+        return "none", text
+
+    def _picked(self, text: str, pending: tuple[str, ...]) -> str | None:
+        """The option a user picked from the last clarification or suggestion, by title or number."""
+        if not pending:
+            return None
+        wanted = text.strip().casefold()
+        lang_labels = {
+            _PERSON: {say("talk_to_person_label", lang).casefold() for lang in ("de", "en")},
+            _NOTHING_FITS: {say("nothing_fits_label", lang).casefold() for lang in ("de", "en")},
+        }
+        for number, option in enumerate(pending, start=1):
+            if wanted == str(number):
+                return option
+            if option in lang_labels:
+                if wanted in lang_labels[option]:
+                    return option
+                continue
+            entry = self._entries.get(option)
+            if entry is None:
+                continue
+            titles = {entry.question.casefold(), short_title(entry.question).casefold()}
+            if wanted in titles or (len(wanted) >= 8 and any(t.startswith(wanted.rstrip("….")) for t in titles)):
+                return option
         return None
 
     def _tapped_quick_reply(self, state: ConversationState, text: str, lang: str) -> FaqEntry | None:
@@ -188,6 +304,10 @@ class Bot:
         top = retrieval.top
         repeats = top is not None and top.entry_id == state.last_entry
         verdict = decide(retrieval, self.limits, state.misses, repeats)
+        waiting = state.waiting_since is not None
+        if waiting and (verdict.decision == Decision.HANDOVER or verdict.reason == "uncertain"):
+            # A person is already on it: no second request, no guessing; say so.
+            return _Outcome(Decision.HANDOVER, "waiting", Draft(say("waiting_reminder", lang)))
         if verdict.decision == Decision.HANDOVER:
             details = {
                 "confidence": round(retrieval.confidence, 4),
@@ -195,10 +315,19 @@ class Bot:
                 "top_hits": [{"entry": h.entry_id, "score": round(h.score, 4)} for h in retrieval.hits[:3]],
             }
             return self._handover(state, text, lang, verdict.reason, details)
+        if verdict.reason == "uncertain":
+            options = suggest_options(retrieval)
+            titles = (
+                *(short_title(self._entries[i].question) for i in options),
+                say("talk_to_person_label", lang),
+                say("nothing_fits_label", lang),
+            )
+            draft = Draft(say("suggest", lang), quick_replies=titles)
+            return _Outcome(Decision.CLARIFY, "uncertain", draft, options, pending=(*options, _PERSON, _NOTHING_FITS))
         if verdict.decision == Decision.CLARIFY:
             options = clarify_options(retrieval, self.limits)
             titles = tuple(self._entries[i].question for i in options)
-            return _Outcome(Decision.CLARIFY, verdict.reason, Draft(say("clarify", lang), quick_replies=titles), options)
+            return _Outcome(Decision.CLARIFY, verdict.reason, Draft(say("clarify", lang), quick_replies=titles), options, pending=options)
         assert top is not None  # decide() hands over when there is no hit
         return self._answer(state, self._entries[top.entry_id], text, lang, verdict.reason)
 
@@ -210,13 +339,14 @@ class Bot:
                 draft = Draft(entry.answer)
         else:
             draft = Draft(entry.answer, links=entry.links, quick_replies=entry.quick_replies)
+        extra = (Draft(say("waiting_reminder", lang)),) if state.waiting_since is not None else ()
         if self.phraser is None:
-            return _Outcome(Decision.ANSWERED, reason, draft, (entry.id,))
+            return _Outcome(Decision.ANSWERED, reason, draft, (entry.id,), extra=extra)
         # Only answers are phrased, and only from the consent-shaped draft: the model never
         # sees a teaser the user has not opted into.
         phrased = self.phraser.phrase(PhraseRequest(draft, entry, text, lang, state.channel))
         return _Outcome(
-            Decision.ANSWERED, reason, phrased.draft, (entry.id,), phrasing=phrased.phrasing, phrasing_reason=phrased.reason
+            Decision.ANSWERED, reason, phrased.draft, (entry.id,), phrasing=phrased.phrasing, phrasing_reason=phrased.reason, extra=extra
         )
 
     def _not_asked(self, decision: Decision, phrasing: str = "verbatim") -> str:
@@ -226,37 +356,58 @@ class Bot:
         return f"not_asked:{decision.value}"
 
     def _handover(self, state: ConversationState, text: str, lang: str, reason: str, details: dict) -> _Outcome:
+        if state.waiting_since is not None:  # asked again while waiting: the request already stands
+            return _Outcome(Decision.HANDOVER, "waiting", Draft(say("waiting_reminder", lang)))
         transcript = (*self.store.transcript(state.id), {"role": "user", "text": text})
         handover = Handover(state.id, reason, details, transcript)
-        return _Outcome(Decision.HANDOVER, reason, Draft(say(f"handover_{reason}", lang, self.knowledge.client)), handover=handover)
+        client = self.knowledge.client
+        draft = Draft(say(f"handover_{reason}", lang, client))
+        return _Outcome(Decision.HANDOVER, reason, draft, handover=handover, extra=(Draft(say("waiting_promise", lang)),))
 
     def _next_state(self, state: ConversationState, outcome: _Outcome, lang: str, disclosed: bool) -> ConversationState:
         answered = outcome.decision == Decision.ANSWERED and bool(outcome.entries)
         missed = outcome.decision == Decision.CLARIFY or outcome.reason == "repeated_question"
+        handed = outcome.handover is not None
         return replace(
             state,
             lang=lang,
-            with_human=outcome.decision == Decision.HANDOVER,
+            waiting_since=self._clock() if handed else state.waiting_since,
             needs_disclosure=False if disclosed else state.needs_disclosure,
-            misses=0 if outcome.decision == Decision.HANDOVER else (state.misses + 1 if missed else (0 if answered else state.misses)),
+            misses=0 if handed else (state.misses + 1 if missed else (0 if answered else state.misses)),
             last_entry=outcome.entries[0] if answered else state.last_entry,
-            pending=outcome.entries if outcome.decision == Decision.CLARIFY else (),
+            pending=outcome.pending,
         )
 
 
-def _chosen_option(text: str, pending: tuple[str, ...], entries: dict[str, FaqEntry]) -> str | None:
-    """The entry a user picked from a clarification, by its title or number."""
-    if not pending:
-        return None
-    wanted = text.strip().lower()
-    for number, entry_id in enumerate(pending, start=1):
-        entry = entries.get(entry_id)
-        if entry is None:
-            continue
-        title = entry.question.lower()
-        if wanted in {str(number), title} or (len(wanted) >= 8 and title.startswith(wanted.rstrip("…."))):
-            return entry_id
-    return None
+def _message_json(message: Message) -> dict:
+    return {
+        "channel": message.channel,
+        "text": message.text,
+        "quick_replies": list(message.quick_replies),
+        "image": message.image,
+        "payload": message.payload,
+    }
+
+
+def _bot_turn(decision: Decision, reason: str, entries: tuple[str, ...], confidence: float, messages: tuple[Message, ...]) -> dict:
+    return {
+        "text": "\n\n".join(m.text for m in messages),
+        "decision": decision.value,
+        "reason": reason,
+        "entries": json.dumps(list(entries)),
+        "confidence": confidence,
+        "messages": json.dumps([_message_json(m) for m in messages], ensure_ascii=False),
+    }
+
+
+def _replayed(conversation_id: str, stored: StoredReply) -> Reply:
+    """The reply of a message handled before, with the messages exactly as they were rendered."""
+    messages = tuple(
+        Message(m["channel"], m["text"], tuple(m["quick_replies"]), m["image"], m["payload"]) for m in stored.messages
+    )
+    decision = Decision(stored.decision)
+    handover = Handover(conversation_id, stored.reason, {}, ()) if decision == Decision.HANDOVER and stored.reason != "waiting" else None
+    return Reply(conversation_id, decision, stored.reason, stored.confidence, stored.entries, messages, handover=handover)
 
 
 def _majority_language(knowledge: KnowledgeBase) -> str:

@@ -159,7 +159,7 @@ def handovers(
     """
     store = ConversationStore(open_engine(knowledge, _settings(index_dir)), clock=lambda: 0.0)
     table = Table("id", "conversation", "channel", "reason", "status", "last user message")
-    for item in store.queue(status=None if show_all else "open"):
+    for item in store.queue(status=None if show_all else "waiting"):
         last = next((t["text"] for t in reversed(item.transcript) if t["role"] == "user"), "")
         table.add_row(str(item.id), item.conversation_id, item.channel, item.reason, item.status, last)
     console.print(table)

@@ -23,7 +23,9 @@ class Settings:
     chroma_url: str | None = None  # a `chroma run` server instead of the on-disk index
     threshold: float = 0.395  # below this confidence the bot hands over (`botkit tune` on the sample's tune cases)
     clarify_margin: float = 0.04  # top two entries closer than this (and both above threshold): ask
-    max_misses: int = 2  # consecutive low-confidence turns before a handover
+    suggest_threshold: float = 0.30  # from here up to `threshold`: offer the best entries and a person
+    max_misses: int = 2  # unhelpful turns in a row (clarifications, suggestions, repeated answers) before a handover
+    handover_timeout_minutes: float = 30.0  # nobody took a waiting handover by then: tell the user, back to the bot
     disclosure_pause_minutes: float = 240.0  # disclose again after a pause this long
     index_answers: bool = False  # also embed answers (measured: see benchmarks/README.md)
     calibration: Path | None = None  # from `botkit tune`: its threshold and clarify margin win
@@ -43,6 +45,8 @@ class Settings:
             object.__setattr__(self, "index_dir", Path(self.index_dir))
         if not 0.0 <= self.threshold <= 1.0:
             raise ConfigError(f"threshold {self.threshold} must be between 0 and 1 (confidence is in [0, 1])")
+        if not 0.0 <= self.suggest_threshold <= 1.0:
+            raise ConfigError(f"suggest_threshold {self.suggest_threshold} must be between 0 and 1")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
 )
 
 metadata = MetaData()
@@ -37,6 +38,7 @@ conversations = Table(
     Column("last_entry", String),  # entry of the last answer, to notice loops
     Column("pending", Text),  # JSON list of entry ids offered in a clarification
     Column("last_user_at", Float),
+    Column("waiting_since", Float),  # a handover waits for a person since then (the bot still answers)
     Column("created_at", Float, nullable=False),
 )
 
@@ -46,12 +48,16 @@ turns = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("conversation_id", String, nullable=False, index=True),
     Column("user_id", String, nullable=False, index=True),
-    Column("role", String, nullable=False),  # user | bot | human
+    Column("role", String, nullable=False),  # user | bot | person
     Column("text", Text, nullable=False),
     Column("decision", String),
+    Column("reason", String),
     Column("entries", Text),  # JSON list of cited entry ids
     Column("confidence", Float),
+    Column("message_id", String),  # the platform's id of a user message: a redelivery replays the stored reply
+    Column("messages", Text),  # JSON: the bot turn's rendered messages, re-sent as they were on a replay
     Column("at", Float, nullable=False),
+    Index("ix_turns_message", "conversation_id", "message_id"),
 )
 
 handovers = Table(
@@ -64,8 +70,11 @@ handovers = Table(
     Column("reason", String, nullable=False),
     Column("details", Text, nullable=False),  # JSON
     Column("transcript", Text, nullable=False),  # JSON
-    Column("status", String, nullable=False, default="open"),  # open | released
+    Column("status", String, nullable=False, default="waiting"),  # waiting | with_person | released
     Column("created_at", Float, nullable=False),
+    Column("taken_at", Float),
+    Column("taken_by", String),
+    Column("timed_out_at", Float),  # the user was told that nobody came (the request stays queued)
     Column("released_at", Float),
 )
 
@@ -173,7 +182,25 @@ def open_database(url: str) -> Engine:
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
     metadata.create_all(engine)
+    _add_missing_columns(engine)
     return engine
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Add columns that newer botkit versions define to tables an older version created.
+
+    Only nullable columns are ever added, so existing rows stay valid; nothing is dropped.
+    """
+    existing = inspect(engine)
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            if not existing.has_table(table.name):
+                continue
+            present = {c["name"] for c in existing.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

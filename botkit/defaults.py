@@ -105,7 +105,7 @@ def open_bot(
     retriever = Retriever(index, {e.id: e.lang for e in knowledge.entries})
     engine = open_engine(path, settings)
     store = ConversationStore(engine, clock)
-    limits = Thresholds(threshold, margin, settings.max_misses)
+    limits = Thresholds(threshold, margin, settings.max_misses, min(settings.suggest_threshold, threshold))
     return Bot(
         knowledge,
         retriever,
@@ -113,6 +113,7 @@ def open_bot(
         limits,
         clock=clock,
         disclosure_pause_seconds=settings.disclosure_pause_minutes * 60,
+        handover_timeout_seconds=settings.handover_timeout_minutes * 60,
         consent=ConsentFlow(ConsentLedger(engine, knowledge.client, clock=clock)),
         phraser=Phraser(open_chat_model(settings), knowledge) if settings.llm_enabled else None,
     )

@@ -83,3 +83,7 @@ class PayloadError(ChannelError):
 
 class ConsentError(BotkitError):
     """A consent operation is not allowed or its data is inconsistent."""
+
+
+class HandoverError(BotkitError):
+    """A handover does not exist or is not in the state the action needs (e.g. a reply before `take`)."""

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from botkit.db import conversations, handovers, turns
+from botkit.errors import HandoverError
 from botkit.types import Handover
 
 Clock = Callable[[], float]
@@ -17,7 +18,11 @@ Clock = Callable[[], float]
 
 @dataclass(frozen=True)
 class ConversationState:
-    """What the bot remembers about one conversation between messages."""
+    """What the bot remembers about one conversation between messages.
+
+    `with_human`: a person has the conversation (the bot is silent except for STOP).
+    `waiting_since`: a handover waits for a person; the bot still answers meanwhile.
+    """
 
     id: str
     user_id: str
@@ -29,11 +34,12 @@ class ConversationState:
     last_entry: str | None = None
     pending: tuple[str, ...] = ()
     last_user_at: float | None = None
+    waiting_since: float | None = None
 
 
 @dataclass(frozen=True)
 class QueuedHandover:
-    """A handover waiting for (or taken by) a person."""
+    """A handover waiting for, or taken by, a person; `status` is waiting | with_person | released."""
 
     id: int
     conversation_id: str
@@ -44,6 +50,20 @@ class QueuedHandover:
     transcript: list[dict[str, str]]
     status: str
     created_at: float
+    taken_at: float | None = None
+    taken_by: str | None = None
+    timed_out_at: float | None = None
+
+
+@dataclass(frozen=True)
+class StoredReply:
+    """The bot turn saved for a user message, replayed when the message is delivered again."""
+
+    decision: str
+    reason: str
+    entries: tuple[str, ...]
+    confidence: float
+    messages: list[dict[str, Any]]
 
 
 class ConversationStore:
@@ -70,10 +90,41 @@ class ConversationStore:
             last_entry=row["last_entry"],
             pending=tuple(json.loads(row["pending"] or "[]")),
             last_user_at=row["last_user_at"],
+            waiting_since=row["waiting_since"],
         )
 
-    def save(self, state: ConversationState, user_text: str, bot_turn: dict[str, Any] | None) -> None:
-        """Persist the state with the user's message and the bot's reply in one transaction."""
+    def replay(self, conversation_id: str, message_id: str) -> StoredReply | None:
+        """The reply already given to this user message, if it was handled before (a redelivery)."""
+        with self.engine.connect() as conn:
+            user_turn = conn.execute(
+                select(turns.c.id).where(
+                    turns.c.conversation_id == conversation_id, turns.c.message_id == message_id, turns.c.role == "user"
+                )
+            ).scalar()
+            if user_turn is None:
+                return None
+            row = conn.execute(
+                select(turns).where(turns.c.conversation_id == conversation_id, turns.c.id > user_turn).order_by(turns.c.id).limit(1)
+            ).mappings().first()
+        if row is None or row["role"] != "bot" or row["messages"] is None:
+            return StoredReply("silent", "with_human", (), 0.0, [])
+        return StoredReply(
+            row["decision"], row["reason"] or "", tuple(json.loads(row["entries"] or "[]")), row["confidence"] or 0.0, json.loads(row["messages"])
+        )
+
+    def save(
+        self,
+        state: ConversationState,
+        user_text: str,
+        bot_turn: dict[str, Any] | None,
+        *,
+        message_id: str | None = None,
+        handover: Handover | None = None,
+    ) -> int | None:
+        """Persist the state, the user's message, the bot's reply and a new handover in one transaction.
+
+        Returns the id of the handover opened, if any.
+        """
         now = self._clock()
         values = {
             "user_id": state.user_id,
@@ -85,14 +136,22 @@ class ConversationStore:
             "last_entry": state.last_entry,
             "pending": json.dumps(list(state.pending)),
             "last_user_at": now,
+            "waiting_since": state.waiting_since,
         }
         with self.engine.begin() as conn:
             updated = conn.execute(update(conversations).where(conversations.c.id == state.id).values(**values))
             if updated.rowcount == 0:
                 conn.execute(insert(conversations).values(id=state.id, created_at=now, **values))
-            conn.execute(insert(turns).values(conversation_id=state.id, user_id=state.user_id, role="user", text=user_text, at=now))
+            conn.execute(
+                insert(turns).values(
+                    conversation_id=state.id, user_id=state.user_id, role="user", text=user_text, message_id=message_id, at=now
+                )
+            )
             if bot_turn is not None:
                 conn.execute(insert(turns).values(conversation_id=state.id, user_id=state.user_id, role="bot", at=now, **bot_turn))
+            if handover is not None:
+                return self._open(conn, handover, state.user_id, state.channel, now)
+        return None
 
     def transcript(self, conversation_id: str) -> tuple[dict[str, str], ...]:
         """Every turn of a conversation, oldest first, as role/text pairs."""
@@ -105,25 +164,81 @@ class ConversationStore:
     def open(self, handover: Handover, user_id: str, channel: str) -> int:
         """Queue a handover; returns its id."""
         with self.engine.begin() as conn:
-            result = conn.execute(
-                insert(handovers).values(
-                    conversation_id=handover.conversation_id,
-                    user_id=user_id,
-                    channel=channel,
-                    reason=handover.reason,
-                    details=json.dumps(handover.details, ensure_ascii=False),
-                    transcript=json.dumps(list(handover.transcript), ensure_ascii=False),
-                    status="open",
-                    created_at=self._clock(),
-                )
-            )
-            return int(result.inserted_primary_key[0])
+            return self._open(conn, handover, user_id, channel, self._clock())
 
-    def record_human(self, conversation_id: str, text: str) -> None:
+    def _open(self, conn: Connection, handover: Handover, user_id: str, channel: str, now: float) -> int:
+        result = conn.execute(
+            insert(handovers).values(
+                conversation_id=handover.conversation_id,
+                user_id=user_id,
+                channel=channel,
+                reason=handover.reason,
+                details=json.dumps(handover.details, ensure_ascii=False),
+                transcript=json.dumps(list(handover.transcript), ensure_ascii=False),
+                status="waiting",
+                created_at=now,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+    def get(self, handover_id: int) -> QueuedHandover:
+        """One handover with the conversation's transcript as it is now.
+
+        Raises:
+            HandoverError: there is no handover with this id.
+        """
+        with self.engine.connect() as conn:
+            row = conn.execute(select(handovers).where(handovers.c.id == handover_id)).mappings().first()
+        if row is None:
+            raise HandoverError(f"there is no handover {handover_id}; `botkit handovers list` shows the queue")
+        item = _queued(row)
+        return QueuedHandover(**{**item.__dict__, "transcript": list(self.transcript(item.conversation_id))})
+
+    def take(self, handover_id: int, person: str) -> QueuedHandover:
+        """A person takes a waiting handover: the bot falls silent in that conversation.
+
+        Raises:
+            HandoverError: unknown, or already released.
+        """
+        item = self.get(handover_id)
+        if item.status == "released":
+            raise HandoverError(f"handover {handover_id} was released; the conversation is the bot's again")
+        now = self._clock()
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(handovers).where(handovers.c.id == handover_id).values(status="with_person", taken_at=now, taken_by=person or None)
+            )
+            conn.execute(
+                update(conversations).where(conversations.c.id == item.conversation_id).values(with_human=1, waiting_since=None)
+            )
+        return self.get(handover_id)
+
+    def take_conversation(self, conversation_id: str, user_id: str, channel: str, person: str = "") -> None:
+        """Mark a conversation as handled by a person (e.g. a platform handover event), new or not."""
+        now = self._clock()
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                update(conversations).where(conversations.c.id == conversation_id).values(with_human=1, waiting_since=None)
+            )
+            if updated.rowcount == 0:
+                conn.execute(
+                    insert(conversations).values(id=conversation_id, user_id=user_id, channel=channel, with_human=1, created_at=now)
+                )
+            conn.execute(
+                update(handovers)
+                .where(handovers.c.conversation_id == conversation_id, handovers.c.status == "waiting")
+                .values(status="with_person", taken_at=now, taken_by=person or None)
+            )
+
+    def record_person(self, conversation_id: str, text: str, messages: list[dict[str, Any]]) -> None:
         """Store a message a person sent in the conversation (it belongs in the transcript)."""
         with self.engine.begin() as conn:
             user_id = conn.execute(select(conversations.c.user_id).where(conversations.c.id == conversation_id)).scalar_one()
-            conn.execute(insert(turns).values(conversation_id=conversation_id, user_id=user_id, role="human", text=text, at=self._clock()))
+            conn.execute(
+                insert(turns).values(
+                    conversation_id=conversation_id, user_id=user_id, role="person", text=text, messages=json.dumps(messages), at=self._clock()
+                )
+            )
 
     def release(self, conversation_id: str) -> None:
         """Give the conversation back to the bot; its next reply discloses again."""
@@ -131,44 +246,71 @@ class ConversationStore:
             conn.execute(
                 update(conversations)
                 .where(conversations.c.id == conversation_id)
-                .values(with_human=0, needs_disclosure=1, misses=0, pending="[]", last_entry=None)
+                .values(with_human=0, waiting_since=None, needs_disclosure=1, misses=0, pending="[]", last_entry=None)
             )
             conn.execute(
                 update(handovers)
-                .where(handovers.c.conversation_id == conversation_id, handovers.c.status == "open")
+                .where(handovers.c.conversation_id == conversation_id, handovers.c.status.in_(("waiting", "with_person")))
                 .values(status="released", released_at=self._clock())
             )
 
-    def take(self, conversation_id: str, user_id: str, channel: str) -> None:
-        """Mark a conversation as handled by a person (e.g. a platform handover event), new or not."""
+    def time_out(self, handover_id: int, bot_turn: dict[str, Any]) -> bool:
+        """Tell-the-user bookkeeping when nobody took a handover: the request stays queued, the
+        conversation is the bot's again. False (nothing written) when it was done before or taken."""
+        item = self.get(handover_id)
+        if item.status != "waiting" or item.timed_out_at is not None:
+            return False
+        now = self._clock()
         with self.engine.begin() as conn:
-            updated = conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(with_human=1))
-            if updated.rowcount == 0:
-                conn.execute(
-                    insert(conversations).values(
-                        id=conversation_id, user_id=user_id, channel=channel, with_human=1, created_at=self._clock()
-                    )
-                )
+            marked = conn.execute(
+                update(handovers)
+                .where(handovers.c.id == handover_id, handovers.c.status == "waiting", handovers.c.timed_out_at.is_(None))
+                .values(timed_out_at=now)
+            )
+            if marked.rowcount != 1:
+                return False
+            conn.execute(
+                update(conversations)
+                .where(conversations.c.id == item.conversation_id, conversations.c.with_human == 0)
+                .values(waiting_since=None, misses=0, pending="[]")
+            )
+            conn.execute(
+                insert(turns).values(conversation_id=item.conversation_id, user_id=item.user_id, role="bot", at=now, **bot_turn)
+            )
+        return True
 
-    def queue(self, status: str | None = "open") -> list[QueuedHandover]:
+    def queue(self, status: str | None = "waiting") -> list[QueuedHandover]:
         """Handovers, oldest first; `status=None` lists all."""
         query = select(handovers).order_by(handovers.c.id)
         if status is not None:
             query = query.where(handovers.c.status == status)
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
-        return [
-            QueuedHandover(
-                id=r["id"],
-                conversation_id=r["conversation_id"],
-                user_id=r["user_id"],
-                channel=r["channel"],
-                reason=r["reason"],
-                details=json.loads(r["details"]),
-                transcript=json.loads(r["transcript"]),
-                status=r["status"],
-                created_at=r["created_at"],
-            )
-            for r in rows
-        ]
+        return [_queued(r) for r in rows]
 
+    def overdue(self, before: float) -> list[QueuedHandover]:
+        """Waiting handovers created before `before` whose user was not yet told that nobody came."""
+        query = (
+            select(handovers)
+            .where(handovers.c.status == "waiting", handovers.c.timed_out_at.is_(None), handovers.c.created_at <= before)
+            .order_by(handovers.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [_queued(r) for r in conn.execute(query).mappings().all()]
+
+
+def _queued(r: Any) -> QueuedHandover:
+    return QueuedHandover(
+        id=r["id"],
+        conversation_id=r["conversation_id"],
+        user_id=r["user_id"],
+        channel=r["channel"],
+        reason=r["reason"],
+        details=json.loads(r["details"]),
+        transcript=json.loads(r["transcript"]),
+        status=r["status"],
+        created_at=r["created_at"],
+        taken_at=r["taken_at"],
+        taken_by=r["taken_by"],
+        timed_out_at=r["timed_out_at"],
+    )

@@ -98,9 +98,10 @@ class Handover:
     """Why and with what a conversation went to a person."""
 
     conversation_id: str
-    reason: str  # low_confidence | user_request | repeated_misses
+    reason: str  # low_confidence | user_request | repeated_misses | nothing_fits
     details: dict[str, Any]
     transcript: tuple[dict[str, str], ...]
+    id: int | None = None  # its place in the queue, once queued
 
 
 @dataclass(frozen=True)

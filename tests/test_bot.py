@@ -86,7 +86,8 @@ def test_repeating_the_same_question_hands_over_instead_of_looping(bot):
 
 
 def test_bot_stays_silent_while_a_person_has_the_conversation(bot):
-    bot.reply("c1", "Ich möchte mit einem Mitarbeiter sprechen")
+    asked = bot.reply("c1", "Ich möchte mit einem Mitarbeiter sprechen")
+    bot.take(asked.handover.id, "Anna")
     silent = bot.reply("c1", "Wie melde ich meinen Zählerstand?")
     assert silent.decision == Decision.SILENT and silent.messages == ()
     assert bot.store.transcript("c1")[-1] == {"role": "user", "text": "Wie melde ich meinen Zählerstand?"}
@@ -132,13 +133,14 @@ def test_close_entries_get_a_clarifying_question_and_the_choice_is_answered(tmp_
 def test_state_survives_a_restart(settings, embedder, clock):
     first = open_bot(SAMPLE, settings, embedder=embedder, clock=clock)
     first.reply("c1", "Hallo")
-    first.reply("c2", "Ich möchte mit einem Mitarbeiter sprechen")
-    first.store.engine.dispose()
+    asked = first.reply("c2", "Ich möchte mit einem Mitarbeiter sprechen")
+    first.take(asked.handover.id)
+    first.close()
     second = open_bot(SAMPLE, settings, embedder=embedder, clock=clock)
     assert not second.reply("c1", "Wie melde ich meinen Zählerstand?").disclosed
     assert second.reply("c2", "Hallo?").decision == Decision.SILENT
-    assert len(second.store.queue()) == 1
-    second.store.engine.dispose()
+    assert len(second.queue("with_person")) == 1
+    second.close()
 
 
 def test_english_question_gets_the_english_entry(bot):
@@ -183,7 +185,7 @@ def test_disclosure_cannot_be_worded_away(tmp_path):
 
 
 def test_a_person_can_take_a_conversation_the_bot_has_not_seen(bot):
-    bot.store.take("new-user", "new-user", "messenger")
+    bot.take_conversation("new-user", "new-user", "messenger")
     reply = bot.reply("new-user", "Hallo?", "messenger")
     assert reply.decision == Decision.SILENT
     bot.release("new-user")

@@ -108,7 +108,7 @@ class Worker:
             store.save(replace(state, with_human=True), event.text, None)
             return []
         if event.kind == "handover_take":
-            store.take(cid, event.user_id, event.platform)
+            self.bot.take_conversation(cid, event.user_id, event.platform)
             return []
         if event.kind == "handover_pass":
             # Meta delivers pass_thread_control to the app that receives control; when our
@@ -116,12 +116,12 @@ class Worker:
             ours = self.settings.messenger_app_id
             new_owner = event.details.get("app_id", "")
             if ours and new_owner and new_owner != ours:
-                store.take(cid, event.user_id, event.platform)
+                self.bot.take_conversation(cid, event.user_id, event.platform)
             else:
                 self.bot.release(cid)
             return []
         if event.kind == "handover_request":
-            store.take(cid, event.user_id, event.platform)
+            self.bot.take_conversation(cid, event.user_id, event.platform)
             target = event.details.get("app_id") or self.settings.messenger_handover_app_id
             return [self._pass_thread(event, target, "requested")]
         return []
