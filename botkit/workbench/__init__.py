@@ -54,10 +54,10 @@ from botkit.workbench.report import (
     open_decisions,
     write_report,
 )
-from botkit.workbench.script import ConsentScript, another_question, consent_script, propose_topics, scripted_start
+from botkit.workbench.script import ConsentScript, another_question, consent_script, person_text, propose_topics, scripted_start, user_text
 from botkit.workbench.notices import problem_html, show_problems_briefly
 from botkit.workbench.session import Session, export_workshop, import_faq, topic_labels, workshop_cases
-from botkit.workbench.simulator import ChatSimulator, channel_previews, transcripts
+from botkit.workbench.simulator import ChatSimulator, channel_previews, queue_html, transcripts
 from botkit.workbench.tradeoff import (
     Tradeoff,
     describe,
@@ -108,6 +108,7 @@ __all__ = [
     "import_faq",
     "new_entry",
     "open_decisions",
+    "person_text",
     "plot_answerable",
     "plot_coverage",
     "plot_lint",
@@ -117,6 +118,7 @@ __all__ = [
     "problem_html",
     "propose_topics",
     "question_rows",
+    "queue_html",
     "read_questions",
     "read_table",
     "read_topics",
@@ -129,6 +131,7 @@ __all__ = [
     "tradeoff_curve",
     "transcripts",
     "unanswered",
+    "user_text",
     "workshop_calibration",
     "workshop_cases",
     "write_candidates",

@@ -23,6 +23,11 @@ _USER_TEXTS: dict[str, dict[str, str]] = {
     "nudge": {"de": "Hallo?", "en": "Hello?"},
     "yes": {"de": "JA", "en": "YES"},
 }
+_PERSON_TEXTS: dict[str, str] = {
+    "de-du": "Hallo, hier ist {person} vom Team. Ich kümmere mich jetzt um dein Anliegen.",
+    "de-sie": "Guten Tag, hier ist {person} vom Team. Ich kümmere mich jetzt um Ihr Anliegen.",
+    "en": "Hello, this is {person} from the team. I'm looking after your request now.",
+}
 _TOPIC_WORDING: dict[str, str] = {
     "de-sie": "Angebote und Aktionen von {client} zum Thema {title}. Höchstens 2 Nachrichten pro Monat in diesem Chat. "
     "Sie können die Einwilligung jederzeit hier im Chat widerrufen.",
@@ -47,6 +52,12 @@ def user_text(key: str, lang: str) -> str:
     """A typical customer message ("greeting", "bot_question", "person", "nudge", "yes") in `lang`."""
     texts = _USER_TEXTS[key]
     return texts.get(lang) or texts["en"]
+
+
+def person_text(person: str, lang: str, tone: str = "sie") -> str:
+    """What a person from the client's team writes first after taking a conversation, in the client's du/Sie."""
+    key = f"de-{tone}" if lang == "de" else "en"
+    return _PERSON_TEXTS.get(key, _PERSON_TEXTS["en"]).format(person=person)
 
 
 def service_entries(knowledge: KnowledgeBase) -> list[FaqEntry]:

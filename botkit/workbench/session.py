@@ -53,12 +53,12 @@ class Session:
         old = self.bot
         self.workshop = Workshop.open(self.workshop.root)
         self.bot = self._open()
-        old.store.engine.dispose()
+        old.close()
         return self.bot
 
     def close(self) -> None:
         """Dispose of the database and delete it."""
-        self.bot.store.engine.dispose()
+        self.bot.close()
         self._folder.cleanup()
 
     def __enter__(self) -> Session:

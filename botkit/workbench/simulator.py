@@ -28,6 +28,7 @@ from botkit.channels import CHANNELS
 from botkit.consent import ConsentFlow
 from botkit.consent.flow import title
 from botkit.errors import BotkitError, ConfigError
+from botkit.store import QueuedHandover
 from botkit.types import Decision, Message, Reply
 from botkit.workbench import fixes
 from botkit.workbench.bubbles import bot_bubbles, chat, look, note, reply_options, user_bubble
@@ -76,7 +77,7 @@ class ChatSimulator:
         self.consent = self._check_profile(consent)
         self.turns: list[Turn] = []
         self.conversation_id = ""
-        self._notes: list[tuple[int, str]] = []  # (after how many turns, text) for events between turns
+        self._notes: list[tuple[int, str]] = []  # (after how many turns, HTML): events between turns, a person's messages
         self._view: _View | None = None
         self.reset()
 
@@ -105,10 +106,37 @@ class ChatSimulator:
         self._refresh()
         return reply
 
+    @property
+    def handover(self) -> QueuedHandover | None:
+        """This conversation's handover while it waits for a person or a person has it; else None."""
+        mine = [h for h in self.bot.queue(None) if h.conversation_id == self.conversation_id and h.status != "released"]
+        return mine[-1] if mine else None
+
+    def take(self, person: str = "") -> QueuedHandover:
+        """A person takes this conversation from the queue: the bot falls silent (except for STOP)."""
+        item = self.handover
+        if item is None:
+            raise ConfigError("nothing to take: this conversation is not waiting for a person (ask for a person first)")
+        taken = self.bot.take(item.id, person)
+        self._notes.append((len(self.turns), note(f"{person or 'a person'} took the conversation; the bot is silent now")))
+        self._refresh()
+        return taken
+
+    def person_says(self, text: str) -> tuple[Message, ...]:
+        """A message from the person who took the conversation, as the customer sees it."""
+        item = self.handover
+        if item is None or item.status != "with_person":
+            raise ConfigError("take the conversation first (the queue panel's Take button), then write as the person")
+        messages = self.bot.person_says(item.id, text)
+        who = item.taken_by or "person"
+        self._notes.append((len(self.turns), note(f"{who} (a person) writes:") + bot_bubbles(messages, self.channel)))
+        self._refresh()
+        return messages
+
     def release(self) -> None:
         """A person hands the conversation back to the bot (it discloses itself again)."""
         self.bot.release(self.conversation_id)
-        self._notes.append((len(self.turns), "a person handed the conversation back to the bot"))
+        self._notes.append((len(self.turns), note("a person handed the conversation back to the bot")))
         self._refresh()
 
     @property
@@ -141,7 +169,7 @@ class ChatSimulator:
         """Save the last message as a test case: for `entry_id` (default: the cited one) or out of scope."""
         expected = None if out_of_scope else (entry_id or self._cited())
         fixes.save_case(self._session().workshop, self.last_question, expected, self._lang())
-        self._notes.append((len(self.turns), f"saved as a test case ({expected or 'a person should answer'})"))
+        self._notes.append((len(self.turns), note(f"saved as a test case ({expected or 'a person should answer'})")))
         self._refresh()
 
     def _session(self) -> Session:
@@ -162,30 +190,30 @@ class ChatSimulator:
 
     def _reload(self, what: str) -> None:
         self.bot = self._session().reload()
-        self._notes.append((len(self.turns), f"knowledge updated: {what}"))
+        self._notes.append((len(self.turns), note(f"knowledge updated: {what}")))
         self._refresh()
 
     @property
     def with_human(self) -> bool:
-        """Has the conversation been handed over (and not released)?"""
-        state = self.bot.store.load(self.conversation_id, self.user_id, self.channel)
-        return state.with_human
+        """Has a person taken the conversation (and not handed it back)?"""
+        item = self.handover
+        return item is not None and item.status == "with_person"
 
     def chat_html(self) -> str:
         """The conversation as chat bubbles with a short decision line under each reply."""
         user = f" · user {self.fixed_user}" if self.fixed_user else ""
         parts = [note(f"{look(self.channel).label}{user} · consent profile: {self.consent}")]
         notes: dict[int, list[str]] = {}
-        for after, text in self._notes:
-            notes.setdefault(after, []).append(text)
+        for after, shown in self._notes:
+            notes.setdefault(after, []).append(shown)
         for n, turn in enumerate(self.turns):
-            parts.extend(note(text) for text in notes.get(n, ()))
+            parts.extend(notes.get(n, ()))
             parts.append(user_bubble(turn.text, turn.channel))
             parts.append(bot_bubbles(turn.reply.messages, turn.channel))
             parts.append(_meta(turn.reply))
             if turn.reply.handover is not None:
-                parts.append(note("handed over: a person has the conversation now, the bot stays silent"))
-        parts.extend(note(text) for text in notes.get(len(self.turns), ()))
+                parts.append(note("handed over: waiting in the queue for a person"))
+        parts.extend(notes.get(len(self.turns), ()))
         return chat("".join(parts), self.channel)
 
     def details_html(self) -> str:
@@ -242,7 +270,6 @@ class _View:
         self.channel = widgets.Dropdown(options=list(CHANNELS), value=sim.channel, description="Channel")
         self.consent = widgets.Dropdown(options=list(sim.profiles), value=sim.consent, description="Consent")
         self.new = widgets.Button(description="New conversation", icon="refresh")
-        self.hand_back = widgets.Button(description="Person hands back", icon="reply")
         # Enter (or leaving the box) sends: the value only syncs then.
         self.text = widgets.Text(
             placeholder="Type what a customer would write, then Enter …", continuous_update=False, layout=widgets.Layout(flex="1")
@@ -254,14 +281,16 @@ class _View:
         self.channel.observe(lambda change: sim.reset(channel=change["new"]), names="value")
         self.consent.observe(lambda change: sim.reset(consent=change["new"]), names="value")
         self.new.on_click(lambda _: sim.reset())
-        self.hand_back.on_click(lambda _: sim.release())
+        self.queue = _QueuePanel(sim)
+        self.hand_back = self.queue.hand_back
         self.send.on_click(lambda _: self.submit())
         self.text.observe(lambda _: self.submit(), names="value")
         rows = [
-            widgets.HBox([self.channel, self.consent, self.new, self.hand_back]),
+            widgets.HBox([self.channel, self.consent, self.new]),
             widgets.HBox([widgets.Box([self.chat], layout=widgets.Layout(width="60%")), self.details]),
             self.options,
             widgets.HBox([self.text, self.send]),
+            self.queue.box,
         ]
         self.fix = _FixPanel(sim) if sim.session is not None else None
         self.box = widgets.VBox([*rows, *([self.fix.box] if self.fix else [])])
@@ -275,7 +304,7 @@ class _View:
     def update(self) -> None:
         self.chat.value = self.sim.chat_html()
         self.details.value = self.sim.details_html()
-        self.hand_back.disabled = not self.sim.with_human
+        self.queue.update()
         last = self.sim.turns[-1].reply.messages if self.sim.turns else ()
         buttons = []
         for shown, sends in (o for m in last for o in reply_options(m)):
@@ -285,6 +314,70 @@ class _View:
         self.options.children = buttons
         if self.fix is not None:
             self.fix.update()
+
+
+class _QueuePanel:
+    """The person's side: the queue of handovers; take this conversation, write as the person, hand back."""
+
+    def __init__(self, sim: ChatSimulator) -> None:
+        self.sim = sim
+        self.table = widgets.HTML()
+        self.person = widgets.Text(value="Consultant", description="Person", layout=widgets.Layout(width="240px"))
+        self.take = widgets.Button(description="Take", icon="hand-paper-o", layout=widgets.Layout(width="auto"))
+        self.text = widgets.Text(placeholder="Write as the person …", continuous_update=False, layout=widgets.Layout(flex="1"))
+        self.say = widgets.Button(description="Send as person", icon="user", layout=widgets.Layout(width="auto"))
+        self.hand_back = widgets.Button(description="Person hands back", icon="reply", layout=widgets.Layout(width="auto"))
+        self.status = widgets.HTML()
+        self.take.on_click(lambda _: self.run(lambda: sim.take(self.person.value.strip())))
+        self.say.on_click(lambda _: self.submit())
+        self.text.observe(lambda _: self.submit(), names="value")
+        self.hand_back.on_click(lambda _: self.run(sim.release))
+        self.box = widgets.VBox(
+            [
+                widgets.HTML("<b>The person's side</b>: the queue your service team sees"),
+                self.table,
+                widgets.HBox([self.person, self.take, self.text, self.say, self.hand_back]),
+                self.status,
+            ]
+        )
+
+    def submit(self) -> None:
+        text = self.text.value.strip()
+        if text:
+            self.text.value = ""
+            self.run(lambda: self.sim.person_says(text))
+
+    def run(self, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except BotkitError as exc:
+            self.status.value = problem_html(exc)
+        else:
+            self.status.value = ""
+
+    def update(self) -> None:
+        self.table.value = queue_html(self.sim.bot.queue(None), self.sim.conversation_id)
+        item = self.sim.handover
+        self.take.disabled = item is None or item.status != "waiting"
+        self.say.disabled = self.text.disabled = item is None or item.status != "with_person"
+        self.hand_back.disabled = item is None
+
+
+def queue_html(items: Sequence[QueuedHandover], current: str = "") -> str:
+    """The open handovers (waiting or with a person) as a small table; `current` conversation in bold."""
+    rows = [h for h in items if h.status != "released"]
+    if not rows:
+        return "<p style='color:#555;font-size:12px'><i>Nobody is waiting for a person.</i></p>"
+    body = "".join(
+        f"<tr style='font-weight:{'bold' if h.conversation_id == current else 'normal'}'><td>{h.id}</td>"
+        f"<td>{html.escape(h.conversation_id)}</td><td>{html.escape(h.channel)}</td><td>{html.escape(h.reason)}</td>"
+        f"<td>{html.escape(h.status)}{' · ' + html.escape(h.taken_by) if h.taken_by else ''}</td><td>{len(h.transcript)}</td></tr>"
+        for h in rows
+    )
+    return (
+        "<table style='font-size:12px;border-collapse:collapse'><tr><th>id</th><th>conversation</th><th>channel</th>"
+        f"<th>reason</th><th>status</th><th>messages</th></tr>{body}</table>"
+    )
 
 
 class _FixPanel:
@@ -391,8 +484,9 @@ def _details(reply: Reply, bot: Bot) -> str:
     if reply.handover is not None:
         rows.append(
             "<div style='margin-top:6px;padding:6px;background:#fef2f2;border-radius:6px'>"
-            f"<b>Handover</b> ({html.escape(reply.handover.reason)}): the conversation is in the queue for a person, "
-            f"with a transcript of {len(reply.handover.transcript)} message(s). The bot stays silent until the person hands it back.</div>"
+            f"<b>Handover</b> ({html.escape(reply.handover.reason)}): the conversation waits in the queue for a person, "
+            f"with a transcript of {len(reply.handover.transcript)} message(s). Meanwhile the bot still answers confident "
+            "FAQ questions; once a person takes it, the bot is silent until the person hands it back.</div>"
         )
     if reply.decision == Decision.SILENT:
         rows.append("<div><i>A person has this conversation; the bot does not answer.</i></div>")

@@ -12,7 +12,7 @@ from botkit.knowledge import load_knowledge
 from botkit.workbench.columns import IGNORE, apply_mapping, guess_mapping, read_table, write_knowledge
 
 ROOT = Path(__file__).resolve().parents[2]
-EXPORT = ROOT / "notebooks" / "data" / "client-faq-export.csv"
+EXPORT = ROOT / "botkit" / "workbench" / "sample" / "client-faq-export.csv"
 
 
 def test_german_column_names_are_mapped_and_unknown_ones_left_unused():
