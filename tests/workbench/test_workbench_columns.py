@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from botkit.errors import KnowledgeError
 from botkit.knowledge import load_knowledge
-from botkit.workbench.columns import IGNORE, apply_mapping, guess_mapping, read_table, write_knowledge
+from botkit.workbench.columns import IGNORE, ClientTable, apply_mapping, guess_mapping, read_table, split_list, write_knowledge
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPORT = ROOT / "botkit" / "workbench" / "sample" / "client-faq-export.csv"
@@ -149,3 +150,26 @@ def test_missing_and_unsupported_files_say_what_to_do(tmp_path):
     (tmp_path / "faq.docx").write_bytes(b"x")
     with pytest.raises(KnowledgeError, match=r"\.csv, \.xlsx or \.yaml"):
         read_table(tmp_path / "faq.docx")
+
+
+def test_keyword_cells_split_on_commas_semicolons_bars_and_line_breaks():
+    assert split_list("Kündigung, Vertrag kündigen; Abo beenden | austreten\nPause") == [
+        "Kündigung", "Vertrag kündigen", "Abo beenden", "austreten", "Pause"
+    ]
+    # a phrasing with a comma stays whole: keywords are short and end without sentence punctuation
+    assert split_list("Zählerstand übermitteln|Ablesekarte verloren, wie melde ich den Stand?") == [
+        "Zählerstand übermitteln", "Ablesekarte verloren, wie melde ich den Stand?"
+    ]
+    assert split_list("  ") == []
+
+
+def test_client_ids_become_slugs_and_keyword_columns_become_paraphrases():
+    mapping = guess_mapping(["FAQ-ID", "Frage", "Schlagwörter", "Antworttext", "Rubrik", "Art", "Mehr erfahren", "Werbetext"])
+    assert mapping == {
+        "FAQ-ID": "id", "Frage": "question", "Schlagwörter": "paraphrases", "Antworttext": "answer",
+        "Rubrik": "topic", "Art": "scope", "Mehr erfahren": "links", "Werbetext": "teaser",
+    }
+    frame = pd.DataFrame([["MS-01", "Wie kündige ich?", "Kündigung, Abo beenden", "Schriftlich.", "Mitgliedschaft", "Service", "", ""]],
+                         columns=list(mapping), dtype=str)
+    [entry] = apply_mapping(ClientTable("faq.xlsx", frame, (2,)), mapping).entries
+    assert entry.id == "ms-01" and entry.paraphrases == ("Kündigung", "Abo beenden") and entry.topic == "mitgliedschaft"
