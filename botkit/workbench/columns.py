@@ -22,6 +22,7 @@ import yaml
 
 from botkit.errors import KnowledgeError, Problem
 from botkit.knowledge import LISTS, OPTIONAL, REQUIRED, RawRecord, validate_records
+from botkit.language import LanguageDetector
 from botkit.types import FaqEntry
 from botkit.tabular import SPREADSHEET_DELIMITERS, sniff_delimiter
 from botkit.workbench.text import normalize_name, read_text, slugify, unique_id
@@ -143,9 +144,10 @@ def apply_mapping(
 ) -> MappedKnowledge:
     """Turn the rows into validated entries; `lang`, `scope` and `topic` fill unmapped fields.
 
-    Language names ("Deutsch", "English") become codes, categories become slugs
-    ("Zähler & Messung" -> "zaehler-messung"), and without an id column each entry gets an
-    id made from its question. Problems name the row, as `botkit build` would.
+    Language names ("Deutsch", "English") become codes; without a language column each row's
+    language is detected from its question and answer (German or English, else `lang`).
+    Categories become slugs ("Zähler & Messung" -> "zaehler-messung"), and without an id column
+    each entry gets an id made from its question. Problems name the row, as `botkit build` would.
     """
     unknown = sorted({f for f in mapping.values() if f and f not in FIELDS})
     if unknown:
@@ -160,6 +162,7 @@ def apply_mapping(
             )
         if field:
             by_field[field] = column
+    detector = None if "lang" in by_field else LanguageDetector(tuple(dict.fromkeys((lang, "de", "en"))))
     records: list[RawRecord] = []
     used_ids: set[str] = set()
     for (_, row), line in zip(table.frame.iterrows(), table.rows):
@@ -169,7 +172,10 @@ def apply_mapping(
         values: dict[str, Any] = {}
         for field in REQUIRED:
             values[field] = cells.get(field, "")
-        values["lang"] = _language(values["lang"]) if "lang" in cells else lang
+        if detector is None:
+            values["lang"] = _language(values["lang"])
+        else:
+            values["lang"] = detector.detect(f"{values['question']} {values['answer']}", lang)
         values["scope"] = SCOPES.get(normalize_name(values["scope"]), values["scope"]) if "scope" in cells else scope
         values["topic"] = slugify(values["topic"]) if values["topic"] else topic
         if values["id"] and not _SLUG.match(values["id"]):

@@ -69,7 +69,8 @@ def test_defaults_fill_fields_the_export_does_not_have(tmp_path):
     path.write_text("Frage,Antwort\nGibt es Ökostrom?,Ja.\n", encoding="utf-8")
     table = read_table(path)
     [entry] = apply_mapping(table, guess_mapping(table.columns), lang="en", scope="service", topic="tarife").entries
-    assert (entry.id, entry.lang, entry.scope, entry.topic) == ("gibt-es-oekostrom", "en", "service", "tarife")
+    # the row is recognisably German, so the detected language wins over the default
+    assert (entry.id, entry.lang, entry.scope, entry.topic) == ("gibt-es-oekostrom", "de", "service", "tarife")
 
 
 def test_language_and_scope_words_become_codes(tmp_path):
@@ -173,3 +174,16 @@ def test_client_ids_become_slugs_and_keyword_columns_become_paraphrases():
                          columns=list(mapping), dtype=str)
     [entry] = apply_mapping(ClientTable("faq.xlsx", frame, (2,)), mapping).entries
     assert entry.id == "ms-01" and entry.paraphrases == ("Kündigung", "Abo beenden") and entry.topic == "mitgliedschaft"
+
+
+def test_without_a_language_column_each_rows_language_is_detected():
+    frame = pd.DataFrame(
+        [
+            ["Wie kündige ich meine Mitgliedschaft?", "Mit einem Monat Frist zum Ende der Laufzeit, schriftlich an der Theke."],
+            ["How do I cancel my membership?", "With one month's notice to the end of the term, in writing at the front desk."],
+            ["Sauna?", "Ja."],  # too short to tell: the workshop's language
+        ],
+        columns=["Frage", "Antwort"], dtype=str,
+    )
+    mapped = apply_mapping(ClientTable("faq.csv", frame, (2, 3, 4)), guess_mapping(["Frage", "Antwort"]), lang="de")
+    assert [e.lang for e in mapped.entries] == ["de", "en", "de"]

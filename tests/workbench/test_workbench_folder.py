@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import yaml
@@ -14,6 +16,7 @@ from botkit.knowledge import load_knowledge
 from botkit.workbench.columns import read_table
 from botkit.workbench.folder import FOLDERS, NOTEBOOKS, WORKSHOP_FILE, ClientDetails, SavedMapping, Workshop, input_role
 from botkit.workbench.session import import_faq
+from tests.conftest import ROOT
 from tests.workbench.conftest import FITNESS_EXPORT, copy_fitness_inputs
 
 
@@ -125,3 +128,13 @@ def test_bad_details_are_refused():
         ClientDetails(tone="ihr")
     with pytest.raises(ConfigError, match="unknown channel"):
         ClientDetails(channels=("fax",))
+
+
+def test_the_notebooks_and_the_sample_are_declared_as_package_data():
+    """`botkit workshop new` must work from an installed wheel: the files it copies are package data."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["botkit.workbench"]
+    package = ROOT / "botkit" / "workbench"
+    shipped = {p.relative_to(package) for pattern in patterns for p in package.glob(pattern)}
+    assert {Path("notebooks") / name for name in NOTEBOOKS} <= shipped
+    assert {Path("sample/client-faq-export.csv"), Path("sample/chat-log-questions.csv")} <= shipped
