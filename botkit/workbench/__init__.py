@@ -54,7 +54,17 @@ from botkit.workbench.report import (
     open_decisions,
     write_report,
 )
-from botkit.workbench.script import ConsentScript, another_question, consent_script, person_text, propose_topics, scripted_start, user_text
+from botkit.workbench.script import (
+    ConsentScript,
+    Example,
+    another_question,
+    consent_script,
+    example_conversations,
+    person_text,
+    propose_topics,
+    scripted_start,
+    user_text,
+)
 from botkit.workbench.notices import problem_html, show_problems_briefly
 from botkit.workbench.session import Session, export_workshop, import_faq, topic_labels, workshop_cases
 from botkit.workbench.simulator import ChatSimulator, channel_previews, queue_html, transcripts
@@ -76,6 +86,7 @@ __all__ = [
     "ClientTable",
     "Cluster",
     "ConsentScript",
+    "Example",
     "ExportCheck",
     "Findings",
     "GapFindings",
@@ -102,6 +113,7 @@ __all__ = [
     "consent_script",
     "coverage_table",
     "describe",
+    "example_conversations",
     "export_workshop",
     "find_overlaps",
     "guess_mapping",

@@ -27,7 +27,7 @@ from botkit.workbench.columns import MappedKnowledge
 from botkit.workbench.gaps import AskedQuestion, Cluster, answerable_share, plot_answerable
 from botkit.workbench.overlap import CONFLICT, Overlap
 from botkit.workbench.tradeoff import describe, plot_tradeoff, tradeoff_at, tradeoff_curve
-from botkit.workbench.script import main_language
+from botkit.workbench.script import Example, main_language
 
 SECTIONS: tuple[str, ...] = (
     "Knowledge base",
@@ -38,6 +38,7 @@ SECTIONS: tuple[str, ...] = (
     "Gaps",
     "Threshold and trade-off",
     "Consent topics",
+    "Example conversations",
     "Open decisions",
 )
 
@@ -47,6 +48,10 @@ _WORDS: dict[str, dict[str, str]] = {
         "Knowledge base": "Knowledge base", "Validation problems": "Validation problems", "Channel lint": "Channel lint",
         "Coverage": "Coverage", "Duplicates and conflicts": "Duplicates and conflicts", "Gaps": "Gaps",
         "Threshold and trade-off": "Threshold and trade-off", "Consent topics": "Consent topics", "Open decisions": "Open decisions",
+        "Example conversations": "Example conversations", "no_examples": "No example conversations were recorded.",
+        "ex_answer": "The bot introduces itself and answers", "ex_bot_question": "“Are you a human?”",
+        "ex_not_in_faq": "A real question the FAQ does not answer", "ex_person": "Asking for a person",
+        "customer": "customer",
         "title": "Workshop report: {client}", "bot": "bot",
         "entries": "entries", "scopes": "service / marketing entries", "languages": "languages", "topics": "topics",
         "phrasings": "phrasings (questions and paraphrases)", "bare": "entries without paraphrases", "consent_topics": "consent topics",
@@ -90,6 +95,10 @@ _WORDS: dict[str, dict[str, str]] = {
         "Knowledge base": "Wissensbasis", "Validation problems": "Probleme beim Import", "Channel lint": "Prüfung je Kanal",
         "Coverage": "Abdeckung", "Duplicates and conflicts": "Doppelte und widersprüchliche Einträge", "Gaps": "Lücken",
         "Threshold and trade-off": "Schwelle und Abwägung", "Consent topics": "Einwilligungsthemen", "Open decisions": "Offene Entscheidungen",
+        "Example conversations": "Beispielgespräche", "no_examples": "Es wurden keine Beispielgespräche aufgezeichnet.",
+        "ex_answer": "Der Bot stellt sich vor und antwortet", "ex_bot_question": "„Bist du ein Mensch?“",
+        "ex_not_in_faq": "Eine echte Frage, die das FAQ nicht beantwortet", "ex_person": "Bitte um einen Menschen",
+        "customer": "Kunde",
         "title": "Workshop-Bericht: {client}", "bot": "Bot",
         "entries": "Einträge", "scopes": "Service- / Marketing-Einträge", "languages": "Sprachen", "topics": "Themen",
         "phrasings": "Formulierungen (Fragen und Umschreibungen)", "bare": "Einträge ohne Umschreibungen", "consent_topics": "Einwilligungsthemen",
@@ -178,6 +187,7 @@ class Findings:
     gaps: GapFindings | None = None
     threshold: ThresholdFindings | None = None
     proposed_topics: tuple[Topic, ...] = ()
+    examples: tuple[Example, ...] = ()  # example conversations with the client's bot
     decisions: tuple[str, ...] = ()  # open decisions noted by the consultant
     day: date = field(default_factory=date.today)
 
@@ -247,6 +257,7 @@ def write_report(workshop: Findings, path: str | Path, *, title: str | None = No
         "Gaps": _gaps(workshop.gaps, w, lang),
         "Threshold and trade-off": _threshold(workshop, w, lang),
         "Consent topics": _topics(workshop, w, lang),
+        "Example conversations": _examples(workshop, w),
         "Open decisions": _decisions(open_decisions(workshop, lang), w),
     }
     nav = "".join(f'<a href="#{_anchor(h)}">{html.escape(w[h])}</a>' for h in SECTIONS)
@@ -412,6 +423,21 @@ def _topics(workshop: Findings, w: dict[str, str], lang: str) -> str:
     return _table(header, rows) + warning
 
 
+def _examples(workshop: Findings, w: dict[str, str]) -> str:
+    if not workshop.examples:
+        return f"<p>{w['no_examples']}</p>"
+    bot = workshop.knowledge.client.bot_name
+    parts = []
+    for example in workshop.examples:
+        rows = "".join(
+            f"<div class='turn {who}'><span class='who'>{html.escape(w['customer'] if who == 'user' else bot)}</span>"
+            f"{html.escape(text)}{f' <i>· {html.escape(decision)}</i>' if decision else ''}</div>"
+            for who, text, decision in example.turns
+        )
+        parts.append(f"<h3>{html.escape(w['ex_' + example.kind])} ({html.escape(example.channel)})</h3><div class='chat'>{rows}</div>")
+    return "".join(parts)
+
+
 def _decisions(decisions: Sequence[str], w: dict[str, str]) -> str:
     if not decisions:
         return f"<p class='ok'>{w['nothing_open']}</p>"
@@ -451,4 +477,7 @@ _STYLE = (
     ".plots{display:flex;flex-wrap:wrap;gap:1em}.plots img{max-width:48%}"
     "blockquote{background:#eff6ff;border-left:4px solid #2563eb;margin:.5em 0;padding:.6em 1em;font-size:1.05em}"
     ".ok{color:#15803d}.warn{color:#b45309}"
+    ".chat{display:flex;flex-direction:column;gap:4px;max-width:720px}.turn{padding:6px 10px;border-radius:8px;white-space:pre-wrap}"
+    ".turn.user{align-self:flex-end;background:#dbeafe}.turn.bot{align-self:flex-start;background:#f3f4f6}"
+    ".who{display:block;font-size:.75em;color:#555}"
 )

@@ -7,10 +7,12 @@ new client's workshop runs without editing a cell.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from botkit.bot import Bot
 from botkit.consent.flow import offer_label, title
 from botkit.errors import ConfigError
 from botkit.knowledge import KnowledgeBase
@@ -36,6 +38,15 @@ _TOPIC_WORDING: dict[str, str] = {
     "en": "Offers and promotions from {client} on {title}. At most 2 messages per month in this chat. "
     "You can withdraw your consent in this chat at any time.",
 }
+
+
+@dataclass(frozen=True)
+class Example:
+    """One example conversation for the report: `kind` names what it shows; turns are (who, text, decision)."""
+
+    kind: str  # "answer" | "bot_question" | "not_in_faq" | "person"
+    channel: str
+    turns: tuple[tuple[str, str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -151,3 +162,31 @@ def consent_script(knowledge: KnowledgeBase) -> ConsentScript:
         )
     names = ", ".join(title(t, lang) for t in knowledge.client.topics)
     raise ConfigError(f"no marketing entry belongs to a consent topic ({names}); mark the offer entries as marketing in notebook 1")
+
+
+def example_conversations(bot: Bot, unanswered: Sequence[str] = (), *, channel: str = "web") -> tuple[Example, ...]:
+    """Short conversations with the client's bot for the report, each a new conversation.
+
+    The disclosure and an answer (a greeting, then the first FAQ question), "are you a human?",
+    a real customer question the FAQ does not answer (the first of `unanswered`: the bot asks
+    back or hands over), and a request for a person.
+    """
+    knowledge = bot.knowledge
+    lang = main_language(knowledge)
+    scripts: list[tuple[str, list[str]]] = [
+        ("answer", [user_text("greeting", lang), *scripted_start(knowledge)[1:2]]),
+        ("bot_question", [user_text("bot_question", lang)]),
+    ]
+    if unanswered:
+        scripts.append(("not_in_faq", [unanswered[0]]))
+    scripts.append(("person", [user_text("person", lang)]))
+    run = uuid.uuid4().hex[:8]
+    examples = []
+    for n, (kind, texts) in enumerate(scripts):
+        turns: list[tuple[str, str, str]] = []
+        for text in texts:
+            reply = bot.reply(f"example-{run}-{n}", text, channel)
+            turns.append(("user", text, ""))
+            turns.append(("bot", "\n\n".join(m.text for m in reply.messages), f"{reply.decision.value} ({reply.reason})"))
+        examples.append(Example(kind, channel, tuple(turns)))
+    return tuple(examples)

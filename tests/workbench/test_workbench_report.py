@@ -30,6 +30,7 @@ from botkit.workbench.report import (
     open_decisions,
     write_report,
 )
+from botkit.workbench.script import example_conversations
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 QUESTIONS = [
@@ -156,3 +157,15 @@ def test_the_report_renders_in_headless_chromium(report, tmp_path):
     # Text fills the page: most rows of the first screen hold something besides background.
     rows = (pixels.std(axis=(1, 2)) > 0.01).mean()
     assert rows > 0.3
+
+
+def test_example_conversations_show_disclosure_answer_and_handover_in_the_report(shared_bot, tmp_path):
+    examples = example_conversations(shared_bot, ["Wann hat das Hallenbad geöffnet?"], channel="whatsapp")
+    assert [e.kind for e in examples] == ["answer", "bot_question", "not_in_faq", "person"]
+    greeting, question = examples[0].turns[1], examples[0].turns[3]
+    assert "kein Mensch" in greeting[1] and question[2] == "answered (confident)"
+    assert examples[3].turns[-1][2].startswith("handover")
+    assert examples[2].turns[0][1] == "Wann hat das Hallenbad geöffnet?"  # whatever the bot does with it is shown
+    page = write_report(Findings(knowledge=shared_bot.knowledge, examples=examples), tmp_path / "r.html").read_text(encoding="utf-8")
+    section = dict(re.findall(r'<section id="([a-z-]+)">(.*?)</section>', page, re.DOTALL))["example-conversations"]
+    assert "<h2>Beispielgespräche</h2>" in section and "Bitte um einen Menschen (whatsapp)" in section and "Lina" in section
