@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from botkit.channels import HouseRules, render
+from botkit.hours import waiting_promise
 from botkit.knowledge import KnowledgeBase
 from botkit.language import LanguageDetector
 from botkit.errors import HandoverError
 from botkit.phrasing import Phraser, PhraseRequest
 from botkit.policy import disclosure
+from botkit.policy.intents import IntentMatcher
 from botkit.policy.escalation import (
     Thresholds,
-    asks_for_human,
     clarify_options,
     decide,
-    is_greeting,
     short_title,
     suggest_options,
 )
@@ -26,6 +27,9 @@ from botkit.protocols import ConsentHook, HandoverSink
 from botkit.retrieve import Retriever
 from botkit.store import ConversationState, ConversationStore, QueuedHandover, StoredReply
 from botkit.types import Decision, Draft, FaqEntry, Handover, Message, Reply, Retrieval
+
+if TYPE_CHECKING:
+    from botkit.consent import ConsentLedger
 
 _SMALL_TALK = ("greeting", "thanks", "ack", "goodbye", "empty")
 _PERSON, _NOTHING_FITS = "@person", "@nothing_fits"  # the extra options of a suggestion
@@ -63,6 +67,7 @@ class Bot:
         consent: ConsentHook | None = None,
         house_rules: HouseRules | None = None,
         phraser: Phraser | None = None,
+        intents: IntentMatcher | None = None,
         handover_timeout_seconds: float = 1800.0,
     ) -> None:
         self.knowledge = knowledge
@@ -77,6 +82,7 @@ class Bot:
         self._pause = disclosure_pause_seconds
         self._sink = sink  # told about new handovers after they are queued (e.g. a notification)
         self._timeout = handover_timeout_seconds
+        self._intents = intents  # small talk, "are you a bot?", requests for a person; None: every message is a question
         self._default_lang = _majority_language(knowledge)
         self._languages = LanguageDetector(knowledge.languages or (self._default_lang,))
 
@@ -117,7 +123,7 @@ class Bot:
         if due and not disclosed:
             drafts.insert(0, Draft(disclosure.disclosure_text(self.knowledge.client, lang)))
             disclosed = True
-        messages = tuple(m for d in drafts for m in render(channel, d, self.house_rules))
+        messages = tuple(m for d in drafts for m in render(channel, d, self._rules(lang)))
         # Rule-based outcomes (greeting, "are you a bot?", a request for a person) are certain.
         confidence = retrieval.confidence if retrieval else 1.0
         state = self._next_state(state, outcome, lang, disclosed)
@@ -199,9 +205,14 @@ class Bot:
         item = self.store.get(handover_id)
         state = self.store.load(item.conversation_id, item.user_id, item.channel)
         lang = state.lang or self._default_lang
-        messages = tuple(render(item.channel, Draft(say("nobody_came", lang, self.knowledge.client)), self.house_rules))
+        messages = tuple(render(item.channel, Draft(say("nobody_came", lang, self.knowledge.client)), self._rules(lang)))
         told = self.store.time_out(handover_id, _bot_turn(Decision.HANDOVER, "nobody_came", (), 1.0, messages))
         return Reply(item.conversation_id, Decision.HANDOVER, "nobody_came", 1.0, (), messages if told else ())
+
+    @property
+    def ledger(self) -> ConsentLedger | None:
+        """The consent ledger (GDPR export, erasure, proof), when consent is wired in."""
+        return getattr(self.consent, "ledger", None)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -233,6 +244,9 @@ class Bot:
             return self._handover(state, text, lang, "nothing_fits", {"offered": list(state.pending)}), text
         if picked is not None:
             return self._answer(state, self._entries[picked], text, lang, "clarified"), text
+        follow_up = self._tapped_quick_reply(state, text, lang)
+        if follow_up is not None:
+            return self._answer(state, follow_up, text, lang, "quick_reply"), text
         kind, question = self._intent(text)
         if kind == "bot_question":
             answer = disclosure.bot_question_answer(client, lang)
@@ -242,20 +256,25 @@ class Bot:
         if kind in _SMALL_TALK and not question:
             if due and kind in ("greeting", "empty"):
                 return _Outcome(Decision.ANSWERED, kind, Draft(disclosure.disclosure_text(client, lang)), discloses=True), text
-            return _Outcome(Decision.ANSWERED, kind, Draft(say(kind, lang))), text
-        follow_up = self._tapped_quick_reply(state, question, lang)
-        if follow_up is not None:
-            return self._answer(state, follow_up, question, lang, "quick_reply"), question
+            return _Outcome(Decision.ANSWERED, kind, Draft(say(kind, lang, client))), text
         return None, question
 
     def _intent(self, text: str) -> tuple[str, str]:
-        """The kind of message and the question to look up in it ("" when there is none)."""
-        if disclosure.asks_if_bot(text):
-            return "bot_question", ""
-        if asks_for_human(text):
-            return "person_request", ""
-        if is_greeting(text):
-            return "greeting", ""
+        """The kind of message and the question to look up in it ("" when there is none).
+
+        A withdrawal reaching here was not one for the consent flow (nothing to withdraw):
+        it is looked up like any question.
+        """
+        if self._intents is None:
+            return "none", text
+        intent = self._intents.classify(text)
+        if intent.kind in ("bot_question", "person_request"):
+            return intent.kind, ""
+        if intent.kind in _SMALL_TALK:
+            # Small talk by resemblance only ("Abschlag" resembles a goodbye) yields to a confident FAQ hit.
+            if intent.score < 1.0 and not intent.rest and self.retriever.retrieve(text).confidence >= self.limits.threshold:
+                return "none", text
+            return intent.kind, intent.rest
         return "none", text
 
     def _picked(self, text: str, pending: tuple[str, ...]) -> str | None:
@@ -264,8 +283,8 @@ class Bot:
             return None
         wanted = text.strip().casefold()
         lang_labels = {
-            _PERSON: {say("talk_to_person_label", lang).casefold() for lang in ("de", "en")},
-            _NOTHING_FITS: {say("nothing_fits_label", lang).casefold() for lang in ("de", "en")},
+            _PERSON: {say("talk_to_person_label", lang, self.knowledge.client).casefold() for lang in ("de", "en")},
+            _NOTHING_FITS: {say("nothing_fits_label", lang, self.knowledge.client).casefold() for lang in ("de", "en")},
         }
         for number, option in enumerate(pending, start=1):
             if wanted == str(number):
@@ -307,7 +326,7 @@ class Bot:
         waiting = state.waiting_since is not None
         if waiting and (verdict.decision == Decision.HANDOVER or verdict.reason == "uncertain"):
             # A person is already on it: no second request, no guessing; say so.
-            return _Outcome(Decision.HANDOVER, "waiting", Draft(say("waiting_reminder", lang)))
+            return _Outcome(Decision.HANDOVER, "waiting", Draft(say("waiting_reminder", lang, self.knowledge.client)))
         if verdict.decision == Decision.HANDOVER:
             details = {
                 "confidence": round(retrieval.confidence, 4),
@@ -319,15 +338,15 @@ class Bot:
             options = suggest_options(retrieval)
             titles = (
                 *(short_title(self._entries[i].question) for i in options),
-                say("talk_to_person_label", lang),
-                say("nothing_fits_label", lang),
+                say("talk_to_person_label", lang, self.knowledge.client),
+                say("nothing_fits_label", lang, self.knowledge.client),
             )
-            draft = Draft(say("suggest", lang), quick_replies=titles)
+            draft = Draft(say("suggest", lang, self.knowledge.client), quick_replies=titles)
             return _Outcome(Decision.CLARIFY, "uncertain", draft, options, pending=(*options, _PERSON, _NOTHING_FITS))
         if verdict.decision == Decision.CLARIFY:
             options = clarify_options(retrieval, self.limits)
             titles = tuple(self._entries[i].question for i in options)
-            return _Outcome(Decision.CLARIFY, verdict.reason, Draft(say("clarify", lang), quick_replies=titles), options, pending=options)
+            return _Outcome(Decision.CLARIFY, verdict.reason, Draft(say("clarify", lang, self.knowledge.client), quick_replies=titles), options, pending=options)
         assert top is not None  # decide() hands over when there is no hit
         return self._answer(state, self._entries[top.entry_id], text, lang, verdict.reason)
 
@@ -339,7 +358,7 @@ class Bot:
                 draft = Draft(entry.answer)
         else:
             draft = Draft(entry.answer, links=entry.links, quick_replies=entry.quick_replies)
-        extra = (Draft(say("waiting_reminder", lang)),) if state.waiting_since is not None else ()
+        extra = (Draft(say("waiting_reminder", lang, self.knowledge.client)),) if state.waiting_since is not None else ()
         if self.phraser is None:
             return _Outcome(Decision.ANSWERED, reason, draft, (entry.id,), extra=extra)
         # Only answers are phrased, and only from the consent-shaped draft: the model never
@@ -349,6 +368,10 @@ class Bot:
             Decision.ANSWERED, reason, phrased.draft, (entry.id,), phrasing=phrased.phrasing, phrasing_reason=phrased.reason, extra=extra
         )
 
+    def _rules(self, lang: str) -> HouseRules:
+        """The client's house rules, with the list button worded in `lang`."""
+        return replace(self.house_rules or HouseRules(), list_label=say("list_label", lang, self.knowledge.client))
+
     def _not_asked(self, decision: Decision, phrasing: str = "verbatim") -> str:
         """Why the LLM did not phrase a reply: "" without an LLM or when it did."""
         if self.phraser is None or phrasing == "llm":
@@ -357,12 +380,12 @@ class Bot:
 
     def _handover(self, state: ConversationState, text: str, lang: str, reason: str, details: dict) -> _Outcome:
         if state.waiting_since is not None:  # asked again while waiting: the request already stands
-            return _Outcome(Decision.HANDOVER, "waiting", Draft(say("waiting_reminder", lang)))
+            return _Outcome(Decision.HANDOVER, "waiting", Draft(say("waiting_reminder", lang, self.knowledge.client)))
         transcript = (*self.store.transcript(state.id), {"role": "user", "text": text})
         handover = Handover(state.id, reason, details, transcript)
         client = self.knowledge.client
-        draft = Draft(say(f"handover_{reason}", lang, client))
-        return _Outcome(Decision.HANDOVER, reason, draft, handover=handover, extra=(Draft(say("waiting_promise", lang)),))
+        promise = waiting_promise(client, lang, self._clock())
+        return _Outcome(Decision.HANDOVER, reason, Draft(say(f"handover_{reason}", lang, client, promise=promise)), handover=handover)
 
     def _next_state(self, state: ConversationState, outcome: _Outcome, lang: str, disclosed: bool) -> ConversationState:
         answered = outcome.decision == Decision.ANSWERED and bool(outcome.entries)

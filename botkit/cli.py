@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Annotated
@@ -16,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from botkit.bot import Bot
 from botkit.channels import CHANNELS, format_findings, get_profile, has_hard_findings, lint_entries
 from botkit.config import Settings
 from botkit.consent import ConsentLedger, send_campaign
@@ -24,10 +28,11 @@ from botkit.evaluation.calibration import tune as tune_threshold, write_calibrat
 from botkit.evaluation.cases import check_references, is_conversation_file, load_cases, load_conversations
 from botkit.evaluation.metrics import CaseResult, case_metrics, sweep, threshold_grid
 from botkit.evaluation.runner import ConversationResult, conversation_metrics, evaluate_cases, evaluate_conversations
-from botkit.errors import BotkitError, ConfigError
+from botkit.errors import BotkitError, ConfigError, HandoverError
 from botkit.index import ProgressFn
 from botkit.knowledge import load_knowledge
-from botkit.store import ConversationStore
+from botkit.store import QueuedHandover
+from botkit.testing import ManualClock
 from botkit.types import Reply
 
 app = typer.Typer(
@@ -74,7 +79,8 @@ def _progress(label: str) -> Iterator[ProgressFn]:
 
 
 def _settings(index_dir: Path | None, **overrides: object) -> Settings:
-    return Settings.from_env(index_dir=index_dir, **overrides)
+    # Only a served bot (`botkit serve`) notifies people of handovers; ask, chat, demo, eval and tune never do.
+    return replace(Settings.from_env(index_dir=index_dir, **overrides), handover_webhook_url=None)
 
 
 @app.command("build")
@@ -147,22 +153,136 @@ def chat(
         _show(bot.reply(conversation, text, channel))
 
 
-@app.command()
-def handovers(
-    knowledge: KnowledgeArg,
-    index_dir: IndexDirOpt = None,
-    show_all: Annotated[bool, typer.Option("--all", help="Also list released handovers.")] = False,
-) -> None:
-    """List conversations waiting for a person, with the reason and the last user message.
+handovers_app = typer.Typer(
+    help="The people's side of handovers: the queue, take a conversation, reply as the person, hand it back.\n\n"
+    "Example: botkit handovers list knowledge/",
+    no_args_is_help=True,
+)
+app.add_typer(handovers_app, name="handovers")
+HandoverArg = Annotated[int, typer.Argument(help="The handover id, as `botkit handovers list` shows it.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
-    Example: `botkit handovers knowledge/`
+
+@contextmanager
+def _handover_bot(knowledge: Path, index_dir: Path | None) -> Iterator[Bot]:
+    with _progress("loading") as progress, open_bot(knowledge, _settings(index_dir), progress=progress) as bot:
+        yield bot
+
+
+def _print_handover(item: QueuedHandover) -> None:
+    taken = f", taken by {item.taken_by}" if item.taken_by else ""
+    console.print(
+        f"#{item.id} {item.conversation_id} ({item.channel}): {item.status}{taken}, reason {item.reason}, "
+        f"waiting since {_when(item.created_at)}",
+        highlight=False,
+    )
+
+
+def _when(stamp: float | None) -> str:
+    return "-" if stamp is None else datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@handovers_app.command("list")
+def handovers_list(
+    knowledge: KnowledgeArg,
+    status: Annotated[str, typer.Option(help="waiting, with_person, released or all.")] = "waiting",
+    index_dir: IndexDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List handovers, oldest first: who waits for a person, why, how confident the bot was, since when.
+
+    Example: `botkit handovers list knowledge/ --status all`
     """
-    store = ConversationStore(open_engine(knowledge, _settings(index_dir)), clock=lambda: 0.0)
-    table = Table("id", "conversation", "channel", "reason", "status", "last user message")
-    for item in store.queue(status=None if show_all else "waiting"):
+    if status not in ("waiting", "with_person", "released", "all"):
+        raise ConfigError(f"--status {status!r}: use waiting, with_person, released or all")
+    with _handover_bot(knowledge, index_dir) as bot:
+        items = bot.queue(None if status == "all" else status)
+    if as_json:
+        typer.echo(json.dumps([asdict(i) for i in items], ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "conversation", "channel", "reason", "confidence", "waiting since", "status", "last user message")
+    for item in items:
         last = next((t["text"] for t in reversed(item.transcript) if t["role"] == "user"), "")
-        table.add_row(str(item.id), item.conversation_id, item.channel, item.reason, item.status, last)
+        confidence = item.details.get("confidence")
+        shown = f"{confidence:.2f}" if isinstance(confidence, (int, float)) else "-"
+        table.add_row(str(item.id), item.conversation_id, item.channel, item.reason, shown, _when(item.created_at), item.status, last)
     console.print(table)
+
+
+@handovers_app.command("show")
+def handovers_show(knowledge: KnowledgeArg, handover: HandoverArg, index_dir: IndexDirOpt = None, as_json: JsonOpt = False) -> None:
+    """Show one handover with the whole conversation so far.
+
+    Example: `botkit handovers show knowledge/ 3`
+    """
+    with _handover_bot(knowledge, index_dir) as bot:
+        item = bot.handover(handover)
+    if as_json:
+        typer.echo(json.dumps(asdict(item), ensure_ascii=False, indent=2))
+        return
+    _print_handover(item)
+    for turn in item.transcript:
+        console.print(f"  [bold]{turn['role']}:[/bold] {turn['text']}", highlight=False)
+
+
+@handovers_app.command("take")
+def handovers_take(
+    knowledge: KnowledgeArg,
+    handover: HandoverArg,
+    person: Annotated[str, typer.Option(help="Who takes it (shown in the queue).")] = "",
+    index_dir: IndexDirOpt = None,
+) -> None:
+    """Take a conversation: the bot stays silent (except STOP) until you release it.
+
+    Example: `botkit handovers take knowledge/ 3 --person Anna`
+    """
+    with _handover_bot(knowledge, index_dir) as bot:
+        _print_handover(bot.take(handover, person))
+
+
+@handovers_app.command("reply")
+def handovers_reply(
+    knowledge: KnowledgeArg,
+    handover: HandoverArg,
+    text: Annotated[str, typer.Argument(help="What the person writes to the user.")],
+    key: Annotated[str | None, typer.Option(help="Idempotency key: running the command again with it sends once.")] = None,
+    index_dir: IndexDirOpt = None,
+) -> None:
+    """Queue a message from the person who took the conversation; the running `botkit serve` sends it.
+
+    Example: `botkit handovers reply knowledge/ 3 "Hallo, hier ist Anna vom Kundenservice"`
+    """
+    from botkit.webhook.handover_events import person_message
+    from botkit.webhook.outbox import WebhookQueue
+
+    if not text.strip():
+        raise ConfigError("the message is empty; write what the user should read")
+    with _handover_bot(knowledge, index_dir) as bot:
+        item = bot.handover(handover)
+        if item.status != "with_person":
+            raise HandoverError(f"handover {handover} is {item.status}: take it first (botkit handovers take {knowledge} {handover})")
+        queue = WebhookQueue(open_engine(knowledge, _settings(index_dir)))
+        try:
+            event = person_message(queue.engine, item, text, key or uuid.uuid4().hex)
+            saved, _ = queue.accept([event], time.time())
+        finally:
+            queue.engine.dispose()
+    what = "queued" if saved else "already queued with this key"
+    console.print(f"{what}; delivered by the running botkit serve ({event.key})", highlight=False)
+
+
+@handovers_app.command("release")
+def handovers_release(knowledge: KnowledgeArg, handover: HandoverArg, index_dir: IndexDirOpt = None) -> None:
+    """Hand the conversation back to the bot; its next reply says again that it is a bot.
+
+    Example: `botkit handovers release knowledge/ 3`
+    """
+    with _handover_bot(knowledge, index_dir) as bot:
+        item = bot.handover(handover)
+        if item.status == "released":
+            raise HandoverError(f"handover {handover} is already released")
+        bot.release(item.conversation_id)
+        _print_handover(bot.handover(handover))
 
 
 DEMO_SCRIPT = (
@@ -428,12 +548,13 @@ def eval_command(
         )
         if threshold is not None:  # an explicit threshold beats BOTKIT_CALIBRATION
             settings = replace(settings, calibration=None)
+        clock = ManualClock(time.time())  # scripts' `wait` steps move it
         with _progress("embedding") as progress:
-            bot = open_bot(knowledge, settings, progress=progress)
+            bot = open_bot(knowledge, settings, progress=progress, clock=clock)
         check_references(bot.knowledge, [*scripts, *cases])
         with _progress("evaluating") as progress:
             if scripts:
-                played = evaluate_conversations(bot, scripts, progress=progress)
+                played = evaluate_conversations(bot, scripts, progress=progress, clock=clock)
             else:
                 results = evaluate_cases(bot, cases, progress=progress)
         bot.store.engine.dispose()
@@ -500,7 +621,8 @@ def tune(
         typer.echo(json.dumps(asdict(tuned), ensure_ascii=False))
         return
     console.print(
-        f"threshold {tuned.threshold:.3f}, clarify margin {tuned.clarify_margin:.3f} ({tuned.objective}, "
+        f"threshold {tuned.threshold:.3f}, suggestions from {tuned.suggest_threshold:.3f}, "
+        f"clarify margin {tuned.clarify_margin:.3f} ({tuned.objective}, "
         f"{tuned.embedder_id} {tuned.embedder_version})",
         highlight=False,
     )

@@ -23,7 +23,7 @@ class Settings:
     chroma_url: str | None = None  # a `chroma run` server instead of the on-disk index
     threshold: float = 0.395  # below this confidence the bot hands over (`botkit tune` on the sample's tune cases)
     clarify_margin: float = 0.04  # top two entries closer than this (and both above threshold): ask
-    suggest_threshold: float = 0.30  # from here up to `threshold`: offer the best entries and a person
+    suggest_threshold: float = 0.33  # from here up to `threshold`: offer the best entries and a person (`botkit tune`)
     max_misses: int = 2  # unhelpful turns in a row (clarifications, suggestions, repeated answers) before a handover
     handover_timeout_minutes: float = 30.0  # nobody took a waiting handover by then: tell the user, back to the bot
     disclosure_pause_minutes: float = 240.0  # disclose again after a pause this long
@@ -34,6 +34,8 @@ class Settings:
     llm_model: str = "gpt-4o-mini"  # any name for llama.cpp's server; the deployment's model for Ollama/vLLM
     llm_api_key: str | None = field(default=None, repr=False)
     llm_timeout: float = 10.0  # seconds; a slower LLM gets the verbatim answer sent instead
+    handover_webhook_url: str | None = field(default=None, repr=False)  # POST a signed notice of each new handover here (Slack URLs hold a token)
+    handover_webhook_secret: str | None = field(default=None, repr=False)  # HMAC-SHA256 key of those notices
 
     @property
     def llm_enabled(self) -> bool:

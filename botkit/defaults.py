@@ -16,14 +16,17 @@ from botkit.errors import ConfigError
 from botkit.evaluation.calibration import read_calibration
 from botkit.index import BuildReport, KnowledgeIndex, ProgressFn, build_index
 from botkit.knowledge import KnowledgeBase, load_knowledge
+from botkit.notify import HandoverNotifier
 from botkit.phrasing import Phraser
 from botkit.policy.escalation import Thresholds
+from botkit.policy.intents import IntentMatcher
 from botkit.protocols import ChatModel, Embedder
 from botkit.providers.chroma import Generations, LocalGenerations, ServerGenerations
 from botkit.retrieve import Retriever
 from botkit.store import ConversationStore
 
 _EMBEDDERS: dict[str, Embedder] = {}
+_MATCHERS: dict[tuple[int, tuple[str, ...]], tuple[Embedder, IntentMatcher]] = {}
 
 
 def default_embedder() -> Embedder:
@@ -33,6 +36,14 @@ def default_embedder() -> Embedder:
     if "use" not in _EMBEDDERS:
         _EMBEDDERS["use"] = USEEmbedder()
     return _EMBEDDERS["use"]
+
+
+def intent_matcher(embedder: Embedder, bot_names: tuple[str, ...]) -> IntentMatcher:
+    """The small-talk/STOP matcher for an embedder and bot names; its examples are embedded once per process."""
+    key = (id(embedder), bot_names)
+    if key not in _MATCHERS:  # the embedder is kept with it, so its id cannot be reused by another
+        _MATCHERS[key] = (embedder, IntentMatcher(embedder, bot_names=bot_names))
+    return _MATCHERS[key][1]
 
 
 def data_dir(knowledge_path: Path, settings: Settings) -> Path:
@@ -96,16 +107,21 @@ def open_bot(
     settings = settings or Settings()
     path = Path(knowledge_path)
     embedder = embedder or default_embedder()
-    threshold, margin = settings.threshold, settings.clarify_margin
+    threshold, margin, band = settings.threshold, settings.clarify_margin, settings.suggest_threshold
     if settings.calibration is not None:  # tuned values win; one tuned for another embedder is refused
         calibration = read_calibration(settings.calibration, embedder)
         threshold, margin = calibration.threshold, calibration.clarify_margin
+        band = band if calibration.suggest_threshold is None else calibration.suggest_threshold
     knowledge, _ = build(path, settings, embedder=embedder, progress=progress)
     index = KnowledgeIndex.open(generations_for(path, settings), embedder)
     retriever = Retriever(index, {e.id: e.lang for e in knowledge.entries})
     engine = open_engine(path, settings)
     store = ConversationStore(engine, clock)
-    limits = Thresholds(threshold, margin, settings.max_misses, min(settings.suggest_threshold, threshold))
+    limits = Thresholds(threshold, margin, settings.max_misses, min(band, threshold))
+    matcher = intent_matcher(embedder, (knowledge.client.bot_name,))
+    notifier = None
+    if settings.handover_webhook_url:  # the bot queues a handover, then the notifier announces it in the background
+        notifier = HandoverNotifier(settings.handover_webhook_url, secret=settings.handover_webhook_secret, clock=clock)
     return Bot(
         knowledge,
         retriever,
@@ -114,8 +130,11 @@ def open_bot(
         clock=clock,
         disclosure_pause_seconds=settings.disclosure_pause_minutes * 60,
         handover_timeout_seconds=settings.handover_timeout_minutes * 60,
-        consent=ConsentFlow(ConsentLedger(engine, knowledge.client, clock=clock)),
+        sink=notifier,
+        consent=ConsentFlow(ConsentLedger(engine, knowledge.client, clock=clock), matcher=matcher),
+        intents=matcher,
         phraser=Phraser(open_chat_model(settings), knowledge) if settings.llm_enabled else None,
+        house_rules=knowledge.client.house_rules,
     )
 
 

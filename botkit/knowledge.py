@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from botkit.errors import KnowledgeError, Problem
+from botkit.channels.profiles import HouseRules
+from botkit.errors import ConfigError, KnowledgeError, Problem
+from botkit.hours import DAYS, BusinessHours, parse_day, parse_holiday, zone
 from botkit.policy.disclosure import says_it_is_a_bot
+from botkit.policy.wording import TEXTS, TONES, allowed_placeholders, check_override
 from botkit.tabular import csv_rows
 from botkit.types import SCOPES, Client, FaqEntry, Topic
 
@@ -222,49 +225,251 @@ def _read_client(path: Path, problems: list[Problem]) -> Client:
     if text is None:
         return Client()
     try:
-        data = yaml.safe_load(text) or {}
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problems.append(Problem(name, mark.line + 1 if mark else None, None, f"is not valid YAML ({exc})"))
         return Client()
-    if not isinstance(data, dict):
-        problems.append(Problem(name, 1, None, "must be a mapping with 'client' and 'topics'"))
+    if root is None:
         return Client()
-    client = data.get("client") or {}
-    topics: list[Topic] = []
-    for i, raw in enumerate(data.get("topics") or []):
+    if not isinstance(root, yaml.MappingNode):
+        problems.append(Problem(name, root.start_mark.line + 1, None, f"must be a mapping of {', '.join(CLIENT_SECTIONS)}"))
+        return Client()
+    return _ClientFile(name, root, problems).client()
+
+
+CLIENT_SECTIONS = ("client", "topics", "hours", "texts", "house_rules")
+CLIENT_FIELDS = (
+    "name", "bot_name", "contact", "phone", "email", "privacy_url", "tone", "handover_minutes", "capabilities", "disclosure",
+)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()/.-]{3,}[0-9]$")
+_RULE_TYPES = {f.name: type(f.default) for f in fields(HouseRules) if f.name != "list_label"}
+
+
+class _ClientFile:
+    """`botkit.yaml` as plain values plus the line of every key, so each problem names its line."""
+
+    def __init__(self, name: str, root: yaml.MappingNode, problems: list[Problem]) -> None:
+        self.name = name
+        self.problems = problems
+        self.lines: dict[str, int] = {}
+        self.data: dict[str, Any] = self._value(root, "")
+
+    def client(self) -> Client:
+        self._known("", self.data, CLIENT_SECTIONS)
+        section = self._mapping("client")
+        self._known("client", section, CLIENT_FIELDS)
+        texts = self._texts(section)
+        phone = self._checked("client.phone", _PHONE, "is not a phone number like '0800 123 4567' or '+49 30 1234567'")
+        email = self._checked("client.email", _EMAIL, "is not an e-mail address like 'service@example.org'")
+        return Client(
+            name=self._text("client.name", Client.name),
+            bot_name=self._text("client.bot_name", Client.bot_name),
+            contact=self._text("client.contact") or ", ".join(w for w in (phone, email) if w),
+            phone=phone,
+            email=email,
+            privacy_url=self._checked("client.privacy_url", _URL, "is not an http(s) URL"),
+            tone="du" if self._tone() == "du" else "sie",
+            handover_minutes=self._minutes(),
+            topics=self._topics(),
+            hours=self._hours(),
+            texts=texts,
+            house_rules=self._house_rules(),
+        )
+
+    def report(self, field: str, message: str) -> None:
+        """A problem at the line of `field` (or of the nearest key above it)."""
+        key = field
+        while key and key not in self.lines:
+            key = key.rsplit(".", 1)[0] if "." in key else ""
+        self.problems.append(Problem(self.name, self.lines.get(key), field or None, message))
+
+    def _value(self, node: yaml.Node, path: str) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                sub = f"{path}.{key_node.value}" if path else str(key_node.value)
+                self.lines[sub] = key_node.start_mark.line + 1
+                result[str(key_node.value)] = self._value(value_node, sub)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            items = []
+            for i, item in enumerate(node.value):
+                self.lines[f"{path}[{i}]"] = item.start_mark.line + 1
+                items.append(self._value(item, f"{path}[{i}]"))
+            return items
+        return None if node.tag.endswith(":null") else str(node.value)
+
+    def _get(self, field: str) -> Any:
+        value: Any = self.data
+        for part in field.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    def _known(self, field: str, values: dict[str, Any], known: tuple[str, ...]) -> None:
+        for key in values:
+            if key not in known:
+                self.report(f"{field}.{key}" if field else key, f"is not a known key (known: {', '.join(known)})")
+
+    def _mapping(self, field: str) -> dict[str, Any]:
+        value = self._get(field)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.report(field, "must be a mapping of keys and values")
+            return {}
+        return value
+
+    def _text(self, field: str, default: str = "") -> str:
+        value = self._get(field)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            self.report(field, "must be text")
+            return default
+        return value.strip()
+
+    def _checked(self, field: str, pattern: re.Pattern[str], message: str) -> str:
+        value = self._text(field)
+        if value and not pattern.match(value):
+            self.report(field, f"{value!r} {message}")
+            return ""
+        return value
+
+    def _tone(self) -> str:
+        tone = self._text("client.tone", "sie").lower()
+        if tone not in TONES:
+            self.report("client.tone", f"{tone!r} is not a tone; use 'sie' or 'du'")
+        return tone
+
+    def _minutes(self) -> float:
+        raw = self._text("client.handover_minutes")
+        if not raw:
+            return Client.handover_minutes
         try:
-            topics.append(
-                Topic(
-                    id=str(raw["id"]),
-                    title=dict(raw["title"]),
-                    description=dict(raw["description"]),
-                    version=str(raw["version"]),
-                )
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            problems.append(
-                Problem(name, None, f"topics[{i}]", f"needs id, title, description and version ({exc})")
-            )
-    disclosure = {str(k): str(v) for k, v in (client.get("disclosure") or {}).items()}
-    for lang, wording in disclosure.items():
+            minutes = float(raw)
+        except ValueError:
+            minutes = 0
+        if not 0 < minutes <= 24 * 60:
+            self.report("client.handover_minutes", f"{raw!r} must be a number of minutes from 1 to 1440")
+            return Client.handover_minutes
+        return minutes
+
+    def _topics(self) -> tuple[Topic, ...]:
+        raw_topics = self._get("topics") or []
+        if not isinstance(raw_topics, list):
+            self.report("topics", "must be a list of topics (each starting with '- id: ...')")
+            return ()
+        topics: list[Topic] = []
+        for i, raw in enumerate(raw_topics):
+            try:
+                topics.append(Topic(id=str(raw["id"]), title=dict(raw["title"]), description=dict(raw["description"]), version=str(raw["version"])))
+            except (KeyError, TypeError, ValueError) as exc:
+                self.report(f"topics[{i}]", f"needs id, title, description and version ({exc})")
+        return tuple(topics)
+
+    def _hours(self) -> BusinessHours | None:
+        if self._get("hours") is None:
+            return None
+        config = self._mapping("hours")
+        self._known("hours", config, ("timezone", *DAYS, "holidays"))
+        before = len(self.problems)
+        timezone = self._text("hours.timezone")
+        if not timezone:
+            self.report("hours.timezone", "is missing; name the team's time zone, e.g. 'Europe/Berlin'")
+        else:
+            try:
+                zone(timezone)
+            except ConfigError as exc:
+                self.report("hours.timezone", str(exc))
+        week: list[tuple[tuple[int, int], ...]] = []
+        for day in DAYS:
+            try:
+                week.append(parse_day(self._text(f"hours.{day}")))
+            except ConfigError as exc:
+                self.report(f"hours.{day}", str(exc))
+                week.append(())
+        raw_holidays = config.get("holidays") or []
+        if not isinstance(raw_holidays, list):
+            self.report("hours.holidays", "must be a list of dates like [2026-12-24, 2026-12-25]")
+            raw_holidays = []
+        holidays = set()
+        for i, raw in enumerate(raw_holidays):
+            try:
+                holidays.add(parse_holiday(raw))
+            except ConfigError as exc:
+                self.report(f"hours.holidays[{i}]", str(exc))
+        if not any(week) and len(self.problems) == before:
+            self.report("hours", "opens on no day; give ranges such as mon: \"08:00-18:00\", or remove 'hours'")
+        if len(self.problems) > before:
+            return None
+        return BusinessHours(timezone, tuple(week), frozenset(holidays))
+
+    def _texts(self, section: dict[str, Any]) -> dict[str, dict[str, str]]:
+        """`texts:` overrides, plus the older `client.disclosure` and `client.capabilities`."""
+        texts: dict[str, dict[str, str]] = {}
+        sources = []
+        for key in self._mapping("texts"):
+            if key in TEXTS:
+                sources.append((f"texts.{key}", key, self._mapping(f"texts.{key}")))
+            else:
+                self.report(f"texts.{key}", f"is not a text of the bot (known: {', '.join(sorted(TEXTS))})")
+        sources += [(f"client.{key}", key, self._mapping(f"client.{key}")) for key in ("disclosure", "capabilities") if key in section]
+        for field, key, per_lang in sources:
+            for lang, wording in per_lang.items():
+                where = f"{field}.{lang}"
+                if not isinstance(wording, str):
+                    self.report(where, "must be text")
+                    continue
+                if not _LANG.match(lang):
+                    self.report(where, f"{lang!r} is not an ISO language code such as 'de' or 'en'")
+                    continue
+                problem = check_override(key, wording)
+                if problem is None and lang in texts.get(key, {}):
+                    problem = f"is also set as texts.{key}.{lang}; keep one"
+                if problem is None and TEXTS[key].disclosing and not says_it_is_a_bot(_sample(key, wording)):
+                    problem = "must tell the user they are talking to a bot (e.g. 'Ich bin ein Bot'), EU AI Act Art. 50"
+                if problem is not None:
+                    self.report(where, problem)
+                    continue
+                texts.setdefault(key, {})[lang] = wording.strip()
+        return texts
+
+    def _house_rules(self) -> HouseRules | None:
+        if self._get("house_rules") is None:
+            return None
+        config = self._mapping("house_rules")
+        values: dict[str, Any] = {}
+        for key, raw in config.items():
+            field = f"house_rules.{key}"
+            if key == "list_label":
+                self.report(field, "is worded per language: set it under texts: list_label: {de: ..., en: ...}")
+            elif key not in _RULE_TYPES:
+                self.report(field, f"is not a known rule (known: {', '.join(_RULE_TYPES)})")
+            elif not isinstance(raw, str) or (parsed := _typed(raw, _RULE_TYPES[key])) is None:
+                self.report(field, f"{raw!r} must be {_RULE_TYPES[key].__name__}")
+            else:
+                values[key] = parsed
         try:
-            shown = wording.format(bot="Lina", client="Example", capabilities="")
-        except (KeyError, IndexError, ValueError):
-            problems.append(
-                Problem(name, None, f"client.disclosure.{lang}", "may only use the placeholders {bot}, {client} and {capabilities}")
-            )
-            continue
-        if not says_it_is_a_bot(shown):
-            problems.append(
-                Problem(name, None, f"client.disclosure.{lang}", "must tell the user they are talking to a bot (e.g. 'Ich bin ein Bot')")
-            )
-    return Client(
-        name=str(client.get("name", Client.name)),
-        bot_name=str(client.get("bot_name", Client.bot_name)),
-        contact=str(client.get("contact", "")),
-        privacy_url=str(client.get("privacy_url", "")),
-        topics=tuple(topics),
-        disclosure=disclosure,
-        capabilities={str(k): str(v) for k, v in (client.get("capabilities") or {}).items()},
-    )
+            return HouseRules(**values)
+        except ConfigError as exc:
+            self.report("house_rules", str(exc))
+            return None
+
+
+def _typed(raw: str, kind: type) -> bool | int | float | None:
+    """A YAML scalar as a rule's type, None if it is not one."""
+    text = raw.strip().lower()
+    if kind is bool:
+        return {"true": True, "false": False, "yes": True, "no": False}.get(text)
+    try:
+        return int(text) if kind is int else float(text)
+    except ValueError:
+        return None
+
+
+def _sample(key: str, wording: str) -> str:
+    """An override filled with sample values, to check what it says."""
+    values = {name: "" for name in allowed_placeholders(key)}
+    return wording.format_map({**values, "bot": "Lina", "client": "Example"})

@@ -167,16 +167,26 @@ class ConversationStore:
             return self._open(conn, handover, user_id, channel, self._clock())
 
     def _open(self, conn: Connection, handover: Handover, user_id: str, channel: str, now: float) -> int:
+        values = {
+            "reason": handover.reason,
+            "details": json.dumps(handover.details, ensure_ascii=False),
+            "transcript": json.dumps(list(handover.transcript), ensure_ascii=False),
+        }
+        # Asked again after nobody came: the standing request is renewed, not queued twice.
+        standing = conn.execute(
+            select(handovers.c.id).where(handovers.c.conversation_id == handover.conversation_id, handovers.c.status == "waiting")
+        ).scalar()
+        if standing is not None:
+            conn.execute(update(handovers).where(handovers.c.id == standing).values(created_at=now, timed_out_at=None, **values))
+            return int(standing)
         result = conn.execute(
             insert(handovers).values(
                 conversation_id=handover.conversation_id,
                 user_id=user_id,
                 channel=channel,
-                reason=handover.reason,
-                details=json.dumps(handover.details, ensure_ascii=False),
-                transcript=json.dumps(list(handover.transcript), ensure_ascii=False),
                 status="waiting",
                 created_at=now,
+                **values,
             )
         )
         return int(result.inserted_primary_key[0])

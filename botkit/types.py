@@ -6,7 +6,11 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:  # both import this module; Client only holds their values
+    from botkit.channels.profiles import HouseRules
+    from botkit.hours import BusinessHours
 
 Scope = Literal["service", "marketing"]
 SCOPES: tuple[str, ...] = ("service", "marketing")
@@ -148,12 +152,27 @@ class Topic:
 
 @dataclass(frozen=True)
 class Client:
-    """Who the bot speaks for, from the knowledge base's `botkit.yaml`."""
+    """Who the bot speaks for, from the knowledge base's `botkit.yaml`.
+
+    Args:
+        contact: how to reach the client (e.g. in a GDPR export); `botkit.yaml` defaults it to
+            phone and e-mail. The bot offers phone and e-mail as the alternative, else `contact`.
+        tone: "sie" or "du", the German form of address (English has one).
+        hours: when people answer; None = not configured (the bot promises no time).
+        handover_minutes: usual answer time of a person while the team is there.
+        texts: per text key, per language: the client's wording of a system text.
+        house_rules: the client's short-message rules; None = botkit's defaults.
+    """
 
     name: str = "our service"
     bot_name: str = "Bot"
     contact: str = ""
+    phone: str = ""
+    email: str = ""
     privacy_url: str = ""
+    tone: Literal["sie", "du"] = "sie"
+    hours: BusinessHours | None = None
+    handover_minutes: float = 30
     topics: tuple[Topic, ...] = ()
-    disclosure: dict[str, str] = field(default_factory=dict)  # per-language wording override
-    capabilities: dict[str, str] = field(default_factory=dict)  # per language: what the bot can help with
+    texts: dict[str, dict[str, str]] = field(default_factory=dict)
+    house_rules: HouseRules | None = None

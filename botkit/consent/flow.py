@@ -12,64 +12,16 @@ from collections.abc import Sequence
 
 from botkit.consent.intents import Intent, classify
 from botkit.consent.ledger import GRANTED, PENDING, WITHDRAWN, ConsentEvent, ConsentLedger
-from botkit.types import Draft, FaqEntry, Topic
+from botkit.policy.intents import IntentMatcher
+from botkit.policy.wording import say as system_text
+from botkit.types import Client, Draft, FaqEntry, Topic
 
-_TEXTS: dict[str, dict[str, str]] = {
-    "request": {
-        "de": "Bitte bestätigen Sie: Sie möchten {titles} von {client} hier im Chat ({channel}) erhalten.",
-        "en": "Please confirm: you would like to receive {titles} from {client} here in this chat ({channel}).",
-    },
-    "request_how": {
-        "de": "Antworten Sie mit JA, um zu bestätigen. Abmelden können Sie sich jederzeit mit STOP.",
-        "en": "Reply YES to confirm. You can unsubscribe at any time by sending STOP.",
-    },
-    "privacy": {"de": "Datenschutz: {url}", "en": "Privacy: {url}"},
-    "granted": {
-        "de": "Danke, Ihre Anmeldung für {titles} ist bestätigt. Abmelden jederzeit mit STOP.",
-        "en": "Thank you, your subscription to {titles} is confirmed. Send STOP at any time to unsubscribe.",
-    },
-    "already": {
-        "de": "Sie erhalten {titles} hier bereits. Abmelden jederzeit mit STOP.",
-        "en": "You already receive {titles} here. Send STOP at any time to unsubscribe.",
-    },
-    "declined": {
-        "de": "In Ordnung, Sie erhalten keine {titles}. Ihre Fragen beantworte ich weiterhin gern.",
-        "en": "All right, you will not receive {titles}. I am still happy to answer your questions.",
-    },
-    "withdrawn": {
-        "de": "Erledigt: Sie erhalten ab sofort keine {titles} mehr von uns. Ihre Fragen beantworte ich weiterhin gern.",
-        "en": "Done: from now on you will no longer receive {titles} from us. I am still happy to answer your questions.",
-    },
-    "withdrawn_all": {
-        "de": "Erledigt: Sie erhalten ab sofort keine Werbung mehr von uns ({titles}). Ihre Fragen beantworte ich weiterhin gern.",
-        "en": "Done: from now on you will no longer receive marketing messages from us ({titles}). I am still happy to answer your questions.",
-    },
-    "nothing_to_withdraw": {
-        "de": "Sie haben bei uns keine Werbung abonniert, daher erhalten Sie keine. Ihre Fragen beantworte ich weiterhin gern.",
-        "en": "You have not subscribed to any marketing messages from us, so you will not receive any. I am still happy to answer your questions.",
-    },
-    "not_subscribed": {
-        "de": "{titles} haben Sie hier nicht abonniert, daher erhalten Sie dazu nichts.",
-        "en": "You have not subscribed to {titles} here, so you will not receive any.",
-    },
-    "objection_notice": {
-        "de": "Hinweis: Sie können der Verwendung Ihrer Daten für Werbung jederzeit widersprechen – schreiben Sie einfach STOP.",
-        "en": "Note: you can object to the use of your data for marketing at any time – just send STOP.",
-    },
-    "stop_hint": {"de": "Abmelden: STOP", "en": "Unsubscribe: STOP"},
-    # Verb first: where the platform cuts titles to 20 characters, "Abonnieren: Solar-…" still says what it does.
-    "offer": {"de": "Abonnieren: {title}", "en": "Subscribe: {title}"},
-    "and": {"de": "und", "en": "and"},
-    "yes": {"de": "JA", "en": "YES"},
-    "no": {"de": "Nein", "en": "No"},
-}
 _CHANNEL_NAMES = {"whatsapp": "WhatsApp", "messenger": "Messenger", "telegram": "Telegram", "sms": "SMS", "web": "Web-Chat"}
 
 
-def say(key: str, lang: str, **values: str) -> str:
-    """A consent text in `lang` (English where the language has none)."""
-    texts = _TEXTS[key]
-    return (texts.get(lang) or texts["en"]).format(**values)
+def say(key: str, lang: str, client: Client | None = None, **values: str) -> str:
+    """A consent text in `lang` and the client's tone: `consent_{key}` of `botkit.policy.wording`."""
+    return system_text(f"consent_{key}", lang, client or Client(), **values)
 
 
 def title(topic: Topic, lang: str) -> str:
@@ -89,21 +41,22 @@ class ConsentFlow:
         pending_seconds: how long a request waits for "JA"/"YES". A chat is a dialogue: a "JA"
             hours later more likely answers something else than the request, so it is not
             taken as consent; the user can simply ask again.
+        matcher: recognises withdrawal in sentences ("Ich möchte mich abmelden"); without it
+            only the exact keyword and topic rules apply.
     """
 
-    def __init__(self, ledger: ConsentLedger, *, pending_seconds: float = 3600) -> None:
+    def __init__(self, ledger: ConsentLedger, *, pending_seconds: float = 3600, matcher: IntentMatcher | None = None) -> None:
         self.ledger = ledger
         self.pending_seconds = pending_seconds
+        self.matcher = matcher
 
     def intercept(self, user_id: str, channel: str, text: str, lang: str, message_id: str | None) -> Draft | None:
         """Handle an opt-in request, a confirmation or a withdrawal; None for any other message."""
-        intent = classify(text, self.ledger.topics.values())
+        intent = classify(text, self.ledger.topics.values(), self.matcher)
         if intent is None:
             return None
-        if intent.kind == "stop_all":
-            return self._withdraw(user_id, None, lang, text, message_id)
-        if intent.kind == "stop_topics":
-            return self._withdraw(user_id, intent.topics, lang, text, message_id)
+        if intent.kind in {"stop_all", "stop_topics"}:
+            return self._withdraw(user_id, intent, lang, text, message_id)
         if intent.kind == "opt_in":
             return self._request(user_id, channel, intent, lang, text, message_id)
         batch = self.pending(user_id, channel)
@@ -113,17 +66,17 @@ class ConsentFlow:
         if intent.kind == "confirm":
             for event in batch:
                 self.ledger.grant(user_id, channel, event.topic, confirms=event, message_id=message_id, evidence=text)
-            return Draft(say("granted", lang, titles=self._titles(topics, lang)))
+            return Draft(say("granted", lang, self.ledger.client, titles=self._titles(topics, lang)))
         for event in batch:
             self.ledger.withdraw(user_id, channel, event.topic, message_id=message_id, evidence=text, answers=event)
-        return Draft(say("declined", lang, titles=self._titles(topics, lang)))
+        return Draft(say("declined", lang, self.ledger.client, titles=self._titles(topics, lang)))
 
     def intercept_withdrawal(self, user_id: str, channel: str, text: str, lang: str, message_id: str | None) -> Draft | None:
         """Handle only a withdrawal (e.g. STOP while a person has the conversation); None otherwise."""
-        intent = classify(text, self.ledger.topics.values())
+        intent = classify(text, self.ledger.topics.values(), self.matcher)
         if intent is None or intent.kind not in {"stop_all", "stop_topics"}:
             return None
-        return self._withdraw(user_id, intent.topics or None, lang, text, message_id)
+        return self._withdraw(user_id, intent, lang, text, message_id)
 
     def shape(self, entry: FaqEntry, user_id: str, channel: str, lang: str) -> Draft:
         """A marketing entry's draft: teaser, links and quick replies only with granted consent.
@@ -142,7 +95,7 @@ class ConsentFlow:
         notice = not self.ledger.notified(user_id, channel)
         parts = [entry.answer, entry.teaser]
         if notice:
-            parts.append(say("objection_notice", lang))
+            parts.append(say("objection_notice", lang, self.ledger.client))
         text = "\n\n".join(p for p in parts if p)
         self.ledger.record_delivery(f"chat:{entry.id}", topic.id, user_id, channel, text, objection_notice=notice)
         return Draft(text, links=entry.links, quick_replies=entry.quick_replies)
@@ -161,40 +114,48 @@ class ConsentFlow:
         topics = [self.ledger.topics[t] for t in intent.topics]
         wanted = [t for t in topics if not self.ledger.is_granted(user_id, channel, t.id)]
         if not wanted:
-            return Draft(say("already", lang, titles=self._titles(topics, lang)))
+            return Draft(say("already", lang, self.ledger.client, titles=self._titles(topics, lang)))
         wording = self._request_text(wanted, channel, lang)
         at = self.ledger.now()  # one timestamp marks the requests one "JA" confirms
         for topic in wanted:
             self.ledger.request(user_id, channel, topic.id, wording=wording, lang=lang, message_id=message_id, evidence=text, at=at)
-        return Draft(wording, quick_replies=(say("yes", lang), say("no", lang)))
+        return Draft(wording, quick_replies=(say("yes", lang, self.ledger.client), say("no", lang, self.ledger.client)))
 
     def _request_text(self, topics: Sequence[Topic], channel: str, lang: str) -> str:
         client = self.ledger.client
-        head = say("request", lang, titles=self._titles(topics, lang), client=client.name, channel=_CHANNEL_NAMES.get(channel, channel))
+        head = say("request", lang, client, titles=self._titles(topics, lang), channel=_CHANNEL_NAMES.get(channel, channel))
         details = [
             (f"{title(t, lang)}: " if len(topics) > 1 else "") + (t.description.get(lang) or t.description.get("en") or "")
             for t in topics
         ]
-        parts = [head, *details, say("request_how", lang)]
+        parts = [head, *details, say("request_how", lang, client)]
         if client.privacy_url:
-            parts.append(say("privacy", lang, url=client.privacy_url))
+            parts.append(say("privacy", lang, client, url=client.privacy_url))
         return "\n\n".join(p for p in parts if p)
 
-    def _withdraw(self, user_id: str, topic_ids: Sequence[str] | None, lang: str, text: str, message_id: str | None) -> Draft:
-        """Withdraw in every channel of this user: an objection to marketing is not limited to one channel (Art. 21(3))."""
+    def _withdraw(self, user_id: str, intent: Intent, lang: str, text: str, message_id: str | None) -> Draft | None:
+        """Withdraw in every channel of this user: an objection to marketing is not limited to one channel (Art. 21(3)).
+
+        A withdrawal that is not `sure` is still carried out, and the reply says how the
+        message was read; if there is nothing to withdraw it is left to be answered as a question.
+        """
+        topic_ids = intent.topics if intent.kind == "stop_topics" else None
         active = [e for e in self.ledger.states(user_id) if e.state in (PENDING, GRANTED)]
         if topic_ids is not None:
             active = [e for e in active if e.topic in topic_ids]
+        if not active and not intent.sure:
+            return None
         for event in active:
             self.ledger.withdraw(user_id, event.channel, event.topic, message_id=message_id, evidence=text)
         names = list(dict.fromkeys(e.topic for e in active)) or list(topic_ids or ())
         topics = [self.ledger.topics[t] for t in names if t in self.ledger.topics]
         if active:
             key = "withdrawn" if topic_ids is not None else "withdrawn_all"
-            return Draft(say(key, lang, titles=self._titles(topics, lang) or ", ".join(names)))
+            done = say(key, lang, self.ledger.client, titles=self._titles(topics, lang) or ", ".join(names))
+            return Draft(done if intent.sure else f"{done}\n\n{say('unsure', lang, self.ledger.client)}")
         if topic_ids is None:
-            return Draft(say("nothing_to_withdraw", lang))
-        return Draft(say("not_subscribed", lang, titles=self._titles(topics, lang)))
+            return Draft(say("nothing_to_withdraw", lang, self.ledger.client))
+        return Draft(say("not_subscribed", lang, self.ledger.client, titles=self._titles(topics, lang)))
 
     def _objected(self, user_id: str, topic_id: str) -> bool:
         return any(e.topic == topic_id and e.state == WITHDRAWN for e in self.ledger.states(user_id))
@@ -203,4 +164,4 @@ class ConsentFlow:
         quoted = [f"„{title(t, lang)}“" if lang == "de" else f"“{title(t, lang)}”" for t in topics]
         if len(quoted) < 2:
             return "".join(quoted)
-        return f"{', '.join(quoted[:-1])} {say('and', lang)} {quoted[-1]}"
+        return f"{', '.join(quoted[:-1])} {say('and', lang, self.ledger.client)} {quoted[-1]}"

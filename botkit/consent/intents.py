@@ -1,8 +1,12 @@
 """Recognise consent messages (opt-in, confirmation, withdrawal) in German and English.
 
-Pure text rules, no database. They err towards *not* reading a service question as a consent
-step: a bare keyword must be the whole message ("STOP"), and a topic-specific request needs
-the topic and either a marketing word, the topic's full title or a short message.
+No database. Exact rules first, on the normalised text (NFKC, no format characters, so
+"ＳＴＯＰ" and "S\u00adTOP" are STOP): a bare keyword must be the whole message ("STOP"), and a
+topic-specific request needs the topic and either a marketing word, the topic's full title or
+a short message. They err towards *not* reading a service question as an opt-in. Withdrawal
+in a sentence ("Ich möchte mich abmelden", "Opt me out") is then recognised by meaning, with
+the example-utterance matcher of `botkit.policy.intents`; when that matcher prefers
+withdrawal only because it is preferred in doubt, the intent is not `sure`.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from botkit.policy.intents import IntentMatcher
+from botkit.policy.intents import normalise as clean
 from botkit.types import Topic
 
 Kind = Literal["stop_all", "stop_topics", "opt_in", "confirm", "decline"]
@@ -63,20 +69,41 @@ _TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 @dataclass(frozen=True)
 class Intent:
-    """A recognised consent message; `topics` are ids (empty for stop_all/confirm/decline)."""
+    """A recognised consent message; `topics` are ids (empty for stop_all/confirm/decline).
+
+    `sure` is False for a withdrawal read from a sentence that was nearly as much a question.
+    """
 
     kind: Kind
     topics: tuple[str, ...] = ()
+    sure: bool = True
 
 
 def normalize(text: str) -> str:
-    """Lower case, umlauts transliterated, punctuation and hyphens as single spaces."""
-    folded = text.casefold().translate(_TRANSLIT)
+    """NFKC without format characters, lower case, umlauts transliterated, punctuation and hyphens as single spaces."""
+    folded = clean(text).translate(_TRANSLIT)
     return " ".join(re.sub(r"[^\w]+", " ", folded).split())
 
 
-def classify(text: str, topics: Iterable[Topic]) -> Intent | None:
-    """What consent step a message is, if any; `confirm`/`decline` only mean something while a request is pending."""
+def classify(text: str, topics: Iterable[Topic], matcher: IntentMatcher | None = None) -> Intent | None:
+    """What consent step a message is, if any; `confirm`/`decline` only mean something while a request is pending.
+
+    With a `matcher`, a message the exact rules do not recognise is a withdrawal when the
+    matcher reads it as one (naming the topics it mentions, else all).
+    """
+    topics = tuple(topics)
+    found = _by_rules(text, topics)
+    if found is not None or matcher is None:
+        return found
+    meant = matcher.classify(text)
+    if meant.kind != "withdrawal":
+        return None
+    norm = normalize(text)
+    named = tuple(t.id for t in topics if _mention(norm, t) is not None)
+    return Intent("stop_topics", named, sure=meant.sure) if named else Intent("stop_all", sure=meant.sure)
+
+
+def _by_rules(text: str, topics: Iterable[Topic]) -> Intent | None:
     norm = normalize(text)
     if not norm:
         return None

@@ -15,13 +15,17 @@ How `tune` chooses:
    that maximises the mean of the "resolved" rate (answered right, or a clarification
    that offers the right entry) and OOS recall. A clarification is worth it only where it
    turns wrong answers into a one-tap choice.
+3. The suggestion threshold, below the threshold (same grid): the one that resolves most
+   in-scope cases (answered right, or the right entry among the suggestions) while at most
+   `MAX_OOS_SUGGESTED` of the out-of-scope cases get suggestions instead of a person; of
+   equally good ones the highest (fewest suggestions).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +40,17 @@ from botkit.evaluation.metrics import (
     oos_recall,
     redecide,
     resolved_rate,
+    suggest_rate,
     sweep,
     threshold_grid,
+    wrong_answer_rate,
 )
 from botkit.policy.escalation import Thresholds
 from botkit.protocols import Embedder
 
 FORMAT = "botkit-calibration/1"
 MARGINS = [round(i * 0.005, 6) for i in range(41)]
+MAX_OOS_SUGGESTED = 0.25  # out-of-scope users offered suggestions (they can still pick "a person")
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,7 @@ class Calibration:
     embedder_version: str
     objective: str  # "balanced" or "in_scope_accuracy>=X"
     metrics: dict[str, float | int | None] = field(default_factory=dict)  # on the tuning cases
+    suggest_threshold: float | None = None  # the uncertain band's lower end; None: from the settings
 
     def check_embedder(self, embedder: Embedder, source: str = "the calibration") -> None:
         """Raise `IndexMismatchError` unless `embedder` is the one this was tuned for."""
@@ -104,22 +112,40 @@ def tune(
 
     scores = {m: margin_score(m) for m in MARGINS}
     margin = min(m for m in MARGINS if scores[m] == max(scores.values()))
-    final = [redecide(r, Thresholds(threshold, margin, max_misses)) for r in results]
+    suggest = _suggest_threshold(results, Thresholds(threshold, margin, max_misses))
+    final = [redecide(r, Thresholds(threshold, margin, max_misses, suggest)) for r in results]
     metrics = {
         "n_cases": len(results),
         "in_scope_accuracy": in_scope_accuracy(final),
         "oos_recall": oos_recall(final),
         "resolved_rate": resolved_rate(final),
         "clarify_rate": clarify_rate(final),
+        "suggest_rate": suggest_rate(final),
+        "wrong_answer_rate": wrong_answer_rate(final),
     }
     return Calibration(
         threshold=threshold,
         clarify_margin=margin,
+        suggest_threshold=suggest,
         embedder_id=embedder.model_id,
         embedder_version=embedder.version,
         objective=objective,
         metrics={k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()},
     )
+
+
+def _suggest_threshold(results: Sequence[CaseResult], limits: Thresholds) -> float:
+    """Step 3 of the module docstring."""
+    best: tuple[float, float] | None = None
+    for band in (t for t in threshold_grid() if t <= limits.threshold):
+        at = [redecide(r, replace(limits, suggest_threshold=band)) for r in results]
+        outside = [r.reason == "uncertain" for r in at if not r.in_scope]
+        if outside and float(np.mean(outside)) > MAX_OOS_SUGGESTED:
+            continue
+        score = resolved_rate(at) or 0.0
+        if best is None or score >= best[0]:  # ascending: ties keep the highest band
+            best = (score, band)
+    return best[1] if best is not None else limits.threshold
 
 
 def threshold_curve(results: Sequence[CaseResult], max_misses: int = 2) -> list[SweepPoint]:
@@ -167,6 +193,9 @@ def read_calibration(path: str | Path, embedder: Embedder | None = None) -> Cali
     for key in ("embedder_id", "embedder_version", "objective"):
         if not isinstance(data.get(key), str) or not data[key]:
             problems.append(Problem(name, None, key, "must be a non-empty text"))
+    band = data.get("suggest_threshold")
+    if band is not None and (isinstance(band, bool) or not isinstance(band, (int, float)) or not 0.0 <= band <= 1.0):
+        problems.append(Problem(name, None, "suggest_threshold", f"must be a number between 0 and 1, not {band!r}"))
     if not isinstance(data.get("metrics", {}), dict):
         problems.append(Problem(name, None, "metrics", "must be an object"))
     if problems:
@@ -178,6 +207,7 @@ def read_calibration(path: str | Path, embedder: Embedder | None = None) -> Cali
         embedder_version=data["embedder_version"],
         objective=data["objective"],
         metrics=dict(data.get("metrics", {})),
+        suggest_threshold=None if band is None else float(band),
     )
     if embedder is not None:
         calibration.check_embedder(embedder, f"calibration {name}")

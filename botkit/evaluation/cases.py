@@ -22,19 +22,25 @@ from botkit.tabular import csv_rows
 
 CASE_COLUMNS = ("question", "expected_id", "lang")
 CONVERSATION_KEYS = ("name", "channel", "consents", "turns")
-TURN_KEYS = ("user", "campaign", "expect")
+TURN_KEYS = ("user", "campaign", "person", "wait", "expect")
+STEP_KINDS = ("user", "campaign", "person", "wait")
 CAMPAIGN_KEYS = ("topic", "text")
 CONSENT_STATES = ("granted", "withdrawn")
-# Expectation key -> (value kind, allowed on user turns, allowed on campaign steps)
-EXPECTATIONS: dict[str, tuple[str, bool, bool]] = {
-    "disclosure": ("bool", True, False),
-    "entry": ("text", True, False),
-    "handover": ("bool", True, False),
-    "clarify": ("bool", True, False),
-    "no_marketing": ("bool", True, False),
-    "consent": ("consent", True, True),
-    "delivered": ("bool", False, True),
+_ANY_STEP = frozenset(STEP_KINDS)
+# Expectation key -> (value kind, the step kinds it can be checked on)
+EXPECTATIONS: dict[str, tuple[str, frozenset[str]]] = {
+    "disclosure": ("bool", frozenset({"user"})),
+    "entry": ("text", frozenset({"user"})),
+    "handover": ("bool", frozenset({"user"})),
+    "clarify": ("bool", frozenset({"user"})),
+    "no_marketing": ("bool", frozenset({"user"})),
+    "consent": ("consent", frozenset({"user", "campaign"})),
+    "delivered": ("bool", frozenset({"campaign"})),
+    "waiting": ("bool", _ANY_STEP),  # a handover waits for a person
+    "with_person": ("bool", _ANY_STEP),  # a person has the conversation
 }
+PERSON_ACTIONS = ("take", "release")  # `person: take` / `person: release`; any other text is a message a person sends
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)\s*$")
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2})?$")
 _UNREADABLE = object()
 Report = Callable[..., None]
@@ -61,12 +67,23 @@ class Campaign:
 
 @dataclass(frozen=True)
 class Turn:
-    """One step of a script: a user message or a campaign, and what must hold after it."""
+    """One step of a script: a user message, a campaign, a person's action or a wait, and what must hold after it."""
 
     user: str | None
     campaign: Campaign | None
     expect: dict[str, Any]
     source: str
+    person: str | None = None  # "take", "release", or a message the person sends
+    wait: float | None = None  # seconds on the test clock
+
+    @property
+    def kind(self) -> str:
+        """"user", "campaign", "person" or "wait"."""
+        if self.user is not None:
+            return "user"
+        if self.campaign is not None:
+            return "campaign"
+        return "person" if self.person is not None else "wait"
 
 
 @dataclass(frozen=True)
@@ -333,21 +350,40 @@ def _turn(node: yaml.Node, name: str, problems: list[Problem]) -> Turn | None:
     for key in fields:
         if key not in TURN_KEYS:
             report(key, f"is not a known key (known: {', '.join(TURN_KEYS)})")
-    if ("user" in fields) == ("campaign" in fields):
-        report(None, "needs exactly one of 'user' (a message) or 'campaign' (a marketing step)")
+    kinds = [k for k in STEP_KINDS if k in fields]
+    if len(kinds) != 1:
+        report(None, "needs exactly one of 'user' (a message), 'campaign', 'person' (take, release or a text) or 'wait' (e.g. 45m)")
         return None
     user: str | None = None
     campaign: Campaign | None = None
+    person: str | None = None
+    wait: float | None = None
     if "user" in fields:
         user = _value(fields["user"][0])
         if not isinstance(user, str) or not user.strip():
             report("user", "must be a non-empty text")
-    else:
+    elif "campaign" in fields:
         campaign = _campaign(fields["campaign"], report)
-    expect = _expectations(fields.get("expect"), user is not None, report)
+    elif "person" in fields:
+        person = _value(fields["person"][0])
+        if not isinstance(person, str) or not person.strip():
+            report("person", "must be 'take', 'release' or the text the person sends")
+    else:
+        wait = _duration(_value(fields["wait"][0]))
+        if wait is None:
+            report("wait", "must be a duration such as 30s, 45m or 2h")
+    expect = _expectations(fields.get("expect"), kinds[0], report)
     if len(problems) > before:
         return None
-    return Turn(user, campaign, expect, f"{name}:{_line(node)}")
+    return Turn(user, campaign, expect, f"{name}:{_line(node)}", person.strip() if isinstance(person, str) else None, wait)
+
+
+def _duration(value: Any) -> float | None:
+    match = _DURATION.match(str(value)) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None
+    if match is None:
+        return None
+    amount, unit = float(match.group(1)), match.group(2)
+    return amount * {"s": 1, "m": 60, "min": 60, "h": 3600}[unit]
 
 
 def _campaign(field: tuple[yaml.Node, int], report: Report) -> Campaign | None:
@@ -361,7 +397,7 @@ def _campaign(field: tuple[yaml.Node, int], report: Report) -> Campaign | None:
     return Campaign(value["topic"].strip(), value["text"].strip())
 
 
-def _expectations(field: tuple[yaml.Node, int] | None, user_turn: bool, report: Report) -> dict[str, Any]:
+def _expectations(field: tuple[yaml.Node, int] | None, step: str, report: Report) -> dict[str, Any]:
     if field is None:
         return {}
     node, line = field
@@ -375,10 +411,9 @@ def _expectations(field: tuple[yaml.Node, int] | None, user_turn: bool, report: 
         if spec is None:
             report(key, f"is not a known expectation (known: {', '.join(EXPECTATIONS)})", key_line)
             continue
-        kind, on_user, on_campaign = spec
-        if not (on_user if user_turn else on_campaign):
-            step = "a user turn" if user_turn else "a campaign step"
-            report(key, f"cannot be checked on {step}", key_line)
+        kind, steps = spec
+        if step not in steps:
+            report(key, f"cannot be checked on {'a user turn' if step == 'user' else f'a {step} step'}", key_line)
             continue
         value = _value(value_node)
         if kind == "bool" and not isinstance(value, bool):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from botkit.policy.escalation import Thresholds, clarify_options, decide
+from botkit.policy.escalation import Thresholds, clarify_options, decide, suggest_options
 from botkit.types import Decision, Retrieval
 
 
@@ -94,6 +94,16 @@ def clarify_rate(results: Sequence[CaseResult]) -> float | None:
     return _mean([r.decision == Decision.CLARIFY for r in results])
 
 
+def suggest_rate(results: Sequence[CaseResult]) -> float | None:
+    """Share of all cases answered with suggestions (the uncertain band below the threshold)."""
+    return _mean([r.reason == "uncertain" for r in results])
+
+
+def wrong_answer_rate(results: Sequence[CaseResult]) -> float | None:
+    """Share of all cases answered (not suggested) from a wrong entry, out-of-scope cases included."""
+    return _mean([r.decision == Decision.ANSWERED and bool(r.entries) and not r.answered_right for r in results])
+
+
 def resolved_rate(results: Sequence[CaseResult]) -> float | None:
     """Share of in-scope cases answered right or offered the right entry in a clarification."""
     return _mean([r.resolved for r in results if r.in_scope])
@@ -156,6 +166,8 @@ def case_metrics(results: Sequence[CaseResult]) -> dict[str, float | int | None]
         "mrr": mrr(results),
         "oos_auroc": oos_auroc(results),
         "clarify_rate": clarify_rate(results),
+        "suggest_rate": suggest_rate(results),
+        "wrong_answer_rate": wrong_answer_rate(results),
         "latency_ms_p50": percentile(latencies, 50),
         "latency_ms_p99": percentile(latencies, 99),
     }
@@ -175,6 +187,8 @@ def redecide(result: CaseResult, limits: Thresholds) -> CaseResult:
     entries: tuple[str, ...] = ()
     if verdict.decision == Decision.ANSWERED and retrieval.top is not None:
         entries = (retrieval.top.entry_id,)
+    elif verdict.reason == "uncertain":
+        entries = suggest_options(retrieval)
     elif verdict.decision == Decision.CLARIFY:
         entries = clarify_options(retrieval, limits)
     return replace(result, decision=verdict.decision, reason=verdict.reason, entries=entries)

@@ -15,13 +15,14 @@ from typing import Any
 from botkit.bot import Bot
 from botkit.channels import prefer_gsm7
 from botkit.channels.markup import to_plain
-from botkit.consent import ConsentFlow, ConsentLedger, send_campaign
+from botkit.consent import ConsentLedger, send_campaign
 from botkit.errors import ConfigError
 from botkit.evaluation.cases import Case, Conversation, Turn
 from botkit.evaluation.formats import message_problems, visible_text
 from botkit.evaluation.metrics import CaseResult, percentile
 from botkit.index import ProgressFn
 from botkit.policy.disclosure import says_it_is_a_bot
+from botkit.testing import ManualClock
 from botkit.types import Decision, FaqEntry, Message, Reply
 
 Timer = Callable[[], float]
@@ -92,6 +93,7 @@ class TurnResult:
     marketing_leaks: tuple[str, ...]  # topics whose promotional content was sent without consent
     latency_ms: float
     source: str
+    stranded: bool = False  # a user message that got neither a reply nor a person
 
     @property
     def failed(self) -> tuple[Check, ...]:
@@ -129,18 +131,21 @@ def evaluate_conversations(
     *,
     progress: ProgressFn | None = None,
     timer: Timer = time.perf_counter,
+    clock: ManualClock | None = None,
 ) -> list[ConversationResult]:
     """Play every script as a new conversation and check its expectations and channel formats.
 
     Each script's user first gets its `consents` granted in the bot's ledger (method
-    "operator"); campaign steps go through `botkit.consent.send_campaign`.
+    "operator"); campaign steps go through `botkit.consent.send_campaign`. `wait` steps move
+    `clock` (the bot's clock) forward and then deliver what the bot sends on its own (the
+    "nobody came" notice); scripts with waits need it.
     """
     total = sum(len(c.turns) for c in conversations)
     _warm_up(bot, next((t.user for c in conversations for t in c.turns if t.user), "Hallo"))
     done = 0
     results = []
     for n, script in enumerate(conversations, start=1):
-        player = _Player(bot, script, f"eval-conversation-{n}", timer)
+        player = _Player(bot, script, f"eval-conversation-{n}", timer, clock)
         turns = []
         for step, turn in enumerate(script.turns, start=1):
             turns.append(player.play(step, turn))
@@ -154,13 +159,14 @@ def evaluate_conversations(
 class _Player:
     """Plays one script against the bot as one user, reading consent from the bot's ledger."""
 
-    def __init__(self, bot: Bot, script: Conversation, conversation_id: str, timer: Timer) -> None:
+    def __init__(self, bot: Bot, script: Conversation, conversation_id: str, timer: Timer, clock: ManualClock | None) -> None:
         _require_new(bot, conversation_id)
         self.bot = bot
         self.script = script
         self.id = conversation_id  # also the user id
         self.timer = timer
-        self.ledger: ConsentLedger | None = bot.consent.ledger if isinstance(bot.consent, ConsentFlow) else None
+        self.clock = clock
+        self.ledger: ConsentLedger | None = bot.ledger
         self.marketing = [e for e in bot.knowledge.entries if e.scope == "marketing" and e.teaser]
         self.setup: tuple[Check, ...] = ()
         if script.consents and self.ledger is None:
@@ -179,11 +185,16 @@ class _Player:
         if turn.user is not None:
             reply = self.bot.reply(self.id, turn.user, self.script.channel)
             messages, shown = reply.messages, turn.user
-        else:
-            assert turn.campaign is not None  # cases.py: a turn is a user message or a campaign
+        elif turn.campaign is not None:
             delivered, why, messages = self._campaign(step, turn.campaign.topic, turn.campaign.text)
             shown = f"[campaign {turn.campaign.topic}] {turn.campaign.text}"
+        elif turn.person is not None:
+            messages, shown = self._person(turn.person), f"[person] {turn.person}"
+        else:
+            assert turn.wait is not None  # cases.py: exactly one kind of step
+            messages, shown = self._wait(turn.wait), f"[wait {turn.wait:g} s]"
         latency_ms = (self.timer() - start) * 1000
+        state = self.bot.store.load(self.id, self.id, self.script.channel)
         # Promotion is allowed only on topics whose consent stood before and still stands after the step.
         leaks = _leaks(messages, self.marketing, before & self._granted())
         checks = []
@@ -195,16 +206,20 @@ class _Player:
             elif key == "no_marketing":
                 note = f"promoted without consent: {', '.join(leaks)}" if leaks else ""
                 checks.append(Check(key, expected, not leaks, not leaks, note))
+            elif key == "waiting":
+                waiting = state.waiting_since is not None
+                checks.append(Check(key, expected, waiting, waiting == expected))
+            elif key == "with_person":
+                checks.append(Check(key, expected, state.with_human, state.with_human == expected))
             else:
                 assert reply is not None  # cases.py allows the other keys on user turns only
-                with_human = self.bot.store.load(self.id, self.id, self.script.channel).with_human
-                checks.append(_check(key, expected, reply, with_human))
+                checks.append(_check(key, expected, reply))
         return TurnResult(
             conversation=self.script.name,
             step=step,
             channel=self.script.channel,
             user=shown,
-            decision=reply.decision.value if reply else "campaign",
+            decision=reply.decision.value if reply else turn.kind,
             entries=reply.entries if reply else (),
             messages=tuple(m.text for m in messages),
             disclosed=reply.disclosed if reply else False,
@@ -213,7 +228,33 @@ class _Player:
             marketing_leaks=leaks,
             latency_ms=latency_ms,
             source=turn.source,
+            stranded=reply is not None and not reply.messages and not state.with_human,
         )
+
+    def _person(self, action: str) -> tuple[Message, ...]:
+        """A person takes the conversation, hands it back, or writes to the user."""
+        mine = [h for h in self.bot.queue(None) if h.conversation_id == self.id and h.status != "released"]
+        if action == "take":
+            if mine:
+                self.bot.take(mine[-1].id, "evaluation")
+            else:
+                self.bot.take_conversation(self.id, self.id, self.script.channel, "evaluation")
+            return ()
+        if action == "release":
+            self.bot.release(self.id)
+            return ()
+        taken = [h for h in mine if h.status == "with_person"]
+        if not taken:
+            raise ConfigError(f"{self.script.name}: a person writes before 'person: take'")
+        return self.bot.person_says(taken[-1].id, action)
+
+    def _wait(self, seconds: float) -> tuple[Message, ...]:
+        """Time passes on the test clock; the bot then sends what it sends on its own."""
+        if self.clock is None:
+            raise ConfigError(f"{self.script.name}: 'wait' steps need the evaluation's test clock")
+        self.clock.advance(seconds)
+        overdue = [h for h in self.bot.overdue() if h.conversation_id == self.id]
+        return tuple(m for h in overdue for m in self.bot.nobody_came(h.id).messages)
 
     def _granted(self) -> frozenset[str]:
         if self.ledger is None:
@@ -252,7 +293,7 @@ class _Player:
         return Check("consent", expected, actual, actual == expected)
 
 
-def _check(key: str, expected: Any, reply: Reply, with_human: bool) -> Check:
+def _check(key: str, expected: Any, reply: Reply) -> Check:
     if key == "disclosure":
         says = any(says_it_is_a_bot(m.text) for m in reply.messages)
         actual = says and reply.disclosed
@@ -263,7 +304,8 @@ def _check(key: str, expected: Any, reply: Reply, with_human: bool) -> Check:
         actual = reply.entries[0] if answered else reply.decision.value
         return Check(key, expected, actual, answered and actual == expected)
     if key == "handover":
-        return Check(key, expected, with_human, with_human == expected)
+        handed = reply.decision == Decision.HANDOVER
+        return Check(key, expected, handed, handed == expected)
     if key == "clarify":
         actual = reply.decision == Decision.CLARIFY
         return Check(key, expected, actual, actual == expected)
@@ -311,6 +353,8 @@ def conversation_metrics(results: Sequence[ConversationResult]) -> dict[str, flo
         "mrr": None,
         "oos_auroc": None,
         "clarify_rate": None,
+        "suggest_rate": None,
+        "wrong_answer_rate": None,
         "latency_ms_p50": percentile(latencies, 50),
         "latency_ms_p99": percentile(latencies, 99),
         "turns": len(turns),
@@ -320,5 +364,6 @@ def conversation_metrics(results: Sequence[ConversationResult]) -> dict[str, flo
         "disclosure_rate": sum(r.disclosed_first for r in results) / len(results) if results else None,
         "consent_violations": sum(bool(t.marketing_leaks) for t in turns),
         "format_violations": sum(len(t.format_problems) for t in turns),
+        "stranded": sum(t.stranded for t in turns),
     }
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in values.items()}

@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from botkit.types import Decision, Retrieval
-
-_HUMAN_REQUEST = re.compile(
-    r"\b(mitarbeiter\w*|menschen?|echte[nrm]? person|kundenberater\w*|sachbearbeiter\w*|"
-    r"persönlich sprechen|jemand(en)? (echtes|persönlich)|"
-    r"agent|human|real person|representative|operator|someone real|customer service rep\w*)\b",
-    re.IGNORECASE,
-)
-_GREETING = re.compile(
-    r"^\s*(hallo|hi|hey|hej|moin|servus|grüß gott|guten (morgen|tag|abend)|hello|good (morning|afternoon|evening))"
-    r"[\s!.,]*(zusammen|there|lina)?[\s!.,]*$",
-    re.IGNORECASE,
-)
-
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -36,16 +22,6 @@ class Verdict:
 
     decision: Decision
     reason: str
-
-
-def asks_for_human(text: str) -> bool:
-    """Does the user ask to talk to a person?"""
-    return bool(_HUMAN_REQUEST.search(text))
-
-
-def is_greeting(text: str) -> bool:
-    """Is the message only a greeting?"""
-    return bool(_GREETING.match(text))
 
 
 def clarify_options(retrieval: Retrieval, limits: Thresholds, most: int = 3) -> tuple[str, ...]:

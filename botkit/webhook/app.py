@@ -35,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from botkit.bot import Bot
 from botkit.errors import ConfigError, PayloadError, SignatureError
+from botkit.webhook.agent import agent_router
 from botkit.webhook.logs import guard_logs, log, mask
 from botkit.webhook.outbox import WebhookQueue
 from botkit.webhook.parse import ANSWERED_KINDS, HANDOVER_KINDS, Inbound, parse
@@ -212,6 +213,13 @@ def create_app(
         add_meta("whatsapp", secret(settings.whatsapp_app_secret), secret(settings.verify_token))
     if "telegram" in platforms:
         add_telegram(secret(settings.telegram_secret_token))
+
+    def wake_workers() -> None:
+        for worker in workers:
+            worker.wake()
+
+    if settings.agent_token is not None and secret(settings.agent_token):  # no token, no agent routes
+        app.include_router(agent_router(bot, secret(settings.agent_token), queue=queue, writer=intake, wake=wake_workers, clock=clock))
 
     @app.get("/healthz", response_model=Health, summary="Liveness, served platforms and pending work")
     async def healthz() -> Health:

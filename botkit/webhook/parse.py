@@ -28,6 +28,8 @@ Kind = Literal[
     "handover_take",  # Messenger: another app took thread control from this one
     "handover_request",  # Messenger: another app asks this one for thread control
     "standby",  # Messenger: a message seen while another app owns the thread
+    "agent_message",  # botkit's own: a person's message to send (agent API, `botkit handovers reply`)
+    "handover_timeout",  # botkit's own: nobody took a waiting handover in time; tell the user
     "other",  # anything else: acknowledged and ignored
 ]
 
@@ -36,6 +38,9 @@ ANSWERED_KINDS: frozenset[str] = frozenset({"text", "quick_reply", "postback", "
 
 HANDOVER_KINDS: frozenset[str] = frozenset({"handover_pass", "handover_take", "handover_request", "standby"})
 """Kinds that change who has the conversation (and record it), without a bot reply."""
+
+PERSON_KINDS: frozenset[str] = frozenset({"agent_message", "handover_timeout"})
+"""Kinds botkit queues itself for the person's side; platforms never send them."""
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ class WebhookSettings(BaseSettings):
     poll_seconds: float = 2.0  # how often a worker looks for work left by others
     reply_workers: int = 1  # concurrent bot replies per process (a conversation stays in order)
     max_body_bytes: int = 1_000_000
+    agent_token: SecretStr | None = None  # Bearer token of the agent API at /agent; unset: no such routes
 
     def platforms(self) -> tuple[str, ...]:
         """The platforms whose secrets are complete.

@@ -20,10 +20,11 @@ import anyio
 from sqlalchemy.exc import SQLAlchemyError
 
 from botkit.bot import Bot
-from botkit.errors import BotkitError, ConfigError
+from botkit.errors import BotkitError, ConfigError, HandoverError
 from botkit.webhook.logs import log, mask
 from botkit.webhook.outbox import InboxItem, OutboxItem, Outgoing, WebhookQueue
-from botkit.webhook.parse import ANSWERED_KINDS, Inbound
+from botkit.webhook.handover_events import timeout_notice
+from botkit.webhook.parse import ANSWERED_KINDS, PERSON_KINDS, Inbound
 from botkit.webhook.sender import Sender
 from botkit.webhook.settings import WebhookSettings
 from botkit.webhook.writer import GroupWriter
@@ -124,7 +125,32 @@ class Worker:
             self.bot.take_conversation(cid, event.user_id, event.platform)
             target = event.details.get("app_id") or self.settings.messenger_handover_app_id
             return [self._pass_thread(event, target, "requested")]
+        if event.kind in PERSON_KINDS:
+            return self._person_side(event)
         return []
+
+    def _person_side(self, event: Inbound) -> list[Outgoing]:
+        """A person's message (agent API, CLI) or the "nobody came" notice, addressed like bot replies."""
+        handover_id = int(event.details["handover_id"])
+        if event.kind == "handover_timeout":
+            return [self._message(event, m.payload) for m in self.bot.nobody_came(handover_id).messages]
+        try:
+            messages = self.bot.person_says(handover_id, event.text)
+        except HandoverError as exc:  # released (or never taken) after the message was queued: not sent
+            log.warning("person message for handover %d not sent: %s", handover_id, exc)
+            return []
+        return [self._message(event, m.payload) for m in messages]
+
+    def queue_timeouts(self) -> int:
+        """Queue one "nobody came" event per overdue handover (idempotent); returns how many are new."""
+        saved = 0
+        for handover in self.bot.overdue():
+            try:
+                event = timeout_notice(self.queue.engine, handover)
+            except HandoverError:  # not a webhook conversation: whoever serves its channel tells the user
+                continue
+            saved += self.queue.accept([event], self._clock())[0]
+        return saved
 
     def _message(self, event: Inbound, payload: dict[str, Any]) -> Outgoing:
         if event.platform == "messenger":
@@ -207,6 +233,10 @@ class Worker:
                 continue
             for _, group in itertools.groupby(items, key=lambda i: i.inbox_id):
                 self._deliver_later(list(group))
+            try:
+                await anyio.to_thread.run_sync(self.queue_timeouts)
+            except SQLAlchemyError as exc:
+                log.warning("queueing handover time-outs failed: %s", type(exc).__name__)
             self._wake.set()  # also re-check the inbox for events whose lease ran out
 
     def _deliver_later(self, items: list[OutboxItem]) -> None:

@@ -36,10 +36,12 @@ class Chat:
 
     def say(self, text: str, conversation: str | None = None) -> Reply:
         self.n += 1
-        return self.bot.reply(conversation or f"{self.user}-main", text, self.channel, user_id=self.user, message_id=f"{self.user}-m{self.n}")
+        # A message id is unique per conversation: a repeated one is a redelivery and gets the stored reply.
+        message_id = f"{self.user}-{self.channel}-m{self.n}"
+        return self.bot.reply(conversation or f"{self.user}-main", text, self.channel, user_id=self.user, message_id=message_id)
 
     def ask(self, text: str) -> Reply:
-        return self.say(text, conversation=f"{self.user}-q{self.n}")
+        return self.say(text, conversation=f"{self.user}-{self.channel}-q{self.n}")
 
 
 def text_of(reply: Reply) -> str:
@@ -78,14 +80,14 @@ def test_double_opt_in_in_german_grants_only_after_ja(bot):
         assert part in shown
     assert quick_replies(request)[-2:] == ["JA", "Nein"]
     pending = ledger.state("u-de", "web", "angebote-solar")
-    assert pending.state == PENDING and pending.message_id == "u-de-m1" and "Höchstens 2 Nachrichten" in pending.wording
+    assert pending.state == PENDING and pending.message_id == "u-de-web-m1" and "Höchstens 2 Nachrichten" in pending.wording
     assert not ledger.is_granted("u-de", "web", "angebote-solar")
     assert SOLAR_TEASER_DE not in text_of(chat.ask(SOLAR_Q_DE))  # pending is not granted
 
     confirmed = chat.say("JA")
     assert confirmed.decision == Decision.CONSENT and "bestätigt" in text_of(confirmed)
     grant = ledger.state("u-de", "web", "angebote-solar")
-    assert (grant.state, grant.ref, grant.message_id, grant.evidence) == (GRANTED, pending.id, "u-de-m3", "JA")
+    assert (grant.state, grant.ref, grant.message_id, grant.evidence) == (GRANTED, pending.id, "u-de-web-m3", "JA")
     assert grant.wording == pending.wording and grant.version == "2026-11-01"
 
     first = chat.ask(SOLAR_Q_DE)
@@ -225,7 +227,8 @@ def test_stop_works_while_a_person_has_the_conversation(bot):
     bot.reply("c-stop", "Ich möchte Solar-Angebote erhalten")
     bot.reply("c-stop", "JA")
     assert bot.consent.ledger.is_granted("c-stop", "web", "angebote-solar")
-    bot.reply("c-stop", "Ich möchte mit einem Mitarbeiter sprechen")
+    asked = bot.reply("c-stop", "Ich möchte mit einem Mitarbeiter sprechen")
+    bot.take(asked.handover.id, "Anna")
     reply = bot.reply("c-stop", "STOP")
     assert reply.decision.value == "consent" and reply.messages
     assert not bot.consent.ledger.is_granted("c-stop", "web", "angebote-solar")

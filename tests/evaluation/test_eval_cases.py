@@ -131,7 +131,7 @@ def test_unknown_expectation_keys_are_errors_not_ignored(tmp_path):
         load_conversations(path)
     assert problems(exc) == [
         "conv.yaml:7: 'entri' is not a known expectation "
-        "(known: disclosure, entry, handover, clarify, no_marketing, consent, delivered)"
+        "(known: disclosure, entry, handover, clarify, no_marketing, consent, delivered, waiting, with_person)"
     ]
 
 
@@ -145,7 +145,7 @@ def test_unknown_expectation_keys_are_errors_not_ignored(tmp_path):
         (("granted}}", "maybe}}"), "conv.yaml:9: 'consent' must map topics to granted or withdrawn, e.g. {newsletter: granted}"),
         (("{disclosure: true}", "{no_marketing: false}"), "conv.yaml:7: 'no_marketing' can only be true (nothing may expect promotion without consent)"),
         (('- user: "Hallo"', '- user: "Hallo"\n        campaign: {topic: newsletter, text: x}'),
-         "conv.yaml:6: needs exactly one of 'user' (a message) or 'campaign' (a marketing step)"),
+         "conv.yaml:6: needs exactly one of 'user' (a message), 'campaign', 'person' (take, release or a text) or 'wait' (e.g. 45m)"),
         (('text: "Neu"}', 'text: ""}'), "conv.yaml:8: 'campaign' must be {topic: TOPIC, text: \"...\"}, both non-empty texts"),
         (("    consents: [newsletter]", "    consents: [newsletter]\n    tags: [x]"), "conv.yaml:5: 'tags' is not a known key (known: name, channel, consents, turns)"),
         (("    turns:", "    turns: []\n    old:"), "conv.yaml:5: 'turns' must be a non-empty list of turns ('- user: ...' or '- campaign: ...')"),

@@ -133,7 +133,7 @@ def test_redeciding_at_a_threshold_matches_a_bot_configured_with_it(tmp_path, sa
 
     default = run()
     configured = run(threshold=threshold, clarify_margin=margin)
-    limits = Thresholds(threshold, margin, Settings().max_misses)
+    limits = Thresholds(threshold, margin, Settings().max_misses, min(Settings().suggest_threshold, threshold))
     redecided = [redecide(r, limits) for r in default]
     assert [(r.decision, r.entries) for r in redecided] == [(r.decision, r.entries) for r in configured]
     assert len({r.decision for r in configured}) == 3, "the cases should exercise answer, clarify and handover"

@@ -358,15 +358,20 @@ def test_a_thread_control_request_is_granted_and_the_bot_goes_silent(server, rec
     assert len(messages_to(recorder, user)) == before
 
 
-def test_whatsapp_handover_goes_to_the_queue_and_the_bot_stays_silent(server, recorder):
+def test_whatsapp_handover_waits_in_the_queue_and_the_bot_keeps_answering(server, recorder):
     user = "4915100000009"
     post(server, "whatsapp", whatsapp_body(user, "wamid.h1", "Ich möchte mit einem Mitarbeiter sprechen"))
     wait_until_idle(server)
     before = len(messages_to(recorder, user))
     post(server, "whatsapp", whatsapp_body(user, "wamid.h2", QUESTION))
     wait_until_idle(server)
-    assert [h.channel for h in server.bot.store.queue()] == ["whatsapp"]
-    assert len(messages_to(recorder, user)) == before
+    assert [h.channel for h in server.bot.queue()] == ["whatsapp"]
+    assert len(messages_to(recorder, user)) > before, "a waiting user still gets answers (and a reminder)"
+    server.bot.take(server.bot.queue()[0].id, "Anna")
+    taken = len(messages_to(recorder, user))
+    post(server, "whatsapp", whatsapp_body(user, "wamid.h3", QUESTION))
+    wait_until_idle(server)
+    assert len(messages_to(recorder, user)) == taken, "silent while a person has it"
 
 
 # logs -------------------------------------------------------------------------------------

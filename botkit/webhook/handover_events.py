@@ -1,0 +1,63 @@
+"""A person's messages and "nobody came" notices as inbox events, so they go out like bot replies.
+
+Nothing is sent where a person types (agent API, `botkit handovers reply`): the message is
+saved as an "agent_message" inbox event with an idempotency key, and the webhook worker
+turns it into send-API calls through the outbox, exactly once, in order with the
+conversation's other events. Time-outs become one "handover_timeout" event per handover.
+Both are addressed like the conversation's latest platform event (its chat, its business
+number), so only conversations that came in through the webhook can be reached.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, select
+
+from botkit.db import webhook_inbox
+from botkit.errors import HandoverError
+from botkit.store import QueuedHandover
+from botkit.webhook.parse import Inbound, Kind
+
+
+def latest_event(engine: Engine, conversation_id: str) -> Inbound | None:
+    """The conversation's most recent platform event that says where answers go; None if there is none."""
+    query = (
+        select(webhook_inbox.c.platform, webhook_inbox.c.user_id, webhook_inbox.c.reply_to, webhook_inbox.c.account)
+        .where(webhook_inbox.c.conversation_id == conversation_id, webhook_inbox.c.reply_to != "")
+        .order_by(webhook_inbox.c.id.desc())
+        .limit(1)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        return None
+    return Inbound(row.platform, "other", row.user_id, "", reply_to=row.reply_to, account=row.account)
+
+
+def person_message(engine: Engine, handover: QueuedHandover, text: str, key: str) -> Inbound:
+    """The inbox event that sends `text` from the person who has `handover`.
+
+    `key` makes it unique: the same key for the same handover is saved (and sent) once.
+
+    Raises:
+        HandoverError: the conversation never came in through the webhook, so it cannot be reached.
+    """
+    return _event(engine, handover, "agent_message", f"agent:{handover.id}:{key}", text)
+
+
+def timeout_notice(engine: Engine, handover: QueuedHandover) -> Inbound:
+    """The one inbox event that tells the user nobody took `handover` in time.
+
+    Raises:
+        HandoverError: the conversation never came in through the webhook.
+    """
+    return _event(engine, handover, "handover_timeout", f"timeout:{handover.id}", "")
+
+
+def _event(engine: Engine, handover: QueuedHandover, kind: Kind, message_id: str, text: str) -> Inbound:
+    where = latest_event(engine, handover.conversation_id)
+    if where is None:
+        raise HandoverError(
+            f"conversation {handover.conversation_id} did not come in through a platform webhook; "
+            f"answer it where it happened ({handover.channel})"
+        )
+    return Inbound(where.platform, kind, where.user_id, message_id, text, "", where.reply_to, where.account, {"handover_id": handover.id})
