@@ -788,7 +788,7 @@ def workshop_new(
 
     workshop = Workshop.create(folder, client=client, tone=tone, bot_name=bot_name, sample=sample)
     console.print(f"Workshop folder for {workshop.details.name or 'a new client'} ready: {workshop.root}")
-    console.print(f"Copy the client's files into {workshop.inputs}, then run: botkit lab {workshop.root}", highlight=False)
+    console.print(f"Copy the client's files into {workshop.inputs}, then run: botkit lab {workshop.root}", highlight=False, soft_wrap=True)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

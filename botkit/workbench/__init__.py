@@ -29,6 +29,8 @@ from botkit.workbench.consent import (
     topic_rows,
     write_topics,
 )
+from botkit.workbench.fixes import add_paraphrase, new_entry, save_case
+from botkit.workbench.folder import ClientDetails, SavedMapping, Workshop
 from botkit.workbench.gaps import (
     AskedQuestion,
     Cluster,
@@ -43,8 +45,7 @@ from botkit.workbench.gaps import (
     unanswered,
     write_candidates,
 )
-from botkit.workbench.fixes import add_paraphrase, new_entry, save_case
-from botkit.workbench.folder import ClientDetails, SavedMapping, Workshop
+from botkit.workbench.notices import problem_html, show_problems_briefly
 from botkit.workbench.overlap import Overlap, find_overlaps
 from botkit.workbench.report import (
     ExportCheck,
@@ -65,7 +66,6 @@ from botkit.workbench.script import (
     scripted_start,
     user_text,
 )
-from botkit.workbench.notices import problem_html, show_problems_briefly
 from botkit.workbench.session import Session, export_workshop, import_faq, topic_labels, workshop_cases
 from botkit.workbench.simulator import ChatSimulator, channel_previews, queue_html, transcripts
 from botkit.workbench.tradeoff import (

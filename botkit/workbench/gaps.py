@@ -25,9 +25,9 @@ from matplotlib.figure import Figure
 from botkit.bot import Bot
 from botkit.errors import KnowledgeError, Problem
 from botkit.protocols import Embedder
+from botkit.tabular import SPREADSHEET_DELIMITERS, sniff_delimiter
 from botkit.types import Decision
 from botkit.workbench.charts import new_figure
-from botkit.tabular import SPREADSHEET_DELIMITERS, sniff_delimiter
 from botkit.workbench.text import normalize_name, read_text, slugify, unique_id
 
 # Normalised names of the column that holds the customer's message, best first.

@@ -26,8 +26,8 @@ from botkit.workbench.charts import plot_coverage, plot_lint, png_data_uri
 from botkit.workbench.columns import MappedKnowledge
 from botkit.workbench.gaps import AskedQuestion, Cluster, answerable_share, plot_answerable
 from botkit.workbench.overlap import CONFLICT, Overlap
-from botkit.workbench.tradeoff import describe, plot_tradeoff, tradeoff_at, tradeoff_curve
 from botkit.workbench.script import Example, main_language
+from botkit.workbench.tradeoff import describe, plot_tradeoff, tradeoff_at, tradeoff_curve
 
 SECTIONS: tuple[str, ...] = (
     "Knowledge base",

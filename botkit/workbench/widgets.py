@@ -9,10 +9,10 @@ from dataclasses import replace
 import ipywidgets as widgets
 from IPython.display import display
 
+from botkit.channels import CHANNELS
 from botkit.evaluation.metrics import CaseResult
 from botkit.policy.escalation import Thresholds
 from botkit.workbench.charts import png_data_uri
-from botkit.channels import CHANNELS
 from botkit.workbench.columns import FIELDS, IGNORE, ClientTable
 from botkit.workbench.folder import TONES, Workshop
 from botkit.workbench.tradeoff import describe, plot_tradeoff, tradeoff_at, tradeoff_curve
