@@ -1,10 +1,12 @@
 """The baseline the benchmarks compare with: botkit's first retriever, plain max-cosine nearest neighbour.
 
-Same API as `botkit.retrieve.Retriever`; confidence = cosine of the closest phrasing.
+Same API as `botkit.retrieve.Retriever`; confidence = cosine of the closest phrasing (exact search in memory).
 Kept only so every benchmark run shows the chosen method beside it.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from botkit.index import KnowledgeIndex
 from botkit.types import Hit, Retrieval
@@ -17,13 +19,16 @@ class NearestNeighbour:
     """Entries ranked by the cosine similarity of their closest phrasing."""
 
     def __init__(self, index: KnowledgeIndex, languages: dict[str, str] | None = None) -> None:
-        self._index = index
+        self._embedder = index.embedder
+        self._entry_ids, self._texts, self._vectors = index.vectors()
         self._languages = languages or {}
 
     def retrieve(self, text: str, lang: str | None = None, limit: int = 5) -> Retrieval:
-        vector = self._index.embedder.embed([text])[0]
+        vector = np.asarray(self._embedder.embed([text])[0], dtype=np.float32)
+        cosines = self._vectors @ vector  # the stored vectors are L2-normalised
         best: dict[str, Hit] = {}
-        for entry_id, phrasing, similarity in self._index.search(vector, _PHRASINGS_PER_QUERY):
+        for row in np.argsort(-cosines, kind="stable")[:_PHRASINGS_PER_QUERY]:
+            entry_id, phrasing, similarity = self._entry_ids[row], self._texts[row], float(cosines[row])
             if entry_id not in best:
                 best[entry_id] = Hit(entry_id, min(1.0, max(0.0, similarity)), phrasing)
         hits = sorted(best.values(), key=lambda h: (-h.score, h.entry_id))

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.baseline import NearestNeighbour
-from botkit.evaluation.calibration import tune
+from botkit.evaluation.tuning import tune
 from botkit.evaluation.metrics import CaseResult, hit_at, in_scope_accuracy, oos_auroc, oos_recall, redecide
 from botkit.index import KnowledgeIndex, build_index
 from botkit.policy.escalation import Thresholds, decide
 from botkit.protocols import Embedder
-from botkit.providers.chroma import LocalGenerations
+from botkit.providers.chroma import ChromaStore
 from botkit.retrieve import Retriever
 from botkit.types import FaqEntry
 
@@ -55,9 +55,9 @@ def open_retrievers(
     entries: Sequence[FaqEntry], folder: Path, embedder: Embedder, methods: Sequence[str], with_answers: bool = False
 ) -> dict[str, Retriever | NearestNeighbour]:
     """Build a fresh index of `entries` in `folder` with botkit's own code and open each method's retriever on it."""
-    generations = LocalGenerations(folder)
-    build_index(entries, embedder, generations, rebuild=True, with_answers=with_answers)
-    index = KnowledgeIndex.open(generations, embedder)
+    store = ChromaStore(folder)
+    build_index(entries, embedder, store, rebuild=True, with_answers=with_answers)
+    index = KnowledgeIndex.open(store, embedder)
     languages = {e.id: e.lang for e in entries}
     return {name: METHODS[name](index, languages) for name in methods}
 

@@ -209,7 +209,7 @@ class Connection:
 
 async def post_all(url: str, bodies: list[tuple[str, bytes]], connections: int, sign: bool, rate: float | None = None) -> tuple[list[Posted], float]:
     """Post every body over `connections` keep-alive connections, as fast as possible or paced at `rate`/s."""
-    from botkit.webhook.verify import sign as signature
+    from botkit.webhook import sign as signature
 
     results: list[Posted] = []
     queue: asyncio.Queue[tuple[int, str, bytes]] = asyncio.Queue()

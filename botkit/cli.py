@@ -12,28 +12,28 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from botkit.bot import Bot
+# Only light modules here, so that `botkit --help` is quick: the bot, its embedder, the vector
+# store and the database are imported inside the commands that use them.
 from botkit.channels import CHANNELS, format_findings, get_profile, has_hard_findings, lint_entries
 from botkit.config import Settings
-from botkit.consent import ConsentLedger, send_campaign
-from botkit.defaults import build, default_embedder, open_bot, open_engine
-from botkit.evaluation.calibration import tune as tune_threshold, write_calibration
-from botkit.evaluation.cases import check_references, is_conversation_file, load_cases, load_conversations
-from botkit.evaluation.metrics import CaseResult, case_metrics, sweep, threshold_grid
-from botkit.evaluation.runner import ConversationResult, conversation_metrics, evaluate_cases, evaluate_conversations
 from botkit.errors import BotkitError, ConfigError, HandoverError
 from botkit.index import ProgressFn
 from botkit.knowledge import load_knowledge
-from botkit.store import QueuedHandover
-from botkit.testing import ManualClock
 from botkit.types import Reply
+
+if TYPE_CHECKING:
+    from botkit.bot import Bot
+    from botkit.consent import ConsentLedger
+    from botkit.evaluation.metrics import CaseResult
+    from botkit.evaluation.runner import ConversationResult
+    from botkit.store import QueuedHandover
 
 app = typer.Typer(
     help="Honest FAQ bots for messengers: answer from curated knowledge, say you are a bot, hand over to people.\n\n"
@@ -93,6 +93,8 @@ def build_command(
 
     Example: `botkit build knowledge/`
     """
+    from botkit.defaults import build
+
     with _progress("embedding") as progress:
         kb, report = build(knowledge, _settings(index_dir), rebuild=rebuild, progress=progress)
     if report.generation is None:
@@ -117,6 +119,8 @@ def ask(
 
     Example: `botkit ask knowledge/ "Wie melde ich meinen Zählerstand?" --channel whatsapp --json`
     """
+    from botkit.defaults import open_bot
+
     with tempfile.TemporaryDirectory() as tmp:
         settings = _settings(index_dir, database_url=f"sqlite:///{tmp}/ask.db", llm=llm or None)
         with _progress("embedding") as progress:
@@ -141,6 +145,8 @@ def chat(
 
     Example: `botkit chat knowledge/ --channel telegram`
     """
+    from botkit.defaults import open_bot
+
     with _progress("embedding") as progress:
         bot = open_bot(knowledge, _settings(index_dir, llm=llm or None), progress=progress)
     while True:
@@ -165,6 +171,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 
 @contextmanager
 def _handover_bot(knowledge: Path, index_dir: Path | None) -> Iterator[Bot]:
+    from botkit.defaults import open_bot
+
     with _progress("loading") as progress, open_bot(knowledge, _settings(index_dir), progress=progress) as bot:
         yield bot
 
@@ -252,6 +260,7 @@ def handovers_reply(
 
     Example: `botkit handovers reply knowledge/ 3 "Hallo, hier ist Anna vom Kundenservice"`
     """
+    from botkit.defaults import open_engine
     from botkit.webhook.handover_events import person_message
     from botkit.webhook.outbox import WebhookQueue
 
@@ -303,6 +312,8 @@ def demo(
 
     Runs offline with no API key. Example: `botkit demo --channel telegram`
     """
+    from botkit.defaults import open_bot
+
     with tempfile.TemporaryDirectory() as tmp:
         settings = _settings(None, database_url=f"sqlite:///{tmp}/demo.db")
         with _progress("embedding") as progress:
@@ -372,6 +383,7 @@ def serve(
     import uvicorn
     from dotenv import load_dotenv
 
+    from botkit.defaults import build
     from botkit.webhook.entry import KNOWLEDGE_ENV, app_for_knowledge
 
     if env_file.is_file():
@@ -420,6 +432,9 @@ TopicArg = Annotated[str, typer.Argument(help="A consent topic id from botkit.ya
 
 
 def _ledger(knowledge: Path, index_dir: Path | None) -> ConsentLedger:
+    from botkit.consent import ConsentLedger
+    from botkit.defaults import open_engine
+
     return ConsentLedger(open_engine(knowledge, _settings(index_dir)), load_knowledge(knowledge).client)
 
 
@@ -498,6 +513,8 @@ def campaign(
     the server sends with `botkit.consent.send_campaign(..., send=...)`.
     Example: `botkit campaign knowledge/ angebote-solar "Neu: 5 % Rabatt auf die Montage." --dry-run`
     """
+    from botkit.consent import send_campaign
+
     if not dry_run:
         raise ConfigError(
             "the command line cannot send: it has no channel sender. Run with --dry-run to see who would receive "
@@ -536,6 +553,12 @@ def eval_command(
     Every case is a new conversation on a throw-away database.
     Example: `botkit eval knowledge/ evaluations/data/cases.csv --calibration calibration.json --report reports/eval --json`
     """
+    from botkit.defaults import open_bot
+    from botkit.evaluation.cases import check_references, is_conversation_file, load_cases, load_conversations
+    from botkit.evaluation.metrics import case_metrics, sweep, threshold_grid
+    from botkit.evaluation.runner import conversation_metrics, evaluate_cases, evaluate_conversations
+    from botkit.testing import ManualClock
+
     if calibration is not None and threshold is not None:
         raise ConfigError("give --calibration or --threshold, not both")
     scripts = load_conversations(data) if is_conversation_file(data) else []
@@ -601,6 +624,12 @@ def tune(
     Example: `botkit tune knowledge/ evaluations/data/tune-cases.csv --write calibration.json`, then
     `BOTKIT_CALIBRATION=calibration.json botkit chat knowledge/`
     """
+    from botkit.calibration import write_calibration
+    from botkit.defaults import default_embedder, open_bot
+    from botkit.evaluation.cases import check_references, load_cases
+    from botkit.evaluation.runner import evaluate_cases
+    from botkit.evaluation.tuning import tune as tune_threshold
+
     if objective is not None and objective != "balanced":
         raise ConfigError(f"unknown objective {objective!r}; use --objective balanced or --min-in-scope-accuracy X")
     if objective is not None and min_in_scope_accuracy is not None:

@@ -9,19 +9,18 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from botkit.bot import Bot
+from botkit.calibration import read_calibration
 from botkit.config import Settings
 from botkit.consent import ConsentFlow, ConsentLedger
 from botkit.db import open_database
 from botkit.errors import ConfigError
-from botkit.evaluation.calibration import read_calibration
 from botkit.index import BuildReport, KnowledgeIndex, ProgressFn, build_index
 from botkit.knowledge import KnowledgeBase, load_knowledge
 from botkit.notify import HandoverNotifier
 from botkit.phrasing import Phraser
 from botkit.policy.escalation import Thresholds
 from botkit.policy.intents import IntentMatcher
-from botkit.protocols import ChatModel, Embedder
-from botkit.providers.chroma import Generations, LocalGenerations, ServerGenerations
+from botkit.protocols import ChatModel, Embedder, VectorStore
 from botkit.retrieve import Retriever
 from botkit.store import ConversationStore
 
@@ -55,11 +54,14 @@ def data_dir(knowledge_path: Path, settings: Settings) -> Path:
     return base / f".botkit{suffix}"
 
 
-def generations_for(knowledge_path: Path, settings: Settings) -> Generations:
-    """The index generations: on disk by default, on a Chroma server when `chroma_url` is set."""
+def vector_store_for(knowledge_path: Path, settings: Settings) -> VectorStore:
+    """The index's vector store: Chroma on disk by default, a Chroma server when `chroma_url` is set."""
+    # chromadb takes seconds to import: only when an index is really opened
+    from botkit.providers.chroma import ChromaServerStore, ChromaStore
+
     if settings.chroma_url:
-        return ServerGenerations(settings.chroma_url, prefix=knowledge_path.resolve().name)
-    return LocalGenerations(data_dir(knowledge_path, settings) / "index")
+        return ChromaServerStore(settings.chroma_url, prefix=knowledge_path.resolve().name)
+    return ChromaStore(data_dir(knowledge_path, settings) / "index")
 
 
 def open_engine(knowledge_path: Path, settings: Settings) -> Engine:
@@ -77,17 +79,22 @@ def build(
     settings: Settings | None = None,
     *,
     embedder: Embedder | None = None,
+    vector_store: VectorStore | None = None,
     rebuild: bool = False,
     progress: ProgressFn | None = None,
 ) -> tuple[KnowledgeBase, BuildReport]:
-    """Validate a knowledge base and bring its index up to date (incrementally)."""
+    """Validate a knowledge base and bring its index up to date (incrementally).
+
+    Args:
+        vector_store: where the index lives; by default Chroma as `settings` say (`vector_store_for`).
+    """
     settings = settings or Settings()
     path = Path(knowledge_path)
     knowledge = load_knowledge(path)
     report = build_index(
         knowledge.entries,
         embedder or default_embedder(),
-        generations_for(path, settings),
+        vector_store or vector_store_for(path, settings),
         rebuild=rebuild,
         with_answers=settings.index_answers,
         progress=progress,
@@ -100,20 +107,26 @@ def open_bot(
     settings: Settings | None = None,
     *,
     embedder: Embedder | None = None,
+    vector_store: VectorStore | None = None,
     clock: Callable[[], float] = time.time,
     progress: ProgressFn | None = None,
 ) -> Bot:
-    """Build (or reuse) the index of a knowledge base and return a ready `Bot`."""
+    """Build (or reuse) the index of a knowledge base and return a ready `Bot`.
+
+    Args:
+        vector_store: where the index lives; by default Chroma as `settings` say (`vector_store_for`).
+    """
     settings = settings or Settings()
     path = Path(knowledge_path)
     embedder = embedder or default_embedder()
+    vector_store = vector_store or vector_store_for(path, settings)
     threshold, margin, band = settings.threshold, settings.clarify_margin, settings.suggest_threshold
     if settings.calibration is not None:  # tuned values win; one tuned for another embedder is refused
         calibration = read_calibration(settings.calibration, embedder)
         threshold, margin = calibration.threshold, calibration.clarify_margin
         band = band if calibration.suggest_threshold is None else calibration.suggest_threshold
-    knowledge, _ = build(path, settings, embedder=embedder, progress=progress)
-    index = KnowledgeIndex.open(generations_for(path, settings), embedder)
+    knowledge, _ = build(path, settings, embedder=embedder, vector_store=vector_store, progress=progress)
+    index = KnowledgeIndex.open(vector_store, embedder)
     retriever = Retriever(index, {e.id: e.lang for e in knowledge.entries})
     engine = open_engine(path, settings)
     store = ConversationStore(engine, clock)

@@ -77,6 +77,10 @@ class SignatureError(ChannelError):
     """A webhook request is unsigned or wrongly signed."""
 
 
+class StaleRequestError(SignatureError):
+    """A signed webhook request is older than the platform's time window (a replay, or a stuck queue)."""
+
+
 class PayloadError(ChannelError):
     """A webhook body is malformed or of an unknown shape."""
 

@@ -1,4 +1,4 @@
-"""Embed a knowledge base into Chroma: incremental (per-entry hash) and atomic (generations)."""
+"""Embed a knowledge base into a `VectorStore`: incremental (per-entry hash) and atomic (generations)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,19 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from botkit.errors import IndexMismatchError
-from botkit.protocols import Embedder
-from botkit.providers.chroma import Generations
+from botkit.protocols import Embedder, IndexedText, IndexMetadata, VectorCollection, VectorStore
 from botkit.types import FaqEntry
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ProgressFn = Callable[[int, int], None]
 """Called as `progress(done, total)` while texts are embedded."""
 
 _BATCH = 256  # larger batches embed faster; still small enough for a moving progress bar
-_READ_BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -50,52 +49,31 @@ def entry_hash(entry: FaqEntry, with_answers: bool = False) -> str:
 
 
 class KnowledgeIndex:
-    """A published generation of the vector index, queried by vector."""
+    """A published generation of the vector index, read whole by the retriever."""
 
-    def __init__(self, collection: Any, embedder: Embedder) -> None:
+    def __init__(self, collection: VectorCollection, embedder: Embedder) -> None:
         self._collection = collection
         self.embedder = embedder
 
     @classmethod
-    def open(cls, generations: Generations, embedder: Embedder) -> KnowledgeIndex:
+    def open(cls, store: VectorStore, embedder: Embedder) -> KnowledgeIndex:
         """Open the live generation; refuse one built with another embedder."""
-        collection = generations.current()
+        collection = store.current()
         if collection is None:
             raise IndexMismatchError("no index has been built yet; run `botkit build KNOWLEDGE`")
-        _check_embedder(collection.metadata or {}, embedder)
+        _check_embedder(collection.metadata, embedder)
         return cls(collection, embedder)
-
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[str, str, float]]:
-        """The `k` nearest phrasings as (entry id, phrasing, cosine similarity), best first."""
-        k = max(1, min(k, self.count()))
-        rows = self._collection.query(
-            query_embeddings=[vector.tolist()], n_results=k, include=["metadatas", "documents", "distances"]
-        )
-        return [
-            (meta["entry_id"], doc, 1.0 - float(dist))
-            for meta, doc, dist in zip(rows["metadatas"][0], rows["documents"][0], rows["distances"][0])
-        ]
-
-    def count(self) -> int:
-        return int(self._collection.count())
 
     def vectors(self) -> tuple[list[str], list[str], np.ndarray]:
         """Every stored text as (entry ids, texts, vectors), row by row, for scorers that look at all phrasings."""
-        ids: list[str] = []
-        texts: list[str] = []
-        parts: list[np.ndarray] = []
-        for offset in range(0, self.count(), _READ_BATCH):  # in batches: Chroma hands out Python floats
-            rows = self._collection.get(include=["embeddings", "metadatas", "documents"], limit=_READ_BATCH, offset=offset)
-            ids += [m["entry_id"] for m in rows["metadatas"]]
-            texts += rows["documents"]
-            parts.append(np.asarray(rows["embeddings"], dtype=np.float32).reshape(len(rows["ids"]), -1))
-        return ids, texts, np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+        texts, vectors = self._collection.vectors()
+        return [t.entry_id for t in texts], [t.text for t in texts], vectors
 
 
 def build_index(
     entries: Sequence[FaqEntry],
     embedder: Embedder,
-    generations: Generations,
+    store: VectorStore,
     *,
     rebuild: bool = False,
     with_answers: bool = False,
@@ -105,52 +83,47 @@ def build_index(
 
     The previous generation keeps answering until the new one is complete and published.
     """
-    metadata = {"embedder": embedder.model_id, "embedder_version": embedder.version, "with_answers": with_answers}
+    metadata: dict[str, str | bool] = {
+        "embedder": embedder.model_id,
+        "embedder_version": embedder.version,
+        "with_answers": with_answers,
+    }
     wanted = {e.id: (e, entry_hash(e, with_answers)) for e in entries}
-    with generations.lock():
-        generations.prune()
-        current = generations.current()
+    with store.lock():
+        store.prune()
+        current = store.current()
         stored: dict[str, str] = {}
         if current is not None and not rebuild:
-            current_meta = current.metadata or {}
-            _check_embedder(current_meta, embedder)
-            if bool(current_meta.get("with_answers")) != with_answers:
+            _check_embedder(current.metadata, embedder)
+            if bool(current.metadata.get("with_answers")) != with_answers:
                 current = None  # a different set of texts: start afresh
             else:
-                stored = _stored_hashes(current)
+                stored = {t.entry_id: t.hash for t in current.texts()}
         copy = current is not None and not rebuild
         added = [e for i, (e, _) in wanted.items() if i not in stored]
         changed = [e for i, (e, h) in wanted.items() if i in stored and stored[i] != h]
         removed = [i for i in stored if i not in wanted]
         if copy and not (added or changed or removed):
             return BuildReport(len(wanted), 0, 0, 0, 0, None)
-        name, collection = generations.prepare(copy, metadata)
+        name, collection = store.prepare(copy, metadata)
         stale = removed + [e.id for e in changed]
         if stale:
-            collection.delete(where={"entry_id": {"$in": stale}})
-        todo = added + changed
-        texts = [(e, i, t) for e in todo for i, t in enumerate(index_texts(e, with_answers))]
+            collection.delete(stale)
+        texts = [
+            IndexedText(f"{e.id}#{i}", e.id, text, wanted[e.id][1], e.lang)
+            for e in added + changed
+            for i, text in enumerate(index_texts(e, with_answers))
+        ]
         for start in range(0, len(texts), _BATCH):
             batch = texts[start : start + _BATCH]
-            vectors = embedder.embed([t for _, _, t in batch])
-            collection.add(
-                ids=[f"{e.id}#{i}" for e, i, _ in batch],
-                embeddings=vectors.tolist(),
-                documents=[t for _, _, t in batch],
-                metadatas=[{"entry_id": e.id, "hash": wanted[e.id][1], "lang": e.lang} for e, _, _ in batch],
-            )
+            collection.add(batch, embedder.embed([t.text for t in batch]))
             if progress:
                 progress(min(start + _BATCH, len(texts)), len(texts))
-        generations.publish(name)
+        store.publish(name)
         return BuildReport(len(wanted), len(added), len(changed), len(removed), len(texts), name)
 
 
-def _stored_hashes(collection: Any) -> dict[str, str]:
-    rows = collection.get(include=["metadatas"])
-    return {m["entry_id"]: m["hash"] for m in rows["metadatas"]}
-
-
-def _check_embedder(metadata: dict[str, Any], embedder: Embedder) -> None:
+def _check_embedder(metadata: IndexMetadata, embedder: Embedder) -> None:
     built = (metadata.get("embedder"), metadata.get("embedder_version"))
     if built != (embedder.model_id, embedder.version):
         raise IndexMismatchError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
@@ -14,13 +15,19 @@ class LanguageDetector:
 
     def __init__(self, languages: Sequence[str]) -> None:
         self.languages = tuple(languages)
-        self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        if len(self.languages) > 1:
-            self._identifier.set_languages(list(self.languages))
+        self._identifier = _identifier(tuple(sorted(set(self.languages)))) if len(self.languages) > 1 else None
 
     def detect(self, text: str, fallback: str) -> str:
         """The language of `text`, or `fallback` for one-word or unclear messages."""
-        if len(self.languages) < 2 or len(text.split()) < 2:
+        if self._identifier is None or len(text.split()) < 2:
             return fallback
         lang, probability = self._identifier.classify(text)
         return lang if probability >= _MIN_PROBABILITY and lang in self.languages else fallback
+
+
+@lru_cache(maxsize=8)
+def _identifier(languages: tuple[str, ...]) -> LanguageIdentifier:
+    # Loading the model takes about a second; bots of one process share it (classifying only reads it).
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(list(languages))
+    return identifier

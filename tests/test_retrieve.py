@@ -7,7 +7,7 @@ import pytest
 
 from botkit.index import KnowledgeIndex, build_index
 from botkit.knowledge import load_knowledge
-from botkit.providers.chroma import LocalGenerations
+from botkit.providers.chroma import ChromaStore
 from botkit.retrieve import _SHORTLIST as SHORTLIST
 from botkit.retrieve import Retriever, confidences, whitening
 from botkit.types import FaqEntry
@@ -25,7 +25,7 @@ QUESTIONS = [
 
 @pytest.fixture(scope="module")
 def retriever(sample_index_dir, embedder) -> Retriever:
-    index = KnowledgeIndex.open(LocalGenerations(sample_index_dir / "index"), embedder)
+    index = KnowledgeIndex.open(ChromaStore(sample_index_dir / "index"), embedder)
     return Retriever(index, {e.id: e.lang for e in load_knowledge(SAMPLE).entries})
 
 
@@ -95,9 +95,9 @@ def test_a_knowledge_base_above_the_shortlist_still_finds_each_entrys_own_words(
         FaqEntry(id=f"e{i:03d}", question=f"How do I {a} my {t} {w}?", answer="See the portal.", topic="t", scope="service", lang="en")
         for i, (t, a, w) in enumerate((t, a, w) for t in topics for a in actions for w in things)
     ]
-    generations = LocalGenerations(tmp_path / "index")
-    build_index(entries, embedder, generations)
-    large = Retriever(KnowledgeIndex.open(generations, embedder), {e.id: e.lang for e in entries})
+    store = ChromaStore(tmp_path / "index")
+    build_index(entries, embedder, store)
+    large = Retriever(KnowledgeIndex.open(store, embedder), {e.id: e.lang for e in entries})
     assert len(entries) > SHORTLIST
     for entry in entries[::37]:
         found = large.retrieve(entry.question, lang="en")

@@ -3,7 +3,7 @@
 The pipeline: clean the text, append links (and, where images cannot be sent, the image
 address), plan the quick replies (buttons, a WhatsApp list, or a numbered text list),
 split into bubbles within the hard limit and near the house target, write each bubble in
-the channel's markup and wrap it in the body of the platform's send API (without the
+the channel's markup; the platform (`botkit.platforms`) wraps each in its send API's body (without the
 recipient). Nothing here talks to the network, and nothing raises for any input text.
 
 Empty replies: a draft whose text, links, quick replies and image are all empty renders
@@ -14,11 +14,11 @@ every platform needs a text to attach buttons to and botkit invents no words.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-from botkit.channels.markup import Styled, find_urls, parse_markup, render_markup
+from botkit.channels.markup import Styled, parse_markup, render_markup
 from botkit.channels.profiles import ChannelProfile, HouseRules, LengthUnit, get_profile
-from botkit.channels.sms import prefer_gsm7, sms_info
+from botkit.channels.sms import prefer_gsm7
 from botkit.channels.split import (
     char_cost,
     measure_unit,
@@ -138,8 +138,11 @@ def render_report(channel: str, draft: Draft, rules: HouseRules | None = None) -
         return measure_unit(profile.length_unit, rendered)
 
     whole = body[len(body.text) - len(body.text.lstrip()) : len(body.text.rstrip())]
-    build = _BUILDERS[profile.name]
-    messages = build(profile, rules, list(bubbles), options, image or None)
+    # Each platform wraps the bubbles into its send API's bodies; platforms build on this
+    # module, so the registry is looked up when rendering, not at import.
+    from botkit.platforms import get_platform
+
+    messages = get_platform(profile.name).build(profile, rules, list(bubbles), options, image or None)
     return Rendering(
         messages=tuple(messages),
         hard_limit=hard,
@@ -225,145 +228,3 @@ def _reply_ids(titles: tuple[str, ...], limit: int) -> tuple[str, ...]:
             rid = truncate_bytes(title, limit - len(suffix)) + suffix
         ids.append(rid)
     return tuple(ids)
-
-
-def _wa(body: dict[str, Any]) -> dict[str, Any]:
-    return {"messaging_product": "whatsapp", **body}
-
-
-def _whatsapp(
-    profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None
-) -> list[Message]:
-    out: list[Message] = []
-    interactive = options.mode in ("buttons", "list")
-    if image:
-        # An interactive message cannot carry an image caption, so a lone bubble with
-        # options leaves the image caption-less.
-        if bubbles and not (len(bubbles) == 1 and interactive):
-            caption = bubbles.pop(0)
-            media = {"link": image, "caption": caption}
-            out.append(Message("whatsapp", caption, (), image, _wa({"type": "image", "image": media})))
-        else:
-            out.append(Message("whatsapp", "", (), image, _wa({"type": "image", "image": {"link": image}})))
-    for k, text in enumerate(bubbles):
-        if k < len(bubbles) - 1 or not interactive:
-            body = {"body": text, "preview_url": bool(find_urls(text))}
-            out.append(Message("whatsapp", text, (), None, _wa({"type": "text", "text": body})))
-            continue
-        if options.mode == "buttons":
-            action: dict[str, Any] = {
-                "buttons": [
-                    {"type": "reply", "reply": {"id": rid, "title": title}}
-                    for rid, title in zip(options.ids, options.shown)
-                ]
-            }
-            kind = "button"
-        else:
-            rows = []
-            for rid, title, description in zip(options.ids, options.shown, options.descriptions):
-                row = {"id": rid, "title": title}
-                if description:
-                    row["description"] = description
-                rows.append(row)
-            label = shorten(" ".join(rules.list_label.split()), profile.max_list_button)
-            action = {"button": label, "sections": [{"rows": rows}]}
-            kind = "list"
-        interactive_body = {"type": kind, "body": {"text": text}, "action": action}
-        payload = {"type": "interactive", "interactive": interactive_body}
-        out.append(Message("whatsapp", text, options.shown, None, _wa(payload)))
-    return out
-
-
-def _messenger(
-    profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None
-) -> list[Message]:
-    # "RESPONSE": a reply inside the 24-hour window; the sender may override it.
-    out: list[Message] = []
-    if image:
-        attachment = {"type": "image", "payload": {"url": image, "is_reusable": True}}
-        payload = {"messaging_type": "RESPONSE", "message": {"attachment": attachment}}
-        out.append(Message("messenger", "", (), image, payload))
-    for k, text in enumerate(bubbles):
-        message: dict[str, Any] = {"text": text}
-        shown: tuple[str, ...] = ()
-        if k == len(bubbles) - 1 and options.mode == "buttons":
-            shown = options.shown
-            message["quick_replies"] = [
-                {"content_type": "text", "title": title, "payload": rid}
-                for rid, title in zip(options.ids, options.shown)
-            ]
-        payload = {"messaging_type": "RESPONSE", "message": message}
-        out.append(Message("messenger", text, shown, None, payload))
-    return out
-
-
-def _telegram(
-    profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None
-) -> list[Message]:
-    keyboard = {
-        "inline_keyboard": [
-            [{"text": title, "callback_data": rid}] for rid, title in zip(options.ids, options.shown)
-        ]
-    }
-    buttons = options.mode == "buttons"
-    out: list[Message] = []
-    # "method" lets the body double as a webhook reply; callers posting to
-    # /bot<token>/<method> read it from there.
-    if image:
-        payload: dict[str, Any] = {"method": "sendPhoto", "photo": image}
-        caption = ""
-        if bubbles:
-            caption = bubbles.pop(0)
-            payload.update(caption=caption, parse_mode="MarkdownV2")
-        last = not bubbles and buttons
-        if last:
-            payload["reply_markup"] = keyboard
-        out.append(Message("telegram", caption, options.shown if last else (), image, payload))
-    for k, text in enumerate(bubbles):
-        payload = {"method": "sendMessage", "text": text, "parse_mode": "MarkdownV2"}
-        last = k == len(bubbles) - 1 and buttons
-        if last:
-            payload["reply_markup"] = keyboard
-        out.append(Message("telegram", text, options.shown if last else (), None, payload))
-    return out
-
-
-def _sms(
-    profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None
-) -> list[Message]:
-    out = []
-    for text in bubbles:
-        info = sms_info(text)
-        payload = {"body": text, "encoding": info.encoding, "segments": info.segments}
-        out.append(Message("sms", text, (), None, payload))
-    return out
-
-
-def _web(
-    profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None
-) -> list[Message]:
-    if image and not bubbles:
-        bubbles = [""]
-    out = []
-    for k, text in enumerate(bubbles):
-        shown: tuple[str, ...] = ()
-        payload: dict[str, Any] = {"text": text, "quick_replies": []}
-        if k == len(bubbles) - 1 and options.mode == "buttons":
-            shown = options.shown
-            payload["quick_replies"] = [
-                {"title": title, "payload": rid} for rid, title in zip(options.ids, options.shown)
-            ]
-        with_image = image if k == 0 else None
-        if with_image:
-            payload["image"] = with_image
-        out.append(Message("web", text, shown, with_image, payload))
-    return out
-
-
-_BUILDERS = {
-    "whatsapp": _whatsapp,
-    "messenger": _messenger,
-    "telegram": _telegram,
-    "sms": _sms,
-    "web": _web,
-}

@@ -1,1 +1,2 @@
-"""Adapters around vendor libraries; the only modules that import them."""
+"""Adapters around vendor libraries, the only modules that import them (`chroma`, `openai`, `embedders`), and
+`memory`, an in-memory `VectorStore` for tests."""

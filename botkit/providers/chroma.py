@@ -1,4 +1,4 @@
-"""Chroma as botkit's vector store: generations of one collection, swapped atomically.
+"""Chroma as botkit's `VectorStore` (the default): generations of one collection, swapped atomically.
 
 A build writes a new *generation* and publishes it only when complete, so a build that is
 killed at any point leaves the previous generation answering:
@@ -17,18 +17,22 @@ import fcntl
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import chromadb
+import numpy as np
+from chromadb.api.collection_configuration import CreateCollectionConfiguration
 from chromadb.config import Settings as ChromaSettings
 
 from botkit.errors import ConfigError, ProviderError
+from botkit.protocols import IndexedText, IndexMetadata
 
 COLLECTION = "botkit-faq"
-_SPACE = {"hnsw": {"space": "cosine"}}
+_SPACE: CreateCollectionConfiguration = {"hnsw": {"space": "cosine"}}
+_READ_BATCH = 2000  # Chroma hands out Python floats: read in batches to bound the memory
 
 
 def _chroma_settings() -> ChromaSettings:
@@ -37,19 +41,58 @@ def _chroma_settings() -> ChromaSettings:
     return ChromaSettings(anonymized_telemetry=False)
 
 
-class LocalGenerations:
+class ChromaCollection:
+    """One generation: a Chroma collection whose records carry the entry id, hash and language."""
+
+    def __init__(self, collection: Any) -> None:  # a chromadb Collection
+        self._collection = collection
+
+    @property
+    def metadata(self) -> IndexMetadata:
+        return dict(self._collection.metadata or {})
+
+    def add(self, texts: Sequence[IndexedText], vectors: np.ndarray) -> None:
+        self._collection.add(
+            ids=[t.id for t in texts],
+            embeddings=np.asarray(vectors, dtype=np.float32).tolist(),
+            documents=[t.text for t in texts],
+            metadatas=[{"entry_id": t.entry_id, "hash": t.hash, "lang": t.lang} for t in texts],
+        )
+
+    def delete(self, entry_ids: Sequence[str]) -> None:
+        self._collection.delete(where={"entry_id": {"$in": list(entry_ids)}})
+
+    def texts(self) -> list[IndexedText]:
+        rows = self._collection.get(include=["metadatas", "documents"])
+        return [_text(*row) for row in zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True)]
+
+    def vectors(self) -> tuple[list[IndexedText], np.ndarray]:
+        texts: list[IndexedText] = []
+        parts: list[np.ndarray] = []
+        for offset in range(0, int(self._collection.count()), _READ_BATCH):
+            rows = self._collection.get(include=["embeddings", "metadatas", "documents"], limit=_READ_BATCH, offset=offset)
+            texts += [_text(*row) for row in zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True)]
+            parts.append(np.asarray(rows["embeddings"], dtype=np.float32).reshape(len(rows["ids"]), -1))
+        return texts, np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+
+
+def _text(id_: str, document: str, meta: dict[str, Any]) -> IndexedText:
+    return IndexedText(id_, meta["entry_id"], document, meta["hash"], meta.get("lang", ""))
+
+
+class ChromaStore:
     """Generations as folders under `root`, each a Chroma `PersistentClient` directory."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def current(self) -> Any | None:
+    def current(self) -> ChromaCollection | None:
         name = self._current_name()
         if name is None:
             return None
         client = chromadb.PersistentClient(path=str(self.root / name), settings=_chroma_settings())
         try:
-            return client.get_collection(COLLECTION)
+            return ChromaCollection(client.get_collection(COLLECTION))
         except Exception as exc:  # chroma raises several types for a missing collection
             raise ProviderError(f"index {self.root / name} is damaged ({exc}); run `botkit build --rebuild`") from exc
 
@@ -63,7 +106,7 @@ class LocalGenerations:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def prepare(self, copy_current: bool, metadata: dict[str, Any]) -> tuple[str, Any]:
+    def prepare(self, copy_current: bool, metadata: IndexMetadata) -> tuple[str, ChromaCollection]:
         current = self._current_name()
         number = max((int(g.split("-")[1]) for g in self._generations()), default=0) + 1
         name = f"gen-{number:06d}"
@@ -72,8 +115,8 @@ class LocalGenerations:
             shutil.copytree(self.root / current, target)
         client = chromadb.PersistentClient(path=str(target), settings=_chroma_settings())
         if copy_current and current is not None:
-            return name, client.get_collection(COLLECTION)
-        return name, client.create_collection(COLLECTION, configuration=_SPACE, metadata=metadata)
+            return name, ChromaCollection(client.get_collection(COLLECTION))
+        return name, ChromaCollection(client.create_collection(COLLECTION, configuration=_SPACE, metadata=dict(metadata)))
 
     def prune(self) -> None:
         """Delete generations left by killed builds and all but the one before the live one.
@@ -109,7 +152,7 @@ class LocalGenerations:
         return sorted(p.name for p in self.root.iterdir() if re.fullmatch(r"gen-\d+", p.name))
 
 
-class ServerGenerations:
+class ChromaServerStore:
     """Generations as collections on a `chroma run` server shared by several bot processes."""
 
     def __init__(self, url: str, prefix: str) -> None:
@@ -127,9 +170,9 @@ class ServerGenerations:
             raise ProviderError(f"cannot reach the Chroma server at {url} ({exc}); is `chroma run` up?") from exc
         self._prefix = re.sub(r"[^a-zA-Z0-9._-]", "-", prefix).strip("-._") or "botkit"
 
-    def current(self) -> Any | None:
+    def current(self) -> ChromaCollection | None:
         name = self._current_name()
-        return self._client.get_collection(name) if name else None
+        return ChromaCollection(self._client.get_collection(name)) if name else None
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -146,7 +189,7 @@ class ServerGenerations:
             if name not in keep:
                 self._client.delete_collection(name)
 
-    def prepare(self, copy_current: bool, metadata: dict[str, Any]) -> tuple[str, Any]:
+    def prepare(self, copy_current: bool, metadata: IndexMetadata) -> tuple[str, ChromaCollection]:
         current = self._current_name()
         number = max((int(n.rsplit("-", 1)[1]) for n in self._generations()), default=0) + 1
         name = f"{self._prefix}-gen-{number:06d}"
@@ -162,8 +205,8 @@ class ServerGenerations:
                     documents=rows["documents"],
                     metadatas=rows["metadatas"],
                 )
-            return name, target
-        return name, self._client.create_collection(name, configuration=_SPACE, metadata=metadata)
+            return name, ChromaCollection(target)
+        return name, ChromaCollection(self._client.create_collection(name, configuration=_SPACE, metadata=dict(metadata)))
 
     def publish(self, name: str) -> None:
         pointer = self._client.get_or_create_collection(f"{self._prefix}-current", metadata={"generation": name})
@@ -180,5 +223,3 @@ class ServerGenerations:
             return None
         return (pointer.metadata or {}).get("generation")
 
-
-Generations = LocalGenerations | ServerGenerations

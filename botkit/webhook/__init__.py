@@ -1,4 +1,4 @@
-"""Serve a bot on Messenger, WhatsApp Cloud API and Telegram webhooks (needs the `server` extra).
+"""Serve a bot on the webhooks of the platforms in `botkit.platforms` (needs the `server` extra).
 
 ```python
 from botkit import open_bot
@@ -10,10 +10,11 @@ app = create_app(open_bot("knowledge/"), WebhookSettings())  # reads BOTKIT_* an
 
 from __future__ import annotations
 
+from botkit.platforms.meta import sign, verify_hub_signature
+from botkit.platforms.telegram import verify_telegram_token
 from botkit.webhook.app import create_app
 from botkit.webhook.parse import Inbound, parse
 from botkit.webhook.settings import WebhookSettings, load_settings
-from botkit.webhook.verify import sign, verify_hub_signature, verify_telegram_token
 
 __all__ = [
     "Inbound",

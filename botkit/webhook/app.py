@@ -10,7 +10,8 @@ uvicorn.run(app, host="127.0.0.1", port=8080)
 ```
 
 Status codes: 200 for every event accepted, ignored or already known; 400 for a body that
-is not the platform's JSON envelope; 401 without and 403 with a wrong signature; 413 for a
+is not the platform's JSON envelope; 401 without a signature (or with an expired one) and
+403 with a wrong one; 413 for a
 body over `max_body_bytes`; 503 only when the database is unavailable (the platform
 redelivers). Never 500.
 """
@@ -28,20 +29,20 @@ from typing import Annotated, Any
 
 import anyio
 import httpx
-from fastapi import FastAPI, Header, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from botkit.bot import Bot
-from botkit.errors import ConfigError, PayloadError, SignatureError
+from botkit.errors import ConfigError, PayloadError, SignatureError, StaleRequestError
+from botkit.platforms import ANSWERED_KINDS, HANDOVER_KINDS, Inbound, Platform, get_platform
+from botkit.platforms.meta import verify_token_matches
 from botkit.webhook.agent import agent_router
 from botkit.webhook.logs import guard_logs, log, mask
 from botkit.webhook.outbox import WebhookQueue
-from botkit.webhook.parse import ANSWERED_KINDS, HANDOVER_KINDS, Inbound, parse
 from botkit.webhook.sender import Sender
 from botkit.webhook.settings import WebhookSettings
-from botkit.webhook.verify import verify_hub_signature, verify_telegram_token, verify_token_matches
 from botkit.webhook.worker import Worker
 from botkit.webhook.writer import GroupWriter, durable_engine
 
@@ -68,19 +69,9 @@ class Health(BaseModel):
     pending: dict[str, int]
 
 
-_META_BODY = {
-    "type": "object",
-    "required": ["object", "entry"],
-    "properties": {"object": {"type": "string"}, "entry": {"type": "array", "items": {"type": "object"}}},
-}
-_TELEGRAM_BODY = {
-    "type": "object",
-    "required": ["update_id"],
-    "properties": {"update_id": {"type": "integer"}, "message": {"type": "object"}, "callback_query": {"type": "object"}},
-}
 _REFUSALS: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "Not the platform's JSON envelope"},
-    401: {"model": Problem, "description": "Signature or secret-token header missing"},
+    401: {"model": Problem, "description": "Signature or secret-token header missing, or the request too old"},
     403: {"model": Problem, "description": "Signature or secret token wrong"},
     413: {"model": Problem, "description": "Body too large"},
     503: {"model": Problem, "description": "Database unavailable; the platform redelivers"},
@@ -98,15 +89,15 @@ def create_app(
 
     Args:
         client: the HTTP client for the send APIs; by default one is opened with the app.
-            Its requests go to `settings.graph_api_base` and `settings.telegram_api_base`.
+            Its requests go where each platform's `address` says (e.g. `settings.graph_api_base`).
         clock: time source for leases, retries and timestamps.
 
     Raises:
         ConfigError: a platform is configured only partly, none is, or an API base is no URL.
     """
     platforms = settings.platforms()
-    for name in ("graph_api_base", "telegram_api_base"):
-        if httpx.URL(getattr(settings, name)).scheme not in ("http", "https"):
+    for name in (n for n in type(settings).model_fields if n.endswith(("_api_base", "_url"))):
+        if getattr(settings, name) is not None and httpx.URL(getattr(settings, name)).scheme not in ("http", "https"):
             raise ConfigError(f"BOTKIT_{name.upper()} must be an http(s) URL")
     scrubber = guard_logs(settings.secrets())
     queue = WebhookQueue(bot.store.engine)
@@ -137,7 +128,7 @@ def create_app(
     app = FastAPI(
         title="botkit webhook",
         version=version("botkit"),
-        description="Messenger, WhatsApp Cloud API and Telegram webhooks of a botkit FAQ bot.",
+        description=f"Webhooks of a botkit FAQ bot: {', '.join(platforms)}.",
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
@@ -148,16 +139,17 @@ def create_app(
         log.warning("database error while accepting a webhook: %s", type(exc).__name__)
         return JSONResponse({"detail": "database unavailable, retry later"}, status_code=503, headers={"Retry-After": "5"})
 
-    async def accept(platform: str, request: Request, header: str | None, verify: Callable[[bytes], None]) -> Any:
+    async def accept(platform: Platform, request: Request) -> Any:
         body = await _read_body(request, settings.max_body_bytes)
         if body is None:
             return _problem(413, f"body larger than {settings.max_body_bytes} bytes")
         try:
-            verify(body)
+            platform.verify(request.headers, body, settings, clock())
         except SignatureError as exc:
-            return _problem(403 if header else 401, str(exc))
+            unauthenticated = not request.headers.get(platform.auth_header) or isinstance(exc, StaleRequestError)
+            return _problem(401 if unauthenticated else 403, str(exc))
         try:
-            events = parse(platform, body)
+            events = platform.parse(body, request.headers)
         except PayloadError as exc:
             return _problem(400, str(exc))
         kept = [e for e in events if e.kind in _KEPT]
@@ -169,18 +161,23 @@ def create_app(
         # A plain response (the model documents it): skips re-validating what was just built.
         return JSONResponse({"accepted": saved, "duplicates": known, "ignored": len(events) - len(kept)})
 
-    def add_meta(platform: str, secret: str, verify_token: str) -> None:
-        path = f"/webhook/{platform}"
+    def add_webhook(platform: Platform) -> None:
+        path = f"/webhook/{platform.name}"
+        header = {"name": platform.auth_header, "in": "header", "required": False, "schema": {"type": "string"}}
+        body = {"required": True, "content": {"application/json": {"schema": platform.body_schema}}}
 
-        @app.post(path, response_model=Receipt, responses=_REFUSALS, name=f"{platform}_events",
-                  summary=f"{platform} events, signed with X-Hub-Signature-256",
-                  openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _META_BODY}}}})
-        async def events(request: Request, x_hub_signature_256: Annotated[str | None, Header()] = None) -> Any:
-            header = x_hub_signature_256
-            return await accept(platform, request, header, lambda body: verify_hub_signature(body, header, secret))
+        @app.post(path, response_model=Receipt, responses=_REFUSALS, name=f"{platform.name}_events",
+                  summary=f"{platform.name} events, authenticated by {platform.auth_header}",
+                  openapi_extra={"parameters": [header], "requestBody": body})
+        async def events(request: Request) -> Any:
+            return await accept(platform, request)
 
-        @app.get(path, response_class=PlainTextResponse, name=f"{platform}_handshake",
-                 summary=f"{platform} subscription handshake: echoes hub.challenge",
+        if platform.handshake:
+            add_handshake(platform.name, path)
+
+    def add_handshake(name: str, path: str) -> None:
+        @app.get(path, response_class=PlainTextResponse, name=f"{name}_handshake",
+                 summary=f"{name} subscription handshake: echoes hub.challenge",
                  responses={200: {"content": {"text/plain": {}}}, 400: {"model": Problem}, 403: {"model": Problem}})
         async def handshake(
             mode: Annotated[str | None, Query(alias="hub.mode")] = None,
@@ -189,37 +186,24 @@ def create_app(
         ) -> Any:
             if mode != "subscribe" or not token or not challenge:
                 return _problem(400, "expected hub.mode=subscribe, hub.verify_token and hub.challenge")
-            if not verify_token_matches(token, verify_token):
-                log.warning("%s handshake with a wrong verify token", platform)
+            expected = settings.verify_token.get_secret_value() if settings.verify_token else ""
+            if not expected or not verify_token_matches(token, expected):
+                log.warning("%s handshake with a wrong verify token", name)
                 return _problem(403, "hub.verify_token does not match")
             if len(challenge) > 256 or not challenge.isascii() or not challenge.isprintable():
                 return _problem(400, "hub.challenge must be printable ASCII of at most 256 characters")
             return PlainTextResponse(challenge)
 
-    def add_telegram(secret: str) -> None:
-        @app.post("/webhook/telegram", response_model=Receipt, responses=_REFUSALS, name="telegram_updates",
-                  summary="Telegram updates, authenticated by X-Telegram-Bot-Api-Secret-Token",
-                  openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _TELEGRAM_BODY}}}})
-        async def updates(request: Request, x_telegram_bot_api_secret_token: Annotated[str | None, Header()] = None) -> Any:
-            header = x_telegram_bot_api_secret_token
-            return await accept("telegram", request, header, lambda _: verify_telegram_token(header, secret))
-
-    def secret(value: Any) -> str:
-        return value.get_secret_value()
-
-    if "messenger" in platforms:
-        add_meta("messenger", secret(settings.messenger_app_secret), secret(settings.verify_token))
-    if "whatsapp" in platforms:
-        add_meta("whatsapp", secret(settings.whatsapp_app_secret), secret(settings.verify_token))
-    if "telegram" in platforms:
-        add_telegram(secret(settings.telegram_secret_token))
+    for name in platforms:
+        add_webhook(get_platform(name))
 
     def wake_workers() -> None:
         for worker in workers:
             worker.wake()
 
-    if settings.agent_token is not None and secret(settings.agent_token):  # no token, no agent routes
-        app.include_router(agent_router(bot, secret(settings.agent_token), queue=queue, writer=intake, wake=wake_workers, clock=clock))
+    agent_token = settings.agent_token.get_secret_value() if settings.agent_token is not None else ""
+    if agent_token:  # no token, no agent routes
+        app.include_router(agent_router(bot, agent_token, queue=queue, writer=intake, wake=wake_workers, clock=clock))
 
     @app.get("/healthz", response_model=Health, summary="Liveness, served platforms and pending work")
     async def healthz() -> Health:

@@ -13,7 +13,7 @@ from botkit.config import Settings
 from botkit.db import open_database
 from botkit.defaults import build, data_dir
 from botkit.errors import ConfigError
-from botkit.evaluation.calibration import read_calibration
+from botkit.calibration import read_calibration
 from botkit.index import ProgressFn
 from botkit.protocols import Embedder
 from botkit.webhook.entry import MANIFEST

@@ -10,6 +10,8 @@ number), so only conversations that came in through the webhook can be reached.
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import Engine, select
 
 from botkit.db import webhook_inbox
@@ -21,7 +23,7 @@ from botkit.webhook.parse import Inbound, Kind
 def latest_event(engine: Engine, conversation_id: str) -> Inbound | None:
     """The conversation's most recent platform event that says where answers go; None if there is none."""
     query = (
-        select(webhook_inbox.c.platform, webhook_inbox.c.user_id, webhook_inbox.c.reply_to, webhook_inbox.c.account)
+        select(webhook_inbox.c.platform, webhook_inbox.c.user_id, webhook_inbox.c.reply_to, webhook_inbox.c.account, webhook_inbox.c.details)
         .where(webhook_inbox.c.conversation_id == conversation_id, webhook_inbox.c.reply_to != "")
         .order_by(webhook_inbox.c.id.desc())
         .limit(1)
@@ -30,7 +32,8 @@ def latest_event(engine: Engine, conversation_id: str) -> Inbound | None:
         row = conn.execute(query).first()
     if row is None:
         return None
-    return Inbound(row.platform, "other", row.user_id, "", reply_to=row.reply_to, account=row.account)
+    # The details keep what a platform needs to address the conversation (Chatwoot's thread and channel).
+    return Inbound(row.platform, "other", row.user_id, "", reply_to=row.reply_to, account=row.account, details=json.loads(row.details))
 
 
 def person_message(engine: Engine, handover: QueuedHandover, text: str, key: str) -> Inbound:
@@ -60,4 +63,5 @@ def _event(engine: Engine, handover: QueuedHandover, kind: Kind, message_id: str
             f"conversation {handover.conversation_id} did not come in through a platform webhook; "
             f"answer it where it happened ({handover.channel})"
         )
-    return Inbound(where.platform, kind, where.user_id, message_id, text, "", where.reply_to, where.account, {"handover_id": handover.id})
+    details = {**where.details, "handover_id": handover.id}
+    return Inbound(where.platform, kind, where.user_id, message_id, text, "", where.reply_to, where.account, details)

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from botkit.db import webhook_inbox, webhook_outbox
 from botkit.errors import ConfigError
-from botkit.webhook.parse import Inbound
+from botkit.platforms.events import Inbound, Outgoing
 
 
 @dataclass(frozen=True)
@@ -30,15 +30,6 @@ class InboxItem:
     id: int
     event: Inbound
     attempts: int
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One send-API call: `path` below the platform's API base, and its JSON body."""
-
-    platform: str
-    path: str
-    body: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Calls the platforms' send APIs through an injected `httpx.AsyncClient`, with retries.
 
-Graph API (Messenger, WhatsApp): `POST {graph_api_base}/{path}` with the token as a Bearer
-header, so it never appears in a URL. Telegram: `POST {telegram_api_base}/bot{token}/{method}`
-(the Bot API has no other way; the log scrubber hides the token). 429, 408, 5xx and transport
+Each platform says where a call goes and with which credentials (`Platform.address`:
+e.g. the Graph API with a Bearer header, Telegram with the token in the path, which the
+log scrubber hides). 429, 408, 5xx and transport
 errors are retried with exponential backoff and jitter (tenacity), honouring Retry-After
 (or Telegram's `parameters.retry_after`) when it is shorter than the cap.
 """
@@ -16,8 +16,8 @@ from typing import Literal
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt, wait_exponential_jitter
 
+from botkit.platforms import Outgoing, get_platform
 from botkit.webhook.logs import SecretScrubber
-from botkit.webhook.outbox import Outgoing
 from botkit.webhook.settings import WebhookSettings
 
 Verdict = Literal["sent", "failed", "retry"]
@@ -35,17 +35,12 @@ class SendResult:
 
 
 class Sender:
-    """Sends `Outgoing` requests to the Graph API and the Telegram Bot API."""
+    """Sends `Outgoing` requests to the platforms' send APIs."""
 
     def __init__(self, client: httpx.AsyncClient, settings: WebhookSettings, scrubber: SecretScrubber) -> None:
         self._client = client
         self._settings = settings
         self._scrub = scrubber.scrub
-        self._tokens = {
-            "messenger": settings.messenger_page_token,
-            "whatsapp": settings.whatsapp_token,
-            "telegram": settings.telegram_bot_token,
-        }
         initial = settings.retry_initial_wait
         backoff = wait_exponential_jitter(multiplier=initial, jitter=initial, max=settings.retry_max_wait)
 
@@ -69,7 +64,7 @@ class Sender:
         return SendResult(result.verdict, result.status, result.error, result.retry_after, retrying.statistics.get("attempt_number", 1))
 
     async def _attempt(self, request: Outgoing) -> SendResult:
-        url, headers = self._address(request)
+        url, headers = get_platform(request.platform).address(request, self._settings)
         try:
             rsp = await self._client.post(url, json=request.body, headers=headers, timeout=self._settings.send_timeout)
         except httpx.HTTPError as exc:  # transport errors, timeouts, undecodable answers
@@ -80,13 +75,6 @@ class Sender:
         if rsp.status_code in (408, 429) or rsp.status_code >= 500:
             return SendResult("retry", rsp.status_code, error, _retry_after(rsp))
         return SendResult("failed", rsp.status_code, error)
-
-    def _address(self, request: Outgoing) -> tuple[str, dict[str, str]]:
-        secret = self._tokens.get(request.platform)
-        token = secret.get_secret_value() if secret is not None else ""
-        if request.platform == "telegram":
-            return f"{self._settings.telegram_api_base.rstrip('/')}/bot{token}/{request.path}", {}
-        return f"{self._settings.graph_api_base.rstrip('/')}/{request.path}", {"Authorization": f"Bearer {token}"}
 
 
 def _retry_after(rsp: httpx.Response) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -11,16 +12,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from botkit.config import Settings
 from botkit.errors import ConfigError
+from botkit.platforms import webhook_platforms
 
 
 class WebhookSettings(BaseSettings):
     """Secrets, send-API addresses and timings of the webhook app.
 
     Each field is read from `BOTKIT_<FIELD>` (e.g. `BOTKIT_MESSENGER_APP_SECRET`) or the
-    `.env` file. A platform is served when its secrets are set: Messenger needs the app
-    secret, the verify token and the Page token; WhatsApp the app secret, the verify token
-    and the access token; Telegram the bot token and the webhook secret token. Secrets are
-    `SecretStr`: they print as `**********` and are never logged.
+    `.env` file. A platform is served when the fields it `needs` are set (see
+    `botkit.platforms`): Messenger needs the app secret, the verify token and the Page
+    token; WhatsApp the app secret, the verify token and the access token; Telegram the bot
+    token and the webhook secret token; Chatwoot its URL, the Agent Bot's token and secret. Secrets are `SecretStr`: they print as `**********`
+    and are never logged.
     """
 
     model_config = SettingsConfigDict(env_prefix="BOTKIT_", env_file=".env", extra="ignore", frozen=True)
@@ -32,6 +35,9 @@ class WebhookSettings(BaseSettings):
     whatsapp_token: SecretStr | None = None
     telegram_bot_token: SecretStr | None = None
     telegram_secret_token: SecretStr | None = None  # the secret_token given to setWebhook
+    chatwoot_url: str | None = None  # e.g. https://chat.example.com (Application API base)
+    chatwoot_token: SecretStr | None = None  # the Agent Bot's access token (api_access_token header)
+    chatwoot_webhook_secret: SecretStr | None = None  # the Agent Bot's secret: X-Chatwoot-Signature
     graph_api_base: str = "https://graph.facebook.com/v21.0"
     telegram_api_base: str = "https://api.telegram.org"
     whatsapp_phone_number_id: str | None = None  # sender number when an event names none
@@ -54,23 +60,22 @@ class WebhookSettings(BaseSettings):
         Raises:
             ConfigError: a platform is configured only partly, or none at all.
         """
-        needs = {
-            "messenger": ("messenger_app_secret", "verify_token", "messenger_page_token"),
-            "whatsapp": ("whatsapp_app_secret", "verify_token", "whatsapp_token"),
-            "telegram": ("telegram_bot_token", "telegram_secret_token"),
-        }
+        platforms = webhook_platforms()
+        # A field several platforms need (Meta's verify token) does not say which one is meant.
+        shared = {n for n, count in Counter(n for p in platforms for n in p.needs).items() if count > 1}
         served = []
-        for platform, names in needs.items():
-            missing = [n for n in names if _empty(getattr(self, n))]
+        for platform in platforms:
+            missing = [n for n in platform.needs if _empty(getattr(self, n))]
             if not missing:
-                served.append(platform)
-            elif any(not _empty(getattr(self, n)) for n in names if n != "verify_token"):
+                served.append(platform.name)
+            elif any(not _empty(getattr(self, n)) for n in platform.needs if n not in shared):
                 env = ", ".join(f"BOTKIT_{n.upper()}" for n in missing)
-                raise ConfigError(f"{platform} is configured only partly: also set {env}")
+                raise ConfigError(f"{platform.name} is configured only partly: also set {env}")
         if not served:
+            first = [f"BOTKIT_{p.needs[0].upper()}" for p in platforms]
             raise ConfigError(
-                "no platform is configured: set BOTKIT_MESSENGER_APP_SECRET, BOTKIT_WHATSAPP_APP_SECRET or "
-                "BOTKIT_TELEGRAM_SECRET_TOKEN with the other variables in the README"
+                f"no platform is configured: set {', '.join(first[:-1])} or {first[-1]} "
+                "with the other variables in the README"
             )
         return tuple(served)
 
@@ -80,8 +85,8 @@ class WebhookSettings(BaseSettings):
         return tuple(v.get_secret_value() for v in values if isinstance(v, SecretStr) and v.get_secret_value())
 
 
-def _empty(value: SecretStr | None) -> bool:
-    return value is None or not value.get_secret_value()
+def _empty(value: SecretStr | str | None) -> bool:
+    return value is None or not (value.get_secret_value() if isinstance(value, SecretStr) else value)
 
 
 def load_settings(env_file: Path | None = Path(".env"), defaults: dict[str, str] | None = None) -> tuple[Settings, WebhookSettings]:

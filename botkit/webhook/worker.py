@@ -13,18 +13,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import anyio
 from sqlalchemy.exc import SQLAlchemyError
 
 from botkit.bot import Bot
-from botkit.errors import BotkitError, ConfigError, HandoverError
-from botkit.webhook.logs import log, mask
-from botkit.webhook.outbox import InboxItem, OutboxItem, Outgoing, WebhookQueue
+from botkit.errors import BotkitError, HandoverError
+from botkit.platforms import ANSWERED_KINDS, PERSON_KINDS, Inbound, Outgoing, get_platform
 from botkit.webhook.handover_events import timeout_notice
-from botkit.webhook.parse import ANSWERED_KINDS, PERSON_KINDS, Inbound
+from botkit.webhook.logs import log, mask
+from botkit.webhook.outbox import InboxItem, OutboxItem, WebhookQueue
 from botkit.webhook.sender import Sender
 from botkit.webhook.settings import WebhookSettings
 from botkit.webhook.writer import GroupWriter
@@ -94,22 +93,19 @@ class Worker:
     def handle(self, event: Inbound) -> list[Outgoing]:
         """Act on one event (synchronously) and return the send-API calls it needs."""
         cid = event.conversation_id
-        store = self.bot.store
+        platform = get_platform(event.platform)
+        channel = platform.channel(event)
         if event.kind in ANSWERED_KINDS:
-            reply = self.bot.reply(cid, event.text, event.platform, user_id=event.user_id, message_id=event.message_id)
-            calls = [self._message(event, m.payload) for m in reply.messages]
-            if event.kind == "callback_query":  # stops the spinner on the tapped button
-                calls.insert(0, Outgoing("telegram", "answerCallbackQuery", {"callback_query_id": event.details.get("callback_query_id", "")}))
-            if reply.handover is not None and event.platform == "messenger":
-                calls.append(self._pass_thread(event, self.settings.messenger_handover_app_id, reply.handover.reason))
-            return calls
+            reply = self.bot.reply(cid, event.text, channel, user_id=event.user_id, message_id=event.message_id)
+            return platform.calls(event, reply, self.settings)
         if event.kind == "standby":
-            # Another app (a person in the Page Inbox) owns the thread: keep the transcript, stay silent.
-            state = store.load(cid, event.user_id, event.platform)
-            store.save(replace(state, with_human=True), event.text, None)
-            return []
+            # A person has the conversation: the bot stays silent, but a withdrawal (STOP)
+            # is still heard, recorded and, where the platform lets the bot speak, confirmed.
+            self.bot.take_conversation(cid, event.user_id, channel)
+            reply = self.bot.reply(cid, event.text, channel, user_id=event.user_id, message_id=event.message_id)
+            return platform.calls(event, reply, self.settings) if platform.speaks_in_standby else []
         if event.kind == "handover_take":
-            self.bot.take_conversation(cid, event.user_id, event.platform)
+            self.bot.take_conversation(cid, event.user_id, channel)
             return []
         if event.kind == "handover_pass":
             # Meta delivers pass_thread_control to the app that receives control; when our
@@ -117,29 +113,29 @@ class Worker:
             ours = self.settings.messenger_app_id
             new_owner = event.details.get("app_id", "")
             if ours and new_owner and new_owner != ours:
-                self.bot.take_conversation(cid, event.user_id, event.platform)
+                self.bot.take_conversation(cid, event.user_id, channel)
             else:
                 self.bot.release(cid)
             return []
         if event.kind == "handover_request":
-            self.bot.take_conversation(cid, event.user_id, event.platform)
-            target = event.details.get("app_id") or self.settings.messenger_handover_app_id
-            return [self._pass_thread(event, target, "requested")]
+            self.bot.take_conversation(cid, event.user_id, channel)
+            return platform.yield_control(event, self.settings)
         if event.kind in PERSON_KINDS:
             return self._person_side(event)
         return []
 
     def _person_side(self, event: Inbound) -> list[Outgoing]:
         """A person's message (agent API, CLI) or the "nobody came" notice, addressed like bot replies."""
+        platform = get_platform(event.platform)
         handover_id = int(event.details["handover_id"])
         if event.kind == "handover_timeout":
-            return [self._message(event, m.payload) for m in self.bot.nobody_came(handover_id).messages]
+            return platform.messages(event, self.bot.nobody_came(handover_id).messages, self.settings)
         try:
             messages = self.bot.person_says(handover_id, event.text)
         except HandoverError as exc:  # released (or never taken) after the message was queued: not sent
             log.warning("person message for handover %d not sent: %s", handover_id, exc)
             return []
-        return [self._message(event, m.payload) for m in messages]
+        return platform.messages(event, messages, self.settings)
 
     def queue_timeouts(self) -> int:
         """Queue one "nobody came" event per overdue handover (idempotent); returns how many are new."""
@@ -151,24 +147,6 @@ class Worker:
                 continue
             saved += self.queue.accept([event], self._clock())[0]
         return saved
-
-    def _message(self, event: Inbound, payload: dict[str, Any]) -> Outgoing:
-        if event.platform == "messenger":
-            return Outgoing("messenger", "me/messages", {"recipient": {"id": event.reply_to}, **payload})
-        if event.platform == "whatsapp":
-            number = event.account or self.settings.whatsapp_phone_number_id
-            if not number:
-                raise ConfigError("the WhatsApp event names no phone_number_id: set BOTKIT_WHATSAPP_PHONE_NUMBER_ID")
-            return Outgoing("whatsapp", f"{number}/messages", {**payload, "recipient_type": "individual", "to": event.reply_to})
-        body = {k: v for k, v in payload.items() if k != "method"}
-        chat = event.reply_to
-        body["chat_id"] = int(chat) if chat.lstrip("-").isdigit() else chat
-        return Outgoing("telegram", str(payload.get("method", "sendMessage")), body)
-
-    @staticmethod
-    def _pass_thread(event: Inbound, app_id: str, reason: str) -> Outgoing:
-        body = {"recipient": {"id": event.reply_to}, "target_app_id": app_id, "metadata": reason}
-        return Outgoing("messenger", "me/pass_thread_control", body)
 
     def step(self) -> list[OutboxItem] | None:
         """Claim and process one event, in a worker thread; None when there was nothing to do.

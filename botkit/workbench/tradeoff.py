@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from matplotlib.figure import Figure
 
 from botkit.errors import ConfigError
-from botkit.evaluation.calibration import Calibration
+from botkit.calibration import Calibration
 from botkit.evaluation.metrics import (
     CaseResult,
     clarify_rate,

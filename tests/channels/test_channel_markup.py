@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from botkit.channels.markup import (
@@ -126,14 +126,12 @@ MARKUP_TEXT = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=1000, deadline=None)
 @given(MARKUP_TEXT)
 def test_markdown_v2_output_always_parses_and_keeps_the_visible_text(text):
     parsed = parse_markup(text)
     assert check_markdown_v2(render_markup(parsed, "markdownv2")) == parsed.text
 
 
-@settings(max_examples=1000, deadline=None)
 @given(MARKUP_TEXT)
 def test_parsing_only_removes_markers(text):
     visible = parse_markup(text).text
@@ -153,7 +151,6 @@ WELL_FORMED = st.lists(
 ).map(lambda parts: "".join(a + b for a, b in parts))
 
 
-@settings(max_examples=1000, deadline=None)
 @given(WELL_FORMED)
 def test_whatsapp_output_reads_back_as_the_same_styles(text):
     parsed = parse_markup(text)

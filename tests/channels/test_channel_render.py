@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from botkit.channels import (
@@ -277,14 +277,12 @@ DRAFT = st.builds(
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
-@settings(max_examples=1000, deadline=None)
 @given(draft=DRAFT, rules=RULES)
 def test_every_message_is_within_limits_and_keeps_the_content(channel, draft, rules):
     check_reply(channel, draft, rules)
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
-@settings(max_examples=800, deadline=None)
 @given(text=st.text(min_size=1, max_size=30), quick_replies=st.lists(st.text(max_size=5), max_size=3))
 def test_render_never_raises_for_any_unicode(channel, text, quick_replies):
     draft = Draft(text, quick_replies=tuple(quick_replies))

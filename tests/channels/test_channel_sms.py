@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from botkit.channels import prefer_gsm7, sms_info
@@ -82,7 +82,6 @@ def test_empty_text_sends_nothing():
     assert sms_info("").segments == 0
 
 
-@settings(max_examples=500, deadline=None)
 @given(st.text(max_size=400))
 def test_segments_fit_the_units(text):
     info = sms_info(text)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from botkit.channels.markup import Styled, parse_markup, render_markup
@@ -132,7 +132,6 @@ TEXT = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=1000, deadline=None)
 @given(TEXT, st.integers(5, 80), st.integers(5, 120), st.sampled_from(["codepoints", "utf16", "sms"]))
 def test_split_keeps_every_word_in_order_within_the_hard_limit(text, target, hard, unit):
     styled = parse_markup(text)
@@ -147,7 +146,6 @@ def test_split_keeps_every_word_in_order_within_the_hard_limit(text, target, har
         assert " ".join(c.text for c in result.chunks).split() == styled.text.split()
 
 
-@settings(max_examples=1000, deadline=None)
 @given(st.lists(st.text(max_size=40), max_size=12, unique_by=str.casefold), st.integers(4, 30))
 def test_shorten_unique_fits_and_stays_distinct(titles, limit):
     shown = shorten_unique(titles, limit)

@@ -12,20 +12,11 @@ from __future__ import annotations
 import itertools
 import sys
 import time
-import types
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-# Import the ledger without running botkit/__init__.py: that imports the whole bot and with it
-# chromadb (about 2 s of CPU per process), which would dominate a test of 8 processes on 2 cores.
-# The modules used are the real ones.
-_package = types.ModuleType("botkit")
-_package.__path__ = [str(ROOT / "botkit")]
-sys.modules.setdefault("botkit", _package)
-
-from botkit.consent.ledger import ConsentLedger  # noqa: E402
-from botkit.db import open_database  # noqa: E402
-from botkit.types import Client, Topic  # noqa: E402
+from botkit.consent.ledger import ConsentLedger
+from botkit.db import open_database
+from botkit.types import Client, Topic
 
 TOPICS = ("t1", "t2")
 CLIENT = Client(name="Test", topics=tuple(Topic(t, {"en": t}, {"en": t}, "v1") for t in TOPICS))

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from botkit.webhook.verify import sign
+from botkit.platforms.meta import sign
 from tests.conftest import SHARED_DATASETS
 
 PAYLOADS = SHARED_DATASETS / "webhook-payloads"

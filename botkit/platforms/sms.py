@@ -1,0 +1,25 @@
+"""SMS: plain text in GSM-7 or UCS-2 segments; botkit renders, an SMS gateway sends."""
+
+from __future__ import annotations
+
+from botkit.channels.profiles import ChannelProfile, HouseRules
+from botkit.channels.render import Options
+from botkit.channels.sms import sms_info
+from botkit.platforms.base import WithoutWebhook
+from botkit.types import Message
+
+
+class Sms(WithoutWebhook):
+    """SMS messages with their encoding and segment count; quick replies arrive as numbered text."""
+
+    name = "sms"
+
+    def build(
+        self, profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None
+    ) -> list[Message]:
+        out = []
+        for bubble in bubbles:
+            info = sms_info(bubble)
+            payload = {"body": bubble, "encoding": info.encoding, "segments": info.segments}
+            out.append(Message("sms", bubble, (), None, payload))
+        return out
