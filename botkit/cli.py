@@ -793,26 +793,53 @@ def llm_questions(
     _suggestion_run(knowledge, entry, "questions", per_entry, out)
 
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+workshop_app = typer.Typer(
+    help="Workshop folders for the consultant workbench: one per client, opened with `botkit lab DIR`.", no_args_is_help=True
+)
+app.add_typer(workshop_app, name="workshop")
+
+
+@workshop_app.command("new")
+def workshop_new(
+    folder: Annotated[Path, typer.Argument(help="The client's workshop folder (created if missing).")],
+    client: Annotated[str, typer.Option("--client", help="The client's name, as the bot introduces it.")] = "",
+    tone: Annotated[str, typer.Option("--tone", help="How the client addresses customers in German: du or sie.")] = "",
+    bot_name: Annotated[str, typer.Option("--bot-name", help="The bot's name.")] = "",
+    sample: Annotated[bool, typer.Option("--sample", help="Copy the sample client's FAQ export and chat log into inputs/.")] = False,
+) -> None:
+    """Create a workshop folder: workshop.yaml, inputs/, knowledge/, cases/, reports/, export/ and the six notebooks.
+
+    Put the client's FAQ export and chat log into `inputs/`, then `botkit lab FOLDER`.
+    Running it again keeps workshop.yaml and the notebooks, and fills in what is given.
+    Example: `botkit workshop new ~/workshops/kraftwerk --client "Kraftwerk Fitness" --tone du`
+    """
+    from botkit.workbench.folder import Workshop
+
+    workshop = Workshop.create(folder, client=client, tone=tone, bot_name=bot_name, sample=sample)
+    console.print(f"Workshop folder for {workshop.details.name or 'a new client'} ready: {workshop.root}")
+    console.print(f"Copy the client's files into {workshop.inputs}, then run: botkit lab {workshop.root}", highlight=False, soft_wrap=True)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def lab(
     ctx: typer.Context,
-    folder: Annotated[Path, typer.Option("--folder", help="Open JupyterLab here instead of the workshop notebooks.")] = NOTEBOOKS,
+    folder: Annotated[Path, typer.Argument(help="A workshop folder made by `botkit workshop new`.")] = Path("."),
 ) -> None:
-    """Open the consultant workbench: JupyterLab on the workshop notebooks 01 to 06 in `notebooks/`.
+    """Open the consultant workbench: JupyterLab with a workshop folder as its root.
 
+    Every output (knowledge, cases, reports, export) is one click away in the file browser.
     Other options go to JupyterLab. Needs the notebooks extra (`pip install 'botkit[notebooks]'`).
-    Example: `botkit lab`, or on a server `botkit lab --no-browser --port=8890`
+    Example: `botkit lab ~/workshops/kraftwerk`, or on a server `botkit lab DIR --no-browser --port=8890`
     """
     import importlib.util
     import os
     import sys
 
+    from botkit.workbench.folder import WORKSHOP_FILE
+
     if importlib.util.find_spec("jupyterlab") is None:
         raise ConfigError("botkit lab needs JupyterLab: pip install 'botkit[notebooks]'")
-    if not folder.is_dir():
-        raise ConfigError(f"{folder} is not a folder; the workshop notebooks are in botkit's repository under notebooks/ (or pass --folder)")
+    if not (folder / WORKSHOP_FILE).is_file():
+        raise ConfigError(f"{folder} is not a workshop folder (no {WORKSHOP_FILE}); create one with `botkit workshop new {folder}`")
     # Replace this process, so Ctrl-C reaches JupyterLab and it shuts its kernels down itself.
     os.execv(sys.executable, [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder.resolve()}", *ctx.args])

@@ -1,6 +1,10 @@
-"""The consultant workbench: the logic behind the discovery-workshop notebooks in `notebooks/`.
+"""The consultant workbench: the logic behind the six discovery-workshop notebooks.
 
-Modules: `columns` (map a client's FAQ export to botkit fields), `overlap` (duplicates
+`botkit workshop new DIR` makes a workshop folder (`folder.Workshop`) with the notebooks from
+`botkit/workbench/notebooks/`; every notebook starts from `Workshop.open(WORKSHOP)`.
+Modules: `folder` (the workshop folder and `workshop.yaml`), `session` (a notebook's bot on
+it, the import), `fixes` (fix a wrong answer and re-test), `script` (scripted chats and
+consent topics from the client's own data), `columns` (map a client's FAQ export to botkit fields), `overlap` (duplicates
 and conflicts), `gaps` (unanswered real questions, grouped), `tradeoff` (the threshold in
 plain words), `simulator` and `bubbles` (the in-notebook chat), `consent` (topic and
 campaign previews), `charts`, `widgets` and `report` (the workshop report). Needs the
@@ -25,6 +29,8 @@ from botkit.workbench.consent import (
     topic_rows,
     write_topics,
 )
+from botkit.workbench.fixes import add_paraphrase, new_entry, save_case
+from botkit.workbench.folder import ClientDetails, SavedMapping, Workshop
 from botkit.workbench.gaps import (
     AskedQuestion,
     Cluster,
@@ -39,16 +45,29 @@ from botkit.workbench.gaps import (
     unanswered,
     write_candidates,
 )
+from botkit.workbench.notices import problem_html, show_problems_briefly
 from botkit.workbench.overlap import Overlap, find_overlaps
 from botkit.workbench.report import (
     ExportCheck,
+    Findings,
     GapFindings,
     ThresholdFindings,
-    Workshop,
     open_decisions,
     write_report,
 )
-from botkit.workbench.simulator import ChatSimulator, channel_previews, transcripts
+from botkit.workbench.script import (
+    ConsentScript,
+    Example,
+    another_question,
+    consent_script,
+    example_conversations,
+    person_text,
+    propose_topics,
+    scripted_start,
+    user_text,
+)
+from botkit.workbench.session import Session, export_workshop, import_faq, topic_labels, workshop_cases
+from botkit.workbench.simulator import ChatSimulator, channel_previews, queue_html, transcripts
 from botkit.workbench.tradeoff import (
     Tradeoff,
     describe,
@@ -57,23 +76,32 @@ from botkit.workbench.tradeoff import (
     tradeoff_curve,
     workshop_calibration,
 )
-from botkit.workbench.widgets import MappingEditor, ThresholdPicker
+from botkit.workbench.widgets import ClientForm, MappingEditor, ThresholdPicker
 
 __all__ = [
     "AskedQuestion",
     "ChatSimulator",
+    "ClientDetails",
+    "ClientForm",
     "ClientTable",
     "Cluster",
+    "ConsentScript",
+    "Example",
     "ExportCheck",
+    "Findings",
     "GapFindings",
     "IGNORE",
     "MappedKnowledge",
     "MappingEditor",
     "Overlap",
+    "SavedMapping",
+    "Session",
     "ThresholdFindings",
     "ThresholdPicker",
     "Tradeoff",
     "Workshop",
+    "add_paraphrase",
+    "another_question",
     "answerable_share",
     "apply_mapping",
     "ask_all",
@@ -82,27 +110,42 @@ __all__ = [
     "cluster_questions",
     "cluster_rows",
     "consent_rows",
+    "consent_script",
     "coverage_table",
     "describe",
+    "example_conversations",
+    "export_workshop",
     "find_overlaps",
     "guess_mapping",
+    "import_faq",
+    "new_entry",
     "open_decisions",
+    "person_text",
     "plot_answerable",
     "plot_coverage",
     "plot_lint",
     "plot_tradeoff",
     "preview_campaign",
     "preview_opt_in",
+    "problem_html",
+    "propose_topics",
     "question_rows",
+    "queue_html",
     "read_questions",
     "read_table",
     "read_topics",
+    "save_case",
+    "scripted_start",
+    "show_problems_briefly",
+    "topic_labels",
     "topic_rows",
     "tradeoff_at",
     "tradeoff_curve",
     "transcripts",
     "unanswered",
+    "user_text",
     "workshop_calibration",
+    "workshop_cases",
     "write_candidates",
     "write_knowledge",
     "write_report",

@@ -22,9 +22,10 @@ import yaml
 
 from botkit.errors import KnowledgeError, Problem
 from botkit.knowledge import LISTS, OPTIONAL, REQUIRED, RawRecord, validate_records
-from botkit.types import FaqEntry
+from botkit.language import LanguageDetector
 from botkit.tabular import SPREADSHEET_DELIMITERS, sniff_delimiter
 from botkit.strict_yaml import MAX_FILE_BYTES, compose_yaml, read_capped
+from botkit.types import FaqEntry
 from botkit.workbench.text import normalize_name, read_text, slugify, unique_id
 
 FIELDS: tuple[str, ...] = (*REQUIRED, *OPTIONAL)
@@ -41,8 +42,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "paraphrases": (
         "paraphrasen", "paraphrases", "weitereformulierungen", "alternativefragen", "formulierungen",
         "varianten", "synonyme", "umschreibungen", "variants", "alternativequestions", "otherphrasings",
+        "schlagwoerter", "schlagworte", "stichwoerter", "stichworte", "suchbegriffe", "keywords", "tags",
     ),
-    "links": ("link", "links", "url", "urls", "weblink", "mehrinfos", "quelle", "source", "moreinfo"),
+    "links": ("link", "links", "url", "urls", "weblink", "mehrinfos", "mehrerfahren", "weiterlesen", "quelle", "source", "moreinfo"),
     "quick_replies": ("buttons", "schnellantworten", "quickreplies", "antwortknoepfe", "vorschlaege", "suggestions"),
     "teaser": ("teaser", "werbetext", "angebotstext", "promotion"),
 }
@@ -56,7 +58,9 @@ SCOPES: dict[str, str] = {
     "service": "service", "kundenservice": "service", "info": "service", "information": "service",
     "marketing": "marketing", "werbung": "marketing", "angebot": "marketing", "vertrieb": "marketing",
 }
-_LIST_SPLIT = re.compile(r"\s*(?:\||\n)\s*")
+_LIST_SPLIT = re.compile(r"\s*(?:\||\r?\n)\s*")
+_KEYWORD_SPLIT = re.compile(r"\s*[,;]\s*")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
 @dataclass(frozen=True)
@@ -148,9 +152,10 @@ def apply_mapping(
 ) -> MappedKnowledge:
     """Turn the rows into validated entries; `lang`, `scope` and `topic` fill unmapped fields.
 
-    Language names ("Deutsch", "English") become codes, categories become slugs
-    ("Zähler & Messung" -> "zaehler-messung"), and without an id column each entry gets an
-    id made from its question. Problems name the row, as `botkit build` would.
+    Language names ("Deutsch", "English") become codes; without a language column each row's
+    language is detected from its question and answer (German or English, else `lang`).
+    Categories become slugs ("Zähler & Messung" -> "zaehler-messung"), and without an id column
+    each entry gets an id made from its question. Problems name the row, as `botkit build` would.
     """
     unknown = sorted({f for f in mapping.values() if f and f not in FIELDS})
     if unknown:
@@ -165,6 +170,7 @@ def apply_mapping(
             )
         if field:
             by_field[field] = column
+    detector = None if "lang" in by_field else LanguageDetector(tuple(dict.fromkeys((lang, "de", "en"))))
     records: list[RawRecord] = []
     used_ids: set[str] = set()
     for (_, row), line in zip(table.frame.iterrows(), table.rows):
@@ -174,16 +180,21 @@ def apply_mapping(
         values: dict[str, Any] = {}
         for field in REQUIRED:
             values[field] = cells.get(field, "")
-        values["lang"] = _language(values["lang"]) if "lang" in cells else lang
+        if detector is None:
+            values["lang"] = _language(values["lang"])
+        else:
+            values["lang"] = detector.detect(f"{values['question']} {values['answer']}", lang)
         values["scope"] = SCOPES.get(normalize_name(values["scope"]), values["scope"]) if "scope" in cells else scope
         values["topic"] = slugify(values["topic"]) if values["topic"] else topic
+        if values["id"] and not _SLUG.match(values["id"]):
+            values["id"] = slugify(values["id"])  # "MS-01" -> "ms-01"
         if not values["id"]:
             words = re.findall(r"\w+", values["question"])[:6]
             values["id"] = unique_id(slugify(" ".join(words)) or "eintrag", used_ids)
         used_ids.add(values["id"])
         for field in LISTS:
             if field in cells:
-                values[field] = [part for part in _LIST_SPLIT.split(cells[field]) if part]
+                values[field] = split_list(cells[field])
         if cells.get("teaser"):
             values["teaser"] = cells["teaser"]
         records.append((values, table.name, line, {}))
@@ -209,6 +220,21 @@ def write_knowledge(entries: Sequence[FaqEntry], path: str | Path) -> Path:
     text = yaml.safe_dump(items, allow_unicode=True, sort_keys=False, width=100)
     path.write_text(text.replace("\n- id:", "\n\n- id:"), encoding="utf-8")
     return path
+
+
+def split_list(cell: str) -> list[str]:
+    """A list cell's items: split on `|` and line breaks, and on `,` `;` where the parts are keywords.
+
+    "Kündigung, Vertrag kündigen; Abo beenden" gives three items; a phrasing with a comma in it
+    ("Karte verloren, wie melde ich den Stand?") stays one, since keywords are short and have no
+    sentence punctuation.
+    """
+    items: list[str] = []
+    for part in _LIST_SPLIT.split(cell.strip()):
+        pieces = [p for p in _KEYWORD_SPLIT.split(part) if p]
+        keywords = len(pieces) > 1 and all(len(p.split()) <= 4 and not re.search(r"[?!.]$", p) for p in pieces)
+        items.extend(pieces if keywords else [part] if part else [])
+    return items
 
 
 def _language(value: str) -> str:

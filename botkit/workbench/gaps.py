@@ -25,9 +25,9 @@ from matplotlib.figure import Figure
 from botkit.bot import Bot
 from botkit.errors import KnowledgeError, Problem
 from botkit.protocols import Embedder
+from botkit.tabular import SPREADSHEET_DELIMITERS, sniff_delimiter
 from botkit.types import Decision
 from botkit.workbench.charts import new_figure
-from botkit.tabular import SPREADSHEET_DELIMITERS, sniff_delimiter
 from botkit.workbench.text import normalize_name, read_text, slugify, unique_id
 
 # Normalised names of the column that holds the customer's message, best first.
@@ -203,20 +203,34 @@ def plot_answerable(asked: Sequence[AskedQuestion], threshold: float | None = No
     return fig
 
 
+def message_column(header: Sequence[str]) -> int | None:
+    """The position of the column that holds customer messages, or None.
+
+    A column named like a message ("Nachricht", "Frage", "question", ...) wins, then one whose
+    name contains such a word ("Kundennachricht"), then the only column.
+    """
+    names = [normalize_name(h) for h in header]
+    for wanted in TEXT_COLUMNS:
+        if wanted in names:
+            return names.index(wanted)
+    for wanted in TEXT_COLUMNS:
+        for i, name in enumerate(names):
+            if len(wanted) >= 4 and wanted in name:
+                return i
+    return 0 if len(header) == 1 else None
+
+
 def _text_column(header: list[str], column: str | None, name: str) -> int:
     if column is not None:
         if column not in header:
             raise KnowledgeError([Problem(name, 1, None, f"has no column {column!r}; columns: {', '.join(header)}")])
         return header.index(column)
-    names = [normalize_name(h) for h in header]
-    for wanted in TEXT_COLUMNS:
-        if wanted in names:
-            return names.index(wanted)
-    if len(header) == 1:
-        return 0
-    raise KnowledgeError(
-        [Problem(name, 1, None, f"no column looks like the customer's message; pass column= one of: {', '.join(header)}")]
-    )
+    index = message_column(header)
+    if index is None:
+        raise KnowledgeError(
+            [Problem(name, 1, None, f"no column looks like the customer's message; name it 'Nachricht' (columns: {', '.join(header)})")]
+        )
+    return index
 
 
 def _average_linkage(similarity: np.ndarray, min_similarity: float) -> list[list[int]]:

@@ -1,7 +1,8 @@
 """The workshop report: one self-contained HTML file with the day's charts, tables and open decisions.
 
 Every section is always there; one without findings says so (e.g. "No problems found"),
-so the reader can tell "checked, nothing found" from "not looked at".
+so the reader can tell "checked, nothing found" from "not looked at". The report is written in
+the client's language (German or English; by default the main language of the knowledge base).
 """
 
 from __future__ import annotations
@@ -9,22 +10,23 @@ from __future__ import annotations
 import html
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from botkit.channels import LintFinding
-from botkit.errors import Problem
-from botkit.evaluation.metrics import CaseResult, reliability
+from botkit.errors import ConfigError, Problem
+from botkit.evaluation.metrics import CaseResult, redecide, reliability
 from botkit.evaluation.report import plot_reliability
 from botkit.knowledge import KnowledgeBase
 from botkit.policy.escalation import Thresholds
-from botkit.types import Topic
+from botkit.types import Decision, Topic
 from botkit.workbench.charts import plot_coverage, plot_lint, png_data_uri
 from botkit.workbench.columns import MappedKnowledge
 from botkit.workbench.gaps import AskedQuestion, Cluster, answerable_share, plot_answerable
 from botkit.workbench.overlap import CONFLICT, Overlap
+from botkit.workbench.script import Example, main_language
 from botkit.workbench.tradeoff import describe, plot_tradeoff, tradeoff_at, tradeoff_curve
 
 SECTIONS: tuple[str, ...] = (
@@ -36,8 +38,108 @@ SECTIONS: tuple[str, ...] = (
     "Gaps",
     "Threshold and trade-off",
     "Consent topics",
+    "Example conversations",
     "Open decisions",
 )
+
+LANGUAGES = ("de", "en")
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "Knowledge base": "Knowledge base", "Validation problems": "Validation problems", "Channel lint": "Channel lint",
+        "Coverage": "Coverage", "Duplicates and conflicts": "Duplicates and conflicts", "Gaps": "Gaps",
+        "Threshold and trade-off": "Threshold and trade-off", "Consent topics": "Consent topics", "Open decisions": "Open decisions",
+        "Example conversations": "Example conversations", "no_examples": "No example conversations were recorded.",
+        "ex_answer": "The bot introduces itself and answers", "ex_bot_question": "“Are you a human?”",
+        "ex_not_in_faq": "A real question the FAQ does not answer", "ex_person": "Asking for a person",
+        "customer": "customer",
+        "title": "Workshop report: {client}", "bot": "bot",
+        "entries": "entries", "scopes": "service / marketing entries", "languages": "languages", "topics": "topics",
+        "phrasings": "phrasings (questions and paraphrases)", "bare": "entries without paraphrases", "consent_topics": "consent topics",
+        "no_export": "No client export was checked in this workshop.",
+        "export_rows": "{source}: {usable} of {rows} row(s) became valid entries.", "no_problems": "No problems found.",
+        "row": "row", "field": "field", "problem": "problem",
+        "lint_ok": "Every answer fits every channel's limits and the house rules.",
+        "lint_intro": "{n} finding(s), {hard} of them platform limits (the reply is split or cut), the others house rules for short messages.",
+        "entry": "entry", "channel": "channel", "rule": "rule", "kind": "kind", "measured": "measured", "limit": "limit", "note": "note",
+        "platform": "platform", "house": "house", "empty_kb": "The knowledge base is empty.",
+        "no_overlaps": "No near-duplicate questions found.",
+        "overlap_intro": "A <b>duplicate</b> has the same answer (merge the entries). A <b>conflict</b> has a different answer: "
+        "either one answer is wrong, or the questions need clearer wording so the bot can tell them apart.",
+        "where": "where", "entries_col": "entries", "closest": "closest phrasings", "similarity": "similarity", "answers": "answers",
+        "duplicate": "duplicate", "conflict": "conflict", "in_kb": "knowledge base",
+        "not_looked": "Not looked at in this workshop.",
+        "gaps_summary": "{asked} real customer question(s) were asked; at threshold {threshold} the bot would answer <b>{share}</b> "
+        "of the {retrieved} that needed the knowledge base (greetings and requests for a person aside). "
+        "Answered is not the same as answered right: see the threshold section.",
+        "groups": "Groups of unanswered questions", "size": "questions", "candidate": "candidate entry (most central question)",
+        "also": "also asked as", "cohesion": "cohesion", "singles": "{n} single question(s) without a group:",
+        "counts": "Measured on {cases} labelled case(s): {answered} answered ({wrong} wrongly), {handed} handed over, "
+        "{clarified} asked back. In-scope accuracy {accuracy}.",
+        "wrong_title": "Answered wrongly at this threshold", "no_wrong": "No case was answered wrongly at this threshold.",
+        "question": "question", "given": "answered from", "right": "right entry", "a_person": "a person should answer",
+        "topic": "topic", "status": "status", "version": "version", "title_col": "title", "marketing": "marketing entries",
+        "wording": "wording", "in_use": "in use", "proposed": "proposed",
+        "no_topics": "No consent topics: the bot sends no marketing content.",
+        "orphans": "Marketing entries whose topic nobody can opt into (never promoted): {topics}",
+        "nothing_open": "Nothing left open.",
+        "d_problems": "Fix the {n} validation problem(s) in {source} (see the table).",
+        "d_conflict": "Similar questions, different answers: is one answer wrong, or should {first!r} and {second!r} be told apart better?",
+        "d_duplicates": "Merge {n} duplicate pair(s) of entries.",
+        "d_lint": "Shorten or split {n} answer(s) that break a platform limit: {ids}.",
+        "d_gap": "New entry or hand over to people? {n} questions like “{label}”.",
+        "d_threshold": "Confirm the escalation threshold {threshold} with the service team.",
+        "d_wrong": "Check the {n} question(s) answered from the wrong entry (see the threshold section).",
+        "d_topic": "Have the wording of the proposed consent topic {id!r} (version {version}) approved.",
+    },
+    "de": {
+        "Knowledge base": "Wissensbasis", "Validation problems": "Probleme beim Import", "Channel lint": "Prüfung je Kanal",
+        "Coverage": "Abdeckung", "Duplicates and conflicts": "Doppelte und widersprüchliche Einträge", "Gaps": "Lücken",
+        "Threshold and trade-off": "Schwelle und Abwägung", "Consent topics": "Einwilligungsthemen", "Open decisions": "Offene Entscheidungen",
+        "Example conversations": "Beispielgespräche", "no_examples": "Es wurden keine Beispielgespräche aufgezeichnet.",
+        "ex_answer": "Der Bot stellt sich vor und antwortet", "ex_bot_question": "„Bist du ein Mensch?“",
+        "ex_not_in_faq": "Eine echte Frage, die das FAQ nicht beantwortet", "ex_person": "Bitte um einen Menschen",
+        "customer": "Kunde",
+        "title": "Workshop-Bericht: {client}", "bot": "Bot",
+        "entries": "Einträge", "scopes": "Service- / Marketing-Einträge", "languages": "Sprachen", "topics": "Themen",
+        "phrasings": "Formulierungen (Fragen und Umschreibungen)", "bare": "Einträge ohne Umschreibungen", "consent_topics": "Einwilligungsthemen",
+        "no_export": "In diesem Workshop wurde kein Export des Kunden geprüft.",
+        "export_rows": "{source}: aus {usable} von {rows} Zeile(n) wurden gültige Einträge.", "no_problems": "Keine Probleme gefunden.",
+        "row": "Zeile", "field": "Feld", "problem": "Problem",
+        "lint_ok": "Jede Antwort passt in die Grenzen jedes Kanals und die Hausregeln.",
+        "lint_intro": "{n} Befund(e), davon {hard} Grenzen einer Plattform (die Antwort wird geteilt oder gekürzt), die übrigen "
+        "Hausregeln für kurze Nachrichten.",
+        "entry": "Eintrag", "channel": "Kanal", "rule": "Regel", "kind": "Art", "measured": "gemessen", "limit": "Grenze", "note": "Hinweis",
+        "platform": "Plattform", "house": "Hausregel", "empty_kb": "Die Wissensbasis ist leer.",
+        "no_overlaps": "Keine fast gleichen Fragen gefunden.",
+        "overlap_intro": "Eine <b>Dublette</b> hat dieselbe Antwort (Einträge zusammenführen). Ein <b>Widerspruch</b> hat eine andere "
+        "Antwort: entweder ist eine Antwort falsch, oder die Fragen müssen klarer formuliert werden, damit der Bot sie unterscheiden kann.",
+        "where": "Fundort", "entries_col": "Einträge", "closest": "ähnlichste Formulierungen", "similarity": "Ähnlichkeit", "answers": "Antworten",
+        "duplicate": "Dublette", "conflict": "Widerspruch", "in_kb": "Wissensbasis",
+        "not_looked": "In diesem Workshop nicht betrachtet.",
+        "gaps_summary": "{asked} echte Kundenfrage(n) wurden gestellt; bei der Schwelle {threshold} würde der Bot <b>{share}</b> der "
+        "{retrieved} Fragen beantworten, die die Wissensbasis brauchen (Begrüßungen und Bitten um einen Menschen ausgenommen). "
+        "Beantwortet heißt nicht richtig beantwortet: siehe den Abschnitt zur Schwelle.",
+        "groups": "Gruppen unbeantworteter Fragen", "size": "Fragen", "candidate": "möglicher Eintrag (zentralste Frage)",
+        "also": "auch gefragt als", "cohesion": "Zusammenhalt", "singles": "{n} einzelne Frage(n) ohne Gruppe:",
+        "counts": "Gemessen an {cases} Testfrage(n): {answered} beantwortet ({wrong} davon falsch), {handed} an einen Menschen übergeben, "
+        "{clarified} nachgefragt. Treffsicherheit bei Fragen aus dem FAQ: {accuracy}.",
+        "wrong_title": "Bei dieser Schwelle falsch beantwortet", "no_wrong": "Bei dieser Schwelle wurde keine Testfrage falsch beantwortet.",
+        "question": "Frage", "given": "beantwortet aus", "right": "richtiger Eintrag", "a_person": "ein Mensch sollte antworten",
+        "topic": "Thema", "status": "Status", "version": "Version", "title_col": "Titel", "marketing": "Marketing-Einträge",
+        "wording": "Wortlaut", "in_use": "in Gebrauch", "proposed": "vorgeschlagen",
+        "no_topics": "Keine Einwilligungsthemen: Der Bot versendet keine Werbung.",
+        "orphans": "Marketing-Einträge, deren Thema niemand abonnieren kann (werden nie beworben): {topics}",
+        "nothing_open": "Nichts offen.",
+        "d_problems": "Die {n} Importproblem(e) in {source} beheben (siehe Tabelle).",
+        "d_conflict": "Ähnliche Fragen, verschiedene Antworten: Ist eine Antwort falsch, oder sollen {first!r} und {second!r} klarer unterschieden werden?",
+        "d_duplicates": "{n} doppelte(s) Eintragspaar(e) zusammenführen.",
+        "d_lint": "{n} Antwort(en) kürzen oder teilen, die eine Plattform-Grenze überschreiten: {ids}.",
+        "d_gap": "Neuer Eintrag oder an Menschen übergeben? {n} Fragen wie „{label}“.",
+        "d_threshold": "Die Schwelle {threshold} für die Übergabe mit dem Service-Team bestätigen.",
+        "d_wrong": "Die {n} Frage(n) prüfen, die aus dem falschen Eintrag beantwortet wurden (siehe Abschnitt zur Schwelle).",
+        "d_topic": "Den Wortlaut des vorgeschlagenen Einwilligungsthemas {id!r} (Version {version}) freigeben lassen.",
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -75,7 +177,7 @@ class ThresholdFindings:
 
 
 @dataclass(frozen=True)
-class Workshop:
+class Findings:
     """Everything the report shows; a finding left empty is reported as "none found"."""
 
     knowledge: KnowledgeBase  # the knowledge base the bot runs on
@@ -85,61 +187,86 @@ class Workshop:
     gaps: GapFindings | None = None
     threshold: ThresholdFindings | None = None
     proposed_topics: tuple[Topic, ...] = ()
+    examples: tuple[Example, ...] = ()  # example conversations with the client's bot
     decisions: tuple[str, ...] = ()  # open decisions noted by the consultant
     day: date = field(default_factory=date.today)
 
 
-def open_decisions(workshop: Workshop) -> list[str]:
-    """The consultant's open decisions plus those the findings raise, in report order."""
+def report_language(workshop: Findings) -> str:
+    """The language the report is written in: the knowledge base's main language if German or English, else English."""
+    lang = main_language(workshop.knowledge)
+    return lang if lang in LANGUAGES else "en"
+
+
+def open_decisions(workshop: Findings, lang: str | None = None) -> list[str]:
+    """The consultant's open decisions plus those the findings raise, each once, in report order."""
+    w = _words(lang or report_language(workshop))
     found = list(workshop.decisions)
     export = workshop.export
     if export is not None and export.problems:
-        found.append(f"Fix the {len(export.problems)} validation problem(s) in {export.source} (see the table).")
-    overlaps = [*workshop.overlaps, *(export.overlaps if export else ())]
+        found.append(w["d_problems"].format(n=len(export.problems), source=export.source))
+    overlaps = [o for _, o in _overlap_list(workshop)]
     conflicts = [o for o in overlaps if o.kind == CONFLICT]
     for o in conflicts:
-        found.append(f"Similar questions, different answers: is one answer wrong, or should {o.first!r} and {o.second!r} be told apart better?")
+        found.append(w["d_conflict"].format(first=o.first, second=o.second))
     duplicates = len(overlaps) - len(conflicts)
     if duplicates:
-        found.append(f"Merge {duplicates} duplicate pair(s) of entries.")
+        found.append(w["d_duplicates"].format(n=duplicates))
     hard = {f.entry_id for f in workshop.lint if f.hard}
     if hard:
-        found.append(f"Shorten or split {len(hard)} answer(s) that break a platform limit: {', '.join(sorted(hard))}.")
+        found.append(w["d_lint"].format(n=len(hard), ids=", ".join(sorted(hard))))
     if workshop.gaps is not None:
         for cluster in workshop.gaps.clusters:
             if cluster.size >= 2:
-                found.append(f"New entry or hand over to people? {cluster.size} questions like “{cluster.label}”.")
+                found.append(w["d_gap"].format(n=cluster.size, label=cluster.label))
     if workshop.threshold is not None:
-        found.append(f"Confirm the escalation threshold {workshop.threshold.threshold:.2f} with the service team.")
+        found.append(w["d_threshold"].format(threshold=_number(workshop.threshold.threshold, lang or report_language(workshop))))
+        wrong = wrong_answers(workshop.threshold)
+        if wrong:
+            found.append(w["d_wrong"].format(n=len(wrong)))
     for topic in workshop.proposed_topics:
-        found.append(f"Have the wording of the proposed consent topic {topic.id!r} (version {topic.version}) approved.")
-    return found
+        found.append(w["d_topic"].format(id=topic.id, version=topic.version))
+    return list(dict.fromkeys(found))
 
 
-def write_report(workshop: Workshop, path: str | Path, *, title: str | None = None) -> Path:
-    """Write the workshop report as one HTML file (charts embedded as PNG) and return its path."""
+def wrong_answers(findings: ThresholdFindings) -> list[CaseResult]:
+    """The cases answered from another entry than the right one (or answered though a person should) at the agreed threshold."""
+    limits = replace(findings.limits, threshold=findings.threshold)
+    at = [redecide(r, limits) for r in findings.results]
+    return [r for r in at if r.decision == Decision.ANSWERED and r.entries and not r.answered_right]
+
+
+def write_report(workshop: Findings, path: str | Path, *, title: str | None = None, lang: str | None = None) -> Path:
+    """Write the workshop report as one HTML file (charts embedded as PNG) and return its path.
+
+    Args:
+        lang: "de" or "en"; default: the main language of the knowledge base (English for others).
+    """
+    lang = lang or report_language(workshop)
+    w = _words(lang)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     client = workshop.knowledge.client
-    title = title or f"Workshop report: {client.name}"
+    title = title or w["title"].format(client=client.name)
     bodies = {
-        "Knowledge base": _overview(workshop),
-        "Validation problems": _problems(workshop),
-        "Channel lint": _lint(workshop.lint),
-        "Coverage": _coverage(workshop),
-        "Duplicates and conflicts": _overlaps(workshop),
-        "Gaps": _gaps(workshop.gaps),
-        "Threshold and trade-off": _threshold(workshop.threshold),
-        "Consent topics": _topics(workshop),
-        "Open decisions": _decisions(open_decisions(workshop)),
+        "Knowledge base": _overview(workshop, w),
+        "Validation problems": _problems(workshop, w),
+        "Channel lint": _lint(workshop.lint, w),
+        "Coverage": _coverage(workshop, w),
+        "Duplicates and conflicts": _overlaps(workshop, w),
+        "Gaps": _gaps(workshop.gaps, w, lang),
+        "Threshold and trade-off": _threshold(workshop, w, lang),
+        "Consent topics": _topics(workshop, w, lang),
+        "Example conversations": _examples(workshop, w),
+        "Open decisions": _decisions(open_decisions(workshop, lang), w),
     }
-    nav = "".join(f'<a href="#{_anchor(h)}">{html.escape(h)}</a>' for h in SECTIONS)
+    nav = "".join(f'<a href="#{_anchor(h)}">{html.escape(w[h])}</a>' for h in SECTIONS)
     sections = "".join(
-        f'<section id="{_anchor(h)}"><h2>{html.escape(h)}</h2>{bodies[h]}</section>' for h in SECTIONS
+        f'<section id="{_anchor(h)}"><h2>{html.escape(w[h])}</h2>{bodies[h]}</section>' for h in SECTIONS
     )
-    subtitle = f"{html.escape(client.name)} · bot “{html.escape(client.bot_name)}” · {workshop.day.isoformat()}"
+    subtitle = f"{html.escape(client.name)} · {w['bot']} “{html.escape(client.bot_name)}” · {workshop.day.isoformat()}"
     path.write_text(
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
         f"<style>{_STYLE}</style></head><body><header><h1>{html.escape(title)}</h1><p>{subtitle}</p>"
         f"<nav>{nav}</nav></header>{sections}</body></html>\n",
         encoding="utf-8",
@@ -147,133 +274,179 @@ def write_report(workshop: Workshop, path: str | Path, *, title: str | None = No
     return path
 
 
-def _overview(workshop: Workshop) -> str:
+def _words(lang: str) -> dict[str, str]:
+    if lang not in _WORDS:
+        raise ConfigError(f"no report wording for language {lang!r}; known: {', '.join(_WORDS)}")
+    return _WORDS[lang]
+
+
+def _overview(workshop: Findings, w: dict[str, str]) -> str:
     kb = workshop.knowledge
     scopes = Counter(e.scope for e in kb.entries)
     rows = [
-        ("entries", len(kb.entries)),
-        ("service / marketing entries", f"{scopes['service']} / {scopes['marketing']}"),
-        ("languages", ", ".join(kb.languages) or "–"),
-        ("topics", len({e.topic for e in kb.entries})),
-        ("phrasings (questions and paraphrases)", sum(len(e.phrasings) for e in kb.entries)),
-        ("entries without paraphrases", sum(not e.paraphrases for e in kb.entries)),
-        ("consent topics", len(kb.client.topics)),
+        (w["entries"], len(kb.entries)),
+        (w["scopes"], f"{scopes['service']} / {scopes['marketing']}"),
+        (w["languages"], ", ".join(kb.languages) or "–"),
+        (w["topics"], len({e.topic for e in kb.entries})),
+        (w["phrasings"], sum(len(e.phrasings) for e in kb.entries)),
+        (w["bare"], sum(not e.paraphrases for e in kb.entries)),
+        (w["consent_topics"], len(kb.client.topics)),
     ]
     return _table(["", ""], rows, head=False)
 
 
-def _problems(workshop: Workshop) -> str:
+def _problems(workshop: Findings, w: dict[str, str]) -> str:
     export = workshop.export
     if export is None:
-        return "<p>No client export was checked in this workshop.</p>"
-    intro = f"<p>{html.escape(export.source)}: {export.usable} of {export.rows} row(s) became valid entries.</p>"
+        return f"<p>{w['no_export']}</p>"
+    intro = f"<p>{html.escape(w['export_rows'].format(source=export.source, usable=export.usable, rows=export.rows))}</p>"
     if not export.problems:
-        return intro + "<p class='ok'>No problems found.</p>"
+        return intro + f"<p class='ok'>{w['no_problems']}</p>"
     rows = [(p.line if p.line is not None else "", p.field or "", p.message) for p in export.problems]
-    return intro + _table(["row", "field", "problem"], rows)
+    return intro + _table([w["row"], w["field"], w["problem"]], rows)
 
 
-def _lint(findings: Sequence[LintFinding]) -> str:
+def _lint(findings: Sequence[LintFinding], w: dict[str, str]) -> str:
     if not findings:
-        return "<p class='ok'>Every answer fits every channel's limits and the house rules.</p>"
+        return f"<p class='ok'>{w['lint_ok']}</p>"
     hard = sum(f.hard for f in findings)
-    intro = (
-        f"<p>{len(findings)} finding(s), {hard} of them platform limits (the reply is split or cut), "
-        "the others house rules for short messages.</p>"
-    )
+    intro = f"<p>{w['lint_intro'].format(n=len(findings), hard=hard)}</p>"
     rows = [
-        (f.entry_id, f.channel, f.rule, "platform" if f.hard else "house", f.measured, f.limit, f.note)
+        (f.entry_id, f.channel, f.rule, w["platform"] if f.hard else w["house"], f.measured, f.limit, f.note)
         for f in sorted(findings, key=lambda f: (not f.hard, f.entry_id, f.channel))
     ]
-    return intro + _img(plot_lint(findings)) + _table(["entry", "channel", "rule", "kind", "measured", "limit", "note"], rows)
+    header = [w["entry"], w["channel"], w["rule"], w["kind"], w["measured"], w["limit"], w["note"]]
+    return intro + _img(plot_lint(findings)) + _table(header, rows)
 
 
-def _coverage(workshop: Workshop) -> str:
+def _coverage(workshop: Findings, w: dict[str, str]) -> str:
     entries = workshop.knowledge.entries
     if not entries:
-        return "<p>The knowledge base is empty.</p>"
+        return f"<p>{w['empty_kb']}</p>"
     return _img(plot_coverage(entries))
 
 
-def _overlaps(workshop: Workshop) -> str:
+def _overlap_list(workshop: Findings) -> list[tuple[str | None, Overlap]]:
+    """Overlaps of the knowledge base and of the export, each pair of entries once (the knowledge base's first)."""
     export = workshop.export
-    found = [*((export.source, o) for o in (export.overlaps if export else ())), *(("knowledge base", o) for o in workshop.overlaps)]
+    found: list[tuple[str | None, Overlap]] = [
+        *((None, o) for o in workshop.overlaps), *((export.source, o) for o in (export.overlaps if export else ()))
+    ]
+    seen: set[frozenset[str]] = set()
+    unique = []
+    for where, o in found:
+        pair = frozenset((o.first, o.second))
+        if pair not in seen:
+            seen.add(pair)
+            unique.append((where, o))
+    return unique
+
+
+def _overlaps(workshop: Findings, w: dict[str, str]) -> str:
+    found = _overlap_list(workshop)
     if not found:
-        return "<p class='ok'>No near-duplicate questions found.</p>"
-    intro = (
-        "<p>A <b>duplicate</b> has the same answer (merge the entries). A <b>conflict</b> has a different answer: "
-        "either one answer is wrong, or the questions need clearer wording so the bot can tell them apart.</p>"
-    )
+        return f"<p class='ok'>{w['no_overlaps']}</p>"
     rows = [
-        (where, o.kind, f"{o.first}\n{o.second}", f"{o.first_phrasing}\n{o.second_phrasing}", f"{o.similarity:.2f}",
+        (where or w["in_kb"], w[o.kind], f"{o.first}\n{o.second}", f"{o.first_phrasing}\n{o.second_phrasing}", f"{o.similarity:.2f}",
          f"{o.first_answer}\n—\n{o.second_answer}")
         for where, o in found
     ]
-    return intro + _table(["where", "kind", "entries", "closest phrasings", "similarity", "answers"], rows)
+    header = [w["where"], w["kind"], w["entries_col"], w["closest"], w["similarity"], w["answers"]]
+    return f"<p>{w['overlap_intro']}</p>" + _table(header, rows)
 
 
-def _gaps(gaps: GapFindings | None) -> str:
+def _gaps(gaps: GapFindings | None, w: dict[str, str], lang: str) -> str:
     if gaps is None:
-        return "<p>Not looked at in this workshop.</p>"
+        return f"<p>{w['not_looked']}</p>"
     retrieved = [a for a in gaps.asked if a.retrieved]
     share = answerable_share(gaps.asked, gaps.threshold)
-    summary = (
-        f"<p>{len(gaps.asked)} real customer question(s) were asked; at threshold {gaps.threshold:.2f} the bot would answer "
-        f"<b>{_pct(share)}</b> of the {len(retrieved)} that needed the knowledge base (greetings and requests for a person aside). "
-        "Answered is not the same as answered right: see the threshold section.</p>"
-    )
+    summary = "<p>" + w["gaps_summary"].format(
+        asked=len(gaps.asked), threshold=_number(gaps.threshold, lang), share=_pct(share), retrieved=len(retrieved)
+    ) + "</p>"
     groups = [c for c in gaps.clusters if c.size >= 2]
     singles = [c.label for c in gaps.clusters if c.size < 2]
     rows = [(c.size, c.label, "\n".join(c.questions[1:]), f"{c.cohesion:.2f}") for c in groups]
-    table = _table(["questions", "candidate entry (most central question)", "also asked as", "cohesion"], rows)
+    table = _table([w["size"], w["candidate"], w["also"], w["cohesion"]], rows)
     rest = (
-        f"<p>{len(singles)} single question(s) without a group:</p><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in singles) + "</ul>"
+        f"<p>{w['singles'].format(n=len(singles))}</p><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in singles) + "</ul>"
         if singles
         else ""
     )
-    return summary + _img(plot_answerable(gaps.asked, gaps.threshold)) + "<h3>Groups of unanswered questions</h3>" + table + rest
+    return summary + _img(plot_answerable(gaps.asked, gaps.threshold)) + f"<h3>{w['groups']}</h3>" + table + rest
 
 
-def _threshold(findings: ThresholdFindings | None) -> str:
+def _threshold(workshop: Findings, w: dict[str, str], lang: str) -> str:
+    findings = workshop.threshold
     if findings is None:
-        return "<p>Not looked at in this workshop.</p>"
+        return f"<p>{w['not_looked']}</p>"
     results = findings.results
     at = tradeoff_at(results, findings.limits, findings.threshold)
-    sentences = f"<blockquote>{html.escape(describe(at, 'en'))}<br>{html.escape(describe(at, 'de'))}</blockquote>"
-    counts = (
-        f"<p>Measured on {at.cases} labelled case(s): {at.answered} answered ({at.wrong} wrongly), "
-        f"{at.handed_over} handed over, {at.clarified} asked back. In-scope accuracy {_pct(at.in_scope_accuracy)}.</p>"
-    )
+    sentence = f"<blockquote>{html.escape(describe(at, lang))}</blockquote>"
+    counts = "<p>" + html.escape(w["counts"].format(
+        cases=at.cases, answered=at.answered, wrong=at.wrong, handed=at.handed_over, clarified=at.clarified,
+        accuracy=_pct(at.in_scope_accuracy),
+    )) + "</p>"
     curve = tradeoff_curve(results, findings.limits)
-    return (
-        sentences + counts + '<div class="plots">' + _img(plot_tradeoff(curve, findings.threshold))
-        + _img(plot_reliability(reliability(results))) + "</div>"
+    plots = '<div class="plots">' + _img(plot_tradeoff(curve, findings.threshold)) + _img(plot_reliability(reliability(results))) + "</div>"
+    entries = workshop.knowledge.by_id()
+
+    def named(entry_id: str | None) -> str:
+        if entry_id is None:
+            return w["a_person"]
+        entry = entries.get(entry_id)
+        return f"{entry_id}: {entry.question}" if entry else entry_id
+
+    wrong = wrong_answers(findings)
+    listed = (
+        _table([w["question"], w["given"], w["right"]], [(r.question, named(r.entries[0]), named(r.expected_id)) for r in wrong])
+        if wrong
+        else f"<p class='ok'>{w['no_wrong']}</p>"
     )
+    return sentence + counts + plots + f"<h3>{w['wrong_title']}</h3>" + listed
 
 
-def _topics(workshop: Workshop) -> str:
+def _topics(workshop: Findings, w: dict[str, str], lang: str) -> str:
     kb = workshop.knowledge
     marketing = Counter(e.topic for e in kb.entries if e.scope == "marketing")
+    proposed_ids = {t.id for t in workshop.proposed_topics}
+    in_use = [t for t in kb.client.topics if t.id not in proposed_ids]
     rows: list[tuple[Any, ...]] = []
-    for topic, status in [*((t, "in use") for t in kb.client.topics), *((t, "proposed") for t in workshop.proposed_topics)]:
-        titles = " / ".join(f"{lang}: {text}" for lang, text in topic.title.items())
-        description = topic.description.get("de") or next(iter(topic.description.values()), "")
+    for topic, status in [*((t, w["in_use"]) for t in in_use), *((t, w["proposed"]) for t in workshop.proposed_topics)]:
+        titles = " / ".join(f"{code}: {text}" for code, text in topic.title.items())
+        description = topic.description.get(lang) or next(iter(topic.description.values()), "")
         rows.append((topic.id, status, topic.version, titles, marketing.get(topic.id, 0), description))
     if not rows:
-        return "<p>No consent topics: the bot sends no marketing content.</p>"
+        return f"<p>{w['no_topics']}</p>"
     orphans = sorted(set(marketing) - {t.id for t in kb.client.topics})
-    warning = (
-        f"<p class='warn'>Marketing entries whose topic nobody can opt into (never promoted): {html.escape(', '.join(orphans))}</p>"
-        if orphans
-        else ""
-    )
-    return _table(["topic", "status", "version", "title", "marketing entries", "wording (de)"], rows) + warning
+    warning = f"<p class='warn'>{html.escape(w['orphans'].format(topics=', '.join(orphans)))}</p>" if orphans else ""
+    header = [w["topic"], w["status"], w["version"], w["title_col"], w["marketing"], f"{w['wording']} ({lang})"]
+    return _table(header, rows) + warning
 
 
-def _decisions(decisions: Sequence[str]) -> str:
+def _examples(workshop: Findings, w: dict[str, str]) -> str:
+    if not workshop.examples:
+        return f"<p>{w['no_examples']}</p>"
+    bot = workshop.knowledge.client.bot_name
+    parts = []
+    for example in workshop.examples:
+        rows = "".join(
+            f"<div class='turn {who}'><span class='who'>{html.escape(w['customer'] if who == 'user' else bot)}</span>"
+            f"{html.escape(text)}{f' <i>· {html.escape(decision)}</i>' if decision else ''}</div>"
+            for who, text, decision in example.turns
+        )
+        parts.append(f"<h3>{html.escape(w['ex_' + example.kind])} ({html.escape(example.channel)})</h3><div class='chat'>{rows}</div>")
+    return "".join(parts)
+
+
+def _decisions(decisions: Sequence[str], w: dict[str, str]) -> str:
     if not decisions:
-        return "<p class='ok'>Nothing left open.</p>"
+        return f"<p class='ok'>{w['nothing_open']}</p>"
     return "<ol>" + "".join(f"<li>{html.escape(d)}</li>" for d in decisions) + "</ol>"
+
+
+def _number(value: float, lang: str) -> str:
+    text = f"{value:.2f}"
+    return text.replace(".", ",") if lang == "de" else text
 
 
 def _img(fig: Any) -> str:
@@ -304,4 +477,7 @@ _STYLE = (
     ".plots{display:flex;flex-wrap:wrap;gap:1em}.plots img{max-width:48%}"
     "blockquote{background:#eff6ff;border-left:4px solid #2563eb;margin:.5em 0;padding:.6em 1em;font-size:1.05em}"
     ".ok{color:#15803d}.warn{color:#b45309}"
+    ".chat{display:flex;flex-direction:column;gap:4px;max-width:720px}.turn{padding:6px 10px;border-radius:8px;white-space:pre-wrap}"
+    ".turn.user{align-self:flex-end;background:#dbeafe}.turn.bot{align-self:flex-start;background:#f3f4f6}"
+    ".who{display:block;font-size:.75em;color:#555}"
 )

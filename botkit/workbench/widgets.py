@@ -1,17 +1,20 @@
-"""Controls for the workshop notebooks: map the client's columns, pick the threshold together."""
+"""Controls for the workshop notebooks: the client's details, their columns, the threshold."""
 
 from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import ipywidgets as widgets
 from IPython.display import display
 
+from botkit.channels import CHANNELS
 from botkit.evaluation.metrics import CaseResult
 from botkit.policy.escalation import Thresholds
 from botkit.workbench.charts import png_data_uri
 from botkit.workbench.columns import FIELDS, IGNORE, ClientTable
+from botkit.workbench.folder import TONES, Workshop
 from botkit.workbench.tradeoff import describe, plot_tradeoff, tradeoff_at, tradeoff_curve
 
 NOT_USED = "— not used —"
@@ -80,6 +83,40 @@ class ThresholdPicker:
             f"{html.escape(describe(at, 'en'))}<br>{html.escape(describe(at, 'de'))}</div>"
         )
         self.chart.value = f'<img style="max-width:640px" src="{png_data_uri(plot_tradeoff(self.curve, self.threshold))}">'
+
+    def show(self) -> None:
+        display(self.box)
+
+
+class ClientForm:
+    """The client's details as a form, preset from `workshop.yaml`; `save()` writes them back."""
+
+    _TEXT_FIELDS = (
+        ("name", "Client"), ("bot_name", "Bot name"), ("contact", "Contact"), ("privacy_url", "Privacy URL"),
+        ("business_hours", "Business hours"), ("lang", "Language"),
+    )
+
+    def __init__(self, workshop: Workshop) -> None:
+        self.workshop = workshop
+        details = workshop.details
+        style = {"description_width": "120px"}
+        self._texts = {
+            key: widgets.Text(value=str(getattr(details, key)), description=label, style=style, layout=widgets.Layout(width="520px"))
+            for key, label in self._TEXT_FIELDS
+        }
+        self._tone = widgets.ToggleButtons(options=[("du", "du"), ("Sie", "sie")], value=details.tone, description="Tone", style=style)
+        self._channels = widgets.SelectMultiple(
+            options=list(CHANNELS), value=tuple(details.channels), description="Channels", style=style, rows=len(CHANNELS)
+        )
+        self.box = widgets.VBox([*self._texts.values(), self._tone, self._channels])
+
+    def save(self) -> Workshop:
+        """Write the form's values to `workshop.yaml` (and `knowledge/botkit.yaml`); returns the updated workshop."""
+        values = {key: box.value.strip() for key, box in self._texts.items()}
+        tone = self._tone.value if self._tone.value in TONES else self.workshop.details.tone
+        details = replace(self.workshop.details, **values, tone=tone, channels=tuple(self._channels.value))
+        self.workshop = self.workshop.save(details=details)
+        return self.workshop
 
     def show(self) -> None:
         display(self.box)

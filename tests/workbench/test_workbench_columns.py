@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from botkit.errors import KnowledgeError
 from botkit.knowledge import load_knowledge
-from botkit.workbench.columns import IGNORE, apply_mapping, guess_mapping, read_table, write_knowledge
+from botkit.workbench.columns import IGNORE, ClientTable, apply_mapping, guess_mapping, read_table, split_list, write_knowledge
 
 ROOT = Path(__file__).resolve().parents[2]
-EXPORT = ROOT / "notebooks" / "data" / "client-faq-export.csv"
+EXPORT = ROOT / "botkit" / "workbench" / "sample" / "client-faq-export.csv"
 
 
 def test_german_column_names_are_mapped_and_unknown_ones_left_unused():
@@ -68,7 +69,8 @@ def test_defaults_fill_fields_the_export_does_not_have(tmp_path):
     path.write_text("Frage,Antwort\nGibt es Ökostrom?,Ja.\n", encoding="utf-8")
     table = read_table(path)
     [entry] = apply_mapping(table, guess_mapping(table.columns), lang="en", scope="service", topic="tarife").entries
-    assert (entry.id, entry.lang, entry.scope, entry.topic) == ("gibt-es-oekostrom", "en", "service", "tarife")
+    # the row is recognisably German, so the detected language wins over the default
+    assert (entry.id, entry.lang, entry.scope, entry.topic) == ("gibt-es-oekostrom", "de", "service", "tarife")
 
 
 def test_language_and_scope_words_become_codes(tmp_path):
@@ -177,3 +179,39 @@ def test_client_exports_above_the_size_cap_are_refused(tmp_path):
     with pytest.raises(KnowledgeError, match="unpacks to"):
         read_table(tmp_path / "export.xlsx", max_bytes=size + 1)  # small on disk, far larger unpacked
     assert len(read_table(tmp_path / "export.xlsx").frame) == 2_000
+
+
+def test_keyword_cells_split_on_commas_semicolons_bars_and_line_breaks():
+    assert split_list("Kündigung, Vertrag kündigen; Abo beenden | austreten\nPause") == [
+        "Kündigung", "Vertrag kündigen", "Abo beenden", "austreten", "Pause"
+    ]
+    # a phrasing with a comma stays whole: keywords are short and end without sentence punctuation
+    assert split_list("Zählerstand übermitteln|Ablesekarte verloren, wie melde ich den Stand?") == [
+        "Zählerstand übermitteln", "Ablesekarte verloren, wie melde ich den Stand?"
+    ]
+    assert split_list("  ") == []
+
+
+def test_client_ids_become_slugs_and_keyword_columns_become_paraphrases():
+    mapping = guess_mapping(["FAQ-ID", "Frage", "Schlagwörter", "Antworttext", "Rubrik", "Art", "Mehr erfahren", "Werbetext"])
+    assert mapping == {
+        "FAQ-ID": "id", "Frage": "question", "Schlagwörter": "paraphrases", "Antworttext": "answer",
+        "Rubrik": "topic", "Art": "scope", "Mehr erfahren": "links", "Werbetext": "teaser",
+    }
+    frame = pd.DataFrame([["MS-01", "Wie kündige ich?", "Kündigung, Abo beenden", "Schriftlich.", "Mitgliedschaft", "Service", "", ""]],
+                         columns=list(mapping), dtype=str)
+    [entry] = apply_mapping(ClientTable("faq.xlsx", frame, (2,)), mapping).entries
+    assert entry.id == "ms-01" and entry.paraphrases == ("Kündigung", "Abo beenden") and entry.topic == "mitgliedschaft"
+
+
+def test_without_a_language_column_each_rows_language_is_detected():
+    frame = pd.DataFrame(
+        [
+            ["Wie kündige ich meine Mitgliedschaft?", "Mit einem Monat Frist zum Ende der Laufzeit, schriftlich an der Theke."],
+            ["How do I cancel my membership?", "With one month's notice to the end of the term, in writing at the front desk."],
+            ["Sauna?", "Ja."],  # too short to tell: the workshop's language
+        ],
+        columns=["Frage", "Antwort"], dtype=str,
+    )
+    mapped = apply_mapping(ClientTable("faq.csv", frame, (2, 3, 4)), guess_mapping(["Frage", "Antwort"]), lang="de")
+    assert [e.lang for e in mapped.entries] == ["de", "en", "de"]

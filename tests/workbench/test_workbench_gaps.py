@@ -25,7 +25,7 @@ from botkit.workbench.gaps import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-CHAT_LOG = ROOT / "notebooks" / "data" / "chat-log-questions.csv"
+CHAT_LOG = ROOT / "botkit" / "workbench" / "sample" / "chat-log-questions.csv"
 
 
 class TableEmbedder:
@@ -52,7 +52,7 @@ def test_the_message_column_is_found_by_name(tmp_path):
 def test_a_file_without_a_message_column_lists_its_columns(tmp_path):
     path = tmp_path / "log.csv"
     path.write_text("a,b\n1,2\n", encoding="utf-8")
-    with pytest.raises(KnowledgeError, match="column= one of: a, b"):
+    with pytest.raises(KnowledgeError, match=r"name it .Nachricht. \(columns: a, b\)"):
         read_questions(path)
     with pytest.raises(KnowledgeError, match="has no column 'x'"):
         read_questions(path, column="x")

@@ -1,59 +1,43 @@
-"""The six workshop notebooks run top to bottom on the sample data, headless, offline, in workshop order.
+"""The six workshop notebooks, as shipped in the package, on a new client's data: headless, with only WORKSHOP set.
 
-They share one output folder (as on a workshop day), so the hand-over notebook picks up the
-calibration and the proposed topics of notebooks 4 and 5. Run alone, each still passes.
+`botkit workshop new` makes the folder, the fitness studio's files go into `inputs/` (an XLSX FAQ
+export with its own column names, a Windows-1252 chat log, labelled cases), and papermill runs the
+notebooks in workshop order with the one parameter WORKSHOP, as on a workshop day without a person
+at the keyboard. Nothing in a notebook is edited.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import re
-import shutil
-from pathlib import Path
+import subprocess
+import sys
+import time
+from importlib import resources
 
 import nbformat
+import papermill
 import pytest
-from nbclient import NotebookClient
+import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = ROOT / "notebooks"
-ORDER = [
-    "01-import-and-check.ipynb",
-    "02-try-the-bot.ipynb",
-    "03-find-the-gaps.ipynb",
-    "04-set-the-threshold.ipynb",
-    "05-consent-and-campaigns.ipynb",
-    "06-hand-over.ipynb",
-]
-# What each notebook must leave in the workshop folder.
-WRITES = {
-    "01-import-and-check.ipynb": ["knowledge/faq.yaml"],
-    "02-try-the-bot.ipynb": [],
-    "03-find-the-gaps.ipynb": ["candidate-entries.yaml"],
-    "04-set-the-threshold.ipynb": ["calibration.json"],
-    "05-consent-and-campaigns.ipynb": ["proposed-topics.yaml"],
-    "06-hand-over.ipynb": ["workshop-report.html", "export/app.py", "export/botkit-export.json"],
-}
+from botkit.knowledge import load_knowledge
+from botkit.workbench.folder import NOTEBOOKS
+from tests.workbench.conftest import copy_fitness_inputs
+
+SHIPPED = resources.files("botkit.workbench").joinpath("notebooks")
+# Sample-specific ids, topics and paths that must not be hard-wired into a notebook.
+SAMPLE_WORDS = ("zaehler", "Zählerstand", "Solar", "angebote-solar", "Lindenau", "Abschlag", "../", "data/", "tune-cases")
 
 
-@pytest.fixture(scope="module")
-def workshop_env(tmp_path_factory, sample_index_dir):
-    """Environment of the notebook kernels: a temporary output folder and a copy of the built sample index."""
-    folder = tmp_path_factory.mktemp("workshop")
-    shutil.copytree(sample_index_dir, folder / "index")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("BOTKIT_WORKSHOP_DIR", str(folder / "out"))
-        patch.setenv("BOTKIT_INDEX_DIR", str(folder / "index"))
-        patch.setenv("JUPYTER_PLATFORM_DIRS", "1")  # jupyter_core warns without it
-        patch.delenv("BOTKIT_CALIBRATION", raising=False)
-        patch.delenv("BOTKIT_DATABASE_URL", raising=False)
-        yield folder / "out"
+def shipped(name: str) -> nbformat.NotebookNode:
+    return nbformat.reads(SHIPPED.joinpath(name).read_text(encoding="utf-8"), as_version=4)
 
 
-def test_the_notebooks_are_the_workshop_order_and_have_no_outputs():
-    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == ORDER
-    for name in ORDER:
-        nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+def test_the_notebooks_ship_in_workshop_order_without_outputs():
+    assert sorted(p.name for p in SHIPPED.iterdir() if p.name.endswith(".ipynb")) == list(NOTEBOOKS)
+    for name in NOTEBOOKS:
+        nb = shipped(name)
         nbformat.validate(nb)
         first = nb.cells[0]
         assert first.cell_type == "markdown" and "**What for:**" in first.source and "**Prepare:**" in first.source, name
@@ -62,10 +46,27 @@ def test_the_notebooks_are_the_workshop_order_and_have_no_outputs():
                 assert not cell.outputs and cell.execution_count is None, f"{name}: clear the outputs before committing"
 
 
+def test_the_first_code_cell_is_the_parameters_cell_with_only_workshop():
+    for name in NOTEBOOKS:
+        code = [c for c in shipped(name).cells if c.cell_type == "code"]
+        assert code[0].metadata.get("tags") == ["parameters"], name
+        tree = ast.parse(code[0].source)
+        assert [t.id for node in tree.body for t in node.targets] == ["WORKSHOP"], name
+        assert not any("parameters" in c.metadata.get("tags", []) for c in code[1:]), name
+
+
+def test_nothing_of_the_sample_is_hard_wired():
+    for name in NOTEBOOKS:
+        for cell in shipped(name).cells:
+            if cell.cell_type == "code":
+                found = [w for w in SAMPLE_WORDS if w in cell.source]
+                assert not found, f"{name}: {found} in a code cell; derive it from the workshop"
+
+
 def test_notebook_cells_stay_thin():
     """Logic belongs in botkit.workbench with tests: no function or class definitions in cells."""
-    for name in ORDER:
-        for cell in nbformat.read(NOTEBOOKS / name, as_version=4).cells:
+    for name in NOTEBOOKS:
+        for cell in shipped(name).cells:
             if cell.cell_type != "code":
                 continue
             source = re.sub(r"^%.*$", "", cell.source, flags=re.MULTILINE)  # IPython magics are not Python
@@ -73,15 +74,63 @@ def test_notebook_cells_stay_thin():
             assert not defined, f"{name}: move the definition into botkit.workbench"
 
 
-@pytest.mark.parametrize("name", ORDER)
-def test_the_notebook_runs_top_to_bottom(name, workshop_env):
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    client = NotebookClient(nb, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}})
-    client.execute()  # raises CellExecutionError naming the failing cell
-    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
-    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr" and "Traceback" in o.text]
-    for path in WRITES[name]:
-        assert (workshop_env / path).is_file(), f"{name} should write {path}"
-    if name in ("01-import-and-check.ipynb", "04-set-the-threshold.ipynb"):
-        assert any("image/png" in o.get("data", {}) for o in outputs), "the charts are shown"
+@pytest.fixture(scope="module")
+def fitness_run(tmp_path_factory):
+    """`botkit workshop new` + the client's files + papermill over the six notebooks; the seconds it took."""
+    root = tmp_path_factory.mktemp("fitness") / "kraftwerk"
+    started = time.monotonic()
+    made = subprocess.run(
+        [sys.executable, "-m", "botkit", "workshop", "new", str(root), "--client", "Kraftwerk Fitness", "--tone", "du", "--bot-name", "Tessa"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    copy_fitness_inputs(root / "inputs")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUPYTER_PLATFORM_DIRS", "1")  # jupyter_core warns without it
+        for name in ("BOTKIT_CALIBRATION", "BOTKIT_DATABASE_URL", "BOTKIT_INDEX_DIR", "BOTKIT_THRESHOLD"):
+            patch.delenv(name, raising=False)
+        for name in NOTEBOOKS:
+            papermill.execute_notebook(
+                str(root / name), str(root / "reports" / f"run-{name}"), parameters={"WORKSHOP": str(root)},
+                cwd=str(root), kernel_name="python3", progress_bar=False,
+            )
+    return root, time.monotonic() - started
+
+
+def test_the_fitness_workshop_runs_headless_with_only_workshop_set(fitness_run):
+    root, seconds = fitness_run
+    for name in NOTEBOOKS:
+        nb = nbformat.read(root / "reports" / f"run-{name}", as_version=4)
+        outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+        assert not [o for o in outputs if o.output_type == "error"], name
+        assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr" and "Traceback" in o.text], name
+    print(f"workshop new -> report, headless: {seconds:.0f} s")
+
+
+def test_the_import_saves_the_mapping_and_splits_the_keywords(fitness_run):
+    root, _ = fitness_run
+    saved = yaml.safe_load((root / "workshop.yaml").read_text(encoding="utf-8"))
+    assert saved["mapping"]["file"] == "Kraftwerk-FAQ-Export.xlsx"
+    assert saved["mapping"]["columns"]["Schlagwörter"] == "paraphrases"
+    knowledge = load_knowledge(root / "knowledge")
+    entries = knowledge.by_id()
+    assert len(entries) == 33  # 34 rows, one without a question
+    assert entries["ms-01"].paraphrases == ("Kündigung", "Vertrag kündigen", "Abo beenden", "austreten")
+    assert "Schwangerschaft" in entries["ms-03"].paraphrases  # a line break inside the cell
+    marketing = {e.topic for e in knowledge.entries if e.scope == "marketing"}
+    assert marketing == {t.id for t in knowledge.client.topics}  # every offer has a consent topic to opt into
+    assert knowledge.client.name == "Kraftwerk Fitness" and knowledge.client.bot_name == "Tessa"
+
+
+def test_the_outputs_are_written_into_the_workshop_folder(fitness_run):
+    root, _ = fitness_run
+    calibration = json.loads((root / "reports" / "calibration.json").read_text(encoding="utf-8"))
+    assert calibration["metrics"]["n_cases"] == 42 and 0 < calibration["threshold"] < 1
+    candidates = yaml.safe_load((root / "reports" / "candidate-entries.yaml").read_text(encoding="utf-8"))
+    assert any("Schwimm" in c["question"] or any("Schwimm" in p for p in c["paraphrases"]) for c in candidates)
+    report = (root / "reports" / "workshop-report.html").read_text(encoding="utf-8")
+    assert "Kraftwerk Fitness" in report and "Kraftwerk-FAQ-Export.xlsx" in report and "angebote-aktionen" in report
+    manifest = json.loads((root / "export" / "botkit-export.json").read_text(encoding="utf-8"))
+    assert manifest["client"] == "Kraftwerk Fitness" and manifest["entries"] == 33
+    assert (root / "export" / "data" / "calibration.json").is_file() and (root / "export" / "app.py").is_file()
+    assert "inputs/" in (root / ".gitignore").read_text(encoding="utf-8")

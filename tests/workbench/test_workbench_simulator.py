@@ -13,24 +13,42 @@ from botkit.workbench.simulator import ALL_TOPICS, NO_CONSENT, ChatSimulator, ch
 TEASER = "Komplettset mit 800 W"  # from the balkonkraftwerk entry's teaser
 
 
-def test_a_conversation_shows_disclosure_answer_and_handover_then_silence(shared_bot):
+def test_a_handover_waits_in_the_queue_until_a_person_takes_it_then_the_bot_is_silent(shared_bot):
     sim = ChatSimulator(shared_bot, channel="whatsapp")
     first = sim.send("Wie melde ich meinen Zählerstand?")
     assert first.disclosed and first.entries == ("zaehlerstand-melden",)
     handover = sim.send("Ich möchte mit einem Mitarbeiter sprechen")
-    assert handover.decision == Decision.HANDOVER and sim.with_human
+    assert handover.decision == Decision.HANDOVER and sim.handover.status == "waiting" and not sim.with_human
+    assert sim.handover.id in {h.id for h in shared_bot.queue()}
+    sim.take("Jana")
+    assert sim.with_human and sim.handover.taken_by == "Jana"
     assert sim.send("Hallo?").decision == Decision.SILENT
+    [said] = sim.person_says("Hallo, hier ist Jana. Ich sehe mir das an.")
+    assert said.channel == "whatsapp" and "hier ist Jana" in said.text
     page = sim.chat_html()
     assert "kein Mensch" in page  # the disclosure bubble
-    assert "zaehlerstand-melden" in page and "handed over: a person has the conversation now" in page
-    assert "Handover" in sim.details_html() or "silent" in sim.details_html()
+    assert "waiting in the queue for a person" in page and "Jana took the conversation" in page
+    assert "Jana (a person) writes:" in page and "Ich sehe mir das an." in page
+    assert {"role": "person", "text": "Hallo, hier ist Jana. Ich sehe mir das an."} in [
+        {"role": t["role"], "text": t["text"]} for t in shared_bot.handover(sim.handover.id).transcript
+    ]
+
+
+def test_writing_as_the_person_needs_the_conversation_taken_first(shared_bot):
+    sim = ChatSimulator(shared_bot, channel="web")
+    with pytest.raises(ConfigError, match="nothing to take"):
+        sim.take()
+    sim.send("Ich möchte mit einem Mitarbeiter sprechen")
+    with pytest.raises(ConfigError, match="take the conversation first"):
+        sim.person_says("Hallo")
 
 
 def test_after_the_person_hands_back_the_bot_answers_and_discloses_again(shared_bot):
     sim = ChatSimulator(shared_bot, channel="telegram")
     sim.send("Ich möchte mit einem Mitarbeiter sprechen")
+    sim.take()
     sim.release()
-    assert not sim.with_human
+    assert not sim.with_human and sim.handover is None
     again = sim.send("Wie kann ich meinen Vertrag kündigen?")
     assert again.decision == Decision.ANSWERED and again.disclosed
     assert "handed the conversation back" in sim.chat_html()
@@ -46,8 +64,10 @@ def test_the_side_panel_shows_decision_confidence_and_cited_entries(shared_bot):
 
 
 def test_a_consent_profile_decides_whether_marketing_content_is_shown(shared_bot):
-    assert list(ChatSimulator(shared_bot).profiles) == [NO_CONSENT, "Solar offers", "E-mobility offers", "Energy-saving newsletter", ALL_TOPICS]
-    opted_in = ChatSimulator(shared_bot, channel="whatsapp", consent="Solar offers")
+    # titles in the client's language; a topic id names its profile too
+    assert list(ChatSimulator(shared_bot).profiles) == [NO_CONSENT, "Solar-Angebote", "E-Mobilität", "Energiespar-Newsletter", ALL_TOPICS]
+    assert ChatSimulator(shared_bot, consent="angebote-solar").consent == "Solar-Angebote"
+    opted_in = ChatSimulator(shared_bot, channel="whatsapp", consent="Solar-Angebote")
     not_opted_in = ChatSimulator(shared_bot, channel="whatsapp")
     with_teaser = opted_in.send("Verkauft ihr Balkonkraftwerke?")
     without = not_opted_in.send("Verkauft ihr Balkonkraftwerke?")
@@ -82,11 +102,18 @@ def test_the_widgets_send_typed_text_and_tapped_buttons(shared_bot):
     buttons[0].click()
     assert [t.text for t in sim.turns] == ["Wie melde ich meinen Zählerstand?", "Ablesetermin"]
     view.text.value = "Ich möchte mit einem Mitarbeiter sprechen"
+    panel = view.queue
+    assert sim.conversation_id in panel.table.value and not panel.take.disabled and panel.say.disabled
+    panel.person.value = "Jana"
+    panel.take.click()
+    assert sim.with_human and panel.take.disabled and not panel.say.disabled
+    panel.text.value = "Hallo, hier ist Jana."  # Enter in the person's box
+    assert "Jana (a person) writes:" in view.chat.value and "hier ist Jana" in view.chat.value
     assert not view.hand_back.disabled
     view.hand_back.click()
     assert view.hand_back.disabled and not sim.with_human
-    view.consent.value = "Solar offers"
-    assert sim.turns == [] and sim.consent == "Solar offers"
+    view.consent.value = "Solar-Angebote"
+    assert sim.turns == [] and sim.consent == "Solar-Angebote"
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
