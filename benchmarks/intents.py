@@ -20,7 +20,7 @@ import numpy as np
 
 from botkit.wiring import default_embedder
 from botkit.knowledge import load_knowledge
-from botkit.policy.intents import KINDS, NEIGHBOURS, SMALL_TALK, THRESHOLDS, IntentMatcher, Threshold, decide
+from botkit.policy.intents import KINDS, NEIGHBOURS, SMALL_TALK, THRESHOLDS, IntentMatcher, Threshold
 
 ROOT = Path(__file__).resolve().parent.parent
 TUNING = ROOT / "benchmarks" / "intent_tuning"

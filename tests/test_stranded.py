@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from botkit import Decision, Settings, open_bot
+from botkit import Decision, open_bot
 from tests.conftest import SAMPLE
 
 CONVERSATIONS = 500

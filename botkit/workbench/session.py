@@ -19,7 +19,7 @@ from pathlib import Path
 
 from botkit.bot import Bot
 from botkit.config import Settings
-from botkit.defaults import default_embedder, open_bot
+from botkit.wiring import default_embedder, open_bot
 from botkit.errors import ConfigError
 from botkit.evaluation.cases import Case, check_references, load_cases
 from botkit.knowledge import KnowledgeBase
