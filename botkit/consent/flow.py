@@ -61,6 +61,11 @@ class ConsentFlow:
             return self._request(user_id, channel, intent, lang, text, message_id)
         batch = self.pending(user_id, channel)
         if not batch:
+            answered = [e for e in self._caused(user_id, message_id) if e.channel == channel and e.ref is not None]
+            if answered:  # handled before, but its reply was never saved (a crash): the same answer again
+                topics = [self.ledger.topics[e.topic] for e in answered if e.topic in self.ledger.topics]
+                key = "granted" if answered[0].state == GRANTED else "declined"
+                return Draft(say(key, lang, self.ledger.client, titles=self._titles(topics, lang)))
             return None  # a "JA" with nothing to confirm is an ordinary message
         topics = [self.ledger.topics[e.topic] for e in batch]
         if intent.kind == "confirm":
@@ -111,6 +116,9 @@ class ConsentFlow:
         return [e for e in waiting if e.at == latest]
 
     def _request(self, user_id: str, channel: str, intent: Intent, lang: str, text: str, message_id: str | None) -> Draft:
+        asked = [e for e in self._caused(user_id, message_id) if e.channel == channel and e.state == PENDING and e.wording]
+        if asked:  # handled before, but its reply was never saved (a crash): the same request again
+            return Draft(asked[0].wording or "", quick_replies=(say("yes", lang, self.ledger.client), say("no", lang, self.ledger.client)))
         topics = [self.ledger.topics[t] for t in intent.topics]
         wanted = [t for t in topics if not self.ledger.is_granted(user_id, channel, t.id)]
         if not wanted:
@@ -141,12 +149,15 @@ class ConsentFlow:
         """
         topic_ids = intent.topics if intent.kind == "stop_topics" else None
         active = [e for e in self.ledger.states(user_id) if e.state in (PENDING, GRANTED)]
+        done_before = [e for e in self._caused(user_id, message_id) if e.state == WITHDRAWN]  # a retry after a crash
         if topic_ids is not None:
             active = [e for e in active if e.topic in topic_ids]
-        if not active and not intent.sure:
-            return None
+            done_before = [e for e in done_before if e.topic in topic_ids]
         for event in active:
             self.ledger.withdraw(user_id, event.channel, event.topic, message_id=message_id, evidence=text)
+        active += done_before
+        if not active and not intent.sure:
+            return None
         names = list(dict.fromkeys(e.topic for e in active)) or list(topic_ids or ())
         topics = [self.ledger.topics[t] for t in names if t in self.ledger.topics]
         if active:
@@ -156,6 +167,12 @@ class ConsentFlow:
         if topic_ids is None:
             return Draft(say("nothing_to_withdraw", lang, self.ledger.client))
         return Draft(say("not_subscribed", lang, self.ledger.client, titles=self._titles(topics, lang)))
+
+    def _caused(self, user_id: str, message_id: str | None) -> list[ConsentEvent]:
+        """The user's current consent events that this message caused: it was handled before."""
+        if message_id is None:
+            return []
+        return [e for e in self.ledger.states(user_id) if e.message_id == message_id]
 
     def _objected(self, user_id: str, topic_id: str) -> bool:
         return any(e.topic == topic_id and e.state == WITHDRAWN for e in self.ledger.states(user_id))

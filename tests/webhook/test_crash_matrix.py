@@ -9,6 +9,10 @@ catches it and nothing is released); the restart is a new bot opened on the same
 and a new worker with another owner, once the leases ran out. What the user receives is
 what the send-API stand-in (tests/webhook/support.py) recorded over real HTTP; it must
 equal a crash-free run of the same scenario on a fresh database.
+
+A fifth point lies inside the bot's reply: the consent ledger commits its event before the
+conversation's state and turns are saved; a crash in between must not change the answer
+(opt-in request, "JA", STOP).
 """
 
 from __future__ import annotations
@@ -54,6 +58,10 @@ SCENARIOS = {
     "first_message": Scenario((), "Wie melde ich meinen Zählerstand?"),
     "consent_ja": Scenario(("Ich möchte Solar-Angebote erhalten",), "JA"),
     "person_request": Scenario((), "Ich möchte mit einem Mitarbeiter sprechen"),
+}
+INSIDE = {  # the other consent messages, for the crash inside the reply
+    "opt_in": Scenario((), "Ich möchte Solar-Angebote erhalten"),
+    "stop": Scenario(("Ich möchte Solar-Angebote erhalten", "JA"), "STOP"),
 }
 
 
@@ -102,6 +110,19 @@ class DyingQueue(WebhookQueue):
         raise Crash("after_outbox_insert")
 
 
+class DyingStore:
+    """The bot's conversation store; the process dies when the reply is about to be saved (after consent events)."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def save(self, *args: Any, **kwargs: Any) -> Any:
+        raise Crash("before_save")
+
+
 class DyingWorker(Worker):
     """The real worker; dies right after the bot's reply was committed, before `finish`."""
 
@@ -117,6 +138,8 @@ def worker(bot: Any, owner: str, clock: Any, hook: Any, point: str | None = None
     queue_type = DyingQueue if point == "after_outbox_insert" else WebhookQueue
     writer = DyingWriter(bot.store.engine, sender) if point == "after_send_commit" else GroupWriter(bot.store.engine)
     worker_type = DyingWorker if point == "after_reply" else Worker
+    if point == "before_save":
+        bot.store = DyingStore(bot.store)
     return worker_type(bot, queue_type(bot.store.engine), writer, sender, settings, clock=clock, owner=owner)  # type: ignore[arg-type]
 
 
@@ -196,9 +219,9 @@ def crash_matrix(settings, embedder, clock, recorder, tmp_path):
 
     def both(name: str, point: str) -> tuple[Outcome, Outcome]:
         start = clock.now
-        crash_free = play(SCENARIOS[name], replace(settings, database_url=f"sqlite:///{tmp_path / 'crash-free.db'}"), embedder, clock, recorder, None)
+        crash_free = play({**SCENARIOS, **INSIDE}[name], replace(settings, database_url=f"sqlite:///{tmp_path / 'crash-free.db'}"), embedder, clock, recorder, None)
         clock.now = start
-        return crash_free, play(SCENARIOS[name], settings, embedder, clock, recorder, point)
+        return crash_free, play({**SCENARIOS, **INSIDE}[name], settings, embedder, clock, recorder, point)
 
     return both
 
@@ -208,7 +231,7 @@ def assert_same_conversation(name: str, crash_free: Outcome, crashed: Outcome) -
     found = crashed.records
     assert found == crash_free.records
     assert found["inbox"] == ["done"] * len(found["inbox"]) and set(found["outbox"]) == {"sent"}
-    scenario = SCENARIOS[name]
+    scenario = {**SCENARIOS, **INSIDE}[name]
     last = f"wamid.crash.{len(scenario.before)}"
     assert [t for t in found["turns"] if t[2] == last] == [("user", scenario.message, last, None, None)]  # stored once
     for outcome in (crash_free, crashed):
@@ -217,6 +240,10 @@ def assert_same_conversation(name: str, crash_free: Outcome, crashed: Outcome) -
     if name == "consent_ja":
         assert [(c[1], c[2]) for c in found["consent"]] == [("pending", "wamid.crash.0"), ("granted", last)]
         assert "bestätigt" in shown(crashed.sent[-1])  # the confirmation was sent
+    if name == "opt_in":
+        assert [(c[1], c[2]) for c in found["consent"]] == [("pending", last)]
+    if name == "stop":
+        assert [(c[1], c[2]) for c in found["consent"]][-1] == ("withdrawn", last)
     if name == "person_request":
         assert [h[0] for h in found["handovers"]] == ["user_request"]
 
@@ -247,5 +274,13 @@ def test_a_crash_during_a_send_sends_that_message_again_and_nothing_else(name, c
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_a_crash_after_a_send_was_committed_sends_only_the_rest(name, crash_matrix):
     crash_free, crashed = crash_matrix(name, "after_send_commit")
+    assert crashed.sent == crash_free.sent
+    assert_same_conversation(name, crash_free, crashed)
+
+
+@pytest.mark.parametrize("name", [*SCENARIOS, *INSIDE])
+def test_a_crash_after_the_consent_was_recorded_but_before_the_reply_was_saved_gives_the_same_reply(name, crash_matrix):
+    """Inside the bot's reply the consent ledger commits first; a retried "JA" must still get its confirmation."""
+    crash_free, crashed = crash_matrix(name, "before_save")
     assert crashed.sent == crash_free.sent
     assert_same_conversation(name, crash_free, crashed)
