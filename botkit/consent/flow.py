@@ -145,7 +145,9 @@ class ConsentFlow:
         """Withdraw in every channel of this user: an objection to marketing is not limited to one channel (Art. 21(3)).
 
         A withdrawal that is not `sure` is still carried out, and the reply says how the
-        message was read; if there is nothing to withdraw it is left to be answered as a question.
+        message was read. With nothing to withdraw, only an exact STOP keyword or phrase gets
+        "nothing to withdraw"; a sentence read as a withdrawal ("Bitte alle meine Daten
+        löschen") is left to be answered as a question.
         """
         topic_ids = intent.topics if intent.kind == "stop_topics" else None
         active = [e for e in self.ledger.states(user_id) if e.state in (PENDING, GRANTED)]
@@ -156,8 +158,8 @@ class ConsentFlow:
         for event in active:
             self.ledger.withdraw(user_id, event.channel, event.topic, message_id=message_id, evidence=text)
         active += done_before
-        if not active and not intent.sure:
-            return None
+        if not active and (intent.read or not intent.sure):
+            return None  # nothing to stop, and only read from a sentence: answer it as a question
         names = list(dict.fromkeys(e.topic for e in active)) or list(topic_ids or ())
         topics = [self.ledger.topics[t] for t in names if t in self.ledger.topics]
         if active:

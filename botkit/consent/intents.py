@@ -77,6 +77,7 @@ class Intent:
     kind: Kind
     topics: tuple[str, ...] = ()
     sure: bool = True
+    read: bool = False  # recognised by the intent matcher from a sentence, not by an exact rule
 
 
 def normalize(text: str) -> str:
@@ -100,7 +101,9 @@ def classify(text: str, topics: Iterable[Topic], matcher: IntentMatcher | None =
         return None
     norm = normalize(text)
     named = tuple(t.id for t in topics if _mention(norm, t) is not None)
-    return Intent("stop_topics", named, sure=meant.sure) if named else Intent("stop_all", sure=meant.sure)
+    if named:
+        return Intent("stop_topics", named, sure=meant.sure, read=True)
+    return Intent("stop_all", sure=meant.sure, read=True)
 
 
 def _by_rules(text: str, topics: Iterable[Topic]) -> Intent | None:

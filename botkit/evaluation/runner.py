@@ -138,8 +138,10 @@ def evaluate_conversations(
     Each script's user first gets its `consents` granted in the bot's ledger (method
     "operator"); campaign steps go through `botkit.consent.send_campaign`. `wait` steps move
     `clock` (the bot's clock) forward and then deliver what the bot sends on its own (the
-    "nobody came" notice); scripts with waits need it.
+    "nobody came" notice); scripts with waits need it (a bot opened with a `ManualClock` brings its own).
     """
+    if clock is None and isinstance(bot.clock, ManualClock):
+        clock = bot.clock
     total = sum(len(c.turns) for c in conversations)
     _warm_up(bot, next((t.user for c in conversations for t in c.turns if t.user), "Hallo"))
     done = 0

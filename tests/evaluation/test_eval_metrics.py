@@ -136,4 +136,5 @@ def test_redeciding_at_a_threshold_matches_a_bot_configured_with_it(tmp_path, sa
     limits = Thresholds(threshold, margin, Settings().max_misses, min(Settings().suggest_threshold, threshold))
     redecided = [redecide(r, limits) for r in default]
     assert [(r.decision, r.entries) for r in redecided] == [(r.decision, r.entries) for r in configured]
-    assert len({r.decision for r in configured}) == 3, "the cases should exercise answer, clarify and handover"
+    exercised = {r.decision for r in configured}
+    assert {Decision.ANSWERED, Decision.CLARIFY, Decision.HANDOVER} <= exercised, "the cases should exercise answer, clarify and handover"
