@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.baseline import NearestNeighbour
-from botkit.evaluation.tuning import tune
 from botkit.evaluation.metrics import CaseResult, hit_at, in_scope_accuracy, oos_auroc, oos_recall, redecide
+from botkit.evaluation.tuning import tune
 from botkit.index import KnowledgeIndex, build_index
 from botkit.policy.escalation import Thresholds, decide
 from botkit.protocols import Embedder

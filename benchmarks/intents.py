@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from botkit.wiring import default_embedder
 from botkit.knowledge import load_knowledge
 from botkit.policy.intents import KINDS, NEIGHBOURS, SMALL_TALK, THRESHOLDS, IntentMatcher, Threshold
+from botkit.wiring import default_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 TUNING = ROOT / "benchmarks" / "intent_tuning"

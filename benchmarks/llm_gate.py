@@ -21,10 +21,10 @@ from pathlib import Path
 
 from benchmarks.harness import write_result
 from botkit import Settings, open_bot
-from botkit.wiring import default_embedder, open_chat_model
 from botkit.errors import LLMError
 from botkit.llm_server import LocalLLMServer, ServerOptions, missing_runtime, smollm2_path
 from botkit.phrasing import Phraser
+from botkit.wiring import default_embedder, open_chat_model
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "evaluations" / "data" / "cases.csv"

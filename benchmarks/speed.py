@@ -30,8 +30,8 @@ import numpy as np
 
 from benchmarks.harness import DATASETS, write_result
 from botkit.config import Settings
-from botkit.wiring import build, open_bot
 from botkit.providers.embedders import USEEmbedder
+from botkit.wiring import build, open_bot
 
 ENTRIES = 10_000
 QUERIES = 500

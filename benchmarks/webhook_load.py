@@ -312,8 +312,8 @@ def in_process_rate(work: Path, texts: list[str], seconds: float) -> float:
 
 def run(messages: int, seconds: float, connections: int, reply_workers: int, workers: int) -> dict[str, Any]:
     from botkit import Settings
-    from botkit.wiring import build
     from botkit.webhook.export import export_bot
+    from botkit.wiring import build
 
     texts = questions()
     results: dict[str, Any] = {"messages": messages, "connections": connections, "reply_workers": reply_workers, "workers": workers,

@@ -11,7 +11,6 @@ if typing.TYPE_CHECKING:
     from botkit.bot import Bot
     from botkit.config import Settings
     from botkit.consent import ConsentFlow, ConsentLedger, send_campaign
-    from botkit.wiring import build, open_bot
     from botkit.errors import (
         BotkitError,
         ChannelError,
@@ -30,6 +29,7 @@ if typing.TYPE_CHECKING:
     from botkit.knowledge import KnowledgeBase, load_knowledge
     from botkit.phrasing import Phraser, Phrasing
     from botkit.types import Decision, Draft, FaqEntry, Handover, Hit, Message, Reply, Retrieval
+    from botkit.wiring import build, open_bot
 
 _ERRORS = (
     "BotkitError",

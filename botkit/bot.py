@@ -9,13 +9,12 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from botkit.channels import HouseRules, render
+from botkit.errors import HandoverError
 from botkit.hours import waiting_promise
 from botkit.knowledge import KnowledgeBase
 from botkit.language import LanguageDetector
-from botkit.errors import HandoverError
 from botkit.phrasing import Phraser, PhraseRequest
 from botkit.policy import disclosure
-from botkit.policy.intents import IntentMatcher
 from botkit.policy.escalation import (
     Thresholds,
     clarify_options,
@@ -23,6 +22,7 @@ from botkit.policy.escalation import (
     short_title,
     suggest_options,
 )
+from botkit.policy.intents import IntentMatcher
 from botkit.policy.wording import say
 from botkit.protocols import ConsentHook, HandoverSink
 from botkit.retrieve import Retriever

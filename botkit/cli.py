@@ -260,9 +260,9 @@ def handovers_reply(
 
     Example: `botkit handovers reply knowledge/ 3 "Hallo, hier ist Anna vom Kundenservice"`
     """
-    from botkit.wiring import open_engine
     from botkit.webhook.handover_events import person_message
     from botkit.webhook.outbox import WebhookQueue
+    from botkit.wiring import open_engine
 
     if not text.strip():
         raise ConfigError("the message is empty; write what the user should read")
@@ -383,8 +383,8 @@ def serve(
     import uvicorn
     from dotenv import load_dotenv
 
-    from botkit.wiring import build
     from botkit.webhook.entry import KNOWLEDGE_ENV, app_for_knowledge
+    from botkit.wiring import build
 
     if env_file.is_file():
         load_dotenv(env_file, override=False)  # worker processes inherit it
@@ -553,11 +553,11 @@ def eval_command(
     Every case is a new conversation on a throw-away database.
     Example: `botkit eval knowledge/ evaluations/data/cases.csv --calibration calibration.json --report reports/eval --json`
     """
-    from botkit.wiring import open_bot
     from botkit.evaluation.cases import check_references, is_conversation_file, load_cases, load_conversations
     from botkit.evaluation.metrics import case_metrics, sweep, threshold_grid
     from botkit.evaluation.runner import conversation_metrics, evaluate_cases, evaluate_conversations
     from botkit.testing import ManualClock
+    from botkit.wiring import open_bot
 
     if calibration is not None and threshold is not None:
         raise ConfigError("give --calibration or --threshold, not both")
@@ -625,10 +625,10 @@ def tune(
     `BOTKIT_CALIBRATION=calibration.json botkit chat knowledge/`
     """
     from botkit.calibration import write_calibration
-    from botkit.wiring import default_embedder, open_bot
     from botkit.evaluation.cases import check_references, load_cases
     from botkit.evaluation.runner import evaluate_cases
     from botkit.evaluation.tuning import tune as tune_threshold
+    from botkit.wiring import default_embedder, open_bot
 
     if objective is not None and objective != "balanced":
         raise ConfigError(f"unknown objective {objective!r}; use --objective balanced or --min-in-scope-accuracy X")
@@ -723,7 +723,6 @@ def llm_serve(
 def _suggestion_run(knowledge: Path, entry_ids: list[str] | None, kind: str, per_entry: int, out: Path | None) -> None:
     from datetime import date
 
-    from botkit.wiring import open_chat_model
     from botkit.suggestions import (
         check_review_path,
         default_review_path,
@@ -732,6 +731,7 @@ def _suggestion_run(knowledge: Path, entry_ids: list[str] | None, kind: str, per
         write_paraphrase_review,
         write_question_review,
     )
+    from botkit.wiring import open_chat_model
 
     kb = load_knowledge(knowledge)
     by_id = kb.by_id()

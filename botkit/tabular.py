@@ -6,7 +6,6 @@ import csv
 import io
 from collections.abc import Iterator
 
-
 SPREADSHEET_DELIMITERS = ";,\t"
 """What client exports use: German Excel's semicolon first, then comma and tab."""
 

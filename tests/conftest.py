@@ -28,10 +28,10 @@ from hypothesis import settings as hypothesis_settings  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from botkit import Settings, open_bot  # noqa: E402
-from botkit.wiring import default_embedder  # noqa: E402
 from botkit.testing import FakeEmbedder, ManualClock  # noqa: E402
+from botkit.wiring import default_embedder  # noqa: E402
 
-# Property tests run light by default; CI runs them once with HYPOTHESIS_PROFILE=thorough.
+# Property tests run light by default; .ci/run also runs the pure ones with HYPOTHESIS_PROFILE=thorough.
 # No deadline: on a busy shared machine one example can take long for reasons of its own.
 hypothesis_settings.register_profile("light", max_examples=50, deadline=None)
 hypothesis_settings.register_profile("thorough", max_examples=1000, deadline=None)

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 
 from botkit import IndexMismatchError, KnowledgeError, Settings, build, load_knowledge, open_bot
-from botkit.wiring import vector_store_for
 from botkit.index import KnowledgeIndex, build_index
 from botkit.protocols import VectorStore
 from botkit.providers.chroma import ChromaStore
 from botkit.providers.memory import MemoryStore
 from botkit.retrieve import Retriever
 from botkit.testing import CountingEmbedder, RenamedEmbedder
+from botkit.wiring import vector_store_for
 
 
 @pytest.fixture(params=["chroma", "memory"])

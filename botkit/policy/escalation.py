@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from botkit.types import Decision, Retrieval
 
+
 @dataclass(frozen=True)
 class Thresholds:
     """The escalation settings a decision needs."""

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from botkit.wiring import open_bot
 from botkit.errors import ConfigError
 from botkit.webhook.app import create_app
 from botkit.webhook.settings import load_settings
+from botkit.wiring import open_bot
 
 MANIFEST = "botkit-export.json"
 KNOWLEDGE_ENV = "BOTKIT_SERVE_KNOWLEDGE"  # set by `botkit serve --workers N` for its worker processes

@@ -9,17 +9,17 @@ from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from botkit.calibration import read_calibration
 from botkit.channels import get_profile
 from botkit.config import Settings
 from botkit.db import open_database
-from botkit.wiring import build, data_dir
 from botkit.errors import ConfigError
-from botkit.calibration import read_calibration
 from botkit.index import ProgressFn
 from botkit.knowledge import client_file, knowledge_files
 from botkit.protocols import Embedder
 from botkit.webhook.entry import MANIFEST
 from botkit.webhook.lock import botkit_wheel, pinned_requirements
+from botkit.wiring import build, data_dir
 
 LOCK = "requirements.lock"
 

@@ -23,8 +23,8 @@ import yaml
 from botkit.errors import KnowledgeError, Problem
 from botkit.knowledge import LISTS, OPTIONAL, REQUIRED, RawRecord, validate_records
 from botkit.language import LanguageDetector
-from botkit.tabular import SPREADSHEET_DELIMITERS, sniff_delimiter
 from botkit.strict_yaml import MAX_FILE_BYTES, compose_yaml, read_capped
+from botkit.tabular import SPREADSHEET_DELIMITERS, sniff_delimiter
 from botkit.types import FaqEntry
 from botkit.workbench.text import normalize_name, read_text, slugify, unique_id
 

@@ -19,12 +19,12 @@ from pathlib import Path
 
 from botkit.bot import Bot
 from botkit.config import Settings
-from botkit.wiring import default_embedder, open_bot
 from botkit.errors import ConfigError
 from botkit.evaluation.cases import Case, check_references, load_cases
 from botkit.knowledge import KnowledgeBase
 from botkit.protocols import Embedder
 from botkit.types import FaqEntry
+from botkit.wiring import default_embedder, open_bot
 from botkit.workbench.columns import ClientTable, MappedKnowledge, apply_mapping, write_knowledge
 from botkit.workbench.folder import SavedMapping, Workshop
 from botkit.workbench.script import propose_topics

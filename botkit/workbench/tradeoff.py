@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 
 from matplotlib.figure import Figure
 
-from botkit.errors import ConfigError
 from botkit.calibration import Calibration
+from botkit.errors import ConfigError
 from botkit.evaluation.metrics import (
     CaseResult,
     clarify_rate,

@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
+from ledger_worker import CLIENT as WORKER_CLIENT
+from ledger_worker import operation
 from sqlalchemy import func, select, text
 
 from botkit.consent import ConsentLedger
 from botkit.db import consent_events, open_database
-from ledger_worker import CLIENT as WORKER_CLIENT
-from ledger_worker import operation
 
 WORKER = Path(__file__).with_name("ledger_worker.py")
 PROCESSES = 8

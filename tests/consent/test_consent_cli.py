@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 from botkit.cli import app
 from botkit.config import Settings
 from botkit.consent import ConsentLedger
-from botkit.wiring import open_engine
 from botkit.errors import ConfigError
 from botkit.knowledge import load_knowledge
 from botkit.store import ConversationStore
+from botkit.wiring import open_engine
 from tests.conftest import SAMPLE
 
 USER = "4917612345678"

@@ -8,8 +8,8 @@ import pytest
 
 from botkit import ConfigError, Decision, EvaluationDataError, Hit, IndexMismatchError, Retrieval, Settings, open_bot
 from botkit.calibration import Calibration, read_calibration, write_calibration
-from botkit.evaluation.tuning import threshold_curve, tune
 from botkit.evaluation.metrics import CaseResult
+from botkit.evaluation.tuning import threshold_curve, tune
 from botkit.testing import RenamedEmbedder
 from tests.conftest import SAMPLE
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from botkit.cli import app
 from botkit.calibration import Calibration, read_calibration, write_calibration
+from botkit.cli import app
 from botkit.errors import ConfigError, IndexMismatchError
 from tests.conftest import ROOT, SAMPLE
 

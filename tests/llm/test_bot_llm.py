@@ -9,9 +9,9 @@ import pytest
 from botkit import Settings, open_bot
 from botkit.consent import ConsentLedger
 from botkit.consent.flow import say as consent_say
-from botkit.wiring import open_chat_model
 from botkit.errors import ConfigError
 from botkit.policy import disclosure
+from botkit.wiring import open_chat_model
 from tests.conftest import SAMPLE
 
 METER_REPLY = (

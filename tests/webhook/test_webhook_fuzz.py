@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis import GenerationMode
 
 from botkit import Settings, open_bot
 from botkit.webhook import create_app, sign

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from botkit.errors import ConfigError
 from botkit.calibration import Calibration, read_calibration, write_calibration
+from botkit.errors import ConfigError
 from botkit.evaluation.metrics import CaseResult
 from botkit.policy.escalation import Thresholds
 from botkit.types import Decision, Hit, Retrieval
