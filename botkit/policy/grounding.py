@@ -3,16 +3,22 @@
 A phrased reply passes only if every number, price, date, phone number, e-mail address and
 link in it also appears in the cited entries, it does not claim to be a person or take on
 another name, it carries no marketing content the user has not consented to, and its length
-is between a floor (an "OK" is no answer) and the channel's budget. Formats are normalised before comparing ("12,50 €" = "12.50 EUR",
-"31. März 2027" = "31.03.2027", "0800 123 4567" = "+49 800 1234567").
+is between a floor (an "OK" is no answer) and the channel's budget. Reply and sources are
+normalised before comparing: NFKC (full-width digits and dots), number words as digits
+("neunzehn Euro" = "19 €"), and formats ("12,50 €" = "12.50 EUR", "31. März 2027" =
+"31.03.2027", "0800 123 4567" = "+49 800 1234567"); digits grouped by spaces, dots, dashes or
+slashes are compared as one sequence, so "4567 123 800" is no rearrangement of known numbers.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
+
+from botkit.policy.numerals import words_to_digits
 
 RULES: tuple[str, ...] = (
     "empty",
@@ -71,17 +77,29 @@ def check_reply(text: str, grounds: Grounds) -> list[Violation]:
         found.append(Violation("too_short", f"{len(text.strip())} < {grounds.min_chars} characters"))
     if grounds.max_chars is not None and len(text) > grounds.max_chars:
         found.append(Violation("too_long", f"{len(text)} > {grounds.max_chars} characters"))
+    text = normalise(text)
+    grounds = replace(grounds, sources=tuple(normalise(s) for s in grounds.sources))
     found.extend(_fact_violations(text, " \n ".join(grounds.sources)))
     found.extend(_human_claims(text, grounds))
     found.extend(_marketing(text, grounds))
     return found
 
 
+_DOT_WORDS = re.compile(r"\s*[\[(]\s*(?:dot|punkt)\s*[\])]\s*|[。｡]", re.IGNORECASE)
+
+
+def normalise(text: str) -> str:
+    """NFKC without format characters, spelled-out dots as dots, number words as digits."""
+    folded = unicodedata.normalize("NFKC", text)
+    folded = "".join(c for c in folded if unicodedata.category(c) != "Cf")
+    return words_to_digits(_DOT_WORDS.sub(".", folded))
+
+
 # --- facts: links, addresses, dates, phone numbers, prices and numbers -------------------
 
 _URL = re.compile(
     r"\bhttps?://[^\s<>()\"'\]]+|\bwww\.[^\s<>()\"'\]]+"
-    r"|\b(?:[a-z0-9-]+\.)+(?:de|com|org|net|eu|at|ch|info|io|example)\b(?:/[^\s<>()\"'\]]*)?",
+    r"|\b(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}\b(?:/[^\s<>()\"'\]]*)?",  # any label.label: bit.ly, x.app
     re.IGNORECASE,
 )
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
@@ -114,6 +132,8 @@ _NUMBER = r"\d+(?:[.,]\d+)*"
 _PRICE = re.compile(rf"{_CURRENCY}\s?({_NUMBER})|({_NUMBER})(?:,-)?\s?{_CURRENCY}", re.IGNORECASE)
 _TIME = re.compile(r"\b(\d{1,2})[:.](\d{2})\s?(?:uhr|h|am|pm)\b|\b(\d{1,2}):(\d{2})\b", re.IGNORECASE)
 _PLAIN_NUMBER = re.compile(_NUMBER)
+# Digits grouped by spaces, dots, dashes or slashes read as one sequence ("4567 123 800").
+_DIGIT_RUN = re.compile(r"\d+(?:[ .\-–—/]\d+)+")
 
 Date = tuple[int, int, int | None]
 
@@ -126,7 +146,9 @@ class _Facts:
     dates: set[Date]
     phones: set[str]
     numbers: set[Decimal]
+    prices: set[Decimal]
     times: set[str]
+    sequences: set[str]  # digit sequences without separators
 
 
 def _fact_violations(text: str, sources: str) -> Iterator[Violation]:
@@ -155,12 +177,20 @@ def _fact_violations(text: str, sources: str) -> Iterator[Violation]:
     text = _TIME.sub(" ", text)
     for match in _PRICE.finditer(text):
         token = match.group(1) or match.group(2)
-        if not _number_values(token) & allowed.numbers:
+        if not _number_values(token) & allowed.prices:  # a price only from a price: "zwei Wochen" grounds no "2 €"
             yield Violation("price", match.group(0).strip())
     text = _PRICE.sub(" ", text)
     for match in _PLAIN_NUMBER.finditer(text):
         if not _number_values(match.group(0)) & allowed.numbers:
             yield Violation("number", match.group(0))
+    for match in _DIGIT_RUN.finditer(text):
+        groups = re.findall(r"\d+", match.group(0))
+        digits = "".join(groups)
+        if len(groups) < 2 or any(digits in known for known in allowed.sequences):
+            continue
+        is_range = len(groups) == 2 and re.search(r"[-–—/]", match.group(0))  # "9–18", "3/4": two known numbers
+        if not (is_range and all(_number_values(g) & allowed.numbers for g in groups)):
+            yield Violation("phone" if len(digits) >= 7 else "number", match.group(0))
 
 
 def _facts(sources: str) -> _Facts:
@@ -177,7 +207,9 @@ def _facts(sources: str) -> _Facts:
         numbers |= _number_values(match.group(0))
     for day, month, year in dates:  # "bis 31.03." also grounds a plain "31"
         numbers |= {Decimal(day), Decimal(month)} | ({Decimal(year)} if year else set())
-    return _Facts(urls, hosts, emails, dates, phones, numbers, times)
+    prices = {v for m in _PRICE.finditer(rest) for v in _number_values(m.group(1) or m.group(2))}
+    sequences = {re.sub(r"\D", "", m.group(0)) for m in _DIGIT_RUN.finditer(rest)} | phones
+    return _Facts(urls, hosts, emails, dates, phones, numbers, prices, times, sequences)
 
 
 def _matches(pattern: re.Pattern[str], text: str) -> Iterator[tuple[str, str]]:
