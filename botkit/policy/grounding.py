@@ -305,24 +305,51 @@ def _number_values(token: str) -> set[Decimal]:
 
 # --- claims of being a person -------------------------------------------------------------
 
+# A claim is built from parts, not listed sentence by sentence: who speaks (first person, "hier
+# schreibt", "you are talking to") + up to two words (a name) + modifiers ("ein echter",
+# "really a") + a word for a person; or a denial of being a machine anywhere ("kein Bot").
+_SPEAKER = (
+    r"ich\s+bin|wir\s+sind|ich\s+bleibe|hier\s+(?:ist|sind|spricht|sprechen|schreibt|schreiben|antwortet|antworten|chattet)"
+    r"|(?:sie|du)\s+(?:sprechen|chatten|schreiben|sprichst|chattest|schreibst)\s+(?:hier\s+|gerade\s+)?mit"
+    r"|mit\s+(?:ihnen|dir)\s+(?:spricht|schreibt|chattet)"
+    r"|i\s*(?:'m|’m|\s+am)|we\s*(?:'re|’re|\s+are)"
+    r"|you(?:'re|’re|\s+are)\s+(?:talking|chatting|speaking|writing)\s+(?:to|with)|you\s+(?:talk|chat|speak)\s+(?:to|with)"
+)
+_MODIFIER = (
+    r"ein|eine|einer|einem|einen|a|an|the|der|die|ganz|nur|auch|hier|wirklich|tatsächlich|persönlich|selbst"
+    r"|echt\w*|richtig\w*|lebendig\w*|menschlich\w*|leibhaftig\w*|real|actual(?:ly)?|really|truly|genuine(?:ly)?"
+    r"|live|living|just|only|also|here|personally|definitely|certainly|100\s?%|indeed"
+)
+_PERSON_WORD = (
+    r"mensch(?:en)?|person(?:en)?|mitarbeiter(?:in|innen)?|kundenberater(?:in)?|berater(?:in)?|sachbearbeiter(?:in)?"
+    r"|angestellte[rn]?|kolleg(?:e|en|in)|teammitglied\w*|servicekr(?:a|ä)ft\w*|frau|mann"
+    r"|humans?(?:\s+beings?)?|persons?|people|employees?|staff\s+members?|team\s+members?|members?\s+of\s+(?:the\s+)?(?:staff|team)"
+    r"|customer\s+service\s+(?:agent|representative)s?|representatives?|colleagues?|woman"
+)
+_MACHINE_WORD = (
+    r"bots?|chatbots?|roboter|robots?|maschinen?|machines?|ki|ai|computer|programm|program|automat|automated"
+    r"|automatisiert|software|sprachmodell|language\s+model|llm"
+)
+_NEGATION = re.compile(r"\b(?:kein\w*|nicht|not|no|never|nie|weder|isn't|aren't|'m\s+not)\b", re.IGNORECASE)
 _HUMAN = re.compile(
-    r"\bI(?:'m|’m| am)\s+(?:a\s+|an\s+)?(?:real\s+|actual\s+|living\s+)?"
-    r"(?:human(?:\s+being)?|person|man|woman|employee|staff\s+member|member\s+of\s+(?:the\s+)?(?:staff|team)"
-    r"|customer\s+service\s+(?:agent|representative)|representative|colleague)\b"
-    r"|\bI(?:'m|’m| am)\s+not\s+(?:a\s+|an\s+)?(?:bot|chatbot|robot|machine|ai|computer|program|automated)\b"
-    r"|\bas\s+a\s+(?:human|real\s+person)\b"
-    r"|\bich\s+bin\s+(?:ein(?:e)?\s+)?(?:echte[rs]?\s+|richtige[rs]?\s+)?"
-    r"(?:mensch|person|mitarbeiter(?:in)?|kundenberater(?:in)?|sachbearbeiter(?:in)?|angestellte[r]?|kolleg(?:e|in))\b"
-    r"|\bich\s+bin\s+(?:kein(?:e)?|nicht\s+(?:ein(?:e)?\s+)?)\s*(?:bot|chatbot|roboter|maschine|computer|programm|ki|automat)\b"
-    r"|\bals\s+mensch\b",
+    rf"\b(?:{_SPEAKER})\b(?:[\s,]+[\w'’-]+){{0,2}}?(?:[\s,]+(?:{_MODIFIER}))*[\s,]+(?:{_PERSON_WORD})\b"
+    r"|\bals\s+(?:echter\s+)?mensch\b|\bas\s+a\s+(?:real\s+)?(?:human|person)\b",
+    re.IGNORECASE,
+)
+_NOT_A_MACHINE = re.compile(
+    rf"\b(?:kein|keine|keiner|nicht|not|no|never|nie)\s+(?:(?:ein|eine|einen|a|an|the|der|die|so\s+ein|just\s+a"
+    rf"|typische[rn]?|simple[rn]?|blo(?:ß|ss)e[rn]?|dumme[rn]?|digitale[rn]?|virtuelle[rn]?|automatische[rn]?"
+    rf"|echte[rn]?|real|actual|simple|digital|virtual|automated)\s+){{0,2}}(?:{_MACHINE_WORD})\b",
     re.IGNORECASE,
 )
 # A name is capitalised; the introductions around it are matched in any case.
 _NAME = r"([A-ZÄÖÜ][\w-]+)"
 _PERSONA = re.compile(
     rf"(?i:\bmy\s+name\s+is|\bmy\s+name's|\bthis\s+is|\bich\s+heiße|\bich\s+heisse|\bmein\s+name\s+ist"
-    rf"|\bhier\s+(?:ist|spricht|schreibt))\s+{_NAME}"
-    rf"|(?i:\bI(?:'m|’m| am)|\bich\s+bin)\s+{_NAME}\s+(?i:from|of|at|vom|von|aus\s+dem|aus\s+der)\b"
+    rf"|\bhier\s+(?:ist|spricht|schreibt)|\bgrü(?:ß|ss)en?|\bgru(?:ß|ss)|\bregards|\bcheers|\bbest|\bthanks)\s*,?\s+{_NAME}"
+    rf"|(?i:\bI(?:'m|’m| am)|\bich\s+bin)\s+{_NAME}(?=\s*(?:[,.!]|$)|\s+(?i:from|of|at|vom|von|aus|and|und|here|hier)\b)"
+    rf"|(?:^|[.!?]\s+){_NAME}\s+(?i:hier|here)\b\s*[,.!:–-]"
+    rf"|[–—-]\s*{_NAME}\s*$"
 )
 _NOT_NAMES = frozenset(
     {"ihr", "ihre", "ihnen", "sie", "der", "die", "das", "ein", "eine", "your", "the", "a", "an", "it", "our", "unser", "unsere"}
@@ -330,14 +357,19 @@ _NOT_NAMES = frozenset(
 
 
 def _human_claims(text: str, grounds: Grounds) -> Iterator[Violation]:
+    sources = " ".join(grounds.sources).lower()
     for match in _HUMAN.finditer(text):
-        yield Violation("human_claim", match.group(0))
+        if not _NEGATION.search(match.group(0)):  # "ich bin kein Mensch" is the truth
+            yield Violation("human_claim", match.group(0))
+    for match in _NOT_A_MACHINE.finditer(text):
+        if match.group(0).lower() not in sources:
+            yield Violation("human_claim", match.group(0))
     # A name the entries use ("Lindenau-App") is no persona; any other name than the bot's is.
     known = {grounds.bot_name.lower(), *_NOT_NAMES} | set(_words(" ".join(grounds.sources)))
     for match in _PERSONA.finditer(text):
-        name = match.group(1) or match.group(2)
+        name = next(g for g in match.groups() if g)
         if name.lower() not in known:
-            yield Violation("persona", match.group(0))
+            yield Violation("persona", match.group(0).strip())
 
 
 # --- marketing content without consent ----------------------------------------------------
@@ -359,6 +391,31 @@ _PROMOTION: tuple[re.Pattern[str], ...] = tuple(
         r"promo(?:tion)?s?",
         r"special\s+offers?",
         r"deals?",
+        r"spar(?:en|t|st|e|preis\w*)",
+        r"günstig\w*",
+        r"preiswert\w*",
+        r"exklusiv\w*",
+        r"umsonst",
+        r"geschenkt",
+        r"bonus\w*",
+        r"prämie\w*",
+        r"cashback",
+        r"vorteilspreis\w*",
+        r"jetzt\s+(?:zugreifen|sichern|bestellen|wechseln|profitieren)",
+        r"nur\s+(?:für\s+kurze\s+zeit|heute|noch)",
+        r"weniger\s+zahlen",
+        r"abonnier\w*",
+        r"offers?",
+        r"sales?",
+        r"sav(?:e|es|ing|ings)",
+        r"bargains?",
+        r"cheap\w*",
+        r"exclusive\w*",
+        r"rewards?",
+        r"limited\s+time",
+        r"pay\s+less",
+        r"subscri(?:be|ption)\w*",
+        r"sign\s+up",
     )
 )
 _SHINGLE = 4  # this many words in a row shared with withheld content count as copied
