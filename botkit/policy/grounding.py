@@ -322,7 +322,7 @@ _MODIFIER = (
 )
 _PERSON_WORD = (
     r"mensch(?:en)?|person(?:en)?|mitarbeiter(?:in|innen)?|kundenberater(?:in)?|berater(?:in)?|sachbearbeiter(?:in)?"
-    r"|angestellte[rn]?|kolleg(?:e|en|in)|teammitglied\w*|servicekr(?:a|ä)ft\w*|frau|mann"
+    r"|angestellte[rn]?|kolleg(?:e|en|in)|teammitglied\w*|servicekr(?:a|ä)ft\w*|monteur(?:in)?|techniker(?:in)?|ansprechpartner(?:in)?|frau|mann"
     r"|humans?(?:\s+beings?)?|persons?|people|employees?|staff\s+members?|team\s+members?|members?\s+of\s+(?:the\s+)?(?:staff|team)"
     r"|customer\s+service\s+(?:agent|representative)s?|representatives?|colleagues?|woman"
 )
@@ -333,7 +333,7 @@ _MACHINE_WORD = (
 _NEGATION = re.compile(r"\b(?:kein\w*|nicht|not|no|never|nie|weder|isn't|aren't|'m\s+not)\b", re.IGNORECASE)
 _HUMAN = re.compile(
     rf"\b(?:{_SPEAKER})\b(?:[\s,]+[\w'’-]+){{0,2}}?(?:[\s,]+(?:{_MODIFIER}))*[\s,]+(?:{_PERSON_WORD})\b"
-    r"|\bals\s+(?:echter\s+)?mensch\b|\bas\s+a\s+(?:real\s+)?(?:human|person)\b",
+    rf"|\b(?:als|as)(?:\s+(?:{_MODIFIER}))*\s+(?:{_PERSON_WORD})\b",
     re.IGNORECASE,
 )
 _NOT_A_MACHINE = re.compile(
@@ -347,7 +347,7 @@ _NAME = r"([A-ZÄÖÜ][\w-]+)"
 _PERSONA = re.compile(
     rf"(?i:\bmy\s+name\s+is|\bmy\s+name's|\bthis\s+is|\bich\s+heiße|\bich\s+heisse|\bmein\s+name\s+ist"
     rf"|\bhier\s+(?:ist|spricht|schreibt)|\bgrü(?:ß|ss)en?|\bgru(?:ß|ss)|\bregards|\bcheers|\bbest|\bthanks)\s*,?\s+{_NAME}"
-    rf"|(?i:\bI(?:'m|’m| am)|\bich\s+bin)\s+{_NAME}(?=\s*(?:[,.!]|$)|\s+(?i:from|of|at|vom|von|aus|and|und|here|hier)\b)"
+    rf"|(?i:\bI(?:'m|’m| am)|\bich\s+bin)\s+(?:(?i:herr|frau|mr|mrs|ms|dr)\.?\s+)?{_NAME}(?=\s*(?:[,.!]|$)|\s+(?i:from|of|at|vom|von|aus|and|und|here|hier)\b)"
     rf"|(?:^|[.!?]\s+){_NAME}\s+(?i:hier|here)\b\s*[,.!:–-]"
     rf"|[–—-]\s*{_NAME}\s*$"
 )

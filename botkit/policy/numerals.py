@@ -3,8 +3,10 @@
 German numbers are one word ("zweihundertneunundneunzig"); English ones are a run of words
 ("two hundred and ninety-nine"). A run of single digits read out one by one ("null acht null
 null", "one two three") stays a run of separate digits, so a spelled phone number becomes one.
-The articles "ein", "eine", "a" and "one" count only before "hundert"/"tausend", "hundred"/
-"thousand" or a currency: "ein Foto" is no number.
+The articles "ein", "eine", "a" and "one" count only before another number word, a currency or
+a unit ("eine Stunde", "an hour"): "ein Foto" is no number. Ordinals become "12." in German
+("zwölften Dezember" -> "12. Dezember") and "15th" in English; the common first three
+("ersten", "third party") and "achten" (also a verb) are left alone.
 """
 
 from __future__ import annotations
@@ -29,6 +31,19 @@ _EN_SMALL = {
 _EN_SCALES = {"hundred": 100, "thousand": 1000}
 _ARTICLES = frozenset({"ein", "eine", "einen", "a", "an", "one"})
 _CURRENCY_WORDS = frozenset({"euro", "eur", "cent", "dollar", "dollars", "pounds", "franken", "€", "$", "£"})
+_UNIT_WORDS = frozenset(
+    {
+        "minute", "stunde", "tag", "tage", "woche", "monat", "jahr", "kw", "kwh", "mal",
+        "minute", "hour", "day", "week", "month", "year", "time",
+    }
+)
+_DE_ORDINAL = re.compile(r"(.+?)(?:ste|te)[nrms]?")
+_DE_NOT_ORDINAL = frozenset({"ein", "eins", "drei", "sieben", "acht", "null"})  # "ersten", "Dritte", "achten Sie"
+_EN_ORDINALS = {
+    "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "twelfth": 12,
+    "twentieth": 20, "thirtieth": 30, "fortieth": 40, "fiftieth": 50, "sixtieth": 60, "seventieth": 70,
+    "eightieth": 80, "ninetieth": 90, "hundredth": 100, "thousandth": 1000, "first": 1, "second": 2, "third": 3,
+}
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 
 
@@ -40,15 +55,22 @@ def words_to_digits(text: str) -> str:
     i = 0
     while i < len(matches):
         match = matches[i]
-        value = _german(match.group(0).lower())
-        if value is not None and not _bare_article(match.group(0), _next_word(text, match.end())):
+        word = match.group(0).lower()
+        value = _german(word)
+        if value is not None and not _bare_article(word, _next_word(text, match.end())):
             out += [text[pos : match.start()], str(value)]
+            pos = match.end()
+            i += 1
+            continue
+        ordinal = _german_ordinal(word)
+        if ordinal is not None:
+            out += [text[pos : match.start()], f"{ordinal}."]
             pos = match.end()
             i += 1
             continue
         end, numbers = _english_run(text, matches, i)
         if numbers:
-            out += [text[pos : match.start()], " ".join(str(n) for n in numbers)]
+            out += [text[pos : match.start()], " ".join(numbers)]
             pos = matches[end - 1].end()
             i = end
             continue
@@ -66,7 +88,9 @@ def _bare_article(word: str, following: str) -> bool:
     """"ein Foto", "a photo": an article, not a number."""
     if word.lower() not in _ARTICLES:
         return False
-    return following not in _CURRENCY_WORDS and _german(following) is None and not _is_english(following)
+    if following in _CURRENCY_WORDS or following.rstrip("ns") in _UNIT_WORDS or following in _UNIT_WORDS:
+        return False
+    return _german(following) is None and not _is_english(following)
 
 
 def _german(word: str) -> int | None:
@@ -89,9 +113,18 @@ def _german(word: str) -> int | None:
     return None
 
 
-def _english_run(text: str, matches: list[re.Match[str]], start: int) -> tuple[int, list[int]]:
+def _german_ordinal(word: str) -> int | None:
+    match = _DE_ORDINAL.fullmatch(word)
+    if not match or match.group(1) in _DE_NOT_ORDINAL:
+        return None
+    stem = match.group(1)
+    value = _german(stem)
+    return value if value is not None and value >= 2 else None
+
+
+def _english_run(text: str, matches: list[re.Match[str]], start: int) -> tuple[int, list[str]]:
     """The numbers read from English number words starting at `matches[start]` and where the run ends."""
-    numbers: list[int] = []
+    numbers: list[str] = []
     total = current = 0
     started = False
     i = start
@@ -99,33 +132,59 @@ def _english_run(text: str, matches: list[re.Match[str]], start: int) -> tuple[i
         word = matches[i].group(0).lower()
         if i > start and text[matches[i - 1].end() : matches[i].start()].strip(" -"):
             break  # punctuation between words ends the run
-        parts = word.split("-")
         if word == "and" and started and i + 1 < len(matches) and _is_english(matches[i + 1].group(0).lower()):
             i += 1
             continue
-        if not all(p in _EN_SMALL or p in _EN_SCALES for p in parts):
+        parts = word.split("-")
+        last = parts[-1]
+        # "first", "second", "third" only after a tens word ("twenty-first"): alone they are words
+        value = _en_ordinal(last)
+        ordinal = value is not None and (value > 3 or started or len(parts) > 1)
+        if word in ("a", "an") and not started and not _bare_article(word, _next_word(text, matches[i].end())):
+            parts = ["one"]  # "a hundred", "an hour"
+        elif not all(p in _EN_SMALL or p in _EN_SCALES for p in (parts[:-1] if ordinal else parts)):
             break
-        if not started and word in _ARTICLES and _bare_article(word, _next_word(text, matches[i].end())):
+        elif not started and not ordinal and word in _ARTICLES and _bare_article(word, _next_word(text, matches[i].end())):
             break
         for part in parts:
+            if ordinal and value is not None and part is parts[-1]:
+                part = "hundred" if value == 100 else "thousand" if value == 1000 else ""
+                if not part:
+                    total, current, started = _add(numbers, total, current, value, started)
             if part in _EN_SCALES:
                 if part == "hundred":
                     current = (current or 1) * 100
                 else:
                     total += (current or 1) * 1000
                     current = 0
-            else:
-                value = _EN_SMALL[part]
-                last = current % 100
-                if started and (total or current) and not (last == 0 or (last >= 20 and last % 10 == 0 and value < 10)):
-                    numbers.append(total + current)  # "one two three": digits read one by one
-                    total = current = 0
-                current += value
-            started = True
+                started = True
+            elif part:
+                total, current, started = _add(numbers, total, current, _EN_SMALL[part], started)
         i += 1
+        if ordinal:
+            numbers.append(f"{total + current}th")
+            return i, numbers
     if started:
-        numbers.append(total + current)
+        numbers.append(str(total + current))
     return i, numbers
+
+
+def _add(numbers: list[str], total: int, current: int, value: int, started: int) -> tuple[int, int, bool]:
+    """Add a word below 100 to the number being read; "one two" starts a new number instead."""
+    last = current % 100
+    if started and not (total or current):  # "zero eight": a leading zero is a digit of its own
+        numbers.append("0")
+    elif started and not (last == 0 or (last >= 20 and last % 10 == 0 and value < 10)):
+        numbers.append(str(total + current))  # "one two three": digits read one by one
+        total = current = 0
+    return total, current + value, True
+
+
+def _en_ordinal(word: str) -> int | None:
+    if word in _EN_ORDINALS:
+        return _EN_ORDINALS[word]
+    stem = word.removesuffix("th")
+    return _EN_SMALL.get(stem) if stem != word and stem in _EN_SMALL else None
 
 
 def _is_english(word: str) -> bool:
