@@ -330,6 +330,13 @@ _MACHINE_WORD = (
     r"bots?|chatbots?|roboter|robots?|maschinen?|machines?|ki|ai|computer|programm|program|automat|automated"
     r"|automatisiert|software|sprachmodell|language\s+model|llm"
 )
+# "echte Mitarbeiter", "real people", "ein Team aus Menschen": people promised without a speaker.
+_REAL_PEOPLE = re.compile(
+    rf"\b(?:echt|richtig|lebendig|leibhaftig)\w*\s+(?:{_PERSON_WORD})\b"
+    rf"|\b(?:real|genuine|actual|live|living)\s+(?:{_PERSON_WORD})\b"
+    rf"|\bteam\s+(?:of|aus)\s+(?:[\w-]+\s+)?(?:{_PERSON_WORD})\b",
+    re.IGNORECASE,
+)
 _NEGATION = re.compile(r"\b(?:kein\w*|nicht|not|no|never|nie|weder|isn't|aren't|'m\s+not)\b", re.IGNORECASE)
 _HUMAN = re.compile(
     rf"\b(?:{_SPEAKER})\b(?:[\s,]+[\w'’-]+){{0,2}}?(?:[\s,]+(?:{_MODIFIER}))*[\s,]+(?:{_PERSON_WORD})\b"
@@ -348,7 +355,7 @@ _PERSONA = re.compile(
     rf"(?i:\bmy\s+name\s+is|\bmy\s+name's|\bthis\s+is|\bich\s+heiße|\bich\s+heisse|\bmein\s+name\s+ist"
     rf"|\bhier\s+(?:ist|spricht|schreibt)|\bgrü(?:ß|ss)en?|\bgru(?:ß|ss)|\bregards|\bcheers|\bbest|\bthanks)\s*,?\s+{_NAME}"
     rf"|(?i:\bI(?:'m|’m| am)|\bich\s+bin)\s+(?:(?i:herr|frau|mr|mrs|ms|dr)\.?\s+)?{_NAME}(?=\s*(?:[,.!]|$)|\s+(?i:from|of|at|vom|von|aus|and|und|here|hier)\b)"
-    rf"|(?:^|[.!?]\s+){_NAME}\s+(?i:hier|here)\b\s*[,.!:–-]"
+    rf"|(?:^|[.!?]\s+|(?i:hi|hey|hallo|hello|moin|servus)\s*,?\s+){_NAME}\s+(?i:hier|here)\b\s*[,.!:–-]"
     rf"|[–—-]\s*{_NAME}\s*$"
 )
 _NOT_NAMES = frozenset(
@@ -360,6 +367,9 @@ def _human_claims(text: str, grounds: Grounds) -> Iterator[Violation]:
     sources = " ".join(grounds.sources).lower()
     for match in _HUMAN.finditer(text):
         if not _NEGATION.search(match.group(0)):  # "ich bin kein Mensch" is the truth
+            yield Violation("human_claim", match.group(0))
+    for match in _REAL_PEOPLE.finditer(text):
+        if match.group(0).lower() not in sources and not _NEGATION.search(text[max(0, match.start() - 12) : match.start()]):
             yield Violation("human_claim", match.group(0))
     for match in _NOT_A_MACHINE.finditer(text):
         if match.group(0).lower() not in sources:
@@ -375,16 +385,16 @@ def _human_claims(text: str, grounds: Grounds) -> Iterator[Violation]:
 # --- marketing content without consent ----------------------------------------------------
 
 _PROMOTION: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(rf"\b{p}\b", re.IGNORECASE)
+    re.compile(rf"\b{p}\b", re.IGNORECASE)  # German compounds: "Willkommensbonus", "Treuerabatt"
     for p in (
-        r"rabatt\w*",
-        r"gutschein\w*",
-        r"gutschrift\w*",
-        r"nachlass\w*",
-        r"sonderangebot\w*",
+        r"\w*rabatt\w*",
+        r"\w*gutschein\w*",
+        r"\w*gutschrift\w*",
+        r"\w*nachlass\w*",
+        r"\w*sonderangebot\w*",
         r"aktion(?:en|s\w+)?",
         r"angebot(?:e|en)?",
-        r"newsletter\w*",
+        r"\w*newsletter\w*",
         r"discount\w*",
         r"vouchers?",
         r"coupons?",
@@ -397,9 +407,9 @@ _PROMOTION: tuple[re.Pattern[str], ...] = tuple(
         r"exklusiv\w*",
         r"umsonst",
         r"geschenkt",
-        r"bonus\w*",
-        r"prämie\w*",
-        r"cashback",
+        r"\w*bonus\w*",
+        r"\w*prämie\w*",
+        r"\w*cashback\w*",
         r"vorteilspreis\w*",
         r"jetzt\s+(?:zugreifen|sichern|bestellen|wechseln|profitieren)",
         r"nur\s+(?:für\s+kurze\s+zeit|heute|noch)",
