@@ -14,35 +14,121 @@ from __future__ import annotations
 import re
 
 _DE_UNITS = {
-    "null": 0, "eins": 1, "ein": 1, "eine": 1, "zwei": 2, "zwo": 2, "drei": 3, "vier": 4, "fünf": 5,
-    "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwölf": 12,
-    "dreizehn": 13, "vierzehn": 14, "fünfzehn": 15, "sechzehn": 16, "siebzehn": 17, "achtzehn": 18, "neunzehn": 19,
+    "null": 0,
+    "eins": 1,
+    "ein": 1,
+    "eine": 1,
+    "zwei": 2,
+    "zwo": 2,
+    "drei": 3,
+    "vier": 4,
+    "fünf": 5,
+    "sechs": 6,
+    "sieben": 7,
+    "acht": 8,
+    "neun": 9,
+    "zehn": 10,
+    "elf": 11,
+    "zwölf": 12,
+    "dreizehn": 13,
+    "vierzehn": 14,
+    "fünfzehn": 15,
+    "sechzehn": 16,
+    "siebzehn": 17,
+    "achtzehn": 18,
+    "neunzehn": 19,
 }
 _DE_TENS = {
-    "zwanzig": 20, "dreißig": 30, "dreissig": 30, "vierzig": 40, "fünfzig": 50,
-    "sechzig": 60, "siebzig": 70, "achtzig": 80, "neunzig": 90,
+    "zwanzig": 20,
+    "dreißig": 30,
+    "dreissig": 30,
+    "vierzig": 40,
+    "fünfzig": 50,
+    "sechzig": 60,
+    "siebzig": 70,
+    "achtzig": 80,
+    "neunzig": 90,
 }
 _EN_SMALL = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
-    "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
 }
 _EN_SCALES = {"hundred": 100, "thousand": 1000}
 _ARTICLES = frozenset({"ein", "eine", "einen", "a", "an", "one"})
-_CURRENCY_WORDS = frozenset({"euro", "eur", "cent", "dollar", "dollars", "pounds", "franken", "€", "$", "£"})
+_CURRENCY_WORDS = frozenset(
+    {"euro", "eur", "cent", "dollar", "dollars", "pounds", "franken", "€", "$", "£"}
+)
 _UNIT_WORDS = frozenset(
     {
-        "minute", "stunde", "tag", "tage", "woche", "monat", "jahr", "kw", "kwh", "mal",
-        "minute", "hour", "day", "week", "month", "year", "time",
+        "minute",
+        "stunde",
+        "tag",
+        "tage",
+        "woche",
+        "monat",
+        "jahr",
+        "kw",
+        "kwh",
+        "mal",
+        "hour",
+        "day",
+        "week",
+        "month",
+        "year",
+        "time",
     }
 )
 _DE_ORDINAL = re.compile(r"(.+?)(?:ste|te)[nrms]?")
-_DE_NOT_ORDINAL = frozenset({"ein", "eins", "drei", "sieben", "acht", "null"})  # "ersten", "Dritte", "achten Sie"
+_DE_NOT_ORDINAL = frozenset(
+    {"ein", "eins", "drei", "sieben", "acht", "null"}
+)  # "ersten", "Dritte", "achten Sie"
 _EN_ORDINALS = {
-    "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "twelfth": 12,
-    "twentieth": 20, "thirtieth": 30, "fortieth": 40, "fiftieth": 50, "sixtieth": 60, "seventieth": 70,
-    "eightieth": 80, "ninetieth": 90, "hundredth": 100, "thousandth": 1000, "first": 1, "second": 2, "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "twelfth": 12,
+    "twentieth": 20,
+    "thirtieth": 30,
+    "fortieth": 40,
+    "fiftieth": 50,
+    "sixtieth": 60,
+    "seventieth": 70,
+    "eightieth": 80,
+    "ninetieth": 90,
+    "hundredth": 100,
+    "thousandth": 1000,
+    "first": 1,
+    "second": 2,
+    "third": 3,
 }
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 
@@ -85,10 +171,14 @@ def _next_word(text: str, end: int) -> str:
 
 
 def _bare_article(word: str, following: str) -> bool:
-    """"ein Foto", "a photo": an article, not a number."""
+    """ "ein Foto", "a photo": an article, not a number."""
     if word.lower() not in _ARTICLES:
         return False
-    if following in _CURRENCY_WORDS or following.rstrip("ns") in _UNIT_WORDS or following in _UNIT_WORDS:
+    if (
+        following in _CURRENCY_WORDS
+        or following.rstrip("ns") in _UNIT_WORDS
+        or following in _UNIT_WORDS
+    ):
         return False
     return _german(following) is None and not _is_english(following)
 
@@ -122,7 +212,9 @@ def _german_ordinal(word: str) -> int | None:
     return value if value is not None and value >= 2 else None
 
 
-def _english_run(text: str, matches: list[re.Match[str]], start: int) -> tuple[int, list[str]]:
+def _english_run(
+    text: str, matches: list[re.Match[str]], start: int
+) -> tuple[int, list[str]]:
     """The numbers read from English number words starting at `matches[start]` and where the run ends."""
     numbers: list[str] = []
     total = current = 0
@@ -132,7 +224,12 @@ def _english_run(text: str, matches: list[re.Match[str]], start: int) -> tuple[i
         word = matches[i].group(0).lower()
         if i > start and text[matches[i - 1].end() : matches[i].start()].strip(" -"):
             break  # punctuation between words ends the run
-        if word == "and" and started and i + 1 < len(matches) and _is_english(matches[i + 1].group(0).lower()):
+        if (
+            word == "and"
+            and started
+            and i + 1 < len(matches)
+            and _is_english(matches[i + 1].group(0).lower())
+        ):
             i += 1
             continue
         parts = word.split("-")
@@ -140,17 +237,31 @@ def _english_run(text: str, matches: list[re.Match[str]], start: int) -> tuple[i
         # "first", "second", "third" only after a tens word ("twenty-first"): alone they are words
         value = _en_ordinal(last)
         ordinal = value is not None and (value > 3 or started or len(parts) > 1)
-        if word in ("a", "an") and not started and not _bare_article(word, _next_word(text, matches[i].end())):
+        if (
+            word in ("a", "an")
+            and not started
+            and not _bare_article(word, _next_word(text, matches[i].end()))
+        ):
             parts = ["one"]  # "a hundred", "an hour"
-        elif not all(p in _EN_SMALL or p in _EN_SCALES for p in (parts[:-1] if ordinal else parts)):
+        elif not all(
+            p in _EN_SMALL or p in _EN_SCALES
+            for p in (parts[:-1] if ordinal else parts)
+        ) or (
+            not started
+            and not ordinal
+            and word in _ARTICLES
+            and _bare_article(word, _next_word(text, matches[i].end()))
+        ):
             break
-        elif not started and not ordinal and word in _ARTICLES and _bare_article(word, _next_word(text, matches[i].end())):
-            break
-        for part in parts:
-            if ordinal and value is not None and part is parts[-1]:
-                part = "hundred" if value == 100 else "thousand" if value == 1000 else ""
+        for n, part in enumerate(parts):
+            if ordinal and value is not None and n == len(parts) - 1:
+                part = (
+                    "hundred" if value == 100 else "thousand" if value == 1000 else ""
+                )
                 if not part:
-                    total, current, started = _add(numbers, total, current, value, started)
+                    total, current, started = _add(
+                        numbers, total, current, value, started
+                    )
             if part in _EN_SCALES:
                 if part == "hundred":
                     current = (current or 1) * 100
@@ -159,7 +270,9 @@ def _english_run(text: str, matches: list[re.Match[str]], start: int) -> tuple[i
                     current = 0
                 started = True
             elif part:
-                total, current, started = _add(numbers, total, current, _EN_SMALL[part], started)
+                total, current, started = _add(
+                    numbers, total, current, _EN_SMALL[part], started
+                )
         i += 1
         if ordinal:
             numbers.append(f"{total + current}th")
@@ -169,10 +282,14 @@ def _english_run(text: str, matches: list[re.Match[str]], start: int) -> tuple[i
     return i, numbers
 
 
-def _add(numbers: list[str], total: int, current: int, value: int, started: int) -> tuple[int, int, bool]:
+def _add(
+    numbers: list[str], total: int, current: int, value: int, started: int
+) -> tuple[int, int, bool]:
     """Add a word below 100 to the number being read; "one two" starts a new number instead."""
     last = current % 100
-    if started and not (total or current):  # "zero eight": a leading zero is a digit of its own
+    if started and not (
+        total or current
+    ):  # "zero eight": a leading zero is a digit of its own
         numbers.append("0")
     elif started and not (last == 0 or (last >= 20 and last % 10 == 0 and value < 10)):
         numbers.append(str(total + current))  # "one two three": digits read one by one

@@ -16,15 +16,27 @@ LENGTH_RULES = {"empty", "too_short", "too_long"}
 
 def grounds_for(case: dict, *, lengths: bool) -> Grounds:
     """The grounds the phraser builds for this answer (with its length bounds when `lengths`)."""
-    sources = (case["answer"], *case["links"], *([case["teaser"]] if case.get("consent") else ()))
-    withheld = tuple(w for w in SET["withheld"] if not (case.get("consent") and w == case.get("teaser", "").strip()))
+    sources = (
+        case["answer"],
+        *case["links"],
+        *([case["teaser"]] if case.get("consent") else ()),
+    )
+    withheld = tuple(
+        w
+        for w in SET["withheld"]
+        if not (case.get("consent") and w == case.get("teaser", "").strip())
+    )
     own = case["answer"]
     return Grounds(
         sources,
         withheld=withheld,
         bot_name=SET["bot_name"],
         min_chars=min(40, len(own) // 4) if lengths else 0,
-        max_chars=len(own) * 3 // 2 + 40 + (len(case.get("teaser", "")) if case.get("consent") else 0) if lengths else None,
+        max_chars=len(own) * 3 // 2
+        + 40
+        + (len(case.get("teaser", "")) if case.get("consent") else 0)
+        if lengths
+        else None,
     )
 
 
