@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -19,6 +20,7 @@ from botkit.errors import LLMError
 from botkit.knowledge import KnowledgeBase
 from botkit.language import LanguageDetector
 from botkit.policy.grounding import RULES, Grounds, Violation, check_reply
+from botkit.policy.intents import normalise
 from botkit.protocols import ChatModel
 from botkit.types import Draft, FaqEntry
 
@@ -83,9 +85,12 @@ class Phrasing:
 class Phraser:
     """Asks a chat model to phrase answers, gates its replies and caches the outcome.
 
-    The cache key is (entry id, entry content hash, verbatim text, language, channel,
-    model), so a repeated question costs no request and an edited entry is phrased anew.
-    Failed calls are not cached: the next question tries again.
+    The model phrases for the user's message, so the cache key holds it (normalised) besides
+    the entry id, entry content hash, verbatim text, language, channel and model: the same
+    question again (a quick-reply button, a repeat) costs no request, another user's message
+    never gets a phrasing made for someone else, and an edited entry is phrased anew. Failed
+    calls are not cached, and neither is anything phrased for a message that looks like an
+    attempt to instruct the model (`looks_like_injection`).
     """
 
     def __init__(
@@ -148,13 +153,15 @@ class Phraser:
             log.info("verbatim answer for %s: %s", request.entry.id, result.reason)  # fragments may quote the user
         else:
             result = Phrasing(replace(request.draft, text="\n\n".join((text, *kept))), "llm")
-        self._remember(key, result)
+        if not looks_like_injection(request.user_text):
+            self._remember(key, result)
         return result
 
     def _key(self, request: PhraseRequest) -> tuple[str, ...]:
         verbatim = hashlib.sha256(request.draft.text.encode()).hexdigest()[:16]
+        message = hashlib.sha256(normalise(request.user_text).encode()).hexdigest()[:16]
         entry = request.entry
-        return (entry.id, entry.content_hash(), verbatim, request.lang, request.channel, self.model.model_id)
+        return (entry.id, entry.content_hash(), verbatim, message, request.lang, request.channel, self.model.model_id)
 
     def _withheld(self, request: PhraseRequest) -> tuple[str, ...]:
         """Marketing content not in the verbatim draft: the user has not consented to it."""
@@ -168,6 +175,26 @@ class Phraser:
         self._cache[key] = result
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
+
+
+# Generic shapes of an attempt to instruct the model, not a list of known attacks: overriding
+# its instructions, giving it a role, telling it what to say it is, or chat-template markup.
+_INJECTION = re.compile(
+    r"\b(?:ignore|ignoriere|ignorier|ignorieren|vergiss|vergessen|forget|disregard|missachte|override|überschreibe)\b"
+    r".{0,60}\b(?:instruction|anweisung|regel|rule|prompt|vorgabe|befehl|above|oben|previous|vorherig|bisherig|system)"
+    r"|\b(?:you\s+are\s+now|you're\s+now|du\s+bist\s+(?:jetzt|ab\s+jetzt|nun|ab\s+sofort)|sie\s+sind\s+(?:jetzt|nun|ab\s+sofort)"
+    r"|act\s+as|pretend|tu\s+so|tun\s+sie\s+so|spiel(?:e|en)?\s+(?:die\s+rolle|eine?n?\s)|role[\s-]?play|rollenspiel"
+    r"|from\s+now\s+on|ab\s+jetzt|ab\s+sofort|new\s+instructions?|neue\s+anweisung)"
+    r"|\b(?:say|sag|sage|sagen|schreib|schreibe|schreiben|write|antworte|antworten|reply|respond|answer|behaupte)\b.{0,40}"
+    r"\b(?:you\s+are|you're|du\s+bist|sie\s+sind|dass\s+du|dass\s+sie|that\s+you|as\s+if|als\s+ob)\b"
+    r"|system\s?prompt|developer\s+mode|jailbreak|<\|im_start\|>|\[/?inst\]|#{2,}\s*(?:system|instruction)",
+    re.DOTALL,
+)
+
+
+def looks_like_injection(text: str) -> bool:
+    """Whether a user's message tries to instruct the model (normalised: case, width, format characters)."""
+    return bool(_INJECTION.search(normalise(text)))
 
 
 def _split_draft(request: PhraseRequest) -> tuple[str, tuple[str, ...]]:

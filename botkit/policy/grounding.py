@@ -3,16 +3,22 @@
 A phrased reply passes only if every number, price, date, phone number, e-mail address and
 link in it also appears in the cited entries, it does not claim to be a person or take on
 another name, it carries no marketing content the user has not consented to, and its length
-is between a floor (an "OK" is no answer) and the channel's budget. Formats are normalised before comparing ("12,50 €" = "12.50 EUR",
-"31. März 2027" = "31.03.2027", "0800 123 4567" = "+49 800 1234567").
+is between a floor (an "OK" is no answer) and the channel's budget. Reply and sources are
+normalised before comparing: NFKC (full-width digits and dots), number words as digits
+("neunzehn Euro" = "19 €"), and formats ("12,50 €" = "12.50 EUR", "31. März 2027" =
+"31.03.2027", "0800 123 4567" = "+49 800 1234567"); digits grouped by spaces, dots, dashes or
+slashes are compared as one sequence, so "4567 123 800" is no rearrangement of known numbers.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
+
+from botkit.policy.numerals import words_to_digits
 
 RULES: tuple[str, ...] = (
     "empty",
@@ -71,17 +77,29 @@ def check_reply(text: str, grounds: Grounds) -> list[Violation]:
         found.append(Violation("too_short", f"{len(text.strip())} < {grounds.min_chars} characters"))
     if grounds.max_chars is not None and len(text) > grounds.max_chars:
         found.append(Violation("too_long", f"{len(text)} > {grounds.max_chars} characters"))
+    text = normalise(text)
+    grounds = replace(grounds, sources=tuple(normalise(s) for s in grounds.sources))
     found.extend(_fact_violations(text, " \n ".join(grounds.sources)))
     found.extend(_human_claims(text, grounds))
     found.extend(_marketing(text, grounds))
     return found
 
 
+_DOT_WORDS = re.compile(r"\s*[\[(]\s*(?:dot|punkt)\s*[\])]\s*|[。｡]", re.IGNORECASE)
+
+
+def normalise(text: str) -> str:
+    """NFKC without format characters, spelled-out dots as dots, number words as digits."""
+    folded = unicodedata.normalize("NFKC", text)
+    folded = "".join(c for c in folded if unicodedata.category(c) != "Cf")
+    return words_to_digits(_DOT_WORDS.sub(".", folded))
+
+
 # --- facts: links, addresses, dates, phone numbers, prices and numbers -------------------
 
 _URL = re.compile(
     r"\bhttps?://[^\s<>()\"'\]]+|\bwww\.[^\s<>()\"'\]]+"
-    r"|\b(?:[a-z0-9-]+\.)+(?:de|com|org|net|eu|at|ch|info|io|example)\b(?:/[^\s<>()\"'\]]*)?",
+    r"|\b(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}\b(?:/[^\s<>()\"'\]]*)?",  # any label.label: bit.ly, x.app
     re.IGNORECASE,
 )
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
@@ -114,6 +132,8 @@ _NUMBER = r"\d+(?:[.,]\d+)*"
 _PRICE = re.compile(rf"{_CURRENCY}\s?({_NUMBER})|({_NUMBER})(?:,-)?\s?{_CURRENCY}", re.IGNORECASE)
 _TIME = re.compile(r"\b(\d{1,2})[:.](\d{2})\s?(?:uhr|h|am|pm)\b|\b(\d{1,2}):(\d{2})\b", re.IGNORECASE)
 _PLAIN_NUMBER = re.compile(_NUMBER)
+# Digits grouped by spaces, dots, dashes or slashes read as one sequence ("4567 123 800").
+_DIGIT_RUN = re.compile(r"\d+(?:[ .\-–—/]\d+)+")
 
 Date = tuple[int, int, int | None]
 
@@ -126,7 +146,9 @@ class _Facts:
     dates: set[Date]
     phones: set[str]
     numbers: set[Decimal]
+    prices: set[Decimal]
     times: set[str]
+    sequences: set[str]  # digit sequences without separators
 
 
 def _fact_violations(text: str, sources: str) -> Iterator[Violation]:
@@ -155,12 +177,20 @@ def _fact_violations(text: str, sources: str) -> Iterator[Violation]:
     text = _TIME.sub(" ", text)
     for match in _PRICE.finditer(text):
         token = match.group(1) or match.group(2)
-        if not _number_values(token) & allowed.numbers:
+        if not _number_values(token) & allowed.prices:  # a price only from a price: "zwei Wochen" grounds no "2 €"
             yield Violation("price", match.group(0).strip())
     text = _PRICE.sub(" ", text)
     for match in _PLAIN_NUMBER.finditer(text):
         if not _number_values(match.group(0)) & allowed.numbers:
             yield Violation("number", match.group(0))
+    for match in _DIGIT_RUN.finditer(text):
+        groups = re.findall(r"\d+", match.group(0))
+        digits = "".join(groups)
+        if len(groups) < 2 or any(digits in known for known in allowed.sequences):
+            continue
+        is_range = len(groups) == 2 and re.search(r"[-–—/]", match.group(0))  # "9–18", "3/4": two known numbers
+        if not (is_range and all(_number_values(g) & allowed.numbers for g in groups)):
+            yield Violation("phone" if len(digits) >= 7 else "number", match.group(0))
 
 
 def _facts(sources: str) -> _Facts:
@@ -177,7 +207,9 @@ def _facts(sources: str) -> _Facts:
         numbers |= _number_values(match.group(0))
     for day, month, year in dates:  # "bis 31.03." also grounds a plain "31"
         numbers |= {Decimal(day), Decimal(month)} | ({Decimal(year)} if year else set())
-    return _Facts(urls, hosts, emails, dates, phones, numbers, times)
+    prices = {v for m in _PRICE.finditer(rest) for v in _number_values(m.group(1) or m.group(2))}
+    sequences = {re.sub(r"\D", "", m.group(0)) for m in _DIGIT_RUN.finditer(rest)} | phones
+    return _Facts(urls, hosts, emails, dates, phones, numbers, prices, times, sequences)
 
 
 def _matches(pattern: re.Pattern[str], text: str) -> Iterator[tuple[str, str]]:
@@ -273,24 +305,58 @@ def _number_values(token: str) -> set[Decimal]:
 
 # --- claims of being a person -------------------------------------------------------------
 
+# A claim is built from parts, not listed sentence by sentence: who speaks (first person, "hier
+# schreibt", "you are talking to") + up to two words (a name) + modifiers ("ein echter",
+# "really a") + a word for a person; or a denial of being a machine anywhere ("kein Bot").
+_SPEAKER = (
+    r"ich\s+bin|wir\s+sind|ich\s+bleibe|hier\s+(?:ist|sind|spricht|sprechen|schreibt|schreiben|antwortet|antworten|chattet)"
+    r"|(?:sie|du)\s+(?:sprechen|chatten|schreiben|sprichst|chattest|schreibst)\s+(?:hier\s+|gerade\s+)?mit"
+    r"|mit\s+(?:ihnen|dir)\s+(?:spricht|schreibt|chattet)"
+    r"|i\s*(?:'m|’m|\s+am)|we\s*(?:'re|’re|\s+are)"
+    r"|you(?:'re|’re|\s+are)\s+(?:talking|chatting|speaking|writing)\s+(?:to|with)|you\s+(?:talk|chat|speak)\s+(?:to|with)"
+)
+_MODIFIER = (
+    r"ein|eine|einer|einem|einen|a|an|the|der|die|ganz|nur|auch|hier|wirklich|tatsächlich|persönlich|selbst"
+    r"|echt\w*|richtig\w*|lebendig\w*|menschlich\w*|leibhaftig\w*|real|actual(?:ly)?|really|truly|genuine(?:ly)?"
+    r"|live|living|just|only|also|here|personally|definitely|certainly|100\s?%|indeed"
+)
+_PERSON_WORD = (
+    r"mensch(?:en)?|person(?:en)?|mitarbeiter(?:in|innen)?|kundenberater(?:in)?|berater(?:in)?|sachbearbeiter(?:in)?"
+    r"|angestellte[rn]?|kolleg(?:e|en|in)|teammitglied\w*|servicekr(?:a|ä)ft\w*|monteur(?:in)?|techniker(?:in)?|ansprechpartner(?:in)?|frau|mann"
+    r"|humans?(?:\s+beings?)?|persons?|people|employees?|staff\s+members?|team\s+members?|members?\s+of\s+(?:the\s+)?(?:staff|team)"
+    r"|customer\s+service\s+(?:agent|representative)s?|representatives?|colleagues?|woman"
+)
+_MACHINE_WORD = (
+    r"bots?|chatbots?|roboter|robots?|maschinen?|machines?|ki|ai|computer|programm|program|automat|automated"
+    r"|automatisiert|software|sprachmodell|language\s+model|llm"
+)
+# "echte Mitarbeiter", "real people", "ein Team aus Menschen": people promised without a speaker.
+_REAL_PEOPLE = re.compile(
+    rf"\b(?:echt|richtig|lebendig|leibhaftig)\w*\s+(?:{_PERSON_WORD})\b"
+    rf"|\b(?:real|genuine|actual|live|living)\s+(?:{_PERSON_WORD})\b"
+    rf"|\bteam\s+(?:of|aus)\s+(?:[\w-]+\s+)?(?:{_PERSON_WORD})\b",
+    re.IGNORECASE,
+)
+_NEGATION = re.compile(r"\b(?:kein\w*|nicht|not|no|never|nie|weder|isn't|aren't|'m\s+not)\b", re.IGNORECASE)
 _HUMAN = re.compile(
-    r"\bI(?:'m|’m| am)\s+(?:a\s+|an\s+)?(?:real\s+|actual\s+|living\s+)?"
-    r"(?:human(?:\s+being)?|person|man|woman|employee|staff\s+member|member\s+of\s+(?:the\s+)?(?:staff|team)"
-    r"|customer\s+service\s+(?:agent|representative)|representative|colleague)\b"
-    r"|\bI(?:'m|’m| am)\s+not\s+(?:a\s+|an\s+)?(?:bot|chatbot|robot|machine|ai|computer|program|automated)\b"
-    r"|\bas\s+a\s+(?:human|real\s+person)\b"
-    r"|\bich\s+bin\s+(?:ein(?:e)?\s+)?(?:echte[rs]?\s+|richtige[rs]?\s+)?"
-    r"(?:mensch|person|mitarbeiter(?:in)?|kundenberater(?:in)?|sachbearbeiter(?:in)?|angestellte[r]?|kolleg(?:e|in))\b"
-    r"|\bich\s+bin\s+(?:kein(?:e)?|nicht\s+(?:ein(?:e)?\s+)?)\s*(?:bot|chatbot|roboter|maschine|computer|programm|ki|automat)\b"
-    r"|\bals\s+mensch\b",
+    rf"\b(?:{_SPEAKER})\b(?:[\s,]+[\w'’-]+){{0,2}}?(?:[\s,]+(?:{_MODIFIER}))*[\s,]+(?:{_PERSON_WORD})\b"
+    rf"|\b(?:als|as)(?:\s+(?:{_MODIFIER}))*\s+(?:{_PERSON_WORD})\b",
+    re.IGNORECASE,
+)
+_NOT_A_MACHINE = re.compile(
+    rf"\b(?:kein|keine|keiner|nicht|not|no|never|nie)\s+(?:(?:ein|eine|einen|a|an|the|der|die|so\s+ein|just\s+a"
+    rf"|typische[rn]?|simple[rn]?|blo(?:ß|ss)e[rn]?|dumme[rn]?|digitale[rn]?|virtuelle[rn]?|automatische[rn]?"
+    rf"|echte[rn]?|real|actual|simple|digital|virtual|automated)\s+){{0,2}}(?:{_MACHINE_WORD})\b",
     re.IGNORECASE,
 )
 # A name is capitalised; the introductions around it are matched in any case.
 _NAME = r"([A-ZÄÖÜ][\w-]+)"
 _PERSONA = re.compile(
     rf"(?i:\bmy\s+name\s+is|\bmy\s+name's|\bthis\s+is|\bich\s+heiße|\bich\s+heisse|\bmein\s+name\s+ist"
-    rf"|\bhier\s+(?:ist|spricht|schreibt))\s+{_NAME}"
-    rf"|(?i:\bI(?:'m|’m| am)|\bich\s+bin)\s+{_NAME}\s+(?i:from|of|at|vom|von|aus\s+dem|aus\s+der)\b"
+    rf"|\bhier\s+(?:ist|spricht|schreibt)|\bgrü(?:ß|ss)en?|\bgru(?:ß|ss)|\bregards|\bcheers|\bbest|\bthanks)\s*,?\s+{_NAME}"
+    rf"|(?i:\bI(?:'m|’m| am)|\bich\s+bin)\s+(?:(?i:herr|frau|mr|mrs|ms|dr)\.?\s+)?{_NAME}(?=\s*(?:[,.!]|$)|\s+(?i:from|of|at|vom|von|aus|and|und|here|hier)\b)"
+    rf"|(?:^|[.!?]\s+|(?i:hi|hey|hallo|hello|moin|servus)\s*,?\s+){_NAME}\s+(?i:hier|here)\b\s*[,.!:–-]"
+    rf"|[–—-]\s*{_NAME}\s*$"
 )
 _NOT_NAMES = frozenset(
     {"ihr", "ihre", "ihnen", "sie", "der", "die", "das", "ein", "eine", "your", "the", "a", "an", "it", "our", "unser", "unsere"}
@@ -298,35 +364,68 @@ _NOT_NAMES = frozenset(
 
 
 def _human_claims(text: str, grounds: Grounds) -> Iterator[Violation]:
+    sources = " ".join(grounds.sources).lower()
     for match in _HUMAN.finditer(text):
-        yield Violation("human_claim", match.group(0))
+        if not _NEGATION.search(match.group(0)):  # "ich bin kein Mensch" is the truth
+            yield Violation("human_claim", match.group(0))
+    for match in _REAL_PEOPLE.finditer(text):
+        if match.group(0).lower() not in sources and not _NEGATION.search(text[max(0, match.start() - 12) : match.start()]):
+            yield Violation("human_claim", match.group(0))
+    for match in _NOT_A_MACHINE.finditer(text):
+        if match.group(0).lower() not in sources:
+            yield Violation("human_claim", match.group(0))
     # A name the entries use ("Lindenau-App") is no persona; any other name than the bot's is.
     known = {grounds.bot_name.lower(), *_NOT_NAMES} | set(_words(" ".join(grounds.sources)))
     for match in _PERSONA.finditer(text):
-        name = match.group(1) or match.group(2)
+        name = next(g for g in match.groups() if g)
         if name.lower() not in known:
-            yield Violation("persona", match.group(0))
+            yield Violation("persona", match.group(0).strip())
 
 
 # --- marketing content without consent ----------------------------------------------------
 
 _PROMOTION: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(rf"\b{p}\b", re.IGNORECASE)
+    re.compile(rf"\b{p}\b", re.IGNORECASE)  # German compounds: "Willkommensbonus", "Treuerabatt"
     for p in (
-        r"rabatt\w*",
-        r"gutschein\w*",
-        r"gutschrift\w*",
-        r"nachlass\w*",
-        r"sonderangebot\w*",
+        r"\w*rabatt\w*",
+        r"\w*gutschein\w*",
+        r"\w*gutschrift\w*",
+        r"\w*nachlass\w*",
+        r"\w*sonderangebot\w*",
         r"aktion(?:en|s\w+)?",
         r"angebot(?:e|en)?",
-        r"newsletter\w*",
+        r"\w*newsletter\w*",
         r"discount\w*",
         r"vouchers?",
         r"coupons?",
         r"promo(?:tion)?s?",
         r"special\s+offers?",
         r"deals?",
+        r"spar(?:en|t|st|e|preis\w*)",
+        r"günstig\w*",
+        r"preiswert\w*",
+        r"exklusiv\w*",
+        r"umsonst",
+        r"geschenkt",
+        r"\w*bonus\w*",
+        r"\w*prämie\w*",
+        r"\w*cashback\w*",
+        r"vorteilspreis\w*",
+        r"jetzt\s+(?:zugreifen|sichern|bestellen|wechseln|profitieren)",
+        r"nur\s+(?:für\s+kurze\s+zeit|heute|noch)",
+        r"weniger\s+zahlen",
+        r"abonnier\w*",
+        r"offers?",
+        r"sales?",
+        r"sav(?:e|es|ing|ings)",
+        r"bargains?",
+        r"cheap\w*",
+        r"exclusive\w*",
+        r"rewards?",
+        r"limited\s+time",
+        r"pay\s+less",
+        r"subscri(?:be|ption)\w*",
+        r"sign\s+up",
     )
 )
 _SHINGLE = 4  # this many words in a row shared with withheld content count as copied
