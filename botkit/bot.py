@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 _SMALL_TALK = ("greeting", "thanks", "ack", "goodbye", "empty")
 _PERSON, _NOTHING_FITS = "@person", "@nothing_fits"  # the extra options of a suggestion
 
+
 @dataclass(frozen=True)
 class _Outcome:
     decision: Decision
@@ -79,7 +80,6 @@ class Bot:
         self.house_rules = house_rules
         self.phraser = phraser  # LLM phrasing of answers; None sends entries verbatim
         self._entries = knowledge.by_id()
-        self._clock = clock
         self.clock = clock  # the bot's time source (a test clock in evaluations and tests)
         self._pause = disclosure_pause_seconds
         self._sink = sink  # told about new handovers after they are queued (e.g. a notification)
@@ -113,7 +113,7 @@ class Bot:
         if state.with_human:
             return self._while_with_human(state, text, lang, message_id)
         due = state.needs_disclosure or (
-            state.last_user_at is not None and self._clock() - state.last_user_at > self._pause
+            state.last_user_at is not None and self.clock() - state.last_user_at > self._pause
         )
         retrieval: Retrieval | None = None
         outcome, question = self._special(state, text, lang, message_id, due)
@@ -199,7 +199,7 @@ class Bot:
 
     def overdue(self, now: float | None = None) -> list[QueuedHandover]:
         """Waiting handovers nobody took within the time-out, whose user has not been told yet."""
-        return self.store.overdue((self._clock() if now is None else now) - self._timeout)
+        return self.store.overdue((self.clock() if now is None else now) - self._timeout)
 
     def nobody_came(self, handover_id: int) -> Reply:
         """Tell the user that nobody came (with the other ways to reach the client) and give the
@@ -394,7 +394,7 @@ class Bot:
         transcript = (*self.store.transcript(state.id), {"role": "user", "text": text})
         handover = Handover(state.id, reason, details, transcript)
         client = self.knowledge.client
-        promise = waiting_promise(client, lang, self._clock())
+        promise = waiting_promise(client, lang, self.clock())
         return _Outcome(Decision.HANDOVER, reason, Draft(say(f"handover_{reason}", lang, client, promise=promise)), handover=handover)
 
     def _next_state(self, state: ConversationState, outcome: _Outcome, lang: str, disclosed: bool) -> ConversationState:
@@ -404,7 +404,7 @@ class Bot:
         return replace(
             state,
             lang=lang,
-            waiting_since=self._clock() if handed else state.waiting_since,
+            waiting_since=self.clock() if handed else state.waiting_since,
             needs_disclosure=False if disclosed else state.needs_disclosure,
             misses=0 if handed else (state.misses + 1 if missed else (0 if answered else state.misses)),
             last_entry=outcome.entries[0] if answered else state.last_entry,
