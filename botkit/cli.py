@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import time
 import uuid
@@ -53,7 +54,13 @@ LlmOpt = Annotated[
     bool,
     typer.Option("--llm", help="Phrase answers with an LLM (BOTKIT_LLM_*), gated; verbatim on any doubt. On when BOTKIT_LLM_BASE_URL is set."),
 ]
-SAMPLE_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+def _sample_knowledge() -> Path:
+    """The bundled sample: the source tree's knowledge/, or the copy a wheel installs under <prefix>/share/botkit/."""
+    source = Path(__file__).resolve().parent.parent / "knowledge"
+    return source if source.is_dir() else Path(sys.prefix) / "share" / "botkit" / "knowledge"
+
+
+SAMPLE_KNOWLEDGE = _sample_knowledge()
 
 
 def main() -> None:

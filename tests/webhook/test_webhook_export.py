@@ -40,8 +40,9 @@ def test_export_requirements_never_name_botkit_on_an_index(exported):
 
 
 @pytest.mark.slow
-def test_export_installs_in_a_fresh_venv_from_its_folder_alone_and_answers_a_signed_webhook(tmp_path, exported, recorder):
-    """The export folder moved elsewhere, a new venv, `pip install -r requirements.txt`, then real HTTP."""
+def test_export_installs_in_a_fresh_venv_from_its_folder_alone_runs_the_demo_and_answers_a_signed_webhook(tmp_path, exported, recorder):
+    """The export folder moved elsewhere, a new venv, `pip install -r requirements.txt`, `botkit demo` on the sample
+    the wheel carries, then real HTTP."""
     folder = shutil.move(str(exported), tmp_path / "elsewhere" / "bot")
     venv = tmp_path / "fresh-venv"
     clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith("BOTKIT_")}
@@ -54,6 +55,8 @@ def test_export_installs_in_a_fresh_venv_from_its_folder_alone_and_answers_a_sig
     shown = subprocess.run([str(venv / "bin" / "python"), "-c", "import botkit, sys; print(botkit.__file__)"],
                            cwd=tmp_path, env=clean, capture_output=True, text=True, check=True)
     assert str(venv) in shown.stdout  # botkit came from the export's wheel, not from this checkout
+    demo = subprocess.run([str(venv / "bin" / "botkit"), "demo"], cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=600)
+    assert demo.returncode == 0 and "handover queue" in demo.stdout, demo.stdout[-2000:] + demo.stderr[-2000:]
 
     port = free_port()
     env = {**clean, **{k: v for k, v in server_env(recorder.url, tmp_path / "fresh.db").items() if k.startswith("BOTKIT_")}}
