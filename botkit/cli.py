@@ -391,6 +391,7 @@ def serve(
     from dotenv import load_dotenv
 
     from botkit.webhook.entry import KNOWLEDGE_ENV, app_for_knowledge
+    from botkit.webhook.logs import json_logs_wanted
     from botkit.wiring import build
 
     if env_file.is_file():
@@ -402,6 +403,8 @@ def serve(
     # uvicorn's logging, plus botkit's webhook messages (masked ids, no secrets) in the same format
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["botkit"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    if json_logs_wanted():  # BOTKIT_LOG_FORMAT=json: one JSON object per line, for log shippers
+        log_config["formatters"] = {name: {"()": "botkit.webhook.logs.JsonFormatter"} for name in log_config["formatters"]}
     if workers <= 1:
         uvicorn.run(app_for_knowledge(knowledge, None), host=host, port=port, ws="none", log_config=log_config)
         return

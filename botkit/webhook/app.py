@@ -30,7 +30,7 @@ from typing import Annotated, Any
 import anyio
 import httpx
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -40,6 +40,7 @@ from botkit.platforms import ANSWERED_KINDS, HANDOVER_KINDS, Inbound, Platform, 
 from botkit.platforms.meta import verify_token_matches
 from botkit.webhook.agent import agent_router
 from botkit.webhook.logs import guard_logs, log, mask
+from botkit.webhook.metrics import CONTENT_TYPE, Metrics
 from botkit.webhook.outbox import WebhookQueue
 from botkit.webhook.sender import Sender
 from botkit.webhook.settings import WebhookSettings
@@ -105,12 +106,13 @@ def create_app(
     intake = GroupWriter(engine)  # acknowledged events: fsynced before the 200
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     workers: list[Worker] = []
+    metrics = Metrics(bot.store.engine, clock)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         http = client or httpx.AsyncClient(limits=httpx.Limits(max_connections=64))
         marks = GroupWriter(bot.store.engine)  # send results: many deliveries share a commit
-        worker = Worker(bot, queue, marks, Sender(http, settings, scrubber), settings, clock=clock, owner=owner)
+        worker = Worker(bot, queue, marks, Sender(http, settings, scrubber), settings, clock=clock, owner=owner, metrics=metrics)
         workers.append(worker)
         worker.start()
         log.info("serving %s at /webhook/<platform>", ", ".join(platforms))
@@ -142,19 +144,24 @@ def create_app(
     async def accept(platform: Platform, request: Request) -> Any:
         body = await _read_body(request, settings.max_body_bytes)
         if body is None:
+            metrics.count_inbound(platform.name, "too_large")
             return _problem(413, f"body larger than {settings.max_body_bytes} bytes")
         try:
             platform.verify(request.headers, body, settings, clock())
         except SignatureError as exc:
             unauthenticated = not request.headers.get(platform.auth_header) or isinstance(exc, StaleRequestError)
+            metrics.count_inbound(platform.name, "unauthenticated" if unauthenticated else "forbidden")
             return _problem(401 if unauthenticated else 403, str(exc))
         try:
             events = platform.parse(body, request.headers)
         except PayloadError as exc:
+            metrics.count_inbound(platform.name, "malformed")
             return _problem(400, str(exc))
         kept = [e for e in events if e.kind in _KEPT]
         _log_events(events)
         saved, known = await intake.run(lambda conn: queue.accept(kept, clock(), conn)) if kept else (0, 0)
+        for outcome, n in (("accepted", saved), ("duplicate", known), ("ignored", len(events) - len(kept))):
+            metrics.count_inbound(platform.name, outcome, n)
         if saved:
             for worker in workers:
                 worker.wake()
@@ -209,6 +216,12 @@ def create_app(
     async def healthz() -> Health:
         pending = await anyio.to_thread.run_sync(queue.pending)
         return Health(status="ok", platforms=list(platforms), pending=pending)
+
+    @app.get("/metrics", response_class=Response, summary="Prometheus metrics (no auth: keep it internal)",
+             responses={200: {"content": {CONTENT_TYPE: {}}}})
+    async def prometheus() -> Response:
+        body = await anyio.to_thread.run_sync(metrics.exposition)  # the queue gauges read the database
+        return Response(body, media_type=CONTENT_TYPE)
 
     return app
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import quote
 
 log = logging.getLogger("botkit.webhook")
@@ -108,3 +112,31 @@ def guard_logs(secrets: Iterable[str]) -> SecretScrubber:
         if _SCRUBBER not in logger.filters:
             logger.addFilter(_SCRUBBER)
     return _SCRUBBER
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and, where known, the masked conversation id.
+
+    Records are scrubbed by `SecretScrubber` (a logger filter) before any handler formats them.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        conversation = getattr(record, "conversation", None)
+        if conversation is not None:
+            line["conversation"] = conversation
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        return json.dumps(line, ensure_ascii=False)
+
+
+def json_logs_wanted() -> bool:
+    """Whether `BOTKIT_LOG_FORMAT=json` asks for JSON log lines."""
+    return os.environ.get("BOTKIT_LOG_FORMAT", "").strip().lower() == "json"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,8 +24,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from botkit.bot import Bot
 from botkit.errors import BotkitError, HandoverError
 from botkit.platforms import ANSWERED_KINDS, PERSON_KINDS, Inbound, Outgoing, get_platform
+from botkit.types import Reply
 from botkit.webhook.handover_events import timeout_notice
 from botkit.webhook.logs import log, mask
+from botkit.webhook.metrics import Metrics
 from botkit.webhook.outbox import InboxItem, OutboxItem, WebhookQueue
 from botkit.webhook.sender import Sender
 from botkit.webhook.settings import WebhookSettings
@@ -46,8 +49,10 @@ class Worker:
         *,
         clock: Callable[[], float],
         owner: str,
+        metrics: Metrics | None = None,
     ) -> None:
         self.bot = bot
+        self.metrics = metrics
         self.queue = queue
         self.writer = writer
         self.sender = sender
@@ -98,13 +103,13 @@ class Worker:
         platform = get_platform(event.platform)
         channel = platform.channel(event)
         if event.kind in ANSWERED_KINDS:
-            reply = self.bot.reply(cid, event.text, channel, user_id=event.user_id, message_id=event.message_id)
+            reply = self._reply(event, channel)
             return platform.calls(event, reply, self.settings)
         if event.kind == "standby":
             # A person has the conversation: the bot stays silent, but a withdrawal (STOP)
             # is still heard, recorded and, where the platform lets the bot speak, confirmed.
             self.bot.take_conversation(cid, event.user_id, channel)
-            reply = self.bot.reply(cid, event.text, channel, user_id=event.user_id, message_id=event.message_id)
+            reply = self._reply(event, channel)
             return platform.calls(event, reply, self.settings) if platform.speaks_in_standby else []
         if event.kind == "handover_take":
             self.bot.take_conversation(cid, event.user_id, channel)
@@ -125,6 +130,18 @@ class Worker:
         if event.kind in PERSON_KINDS:
             return self._person_side(event)
         return []
+
+    def _reply(self, event: Inbound, channel: str) -> Reply:
+        """The bot's reply to a user's message, timed and counted; logged with the masked conversation id."""
+        started = time.perf_counter()
+        reply = self.bot.reply(event.conversation_id, event.text, channel, user_id=event.user_id, message_id=event.message_id)
+        seconds = time.perf_counter() - started
+        if self.metrics is not None:
+            self.metrics.observe_reply(reply.decision.value, reply.reason, seconds)
+        conversation = mask(event.conversation_id)
+        log.info("%s reply to %s: %s (%s) in %.3f s", event.platform, conversation, reply.decision.value, reply.reason,
+                 seconds, extra={"conversation": conversation})
+        return reply
 
     def _person_side(self, event: Inbound) -> list[Outgoing]:
         """A person's message (agent API, CLI) or the "nobody came" notice, addressed like bot replies."""
@@ -268,7 +285,10 @@ class Worker:
             if item.maybe_sent:
                 log.warning("sending again to %s what a crashed worker may have sent already", mask(item.user_id))
             async with self._slots:
+                started = time.perf_counter()
                 result = await self.sender.send(item.request)
+            if self.metrics is not None:
+                self.metrics.observe_send(item.request.platform, result.verdict, time.perf_counter() - started)
             if result.verdict == "sent":
                 await self.writer.run(lambda c: self.queue.sent(item, self._clock(), result.attempts, c))
                 continue
