@@ -217,9 +217,10 @@ def create_app(
         pending = await anyio.to_thread.run_sync(queue.pending)
         return Health(status="ok", platforms=list(platforms), pending=pending)
 
-    @app.get("/metrics", response_class=Response, summary="Prometheus metrics (no auth: keep it internal)",
-             responses={200: {"content": {CONTENT_TYPE: {}}}})
+    # No auth, like /healthz: operators keep /metrics internal (a reverse proxy does not forward it).
+    @app.get("/metrics", include_in_schema=False)
     async def prometheus() -> Response:
+        """The app's metrics in the Prometheus text format (see `botkit.webhook.metrics`)."""
         body = await anyio.to_thread.run_sync(metrics.exposition)  # the queue gauges read the database
         return Response(body, media_type=CONTENT_TYPE)
 

@@ -71,7 +71,7 @@ class _QueueCollector(Collector):
                 select(func.count(), func.min(i.c.received_at)).where(i.c.status == "pending")
             ).one()
             outbox = conn.execute(select(func.count()).select_from(o).where(o.c.status.in_(_UNSENT))).scalar_one()
-            by_state = dict(conn.execute(select(h.c.status, func.count()).group_by(h.c.status)).all())
+            by_state: dict[str, int] = dict(conn.execute(select(h.c.status, func.count()).group_by(h.c.status)).all())
         depth.add_metric(["inbox"], int(inbox))
         depth.add_metric(["outbox"], int(outbox))
         oldest.add_metric([], max(0.0, self._clock() - first) if first is not None else 0.0)
