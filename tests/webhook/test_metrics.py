@@ -12,8 +12,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from botkit import open_bot
+from botkit.platforms import get_platform
 from botkit.types import Decision
 from botkit.webhook.logs import JsonFormatter, guard_logs, log
+from botkit.webhook.metrics import Metrics
+from botkit.webhook.outbox import WebhookQueue
+from tests.conftest import SAMPLE
 from tests.webhook.support import WHATSAPP_SECRET, WHATSAPP_TOKEN, is_message, recipient, signed, whatsapp_body
 
 QUESTION = "Wie melde ich meinen Zählerstand?"
@@ -128,3 +133,17 @@ def test_json_lines_keep_scrubbing_secrets_and_tracebacks(json_lines):
     assert line["level"] == "ERROR" and line["logger"] == "botkit.webhook" and line["conversation"] == "…777"
     assert "Traceback" in line["exception"] and "ValueError" in line["exception"]
     assert PHONE not in json_lines.getvalue() and WHATSAPP_TOKEN not in json_lines.getvalue()
+
+
+def test_queue_gauges_show_a_pending_event_and_its_age(settings, embedder, clock):
+    bot = open_bot(SAMPLE, settings, embedder=embedder, clock=clock)
+    try:
+        events = get_platform("whatsapp").parse(whatsapp_body(PHONE, "wamid.q1", QUESTION), {})
+        assert WebhookQueue(bot.store.engine).accept(events, 1000.0) == (1, 0)
+        text = Metrics(bot.store.engine, lambda: 1042.5).exposition().decode()
+    finally:
+        bot.store.engine.dispose()
+    samples = {(s.name, tuple(s.labels.values())): s.value for f in text_string_to_metric_families(text) for s in f.samples}
+    assert samples[("botkit_queue_depth", ("inbox",))] == 1
+    assert samples[("botkit_queue_depth", ("outbox",))] == 0
+    assert samples[("botkit_queue_oldest_age_seconds", ())] == 42.5
