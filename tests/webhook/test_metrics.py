@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import shutil
+import signal
+import sys
 import time
 from collections.abc import Iterator
 
@@ -19,7 +22,17 @@ from botkit.webhook.logs import JsonFormatter, guard_logs, log
 from botkit.webhook.metrics import Metrics
 from botkit.webhook.outbox import WebhookQueue
 from tests.conftest import SAMPLE
-from tests.webhook.support import WHATSAPP_SECRET, WHATSAPP_TOKEN, is_message, recipient, signed, whatsapp_body
+from tests.webhook.support import (
+    TELEGRAM_TOKEN,
+    WHATSAPP_SECRET,
+    WHATSAPP_TOKEN,
+    free_port,
+    is_message,
+    recipient,
+    signed,
+    whatsapp_body,
+)
+from tests.webhook.test_webhook_restart import Process, server_env
 
 QUESTION = "Wie melde ich meinen Zählerstand?"
 PHONE = "4915100000777"
@@ -147,3 +160,29 @@ def test_queue_gauges_show_a_pending_event_and_its_age(settings, embedder, clock
     assert samples[("botkit_queue_depth", ("inbox",))] == 1
     assert samples[("botkit_queue_depth", ("outbox",))] == 0
     assert samples[("botkit_queue_oldest_age_seconds", ())] == 42.5
+
+
+def test_botkit_serve_with_json_log_format_writes_json_lines(tmp_path, recorder, sample_index_dir):
+    """The real `botkit serve` process: its uvicorn and botkit lines are JSON, masked, without secrets."""
+    port = free_port()
+    index = tmp_path / "index"
+    shutil.copytree(sample_index_dir, index)
+    server = Process(
+        [sys.executable, "-m", "botkit", "serve", str(SAMPLE), "--host", "127.0.0.1", "--port", str(port), "--index-dir", str(index)],
+        server_env(recorder.url, tmp_path / "bot.db", BOTKIT_LOG_FORMAT="json"), tmp_path, tmp_path / "serve.log", port,  # type: ignore[attr-defined]
+    )
+    try:
+        server.wait_healthy()
+        assert post(server, whatsapp_body(PHONE, "wamid.serve1", QUESTION)).json()["accepted"] == 1
+        recorder.wait_for(1, lambda r: is_message(r) and recipient(r) == PHONE)
+        deadline = time.monotonic() + 20
+        while '"conversation"' not in server.log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        server.kill(signal.SIGTERM)
+    text = server.log.read_text()
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    assert {"uvicorn.error", "botkit.webhook"} <= {line["logger"] for line in lines}
+    assert any(line.get("conversation") == "…" + PHONE[-3:] for line in lines)
+    for secret in (PHONE, WHATSAPP_SECRET, WHATSAPP_TOKEN, TELEGRAM_TOKEN):
+        assert secret not in text
