@@ -136,8 +136,6 @@ def _withdrawn_long_ago(cutoff: float) -> ColumnElement[Any]:
     last, newer = consent_events.alias("last"), consent_events.alias("newer")
     same = and_(last.c.user_id == e.user_id, last.c.channel == e.channel, last.c.topic == e.topic)
     is_latest = not_(
-        exists().where(
-            newer.c.user_id == last.c.user_id, newer.c.channel == last.c.channel, newer.c.topic == last.c.topic, newer.c.id > last.c.id
-        )
+        exists().where(newer.c.user_id == last.c.user_id, newer.c.channel == last.c.channel, newer.c.topic == last.c.topic, newer.c.id > last.c.id)
     )
     return exists().where(same, last.c.state == "withdrawn", last.c.at < cutoff, is_latest)

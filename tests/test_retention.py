@@ -30,8 +30,19 @@ POLICY = RetentionPolicy(webhook=30, transcripts=180, handovers=365, deliveries=
 
 def _inbox(conn, key: str, status: str, at: float) -> int:
     row = dict(
-        key=key, platform="telegram", kind="message", user_id="u1", conversation_id="telegram:u1", text="Hallo",
-        payload="{}", reply_to="u1", account="bot", details="{}", status=status, attempts=1, received_at=at,
+        key=key,
+        platform="telegram",
+        kind="message",
+        user_id="u1",
+        conversation_id="telegram:u1",
+        text="Hallo",
+        payload="{}",
+        reply_to="u1",
+        account="bot",
+        details="{}",
+        status=status,
+        attempts=1,
+        received_at=at,
         done_at=None if status == "pending" else at,
     )
     return conn.execute(insert(webhook_inbox).values(**row)).inserted_primary_key[0]
@@ -40,8 +51,18 @@ def _inbox(conn, key: str, status: str, at: float) -> int:
 def _outbox(conn, inbox_id: int, status: str, at: float) -> None:
     conn.execute(
         insert(webhook_outbox).values(
-            inbox_id=inbox_id, seq=0, platform="telegram", user_id="u1", conversation_id="telegram:u1", path="sendMessage",
-            body="{}", status=status, attempts=1, next_at=at, created_at=at, sent_at=at if status == "sent" else None,
+            inbox_id=inbox_id,
+            seq=0,
+            platform="telegram",
+            user_id="u1",
+            conversation_id="telegram:u1",
+            path="sendMessage",
+            body="{}",
+            status=status,
+            attempts=1,
+            next_at=at,
+            created_at=at,
+            sent_at=at if status == "sent" else None,
         )
     )
 
@@ -55,16 +76,21 @@ def _conversation(conn, cid: str, at: float, **extra: object) -> None:
 def _handover(conn, cid: str, status: str, at: float) -> None:
     conn.execute(
         insert(handovers).values(
-            conversation_id=cid, user_id=cid, channel="telegram", reason="user_request", details="{}", transcript="[]",
-            status=status, created_at=at, released_at=at if status == "released" else None,
+            conversation_id=cid,
+            user_id=cid,
+            channel="telegram",
+            reason="user_request",
+            details="{}",
+            transcript="[]",
+            status=status,
+            created_at=at,
+            released_at=at if status == "released" else None,
         )
     )
 
 
 def _consent(conn, user: str, topic: str, state: str, at: float) -> None:
-    conn.execute(
-        insert(consent_events).values(user_id=user, channel="whatsapp", topic=topic, state=state, version="1", method="chat", at=at)
-    )
+    conn.execute(insert(consent_events).values(user_id=user, channel="whatsapp", topic=topic, state=state, version="1", method="chat", at=at))
 
 
 def _count(engine, table, *where) -> int:
