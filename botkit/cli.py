@@ -514,6 +514,7 @@ def purge(
     BOTKIT_RETENTION_DAYS names days per kind, e.g.
     `webhook=30,transcripts=180,handovers=365,deliveries=365,consent_after_withdrawal=1095`; kinds left out are kept.
     Pending work, conversations with a person and standing consents are never deleted.
+
     Example: `BOTKIT_RETENTION_DAYS=webhook=30,transcripts=180 botkit purge knowledge/ --dry-run`
     """
     from botkit.retention import RetentionPolicy
