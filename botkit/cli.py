@@ -506,6 +506,39 @@ def consent_import(
 
 
 @app.command()
+def purge(
+    knowledge: KnowledgeArg,
+    index_dir: IndexDirOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would be deleted.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Delete what is kept longer than BOTKIT_RETENTION_DAYS allows (GDPR Art. 5(1)(e)), and print the rows per table.
+
+    BOTKIT_RETENTION_DAYS names days per kind, e.g.
+    `webhook=30,transcripts=180,handovers=365,deliveries=365,consent_after_withdrawal=1095`; kinds left out are kept.
+    Pending work, conversations with a person and standing consents are never deleted.
+
+    Example: `BOTKIT_RETENTION_DAYS=webhook=30,transcripts=180 botkit purge knowledge/ --dry-run`
+    """
+    from botkit.retention import RetentionPolicy
+    from botkit.retention import purge as purge_rows
+    from botkit.wiring import open_engine
+
+    settings = _settings(index_dir)
+    policy = RetentionPolicy.parse(settings.retention_days)
+    if not policy.active:
+        raise ConfigError("BOTKIT_RETENTION_DAYS is not set: nothing would be deleted (e.g. BOTKIT_RETENTION_DAYS=webhook=30)")
+    report = purge_rows(open_engine(knowledge, settings), policy, time.time(), dry_run=dry_run)
+    if as_json:
+        typer.echo(json.dumps({"dry_run": report.dry_run, "counts": report.counts}, indent=2))
+        return
+    table = Table("table", "would be deleted" if dry_run else "deleted")
+    for name, count in report.counts.items():
+        table.add_row(name, str(count))
+    console.print(table)
+
+
+@app.command()
 def campaign(
     knowledge: KnowledgeArg,
     topic: TopicArg,

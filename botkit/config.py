@@ -36,6 +36,7 @@ class Settings:
     llm_timeout: float = 10.0  # seconds; a slower LLM gets the verbatim answer sent instead
     handover_webhook_url: str | None = field(default=None, repr=False)  # POST a signed notice of each new handover here (Slack URLs hold a token)
     handover_webhook_secret: str | None = field(default=None, repr=False)  # HMAC-SHA256 key of those notices
+    retention_days: str | None = None  # e.g. "webhook=30,transcripts=180,handovers=365,deliveries=365,consent_after_withdrawal=1095" (botkit.retention)
     max_file_bytes: int = 5_000_000  # knowledge files, botkit.yaml and client exports above this are refused
 
     @property

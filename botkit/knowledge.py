@@ -71,9 +71,26 @@ def load_knowledge(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> Know
     entries = validate_records(raw, problems)
     client_path = client_file(root)
     client = _read_client(client_path, problems, max_bytes) if client_path else Client()
+    problems.extend(_unconsentable(entries, client))
     if problems:
         raise KnowledgeError(problems)
     return KnowledgeBase(path=root, entries=tuple(entries), client=client)
+
+
+def _unconsentable(entries: list[FaqEntry], client: Client) -> list[Problem]:
+    """Marketing entries whose topic nobody can opt into: they could never be promoted, so it is a mistake."""
+    topics = sorted(t.id for t in client.topics)
+    problems = []
+    for entry in entries:
+        if entry.scope == "marketing" and entry.topic not in topics:
+            file, _, line = entry.source.rpartition(":")
+            known = f"known: {', '.join(topics)}" if topics else f"{CLIENT_FILE} defines none"
+            problems.append(Problem(
+                file or entry.source, int(line) if line.isdigit() else None, "topic",
+                f"marketing entry {entry.id!r} has topic {entry.topic!r}, which is not a consent topic ({known}); "
+                f"add it under 'topics:' in {CLIENT_FILE} or make the entry 'service'",
+            ))
+    return problems
 
 
 def knowledge_files(root: Path) -> list[Path]:

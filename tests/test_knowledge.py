@@ -188,3 +188,20 @@ def test_oversized_knowledge_file_is_refused_before_reading(tmp_path):
         load_knowledge(tmp_path, max_bytes=1_000)
     with pytest.raises(KnowledgeError, match="more than the limit of 2,000"):
         build(tmp_path, Settings(index_dir=tmp_path / "idx", max_file_bytes=2_000))
+
+
+def test_a_marketing_entry_whose_topic_is_no_consent_topic_is_an_error_with_file_and_line(kb_copy):
+    (kb_copy / "offers.yaml").write_text(
+        "- id: sommer-rabatt\n"
+        "  question: Gibt es einen Sommerrabatt?\n"
+        "  answer: Ja, im Juli.\n"
+        "  topic: sommeraktion\n"
+        "  scope: marketing\n"
+        "  lang: de\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(kb_copy)
+    (problem,) = info.value.problems
+    assert problem.file.endswith("offers.yaml") and problem.line == 1 and problem.field == "topic"
+    assert "sommeraktion" in problem.message and "angebote-solar" in problem.message

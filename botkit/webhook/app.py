@@ -38,6 +38,7 @@ from botkit.bot import Bot
 from botkit.errors import ConfigError, PayloadError, SignatureError, StaleRequestError
 from botkit.platforms import ANSWERED_KINDS, HANDOVER_KINDS, Inbound, Platform, get_platform
 from botkit.platforms.meta import verify_token_matches
+from botkit.retention import RetentionPolicy
 from botkit.webhook.agent import agent_router
 from botkit.webhook.logs import guard_logs, log, mask
 from botkit.webhook.metrics import CONTENT_TYPE, Metrics
@@ -85,6 +86,7 @@ def create_app(
     *,
     client: httpx.AsyncClient | None = None,
     clock: Callable[[], float] = time.time,
+    retention: RetentionPolicy | None = None,
 ) -> FastAPI:
     """The webhook app of `bot` for every platform whose secrets `settings` holds.
 
@@ -92,6 +94,7 @@ def create_app(
         client: the HTTP client for the send APIs; by default one is opened with the app.
             Its requests go where each platform's `address` says (e.g. `settings.graph_api_base`).
         clock: time source for leases, retries and timestamps.
+        retention: what the worker purges, at most once an hour (`botkit.retention`).
 
     Raises:
         ConfigError: a platform is configured only partly, none is, or an API base is no URL.
@@ -112,7 +115,8 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         http = client or httpx.AsyncClient(limits=httpx.Limits(max_connections=64))
         marks = GroupWriter(bot.store.engine)  # send results: many deliveries share a commit
-        worker = Worker(bot, queue, marks, Sender(http, settings, scrubber), settings, clock=clock, owner=owner, metrics=metrics)
+        worker = Worker(bot, queue, marks, Sender(http, settings, scrubber), settings, clock=clock, owner=owner,
+                        retention=retention, metrics=metrics)
         workers.append(worker)
         worker.start()
         log.info("serving %s at /webhook/<platform>", ", ".join(platforms))

@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from botkit.errors import ConfigError
+from botkit.retention import RetentionPolicy
 from botkit.webhook.app import create_app
 from botkit.webhook.settings import load_settings
 from botkit.wiring import open_bot
@@ -25,7 +26,8 @@ def app_for_knowledge(knowledge: Path, env_file: Path | None = Path(".env"), def
     """
     settings, webhook = load_settings(env_file, defaults)
     webhook.platforms()  # fail on missing secrets before loading the embedder
-    return create_app(open_bot(knowledge, settings), webhook)
+    retention = RetentionPolicy.parse(settings.retention_days)
+    return create_app(open_bot(knowledge, settings), webhook, retention=retention)
 
 
 def app_from_env() -> FastAPI:

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from botkit.bot import Bot
 from botkit.errors import BotkitError, HandoverError
 from botkit.platforms import ANSWERED_KINDS, PERSON_KINDS, Inbound, Outgoing, get_platform
+from botkit.retention import RetentionPolicy, purge
 from botkit.types import Reply
 from botkit.webhook.handover_events import timeout_notice
 from botkit.webhook.logs import log, mask
@@ -33,6 +34,7 @@ from botkit.webhook.sender import Sender
 from botkit.webhook.settings import WebhookSettings
 from botkit.webhook.writer import GroupWriter
 
+PURGE_EVERY = 3600.0  # seconds between retention purges of one worker
 MAX_ATTEMPTS = 3  # an event whose handling fails this often is marked failed instead of blocking its conversation
 
 
@@ -49,6 +51,7 @@ class Worker:
         *,
         clock: Callable[[], float],
         owner: str,
+        retention: RetentionPolicy | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self.bot = bot
@@ -59,6 +62,8 @@ class Worker:
         self.settings = settings
         self.owner = owner
         self._clock = clock
+        self._retention = retention if retention is not None and retention.active else None
+        self._next_purge = 0.0
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._tails: dict[str, asyncio.Task[Any]] = {}  # last delivery task per conversation
@@ -259,6 +264,12 @@ class Worker:
                 await anyio.to_thread.run_sync(self.queue_timeouts)
             except SQLAlchemyError as exc:
                 log.warning("queueing handover time-outs failed: %s", type(exc).__name__)
+            if self._retention is not None and self._clock() >= self._next_purge:
+                self._next_purge = self._clock() + PURGE_EVERY
+                try:
+                    await anyio.to_thread.run_sync(purge, self.queue.engine, self._retention, self._clock())
+                except (SQLAlchemyError, BotkitError) as exc:
+                    log.warning("the retention purge failed: %s", type(exc).__name__)
             self._wake.set()  # also re-check the inbox for events whose lease ran out
 
     def _deliver_later(self, items: list[OutboxItem]) -> None:
