@@ -146,8 +146,12 @@ def database_url(request, tmp_path) -> str:
     """A fresh, empty database: a SQLite file, or a new database on the session's PostgreSQL server."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'botkit.db'}"
-    base = request.getfixturevalue("postgres_server")
-    name = f"botkit_{os.getpid()}_{next(_DATABASES)}"
+    return new_postgres_database(request.getfixturevalue("postgres_server"), "botkit")
+
+
+def new_postgres_database(base: str, prefix: str) -> str:
+    """Create an empty database on the session's PostgreSQL server (`base` from `postgres_server`); its URL."""
+    name = f"{prefix}_{os.getpid()}_{next(_DATABASES)}"
     admin = create_engine(base.format(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name}"))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import shutil
 import time
 from collections import Counter
@@ -17,12 +16,12 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from botkit import Settings, open_bot
 from botkit.db import webhook_inbox
 from botkit.webhook import create_app, sign
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, new_postgres_database
 from tests.webhook.conftest import webhook_settings
 from tests.webhook.support import (
     MESSENGER_SECRET,
@@ -51,13 +50,7 @@ def hostile_server(request, tmp_path_factory, sample_index_dir, embedder, send_a
     if request.param == "sqlite":
         url = f"sqlite:///{folder / 'botkit.db'}"
     else:
-        base = request.getfixturevalue("postgres_server")
-        name = f"hostile_{os.getpid()}_{next(_IDS)}"
-        admin = create_engine(base.format(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {name}"))
-        admin.dispose()
-        url = base.format(database=name)
+        url = new_postgres_database(request.getfixturevalue("postgres_server"), "hostile")
     bot = open_bot(SAMPLE, Settings(index_dir=folder / "index", database_url=url), embedder=embedder)
     server = ServerThread(create_app(bot, webhook_settings(send_api.url))).start()
     server.bot = bot  # type: ignore[attr-defined]
