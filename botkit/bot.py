@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botkit.channels import HouseRules, render
 from botkit.errors import HandoverError
@@ -388,7 +388,7 @@ class Bot:
             return ""
         return f"not_asked:{decision.value}"
 
-    def _handover(self, state: ConversationState, text: str, lang: str, reason: str, details: dict) -> _Outcome:
+    def _handover(self, state: ConversationState, text: str, lang: str, reason: str, details: dict[str, Any]) -> _Outcome:
         if state.waiting_since is not None:  # asked again while waiting: the request already stands
             return _Outcome(Decision.HANDOVER, "waiting", Draft(say("waiting_reminder", lang, self.knowledge.client)))
         transcript = (*self.store.transcript(state.id), {"role": "user", "text": text})
@@ -412,7 +412,7 @@ class Bot:
         )
 
 
-def _message_json(message: Message) -> dict:
+def _message_json(message: Message) -> dict[str, Any]:
     return {
         "channel": message.channel,
         "text": message.text,
@@ -422,7 +422,7 @@ def _message_json(message: Message) -> dict:
     }
 
 
-def _bot_turn(decision: Decision, reason: str, entries: tuple[str, ...], confidence: float, messages: tuple[Message, ...]) -> dict:
+def _bot_turn(decision: Decision, reason: str, entries: tuple[str, ...], confidence: float, messages: tuple[Message, ...]) -> dict[str, Any]:
     return {
         "text": "\n\n".join(m.text for m in messages),
         "decision": decision.value,

@@ -87,7 +87,7 @@ def _progress(label: str) -> Iterator[ProgressFn]:
 
 def _settings(index_dir: Path | None, **overrides: object) -> Settings:
     # Only a served bot (`botkit serve`) notifies people of handovers; ask, chat, demo, eval and tune never do.
-    return replace(Settings.from_env(index_dir=index_dir, **overrides), handover_webhook_url=None)
+    return replace(Settings.from_env(None, index_dir=index_dir, **overrides), handover_webhook_url=None)
 
 
 @app.command("build")
@@ -577,7 +577,7 @@ def campaign(
 
 
 CasesArg = Annotated[Path, typer.Argument(help="Test cases (.csv or .yaml: question,expected_id,lang).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object with the documented keys.")]
+JsonObjectOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object with the documented keys.")]
 
 
 @app.command("eval")
@@ -588,7 +588,7 @@ def eval_command(
     threshold: Annotated[float | None, typer.Option("--threshold", help="Escalation threshold in [0, 1] instead of a calibration.")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="Write a per-case CSV and an HTML report with plots here.")] = None,
     index_dir: IndexDirOpt = None,
-    as_json: JsonOpt = False,
+    as_json: JsonObjectOpt = False,
     llm: LlmOpt = False,
 ) -> None:
     """Measure the bot on test cases (accuracy, OOS recall, ranking, latency) or check conversation scripts.
@@ -659,7 +659,7 @@ def tune(
         float | None, typer.Option("--min-in-scope-accuracy", help="Instead: the most OOS recall that keeps in-scope accuracy >= X.")
     ] = None,
     index_dir: IndexDirOpt = None,
-    as_json: JsonOpt = False,
+    as_json: JsonObjectOpt = False,
 ) -> None:
     """Pick the escalation threshold and clarification margin on tuning cases and write them for this embedder.
 

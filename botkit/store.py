@@ -187,9 +187,9 @@ class ConversationStore:
                 status="waiting",
                 created_at=now,
                 **values,
-            )
+            ).returning(handovers.c.id)
         )
-        return int(result.inserted_primary_key[0])
+        return int(result.scalar_one())
 
     def get(self, handover_id: int) -> QueuedHandover:
         """One handover with the conversation's transcript as it is now.

@@ -30,14 +30,15 @@ class AliasError(yaml.MarkedYAMLError):
 class StrictLoader(yaml.SafeLoader):
     """`yaml.SafeLoader` that raises on every anchor and alias event."""
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:  # type: ignore[override]
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # the PyYAML stubs leave peek_event untyped
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise AliasError(
                 problem="uses an anchor or alias (&name / *name); write the value out instead",
                 problem_mark=event.start_mark,
             )
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        # The stubs say int; PyYAML passes a sequence index or a mapping's key node.
+        return super().compose_node(parent, index)  # type: ignore[arg-type]
 
 
 def compose_yaml(text: str, name: str) -> yaml.Node | None:
@@ -47,7 +48,7 @@ def compose_yaml(text: str, name: str) -> yaml.Node | None:
         KnowledgeError: the text is not valid YAML, uses an anchor or alias, or nests too deep.
     """
     try:
-        return yaml.compose(text, Loader=StrictLoader)  # type: ignore[no-any-return]
+        return yaml.compose(text, Loader=StrictLoader)
     except (yaml.YAMLError, RecursionError) as exc:
         raise KnowledgeError([yaml_problem(name, exc)]) from exc
 

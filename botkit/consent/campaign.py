@@ -206,14 +206,17 @@ class _Plan:
                 reason = f"consent was given for wording version {current.version}, the topic is now at {self.topic.version}: ask again"
             else:
                 reason = "consent was withdrawn"
-            return self._skip(user, channel, reason)
+            self._skip(user, channel, reason)
+            return None
         if self.ledger.delivered(self.campaign, user, channel):
-            return self._skip(user, channel, f"already delivered in campaign {self.campaign}")
+            self._skip(user, channel, f"already delivered in campaign {self.campaign}")
+            return None
         last_user_at, lang = self._last_contact(user, channel)
         lang = lang or grant.lang or next(iter(self.topic.title), "en")
         mode, reason = reachability(channel, last_user_at, self.ledger.now(), self.template)
         if mode is None:
-            return self._skip(user, channel, reason)
+            self._skip(user, channel, reason)
+            return None
         notice = not self.ledger.notified(user, channel)
         body = self.texts.get(lang) or next(t for t in self.texts.values() if t.strip())
         text = f"{body}\n\n{say('objection_notice' if notice else 'stop_hint', lang)}"

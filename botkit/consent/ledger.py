@@ -344,7 +344,7 @@ class ConsentLedger:
             at=self._clock() if at is None else at,
         )
         with self.engine.begin() as conn:
-            new_id = conn.execute(insert(consent_events).values(**values)).inserted_primary_key[0]
+            new_id = conn.execute(insert(consent_events).values(**values).returning(consent_events.c.id)).scalar_one()
         return ConsentEvent(id=int(new_id), **values)  # type: ignore[arg-type]
 
     def _latest(self, where: Any) -> list[ConsentEvent]:

@@ -303,8 +303,8 @@ def _check(key: str, expected: Any, reply: Reply) -> Check:
         return Check(key, expected, actual, passed, "" if says == reply.disclosed else f"text says bot: {says}, flag: {reply.disclosed}")
     if key == "entry":
         answered = reply.decision == Decision.ANSWERED and bool(reply.entries)
-        actual = reply.entries[0] if answered else reply.decision.value
-        return Check(key, expected, actual, answered and actual == expected)
+        entry = reply.entries[0] if answered else reply.decision.value
+        return Check(key, expected, entry, answered and entry == expected)
     if key == "handover":
         handed = reply.decision == Decision.HANDOVER
         return Check(key, expected, handed, handed == expected)

@@ -89,7 +89,7 @@ class Chatwoot:
     """Chatwoot's Agent Bot webhook and Application API."""
 
     name = "chatwoot"
-    needs = ("chatwoot_url", "chatwoot_token", "chatwoot_webhook_secret")
+    needs: tuple[str, ...] = ("chatwoot_url", "chatwoot_token", "chatwoot_webhook_secret")
     auth_header = SIGNATURE_HEADER
     handshake = False
     speaks_in_standby = True  # the API posts to any conversation: a STOP is confirmed even while a person has it
@@ -151,7 +151,7 @@ def _conversation_path(event: Inbound) -> str:
     return f"api/v1/accounts/{event.account}/conversations/{event.details.get('thread', '')}"
 
 
-def _conversation(data: dict[str, Any], where: str) -> tuple[dict[str, Any], str, str]:
+def _conversation(data: object, where: str) -> tuple[dict[str, Any], str, str]:
     """The conversation object, its id and the contact's id (from `meta.sender`, if given)."""
     conversation = obj(data, where)
     thread = ident(conversation.get("id"), f"{where}.id")

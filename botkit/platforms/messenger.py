@@ -27,7 +27,7 @@ class Messenger:
     """The Messenger Platform (`object: "page"`), with the handover protocol's `standby` channel."""
 
     name = "messenger"
-    needs = ("messenger_app_secret", "verify_token", "messenger_page_token")
+    needs: tuple[str, ...] = ("messenger_app_secret", "verify_token", "messenger_page_token")
     auth_header = meta.SIGNATURE_HEADER
     handshake = True
     speaks_in_standby = False  # the app that does not own the thread cannot send

@@ -35,7 +35,7 @@ class Telegram:
     """The Telegram Bot API: one `Update` per webhook request."""
 
     name = "telegram"
-    needs = ("telegram_bot_token", "telegram_secret_token")
+    needs: tuple[str, ...] = ("telegram_bot_token", "telegram_secret_token")
     auth_header = SECRET_HEADER
     handshake = False
     speaks_in_standby = True
@@ -155,6 +155,6 @@ def _button_label(markup: Any, data: str) -> str:
     rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
     for row in rows if isinstance(rows, list) else []:
         for button in row if isinstance(row, list) else []:
-            if isinstance(button, dict) and button.get("callback_data") == data and isinstance(button.get("text"), str):
-                return button["text"]
+            if isinstance(button, dict) and button.get("callback_data") == data and isinstance(label := button.get("text"), str):
+                return label
     return ""

@@ -23,7 +23,7 @@ class WhatsApp:
     """The WhatsApp Cloud API (`object: "whatsapp_business_account"`)."""
 
     name = "whatsapp"
-    needs = ("whatsapp_app_secret", "verify_token", "whatsapp_token")
+    needs: tuple[str, ...] = ("whatsapp_app_secret", "verify_token", "whatsapp_token")
     auth_header = meta.SIGNATURE_HEADER
     handshake = True
     speaks_in_standby = True

@@ -137,7 +137,8 @@ class _Rules:
 def load_utterances() -> dict[str, Any]:
     """The built-in example utterances and exact rules (package data)."""
     text = resources.files("botkit.policy").joinpath("utterances.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    utterances: dict[str, Any] = yaml.safe_load(text)
+    return utterances
 
 
 class IntentMatcher:

@@ -48,4 +48,5 @@ class OpenAIEmbedder:
         except openai.OpenAIError as exc:
             raise ProviderError(f"embedding with {self._model} failed: {exc}") from exc
         vectors = np.asarray([d.embedding for d in rsp.data], dtype=np.float32)
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+        unit: np.ndarray = vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+        return unit

@@ -80,7 +80,7 @@ class SecretScrubber(logging.Filter):
             record.stack_info = self.scrub(record.stack_info)
         return True
 
-    def _scrub_args(self, args: object) -> object:
+    def _scrub_args(self, args: tuple[object, ...] | Mapping[str, object] | None) -> tuple[object, ...] | Mapping[str, object] | None:
         if isinstance(args, tuple):
             return tuple(self._scrub_value(a) for a in args)
         if isinstance(args, Mapping):

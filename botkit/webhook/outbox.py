@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Table, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from botkit.db import erased_key_hash, erased_messages, webhook_inbox, webhook_outbox
@@ -68,7 +68,7 @@ class WebhookQueue:
     """
 
     def __init__(self, engine: Engine) -> None:
-        dialects = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+        dialects: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
         if engine.dialect.name not in dialects:
             raise ConfigError(f"the webhook needs SQLite or PostgreSQL, not {engine.dialect.name!r}")
         self.engine = engine
@@ -177,8 +177,8 @@ class WebhookQueue:
                     "lease_until": now + lease,
                     "created_at": now,
                 }
-                result = conn.execute(insert(webhook_outbox).values(**values))
-                rows.append(OutboxItem(int(result.inserted_primary_key[0]), item.id, seq, event.conversation_id, event.user_id, request, 0))
+                new_id = conn.execute(insert(webhook_outbox).values(**values).returning(webhook_outbox.c.id)).scalar_one()
+                rows.append(OutboxItem(int(new_id), item.id, seq, event.conversation_id, event.user_id, request, 0))
         return rows
 
     def give_up(self, item: InboxItem, error: str, retry_at: float | None, conn: Connection | None = None) -> bool:

@@ -58,7 +58,7 @@ class GroupWriter:
 
     async def run(self, op: Callable[[Connection], T]) -> T:
         """Run `op` in the next transaction and return its result once that transaction committed."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._waiting.append((op, future))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._drain())

@@ -35,4 +35,4 @@ def show_problems_briefly() -> None:
 
 
 def _show(shell: Any, etype: type[BaseException], value: BaseException, tb: TracebackType | None, tb_offset: int | None = None) -> None:
-    display(HTML(problem_html(value)))
+    display(HTML(problem_html(value)))  # type: ignore[no-untyped-call]  # IPython.display is untyped

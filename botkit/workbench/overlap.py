@@ -89,7 +89,8 @@ def find_overlaps(
 def _unit(vectors: np.ndarray) -> np.ndarray:
     # Embedders promise unit vectors; normalising again keeps a third-party one honest.
     vectors = np.asarray(vectors, dtype=np.float64)
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+    unit: np.ndarray = vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+    return unit
 
 
 def _plain(text: str) -> str:

@@ -330,7 +330,7 @@ def _overlap_list(workshop: Findings) -> list[tuple[str | None, Overlap]]:
     """Overlaps of the knowledge base and of the export, each pair of entries once (the knowledge base's first)."""
     export = workshop.export
     found: list[tuple[str | None, Overlap]] = [
-        *((None, o) for o in workshop.overlaps), *((export.source, o) for o in (export.overlaps if export else ()))
+        *((None, o) for o in workshop.overlaps), *(((export.source, o) for o in export.overlaps) if export else ())
     ]
     seen: set[frozenset[str]] = set()
     unique = []

@@ -230,11 +230,11 @@ class ChatSimulator:
         if self._view is None:
             self._view = _View(self)
         self._refresh()
-        display(self._view.box)
+        display(self._view.box)  # type: ignore[no-untyped-call]  # IPython.display is untyped
 
     def transcript(self) -> HTML:
         """The conversation so far as a static picture (shows in exported notebooks too)."""
-        return HTML(self._repr_html_())
+        return HTML(self._repr_html_())  # type: ignore[no-untyped-call]  # IPython.display is untyped
 
     def _check_profile(self, name: str) -> str:
         by_topic = {topics[0]: profile for profile, topics in self.profiles.items() if len(topics) == 1}
@@ -251,7 +251,7 @@ class ChatSimulator:
 def transcripts(simulators: Sequence[ChatSimulator]) -> HTML:
     """Several simulated users side by side (e.g. in the consent notebook)."""
     cells = "".join(f'<div style="flex:1;min-width:260px">{s.chat_html()}</div>' for s in simulators)
-    return HTML(f'<div style="display:flex;gap:10px;flex-wrap:wrap">{cells}</div>')
+    return HTML(f'<div style="display:flex;gap:10px;flex-wrap:wrap">{cells}</div>')  # type: ignore[no-untyped-call]  # IPython.display is untyped
 
 
 def channel_previews(previews: Mapping[str, Sequence[Message]]) -> HTML:
@@ -259,7 +259,7 @@ def channel_previews(previews: Mapping[str, Sequence[Message]]) -> HTML:
     cells = "".join(
         f'<div style="flex:1;min-width:240px">{chat(note(look(c).label) + bot_bubbles(m, c), c)}</div>' for c, m in previews.items()
     )
-    return HTML(f'<div style="display:flex;gap:10px;flex-wrap:wrap">{cells}</div>')
+    return HTML(f'<div style="display:flex;gap:10px;flex-wrap:wrap">{cells}</div>')  # type: ignore[no-untyped-call]  # IPython.display is untyped
 
 
 class _View:

@@ -52,7 +52,7 @@ class MappingEditor:
         self._dropdowns[column].value = field
 
     def show(self) -> None:
-        display(self.box)
+        display(self.box)  # type: ignore[no-untyped-call]  # IPython.display is untyped
 
 
 class ThresholdPicker:
@@ -85,7 +85,7 @@ class ThresholdPicker:
         self.chart.value = f'<img style="max-width:640px" src="{png_data_uri(plot_tradeoff(self.curve, self.threshold))}">'
 
     def show(self) -> None:
-        display(self.box)
+        display(self.box)  # type: ignore[no-untyped-call]  # IPython.display is untyped
 
 
 class ClientForm:
@@ -119,4 +119,4 @@ class ClientForm:
         return self.workshop
 
     def show(self) -> None:
-        display(self.box)
+        display(self.box)  # type: ignore[no-untyped-call]  # IPython.display is untyped
