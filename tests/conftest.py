@@ -79,7 +79,7 @@ def settings(tmp_path, sample_index_dir) -> Settings:
 def bot(settings, embedder, clock):
     bot = open_bot(SAMPLE, settings, embedder=embedder, clock=clock)
     yield bot
-    bot.store.engine.dispose()
+    bot.close()
 
 
 @pytest.fixture

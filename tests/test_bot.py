@@ -127,7 +127,7 @@ def test_close_entries_get_a_clarifying_question_and_the_choice_is_answered(tmp_
     assert reply.messages[-1].quick_replies  # the options as buttons
     chosen = bot.reply("c1", bot.knowledge.by_id()[reply.entries[1]].question)
     assert chosen.decision == Decision.ANSWERED and chosen.entries == (reply.entries[1],)
-    bot.store.engine.dispose()
+    bot.close()
 
 
 def test_state_survives_a_restart(settings, embedder, clock):
@@ -174,7 +174,7 @@ def test_disclosure_wording_is_configurable_per_language(tmp_path, embedder, clo
     bot = open_bot(tmp_path, Settings(), embedder=embedder, clock=clock)
     assert bot.reply("c1", "Hallo").messages[0].text.startswith("Hier schreibt Tessa, ein Bot der Testwerke.")
     assert "Tessa" in bot.reply("c2", "Hello there, how do I report my meter reading?").messages[0].text
-    bot.store.engine.dispose()
+    bot.close()
 
 
 def test_disclosure_cannot_be_worded_away(tmp_path):

@@ -208,4 +208,4 @@ def test_chroma_server_mode_builds_incrementally_and_answers(kb_copy, tmp_path, 
     bot = open_bot(kb_copy, settings, embedder=fake_embedder)
     reply = bot.reply("c1", "Zählerstand eingeben?")  # only the new generation has this phrasing
     assert reply.entries == ("zaehlerstand-melden",)
-    bot.store.engine.dispose()
+    bot.close()

@@ -46,6 +46,6 @@ def test_readme_python_example_runs(code, workdir, monkeypatch, embedder):
     finally:
         for value in namespace.values():
             if isinstance(value, Bot):
-                value.store.engine.dispose()
+                value.close()
     assert {folder: _fingerprint(ROOT / folder) for folder in before} == before
     assert (ROOT / "calibration.json").read_bytes() == calibration

@@ -35,4 +35,4 @@ def llm_settings(settings, fake_llm):
 def llm_bot(llm_settings, embedder, clock):
     bot = open_bot(SAMPLE, llm_settings, embedder=embedder, clock=clock)
     yield bot
-    bot.store.engine.dispose()
+    bot.close()

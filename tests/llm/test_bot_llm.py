@@ -61,7 +61,7 @@ def lenient_bot(llm_settings, embedder, clock):
     """A bot that still answers the long injection messages below (they dilute retrieval), so the LLM is asked."""
     bot = open_bot(SAMPLE, replace(llm_settings, threshold=0.3), embedder=embedder, clock=clock)
     yield bot
-    bot.store.engine.dispose()
+    bot.close()
 
 
 def test_injection_asking_for_a_human_persona_keeps_disclosure_and_falls_back(fake_llm, lenient_bot):
@@ -109,7 +109,7 @@ def test_a_clarifying_question_is_not_phrased_but_the_chosen_answer_is(fake_llm,
     assert fake_llm.requests == []
     chosen = bot.reply("c1", "Wie kann ich meinen monatlichen Abschlag ändern?")
     assert chosen.decision.value == "answered" and chosen.phrasing == "llm"
-    bot.store.engine.dispose()
+    bot.close()
 
 
 def test_injection_cannot_prevent_a_handover(fake_llm, llm_bot):
@@ -175,4 +175,4 @@ def test_openai_without_a_key_is_a_config_error_naming_the_variables():
 def test_open_bot_wires_no_phraser_by_default(settings, embedder, clock):
     bot = open_bot(SAMPLE, settings, embedder=embedder, clock=clock)
     assert bot.phraser is None
-    bot.store.engine.dispose()
+    bot.close()

@@ -69,7 +69,7 @@ def test_a_bot_on_the_real_model_passes_the_gate_or_falls_back_cleanly(served_ur
     try:
         reply = bot.reply("real", "Wie melde ich meinen Zählerstand?", "whatsapp")
     finally:
-        bot.store.engine.dispose()
+        bot.close()
     entry = bot.knowledge.by_id()["zaehlerstand-melden"]
     assert reply.entries == (entry.id,)
     assert len(reply.messages) >= 2 and all(m.text.strip() for m in reply.messages)

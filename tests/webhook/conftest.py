@@ -81,7 +81,7 @@ def serve(recorder: SendApi, settings, embedder, clock) -> Iterator[Callable[...
     for server in servers:
         server.stop()
     for bot in bots:
-        bot.store.engine.dispose()
+        bot.close()
 
 
 @pytest.fixture

@@ -199,7 +199,7 @@ def play(scenario: Scenario, settings: Any, embedder: Any, clock: Any, recorder:
     if point is None:
         drain(healthy)
         outcome = Outcome(bodies(recorder), records(bot.store.engine), disclosure_text(bot.knowledge.client, "de"))
-        bot.store.engine.dispose()
+        bot.close()
         return outcome
     with pytest.raises(Crash) as died:
         drain(worker(bot, "proc-a", clock, recorder, point))  # nothing is finished, marked or released after the point
@@ -208,8 +208,8 @@ def play(scenario: Scenario, settings: Any, embedder: Any, clock: Any, recorder:
     restarted = open_bot(SAMPLE, settings, embedder=embedder, clock=clock)
     drain(worker(restarted, "proc-b", clock, recorder))
     outcome = Outcome(bodies(recorder), records(restarted.store.engine), disclosure_text(restarted.knowledge.client, "de"), before_crash)
-    restarted.store.engine.dispose()
-    bot.store.engine.dispose()
+    restarted.close()
+    bot.close()
     return outcome
 
 

@@ -155,7 +155,7 @@ def test_queue_gauges_show_a_pending_event_and_its_age(settings, embedder, clock
         assert WebhookQueue(bot.store.engine).accept(events, 1000.0) == (1, 0)
         text = Metrics(bot.store.engine, lambda: 1042.5).exposition().decode()
     finally:
-        bot.store.engine.dispose()
+        bot.close()
     samples = {(s.name, tuple(s.labels.values())): s.value for f in text_string_to_metric_families(text) for s in f.samples}
     assert samples[("botkit_queue_depth", ("inbox",))] == 1
     assert samples[("botkit_queue_depth", ("outbox",))] == 0

@@ -48,7 +48,7 @@ def fuzz_server(tmp_path_factory, sample_index_dir, embedder, send_api) -> Itera
     server = ServerThread(create_app(bot, webhook_settings(send_api.url))).start()
     yield server
     server.stop()
-    bot.store.engine.dispose()
+    bot.close()
 
 
 @pytest.fixture(scope="module")

@@ -57,7 +57,7 @@ def hostile_server(request, tmp_path_factory, sample_index_dir, embedder, send_a
     server.database = request.param  # type: ignore[attr-defined]
     yield server
     server.stop()
-    bot.store.engine.dispose()
+    bot.close()
 
 
 def post(server: ServerThread, platform: str, body: bytes) -> httpx.Response:

@@ -64,7 +64,7 @@ def test_scrubbing_a_verify_token_does_not_break_uvicorns_access_log(captured, r
         assert httpx.get(url, params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "7"}).text == "7"
     finally:
         server.stop()
-        bot.store.engine.dispose()
+        bot.close()
     text = out.getvalue()
     assert errors.getvalue() == ""
     assert "GET /webhook/whatsapp?hub.mode=subscribe&hub.verify_token=***&hub.challenge=7 HTTP/1.1" in text and "200" in text

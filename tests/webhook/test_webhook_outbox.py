@@ -174,7 +174,7 @@ def test_two_instances_send_a_reply_slower_than_its_lease_once(database_url, tmp
         for server in servers:
             server.stop()
         for bot in bots:
-            bot.store.engine.dispose()
+            bot.close()
     assert [(r["status"], r["attempts"]) for r in inbox] == [("done", 0)] * len(users)
     assert {r["status"] for r in outbox} == {"sent"} and len({r["inbox_id"] for r in outbox}) == len(users)
     delivered = recorder.delivered(lambda r: is_message(r) and recipient(r) in users)

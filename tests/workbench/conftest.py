@@ -39,7 +39,7 @@ def shared_bot(tmp_path_factory, sample_index_dir, embedder):
     shutil.copytree(sample_index_dir, folder / "index")
     bot = open_bot(SAMPLE, Settings(index_dir=folder / "index", database_url=f"sqlite:///{folder / 'botkit.db'}"), embedder=embedder)
     yield bot
-    bot.store.engine.dispose()
+    bot.close()
 
 
 @pytest.fixture(scope="session")
