@@ -103,7 +103,8 @@ def _paths(value, prefix=()):
         yield from _paths(child, (*prefix, key))
 
 
-@settings(max_examples=1_000, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+# Examples per the hypothesis profile: 50 in the default run, 1,000 in .ci/run's thorough run.
+@settings(deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(sample=structured())
 def test_signed_structured_mutations_never_get_a_server_error(hostile_server, sample):
     platform, body = sample
@@ -112,11 +113,19 @@ def test_signed_structured_mutations_never_get_a_server_error(hostile_server, sa
     assert response.status_code in (200, 400), (body[:300], response.status_code, response.text)
 
 
-def test_the_mutations_were_sent_and_the_server_is_healthy(hostile_server):
-    counts = STATUSES.get(hostile_server.database, Counter())  # type: ignore[attr-defined]
-    print(f"{hostile_server.database}: {sum(counts.values())} signed mutations, statuses {dict(counts)}")  # type: ignore[attr-defined]
-    assert sum(counts.values()) >= 1_000 and not [s for s in counts if s >= 500]
-    assert httpx.get(f"{hostile_server.url}/healthz").json()["status"] == "ok"
+def test_the_mutations_were_sent_and_the_server_still_answers_a_real_message(hostile_server, recorder):
+    database = hostile_server.database  # type: ignore[attr-defined]
+    counts = STATUSES.get(database, Counter())
+    print(f"{database}: {sum(counts.values())} signed mutations, statuses {dict(counts)}")
+    assert sum(counts.values()) >= settings().max_examples and not [s for s in counts if s >= 500]
+    # /healthz says ok while the process and its database are up; an answer shows the worker survived too
+    user = f"4917{database[:2]}99999"
+    response = post(hostile_server, "whatsapp", whatsapp_body(user, f"wamid.after.{database}", "Wie melde ich meinen Zählerstand?"))
+    assert response.json() == {"accepted": 1, "duplicates": 0, "ignored": 0}
+    deadline = time.monotonic() + 60
+    while not recorder.delivered(lambda r: is_message(r) and recipient(r) == user):
+        assert time.monotonic() < deadline, "no answer within 60 s"
+        time.sleep(0.05)
 
 
 def test_a_lone_surrogate_or_nul_does_not_fail_the_other_messages_of_its_batch(hostile_server, recorder):
