@@ -12,6 +12,7 @@ Its vectors are `FakeEmbedder`'s (hashed character 3-grams), scaled so they are 
 from __future__ import annotations
 
 import base64
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,7 +30,7 @@ from botkit import Settings, open_bot  # noqa: E402
 from botkit.errors import IndexMismatchError, ProviderError  # noqa: E402
 from botkit.providers.embedders import OpenAIEmbedder  # noqa: E402
 from botkit.testing import FakeEmbedder  # noqa: E402
-from tests.webhook.support import ServerThread, free_port  # noqa: E402
+from tests.webhook.support import ServerThread  # noqa: E402
 
 KEY = "test-embeddings-key"
 MODEL = "text-embedding-3-small"
@@ -110,8 +111,12 @@ def test_api_errors_become_provider_errors_that_keep_the_cause(api, key, texts, 
 
 
 def test_an_unreachable_endpoint_is_a_provider_error():
-    with pytest.raises(ProviderError) as raised:
-        embedder_for(f"http://127.0.0.1:{free_port()}/v1")  # a port nobody listens on.embed(["Zählerstand"])
+    # A port held (bound, not listening) for the whole test: no other server can take it meanwhile.
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        with pytest.raises(ProviderError) as raised:
+            embedder_for(f"http://127.0.0.1:{port}/v1").embed(["Zählerstand"])
     assert isinstance(raised.value.__cause__, openai.APIConnectionError)
 
 
