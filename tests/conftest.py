@@ -22,6 +22,10 @@ from pathlib import Path
 # took 3.6 s with its default threads and 0.14 s with one, measured here).
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
+# pytest-xdist workers start with COLUMNS=80 and LINES=24 set: a rich console made at import (botkit.cli's)
+# would keep that width for good. Tests that need a width pass COLUMNS to the command they run.
+for _variable in ("COLUMNS", "LINES"):
+    os.environ.pop(_variable, None)
 
 import pytest  # noqa: E402
 from hypothesis import settings as hypothesis_settings  # noqa: E402
