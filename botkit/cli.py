@@ -340,19 +340,90 @@ def lint(
     channel: Annotated[str, typer.Option("--channel", "-c", help="A channel name, or 'all'.")] = "all",
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as a JSON list.")] = False,
 ) -> None:
-    """List answers that break a channel's hard limits or the house rules for short messages.
+    """List answers that break a channel's hard limits or the house rules for short messages,
+    and entries with fewer than 2 paraphrases (a warning).
 
     Exits with status 1 when a hard platform limit is broken (the platform would reject the message).
 
     Example: `botkit lint knowledge/ --channel whatsapp`
     """
+    from botkit.review import few_paraphrases
+
     channels = CHANNELS if channel == "all" else (get_profile(channel).name,)
-    findings = lint_entries(load_knowledge(knowledge).entries, channels)
+    entries = load_knowledge(knowledge).entries
+    findings = [*lint_entries(entries, channels), *few_paraphrases(entries)]
     if as_json:
         typer.echo(json.dumps([f.to_dict() for f in findings], ensure_ascii=False, indent=2))
     else:
         typer.echo(format_findings(findings))
     raise typer.Exit(1 if has_hard_findings(findings) else 0)
+
+
+ReviewIdOpt = Annotated[int | None, typer.Option(metavar="MESSAGE_ID", help="A message id from the list.")]
+
+
+@app.command()
+def review(
+    knowledge: KnowledgeArg,
+    accept: ReviewIdOpt = None,
+    as_: Annotated[
+        str | None, typer.Option("--as", metavar="WHAT", help="With --accept: paraphrase:ENTRY_ID, new:NEW_ID (with --answer) or out-of-scope.")
+    ] = None,
+    answer: Annotated[str, typer.Option(help="The answer of a new entry (--as new:NEW_ID).")] = "",
+    topic: Annotated[str, typer.Option(help="The topic of a new entry.")] = "neu",
+    flag_wrong: Annotated[int | None, typer.Option(metavar="MESSAGE_ID", help="Mark the bot's answer to this message as wrong.")] = None,
+    answered: Annotated[bool, typer.Option("--answered", help="Also list messages answered from an entry, to flag wrong ones.")] = False,
+    cases: Annotated[Path | None, typer.Option(help="Labelled cases file; default: cases/cases.csv beside the knowledge folder.")] = None,
+    index_dir: IndexDirOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+) -> None:
+    """Learn from served conversations: messages the bot was unsure of, grouped, with the nearest entries.
+
+    Lists low-confidence, suggested, handed-over and wrong-answer-flagged messages. Accepting one
+    writes it to the knowledge (a paraphrase or a new entry) and appends a labelled case; then run
+    `botkit build`. Needs BOTKIT_REVIEW_CONVERSATIONS=1.
+
+    Example: `botkit review knowledge/`, then
+    `botkit review knowledge/ --accept 42 --as paraphrase:zaehlerstand-melden`
+    """
+    from botkit.review import Acceptance, open_reviewer
+
+    if (accept is None) != (as_ is None):
+        raise ConfigError("--accept MESSAGE_ID and --as WHAT go together, e.g. --accept 42 --as out-of-scope")
+    settings = _settings(index_dir)
+    with open_reviewer(knowledge, settings, cases=cases) as reviewer:
+        if flag_wrong is not None:
+            reviewer.flag_wrong(flag_wrong)
+            console.print(f"message {flag_wrong}: the answer is marked as wrong; it is listed for review.", highlight=False)
+        if accept is not None and as_ is not None:
+            console.print(reviewer.accept(accept, Acceptance.parse(as_), answer=answer, topic=topic), highlight=False)
+        if flag_wrong is not None or accept is not None:
+            return
+        found = reviewer.pending(include_answered=answered)
+    offer = [f"botkit llm paraphrases {knowledge} --entry {e.entry_id}" for e in found.thin_entries] if settings.llm_enabled else []
+    if as_json:
+        typer.echo(json.dumps({**found.to_dict(), "llm_paraphrases": offer}, ensure_ascii=False, indent=2))
+        return
+    if not found.groups:
+        console.print("Nothing to review: no unsure, handed-over or flagged messages since the last review.")
+    for n, group in enumerate(found.groups, start=1):
+        console.print(f"\n[bold]group {n}[/bold] ({len(group.messages)} message(s))")
+        for m in group.messages:
+            confidence = "" if m.confidence is None else f" {m.confidence:.2f}"
+            console.print(f"  #{m.id} [{m.why}{confidence}] {m.text}", highlight=False, markup=False)
+        for e in group.nearest:
+            console.print(f"    nearest: {e.entry_id} ({e.score:.2f}, {e.phrasings} phrasings) {e.question}", highlight=False, markup=False)
+    if found.groups:
+        console.print(
+            f"\nAccept one: botkit review {knowledge} --accept MESSAGE_ID --as paraphrase:ENTRY_ID | new:NEW_ID --answer TEXT | out-of-scope",
+            highlight=False, markup=False,
+        )
+    if offer:
+        console.print(f"\n{len(offer)} entries have fewer than 3 phrasings; let the LLM suggest some:", highlight=False)
+        for line in offer[:10]:
+            console.print(f"  {line}", highlight=False, markup=False)
+        if len(offer) > 10:
+            console.print(f"  ... and {len(offer) - 10} more (without --entry: all entries)", highlight=False)
 
 
 def _show(reply: Reply) -> None:

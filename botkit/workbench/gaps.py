@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 
 from botkit.bot import Bot
 from botkit.errors import KnowledgeError, Problem
+from botkit.grouping import average_linkage
 from botkit.protocols import Embedder
 from botkit.tabular import SPREADSHEET_DELIMITERS, sniff_delimiter
 from botkit.types import Decision
@@ -145,7 +146,7 @@ def cluster_questions(questions: Sequence[str], embedder: Embedder, *, min_simil
     vectors = np.asarray(embedder.embed(texts), dtype=np.float64)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
     similarity = vectors @ vectors.T
-    groups = _average_linkage(similarity, min_similarity)
+    groups = average_linkage(similarity, min_similarity)
     clusters = [_cluster([texts[i] for i in g], similarity[np.ix_(g, g)]) for g in groups]
     return sorted(clusters, key=lambda c: (-c.size, -c.cohesion, c.label))
 
@@ -231,30 +232,6 @@ def _text_column(header: list[str], column: str | None, name: str) -> int:
             [Problem(name, 1, None, f"no column looks like the customer's message; name it 'Nachricht' (columns: {', '.join(header)})")]
         )
     return index
-
-
-def _average_linkage(similarity: np.ndarray, min_similarity: float) -> list[list[int]]:
-    """Indices per group; Lance-Williams updates keep each merge O(n)."""
-    n = len(similarity)
-    linkage = similarity.astype(np.float64).copy()
-    np.fill_diagonal(linkage, -np.inf)
-    members = {i: [i] for i in range(n)}
-    while len(members) > 1:
-        alive = np.array(sorted(members))
-        sub = linkage[np.ix_(alive, alive)]
-        a, b = np.unravel_index(int(np.argmax(sub)), sub.shape)
-        if sub[a, b] < min_similarity:
-            break
-        keep, drop = int(alive[a]), int(alive[b])
-        size_keep, size_drop = len(members[keep]), len(members[drop])
-        merged = (size_keep * linkage[keep] + size_drop * linkage[drop]) / (size_keep + size_drop)
-        linkage[keep, :] = merged
-        linkage[:, keep] = merged
-        linkage[keep, keep] = -np.inf
-        linkage[drop, :] = -np.inf
-        linkage[:, drop] = -np.inf
-        members[keep] += members.pop(drop)
-    return [sorted(g) for g in members.values()]
 
 
 def _cluster(texts: list[str], similarity: np.ndarray) -> Cluster:
