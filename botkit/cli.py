@@ -400,7 +400,7 @@ def review(
         if flag_wrong is not None or accept is not None:
             return
         found = reviewer.pending(include_answered=answered)
-    offer = [f"botkit llm paraphrases {knowledge} --entry {e.entry_id}" for e in found.thin_entries] if settings.llm_enabled else []
+    offer = found.llm_commands(knowledge) if settings.llm_enabled else []
     if as_json:
         typer.echo(json.dumps({**found.to_dict(), "llm_paraphrases": offer}, ensure_ascii=False, indent=2))
         return
@@ -921,7 +921,7 @@ def workshop_new(
     bot_name: Annotated[str, typer.Option("--bot-name", help="The bot's name.")] = "",
     sample: Annotated[bool, typer.Option("--sample", help="Copy the sample client's FAQ export and chat log into inputs/.")] = False,
 ) -> None:
-    """Create a workshop folder: workshop.yaml, inputs/, knowledge/, cases/, reports/, export/ and the six notebooks.
+    """Create a workshop folder: workshop.yaml, inputs/, knowledge/, cases/, reports/, export/ and the workshop notebooks.
 
     Put the client's FAQ export and chat log into `inputs/`, then `botkit lab FOLDER`.
     Running it again keeps workshop.yaml and the notebooks, and fills in what is given.

@@ -85,6 +85,25 @@ class ReviewList:
         """The stable JSON shape of `botkit review --json`."""
         return {"groups": [asdict(g) for g in self.groups], "thin_entries": [asdict(e) for e in self.thin_entries]}
 
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per message, for a table: its group, id, why it is listed and the group's nearest entries."""
+        return [
+            {
+                "group": n,
+                "id": m.id,
+                "why": m.why,
+                "confidence": None if m.confidence is None else round(m.confidence, 2),
+                "message": m.text,
+                "nearest": " · ".join(f"{e.entry_id} {e.score:.2f}" for e in group.nearest),
+            }
+            for n, group in enumerate(self.groups, start=1)
+            for m in group.messages
+        ]
+
+    def llm_commands(self, knowledge: str | Path) -> list[str]:
+        """`botkit llm paraphrases` for each entry with fewer than `MIN_PHRASINGS` phrasings."""
+        return [f"botkit llm paraphrases {knowledge} --entry {e.entry_id}" for e in self.thin_entries]
+
 
 @dataclass(frozen=True)
 class Acceptance:

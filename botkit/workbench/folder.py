@@ -39,6 +39,7 @@ NOTEBOOKS = (
     "04-set-the-threshold.ipynb",
     "05-consent-and-campaigns.ipynb",
     "06-hand-over.ipynb",
+    "07-review-real-questions.ipynb",
 )
 TONES = ("du", "sie")
 GITIGNORE = """\
@@ -104,7 +105,7 @@ class Workshop:
 
     @classmethod
     def create(cls, folder: str | Path, *, client: str = "", tone: str = "", bot_name: str = "", sample: bool = False) -> Workshop:
-        """Make a workshop folder: sub-folders, `workshop.yaml`, `.gitignore` and the six notebooks.
+        """Make a workshop folder: sub-folders, `workshop.yaml`, `.gitignore` and the workshop notebooks.
 
         An existing `workshop.yaml` is kept (its details are only filled in where given);
         notebooks already there are not overwritten, so the consultant's edits survive.

@@ -21,12 +21,15 @@ import papermill
 import pytest
 import yaml
 
+from botkit import open_bot
 from botkit.knowledge import load_knowledge
-from botkit.workbench.folder import NOTEBOOKS
+from botkit.wiring import default_embedder
+from botkit.workbench.folder import NOTEBOOKS, Workshop
 from tests.workbench.conftest import copy_fitness_inputs
 
 SHIPPED = resources.files("botkit.workbench").joinpath("notebooks")
 # Sample-specific ids, topics and paths that must not be hard-wired into a notebook.
+UNANSWERABLE = ("Kann ich bei euch eine Pizza bestellen?", "Liefert ihr auch Pizza nach Hause?")
 SAMPLE_WORDS = ("zaehler", "Zählerstand", "Solar", "angebote-solar", "Lindenau", "Abschlag", "../", "data/", "tune-cases")
 
 
@@ -87,6 +90,7 @@ def fitness_run(tmp_path_factory):
     copy_fitness_inputs(root / "inputs")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JUPYTER_PLATFORM_DIRS", "1")  # jupyter_core warns without it
+        patch.setenv("BOTKIT_REVIEW_CONVERSATIONS", "1")  # notebook 7 reads served conversations only when opted in
         for name in ("BOTKIT_CALIBRATION", "BOTKIT_DATABASE_URL", "BOTKIT_INDEX_DIR", "BOTKIT_THRESHOLD"):
             patch.delenv(name, raising=False)
         for name in NOTEBOOKS:
@@ -134,3 +138,31 @@ def test_the_outputs_are_written_into_the_workshop_folder(fitness_run):
     assert manifest["client"] == "Kraftwerk Fitness" and manifest["entries"] == 33
     assert (root / "export" / "data" / "calibration.json").is_file() and (root / "export" / "app.py").is_file()
     assert "inputs/" in (root / ".gitignore").read_text(encoding="utf-8")
+
+
+def _printed(path) -> str:
+    nb = nbformat.read(path, as_version=4)
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"], path
+    return "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
+
+
+def test_the_review_notebook_lists_what_the_served_bot_was_unsure_of(fitness_run, monkeypatch):
+    """Notebook 7 on the workshop's database: empty after the workshop (its sessions use throw-away databases), then
+    after the bot served two questions it cannot answer, both are listed."""
+    root, _ = fitness_run
+    printed = _printed(root / "reports" / "run-07-review-real-questions.ipynb")
+    assert "0 message(s) in 0 group(s) to review" in printed
+    assert re.search(r"\d+ entries have fewer than 3 phrasings", printed)
+    workshop = Workshop.open(root)
+    bot = open_bot(workshop.knowledge, workshop.settings(), embedder=default_embedder())
+    for n, text in enumerate(UNANSWERABLE):
+        bot.reply(f"web:{n}", text)
+    bot.store.engine.dispose()
+    monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")
+    monkeypatch.setenv("BOTKIT_REVIEW_CONVERSATIONS", "1")
+    name = "07-review-real-questions.ipynb"
+    out = root / "reports" / f"again-{name}"
+    papermill.execute_notebook(str(root / name), str(out), parameters={"WORKSHOP": str(root)}, cwd=str(root), kernel_name="python3", progress_bar=False)
+    printed = _printed(out)
+    assert "2 message(s) in" in printed and all(text in printed for text in UNANSWERABLE)
