@@ -371,6 +371,7 @@ def review(
     ] = None,
     answer: Annotated[str, typer.Option(help="The answer of a new entry (--as new:NEW_ID).")] = "",
     topic: Annotated[str, typer.Option(help="The topic of a new entry.")] = "neu",
+    text: Annotated[str, typer.Option(help="With --accept: write this instead of the message as sent (e.g. without personal details).")] = "",
     flag_wrong: Annotated[int | None, typer.Option(metavar="MESSAGE_ID", help="Mark the bot's answer to this message as wrong.")] = None,
     answered: Annotated[bool, typer.Option("--answered", help="Also list messages answered from an entry, to flag wrong ones.")] = False,
     cases: Annotated[Path | None, typer.Option(help="Labelled cases file; default: cases/cases.csv beside the knowledge folder.")] = None,
@@ -396,7 +397,7 @@ def review(
             reviewer.flag_wrong(flag_wrong)
             console.print(f"message {flag_wrong}: the answer is marked as wrong; it is listed for review.", highlight=False)
         if accept is not None and as_ is not None:
-            console.print(reviewer.accept(accept, Acceptance.parse(as_), answer=answer, topic=topic), highlight=False)
+            console.print(reviewer.accept(accept, Acceptance.parse(as_), answer=answer, topic=topic, text=text), highlight=False)
         if flag_wrong is not None or accept is not None:
             return
         found = reviewer.pending(include_answered=answered)

@@ -192,14 +192,16 @@ class Reviewer:
         thin = tuple(NearEntry(e.id, e.question, 0.0, len(e.phrasings)) for e in kb.entries if len(e.phrasings) < MIN_PHRASINGS)
         return ReviewList(groups, thin)
 
-    def accept(self, message_id: int, acceptance: Acceptance, *, answer: str = "", topic: str = "neu") -> str:
+    def accept(self, message_id: int, acceptance: Acceptance, *, answer: str = "", topic: str = "neu", text: str = "") -> str:
         """Write the message to the knowledge and the cases file as `acceptance` says; returns what was done.
 
         Args:
             answer: the answer of a `new` entry (required for it: the bot answers only from curated text).
             topic: the topic of a `new` entry.
+            text: what to write instead of the message as sent, e.g. without a name or customer number.
         """
-        text, lang = self._message(message_id)
+        sent, lang = self._message(message_id)
+        text = text.strip() or sent
         if acceptance.kind == "paraphrase":
             entry = curation.find_entry(self.knowledge, acceptance.entry_id or "")
             added = curation.add_paraphrase(self.knowledge, entry.id, text)

@@ -96,10 +96,12 @@ def test_a_new_entry_needs_an_answer_and_goes_to_new_entries(reviewer, kb_copy):
 def test_out_of_scope_is_a_case_for_a_person_and_nothing_in_the_knowledge(reviewer, kb_copy):
     before = load_knowledge(kb_copy).entries
     message = _by_text(reviewer.pending())[PIZZA[1]][0]
-    reviewer.accept(message.id, Acceptance.parse("out-of-scope"))
+    reviewer.accept(message.id, Acceptance.parse("out-of-scope"), text="  ")
+    other = _by_text(reviewer.pending())[PIZZA[0]][0]
+    reviewer.accept(other.id, Acceptance.parse("out-of-scope"), text="Kann ich eine Pizza bestellen?")  # edited before writing
     assert load_knowledge(kb_copy).entries == before
     with reviewer.cases.open(encoding="utf-8") as handle:
-        assert list(csv.reader(handle)) == [["question", "expected_id", "lang"], [PIZZA[1], "", "de"]]
+        assert list(csv.reader(handle)) == [["question", "expected_id", "lang"], [PIZZA[1], "", "de"], ["Kann ich eine Pizza bestellen?", "", "de"]]
 
 
 def test_a_wrong_answer_flag_lists_a_confident_answer(reviewer):
