@@ -38,6 +38,7 @@ class Settings:
     handover_webhook_secret: str | None = field(default=None, repr=False)  # HMAC-SHA256 key of those notices
     retention_days: str | None = None  # e.g. "webhook=30,transcripts=180,handovers=365,deliveries=365,consent_after_withdrawal=1095" (botkit.retention)
     max_file_bytes: int = 5_000_000  # knowledge files, botkit.yaml and client exports above this are refused
+    embedder: str = "use"  # "use" (default), "e5" or "use+e5": the e5 ones need the e5 extra and their own `botkit tune`
     review_conversations: bool = False  # opt-in: `botkit review` reads served conversations (their messages may go into knowledge and cases)
 
     @property

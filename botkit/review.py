@@ -270,7 +270,7 @@ def open_reviewer(knowledge: str | Path, settings: Settings, *, cases: Path | No
         ConfigError: reviewing served conversations is not switched on.
     """
     from botkit.index import KnowledgeIndex
-    from botkit.wiring import build, default_embedder, open_engine, vector_store_for
+    from botkit.wiring import build, embedder_for, open_engine, vector_store_for
 
     if not settings.review_conversations:
         raise ConfigError(
@@ -278,7 +278,7 @@ def open_reviewer(knowledge: str | Path, settings: Settings, *, cases: Path | No
             "(real messages may then be copied into knowledge and cases files: say so in the privacy notice)"
         )
     path = Path(knowledge)
-    embedder = embedder or default_embedder()
+    embedder = embedder or embedder_for(settings)
     store = vector_store_for(path, settings)
     kb, _ = build(path, settings, embedder=embedder, vector_store=store)
     retriever = Retriever(KnowledgeIndex.open(store, embedder), {e.id: e.lang for e in kb.entries})

@@ -47,3 +47,15 @@ def test_an_ensemble_needs_parts_and_positive_weights(e5):
     for parts, weights in (([], None), ([e5], [1.0, 1.0]), ([e5], [0.0])):
         with pytest.raises(ConfigError, match="ensemble"):
             EnsembleEmbedder(parts, weights)
+
+
+def test_settings_choose_the_embedder_by_name():
+    from botkit.config import Settings
+    from botkit.wiring import default_embedder, embedder_for
+
+    assert embedder_for(Settings()) is default_embedder()
+    assert isinstance(embedder_for(Settings(embedder="e5")), E5Embedder)
+    both = embedder_for(Settings.from_env({"BOTKIT_EMBEDDER": "use+e5"}))
+    assert both is embedder_for(Settings(embedder="use+e5")) and both.embed(["Hallo"]).shape == (1, 512 + E5_DIM)
+    with pytest.raises(ConfigError, match="use, e5, use\\+e5"):
+        embedder_for(Settings(embedder="bert"))
