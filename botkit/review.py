@@ -157,7 +157,8 @@ def find_messages(engine: Engine, *, include_answered: bool = False) -> list[Rev
                 found[user["id"]] = _message(user, bot, why)
             if n and bot["decision"] == Decision.HANDOVER.value and bot["reason"] in _AFTER_MISS:
                 earlier, answer = pairs[n - 1]
-                if answer["decision"] == Decision.ANSWERED.value and earlier["review"] is None and earlier["id"] not in found:
+                from_entry = answer["decision"] == Decision.ANSWERED.value and json.loads(answer["entries"] or "[]")
+                if from_entry and earlier["review"] is None and earlier["id"] not in found:
                     found[earlier["id"]] = _message(earlier, answer, "handed_over")
     return sorted(found.values(), key=lambda m: m.id)
 
