@@ -148,7 +148,8 @@ def open_bot(
     engine = open_engine(path, settings)
     store = ConversationStore(engine, clock)
     limits = Thresholds(threshold, margin, settings.max_misses, min(band, threshold))
-    matcher = intent_matcher(embedder, (knowledge.client.bot_name,))
+    # The small-talk/STOP thresholds are measured with USE (policy/intents.py): another knowledge embedder keeps USE for them.
+    matcher = intent_matcher(embedder if settings.embedder == "use" else default_embedder(), (knowledge.client.bot_name,))
     notifier = None
     if settings.handover_webhook_url:  # the bot queues a handover, then the notifier announces it in the background
         notifier = HandoverNotifier(settings.handover_webhook_url, secret=settings.handover_webhook_secret, clock=clock)

@@ -59,3 +59,29 @@ def test_settings_choose_the_embedder_by_name():
     assert both is embedder_for(Settings(embedder="use+e5")) and both.embed(["Hallo"]).shape == (1, 512 + E5_DIM)
     with pytest.raises(ConfigError, match="use, e5, use\\+e5"):
         embedder_for(Settings(embedder="bert"))
+
+
+def test_a_bot_on_e5_answers_from_its_knowledge_and_keeps_use_for_small_talk(tmp_path):
+    """The small-talk/STOP thresholds are USE's: with e5 they took "Wie schütze ich mich?" for a bot question and
+    "Wo kann ich noch hinreisen?" for a withdrawal (measured), so a bot on e5 keeps USE for them."""
+    from botkit import Settings, open_bot
+    from botkit.types import Decision
+
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "faq.yaml").write_text(
+        "- id: schutz\n  question: Wie kann ich mich vor dem Virus schützen?\n  answer: Hände waschen, Abstand halten.\n  topic: t\n"
+        "  scope: service\n  lang: de\n  paraphrases: ['Schutz vor Ansteckung', 'Was hilft gegen eine Infektion?']\n"
+        "- id: reisen\n  question: Darf ich noch reisen?\n  answer: Bitte beachten Sie die Reisewarnungen.\n  topic: t\n"
+        "  scope: service\n  lang: de\n  paraphrases: ['Reisen trotz Virus', 'Ist Urlaub im Ausland erlaubt?']\n",
+        encoding="utf-8",
+    )
+    bot = open_bot(knowledge, Settings(embedder="e5", index_dir=tmp_path / "index", database_url="sqlite://"))
+    try:
+        replies = [bot.reply(f"web:{n}", text) for n, text in enumerate(("Wie schütze ich mich?", "Wo kann ich noch hinreisen?", "Hallo!"))]
+    finally:
+        bot.store.engine.dispose()
+    protect, travel, hello = replies
+    assert protect.decision != Decision.CONSENT and protect.reason != "bot_question" and "schutz" in protect.entries
+    assert travel.decision != Decision.CONSENT and "reisen" in travel.entries
+    assert not hello.entries and hello.decision == Decision.ANSWERED
