@@ -359,13 +359,10 @@ def lint(
     raise typer.Exit(1 if has_hard_findings(findings) else 0)
 
 
-ReviewIdOpt = Annotated[int | None, typer.Option(metavar="MESSAGE_ID", help="A message id from the list.")]
-
-
 @app.command()
 def review(
     knowledge: KnowledgeArg,
-    accept: ReviewIdOpt = None,
+    accept: Annotated[int | None, typer.Option(metavar="MESSAGE_ID", help="Accept this message (an id from the list) as --as says.")] = None,
     as_: Annotated[
         str | None, typer.Option("--as", metavar="WHAT", help="With --accept: paraphrase:ENTRY_ID, new:NEW_ID (with --answer) or out-of-scope.")
     ] = None,
@@ -384,7 +381,7 @@ def review(
     writes it to the knowledge (a paraphrase or a new entry) and appends a labelled case; then run
     `botkit build`. Needs BOTKIT_REVIEW_CONVERSATIONS=1.
 
-    Example: `botkit review knowledge/`, then
+    Example: `botkit review knowledge/` lists message 42 with its nearest entries; accept it with
     `botkit review knowledge/ --accept 42 --as paraphrase:zaehlerstand-melden`
     """
     from botkit.review import Acceptance, open_reviewer
