@@ -16,6 +16,7 @@ import yaml
 
 from botkit.errors import ConfigError, KnowledgeError, Problem
 from botkit.knowledge import load_knowledge, validate_records
+from botkit.textfile import read_text_file
 from botkit.types import FaqEntry
 from botkit.workbench.folder import Workshop
 from botkit.workbench.text import slugify, unique_id
@@ -35,7 +36,7 @@ def add_paraphrase(workshop: Workshop, entry_id: str, text: str) -> Workshop:
     file = Path(entry.source.rsplit(":", 1)[0])
     if file.suffix.lower() not in {".yaml", ".yml"}:
         raise ConfigError(f"entry {entry_id!r} is in {file.name}; add the phrasing there (the workbench edits YAML files only)")
-    items = yaml.safe_load(file.read_text(encoding="utf-8")) or []
+    items = yaml.safe_load(read_text_file(file).text) or []
     for item in items:
         if isinstance(item, dict) and str(item.get("id")) == entry_id:
             item["paraphrases"] = [*(item.get("paraphrases") or []), text]
@@ -63,7 +64,7 @@ def new_entry(workshop: Workshop, question: str, answer: str, *, topic: str = ""
     entries = validate_records([(values, file.name, 0, {})], problems)
     if problems:
         raise KnowledgeError(problems)
-    items = (yaml.safe_load(file.read_text(encoding="utf-8")) or []) if file.exists() else []
+    items = (yaml.safe_load(read_text_file(file).text) or []) if file.exists() else []
     _dump([*items, values], file)
     return entries[0]
 

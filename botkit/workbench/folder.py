@@ -25,10 +25,11 @@ from botkit.channels import CHANNELS
 from botkit.config import Settings
 from botkit.errors import ConfigError
 from botkit.knowledge import CLIENT_FILE
+from botkit.textfile import read_text_file
 from botkit.types import Client, Topic
 from botkit.workbench.columns import FIELDS, ClientTable, guess_mapping
 from botkit.workbench.gaps import message_column
-from botkit.workbench.text import normalize_name, read_text
+from botkit.workbench.text import normalize_name
 
 WORKSHOP_FILE = "workshop.yaml"
 FOLDERS = ("inputs", "knowledge", "cases", "reports", "export")
@@ -149,7 +150,7 @@ class Workshop:
                 "and set WORKSHOP in the first cell to it"
             )
         try:
-            data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+            data = yaml.safe_load(read_text_file(file).text) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"{file} is not valid YAML ({exc}); fix it or delete it and run `botkit workshop new` again") from exc
         if not isinstance(data, dict):
@@ -335,7 +336,7 @@ def input_role(path: Path) -> str | None:
     """What a file in `inputs/` is: "faq", "chat_log", "cases" or None (not a table botkit reads)."""
     if path.suffix.lower() in {".xlsx", ".xlsm", ".yaml", ".yml"}:
         return "faq"
-    line = read_text(path).split("\n", 1)[0]
+    line = read_text_file(path).text.split("\n", 1)[0]
     header = [h.strip().strip('"') for h in line.replace(";", ",").replace("\t", ",").split(",")]
     if _CASE_COLUMNS <= {normalize_name(h) for h in header}:
         return "cases"

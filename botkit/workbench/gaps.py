@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,9 +27,12 @@ from botkit.bot import Bot
 from botkit.errors import KnowledgeError, Problem
 from botkit.protocols import Embedder
 from botkit.tabular import SPREADSHEET_DELIMITERS, sniff_delimiter
+from botkit.textfile import read_text_file
 from botkit.types import Decision
 from botkit.workbench.charts import new_figure
-from botkit.workbench.text import normalize_name, read_text, slugify, unique_id
+from botkit.workbench.text import normalize_name, slugify, unique_id
+
+log = logging.getLogger(__name__)
 
 # Normalised names of the column that holds the customer's message, best first.
 TEXT_COLUMNS = ("nachricht", "frage", "question", "message", "text", "anfrage", "betreff", "subject", "body", "inhalt")
@@ -72,7 +76,10 @@ def read_questions(path: str | Path, column: str | None = None) -> list[str]:
     path = Path(path)
     if not path.exists():
         raise KnowledgeError([Problem(str(path), None, None, "does not exist; export the questions as CSV")])
-    text = read_text(path)
+    read = read_text_file(path, name=path.name)
+    if read.notice:
+        log.warning(read.notice)
+    text = read.text
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text, SPREADSHEET_DELIMITERS))
     header = [h.strip() for h in next(reader, [])]
     index = _text_column(header, column, path.name)
