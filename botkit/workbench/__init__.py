@@ -5,7 +5,7 @@
 Modules: `folder` (the workshop folder and `workshop.yaml`), `session` (a notebook's bot on
 it, the import), `fixes` (fix a wrong answer and re-test), `script` (scripted chats and
 consent topics from the client's own data), `columns` (map a client's FAQ export to botkit fields), `overlap` (duplicates
-and conflicts), `gaps` (unanswered real questions, grouped), `tradeoff` (the threshold in
+and conflicts), `gaps` (real questions: answered, covered but missed, or not in the FAQ; the holes grouped), `tradeoff` (the threshold in
 plain words), `simulator` and `bubbles` (the in-notebook chat), `consent` (topic and
 campaign previews), `charts`, `widgets` and `report` (the workshop report). Needs the
 `notebooks` extra: `pip install 'botkit[notebooks]'`.
@@ -39,10 +39,12 @@ from botkit.workbench.gaps import (
     candidate_entries,
     cluster_questions,
     cluster_rows,
+    holes,
+    miss_rows,
+    misses,
     plot_answerable,
     question_rows,
     read_questions,
-    unanswered,
     write_candidates,
 )
 from botkit.workbench.notices import problem_html, show_problems_briefly
@@ -117,7 +119,10 @@ __all__ = [
     "export_workshop",
     "find_overlaps",
     "guess_mapping",
+    "holes",
     "import_faq",
+    "miss_rows",
+    "misses",
     "new_entry",
     "open_decisions",
     "person_text",
@@ -142,7 +147,6 @@ __all__ = [
     "tradeoff_at",
     "tradeoff_curve",
     "transcripts",
-    "unanswered",
     "user_text",
     "workshop_calibration",
     "workshop_cases",

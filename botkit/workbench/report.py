@@ -21,10 +21,10 @@ from botkit.evaluation.metrics import CaseResult, redecide, reliability
 from botkit.evaluation.report import plot_reliability
 from botkit.knowledge import KnowledgeBase
 from botkit.policy.escalation import Thresholds
-from botkit.types import Decision, Topic
+from botkit.types import Decision, FaqEntry, Topic
 from botkit.workbench.charts import plot_coverage, plot_lint, png_data_uri
 from botkit.workbench.columns import MappedKnowledge
-from botkit.workbench.gaps import AskedQuestion, Cluster, answerable_share, plot_answerable
+from botkit.workbench.gaps import AskedQuestion, Cluster, answerable_share, misses, plot_answerable
 from botkit.workbench.overlap import CONFLICT, Overlap
 from botkit.workbench.script import Example, main_language
 from botkit.workbench.tradeoff import describe, plot_tradeoff, tradeoff_at, tradeoff_curve
@@ -71,7 +71,12 @@ _WORDS: dict[str, dict[str, str]] = {
         "gaps_summary": "{asked} real customer question(s) were asked; at threshold {threshold} the bot would answer <b>{share}</b> "
         "of the {retrieved} that needed the knowledge base (greetings and requests for a person aside). "
         "Answered is not the same as answered right: see the threshold section.",
-        "groups": "Groups of unanswered questions", "size": "questions", "candidate": "candidate entry (most central question)",
+        "missed_title": "Covered but missed",
+        "missed_intro": "{n} question(s) fell just below the threshold, in the band where the bot offers its nearest entries: "
+        "the FAQ most likely covers them. Add each as a phrasing of its entry (notebook 2) rather than writing a new entry.",
+        "no_missed": "No question fell in the band just below the threshold.", "nearest": "nearest entry", "score": "score",
+        "d_missed": "Add the {n} question(s) the FAQ covers but the bot missed as phrasings of their nearest entries (see Gaps).",
+        "groups": "Groups of questions not in the FAQ", "size": "questions", "candidate": "candidate entry (most central question)",
         "also": "also asked as", "cohesion": "cohesion", "singles": "{n} single question(s) without a group:",
         "counts": "Measured on {cases} labelled case(s): {answered} answered ({wrong} wrongly), {handed} handed over, "
         "{clarified} asked back. In-scope accuracy {accuracy}.",
@@ -119,7 +124,12 @@ _WORDS: dict[str, dict[str, str]] = {
         "gaps_summary": "{asked} echte Kundenfrage(n) wurden gestellt; bei der Schwelle {threshold} würde der Bot <b>{share}</b> der "
         "{retrieved} Fragen beantworten, die die Wissensbasis brauchen (Begrüßungen und Bitten um einen Menschen ausgenommen). "
         "Beantwortet heißt nicht richtig beantwortet: siehe den Abschnitt zur Schwelle.",
-        "groups": "Gruppen unbeantworteter Fragen", "size": "Fragen", "candidate": "möglicher Eintrag (zentralste Frage)",
+        "missed_title": "Im FAQ, aber verfehlt",
+        "missed_intro": "{n} Frage(n) lagen knapp unter der Schwelle, dort, wo der Bot seine nächsten Einträge anbietet: "
+        "Das FAQ deckt sie sehr wahrscheinlich ab. Jede als Formulierung ihres Eintrags ergänzen (Notebook 2) statt einen neuen Eintrag zu schreiben.",
+        "no_missed": "Keine Frage lag knapp unter der Schwelle.", "nearest": "nächster Eintrag", "score": "Wert",
+        "d_missed": "Die {n} Frage(n), die das FAQ abdeckt, der Bot aber verfehlt hat, als Formulierungen ihrer nächsten Einträge ergänzen (siehe Lücken).",
+        "groups": "Gruppen von Fragen, die das FAQ nicht beantwortet", "size": "Fragen", "candidate": "möglicher Eintrag (zentralste Frage)",
         "also": "auch gefragt als", "cohesion": "Zusammenhalt", "singles": "{n} einzelne Frage(n) ohne Gruppe:",
         "counts": "Gemessen an {cases} Testfrage(n): {answered} beantwortet ({wrong} davon falsch), {handed} an einen Menschen übergeben, "
         "{clarified} nachgefragt. Treffsicherheit bei Fragen aus dem FAQ: {accuracy}.",
@@ -160,11 +170,15 @@ class ExportCheck:
 
 @dataclass(frozen=True)
 class GapFindings:
-    """Real customer questions run through the bot, and the groups of unanswered ones."""
+    """Real customer questions run through the bot, and the groups of those not in the FAQ."""
 
     asked: tuple[AskedQuestion, ...]
-    clusters: tuple[Cluster, ...]
-    threshold: float
+    clusters: tuple[Cluster, ...]  # of the holes (`gaps.holes`)
+    limits: Thresholds  # the bot's: its threshold and uncertain band tell answered, missed and holes apart
+
+    @property
+    def threshold(self) -> float:
+        return self.limits.threshold
 
 
 @dataclass(frozen=True)
@@ -216,6 +230,9 @@ def open_decisions(workshop: Findings, lang: str | None = None) -> list[str]:
     if hard:
         found.append(w["d_lint"].format(n=len(hard), ids=", ".join(sorted(hard))))
     if workshop.gaps is not None:
+        missed = misses(workshop.gaps.asked, workshop.gaps.limits)
+        if missed:
+            found.append(w["d_missed"].format(n=len(missed)))
         for cluster in workshop.gaps.clusters:
             if cluster.size >= 2:
                 found.append(w["d_gap"].format(n=cluster.size, label=cluster.label))
@@ -254,7 +271,7 @@ def write_report(workshop: Findings, path: str | Path, *, title: str | None = No
         "Channel lint": _lint(workshop.lint, w),
         "Coverage": _coverage(workshop, w),
         "Duplicates and conflicts": _overlaps(workshop, w),
-        "Gaps": _gaps(workshop.gaps, w, lang),
+        "Gaps": _gaps(workshop.gaps, w, lang, workshop.knowledge.by_id()),
         "Threshold and trade-off": _threshold(workshop, w, lang),
         "Consent topics": _topics(workshop, w, lang),
         "Example conversations": _examples(workshop, w),
@@ -355,7 +372,7 @@ def _overlaps(workshop: Findings, w: dict[str, str]) -> str:
     return f"<p>{w['overlap_intro']}</p>" + _table(header, rows)
 
 
-def _gaps(gaps: GapFindings | None, w: dict[str, str], lang: str) -> str:
+def _gaps(gaps: GapFindings | None, w: dict[str, str], lang: str, entries: dict[str, FaqEntry]) -> str:
     if gaps is None:
         return f"<p>{w['not_looked']}</p>"
     retrieved = [a for a in gaps.asked if a.retrieved]
@@ -372,7 +389,17 @@ def _gaps(gaps: GapFindings | None, w: dict[str, str], lang: str) -> str:
         if singles
         else ""
     )
-    return summary + _img(plot_answerable(gaps.asked, gaps.threshold)) + f"<h3>{w['groups']}</h3>" + table + rest
+    missed = misses(gaps.asked, gaps.limits)
+    missed_rows = [
+        (a.question, f"{a.nearest}: {entries[a.nearest].question}" if a.nearest in entries else a.nearest or "", _number(a.confidence, lang))
+        for a in missed
+    ]
+    missed_part = f"<h3>{w['missed_title']}</h3>" + (
+        f"<p>{w['missed_intro'].format(n=len(missed))}</p>" + _table([w["question"], w["nearest"], w["score"]], missed_rows)
+        if missed
+        else f"<p class='ok'>{w['no_missed']}</p>"
+    )
+    return summary + _img(plot_answerable(gaps.asked, gaps.threshold)) + missed_part + f"<h3>{w['groups']}</h3>" + table + rest
 
 
 def _threshold(workshop: Findings, w: dict[str, str], lang: str) -> str:

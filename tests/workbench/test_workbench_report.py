@@ -19,7 +19,7 @@ from botkit.evaluation.metrics import CaseResult
 from botkit.types import Decision, FaqEntry, Hit, Retrieval, Topic
 from botkit.workbench import charts
 from botkit.workbench.columns import MappedKnowledge
-from botkit.workbench.gaps import ask_all, cluster_questions, unanswered
+from botkit.workbench.gaps import ask_all, cluster_questions, holes
 from botkit.workbench.overlap import Overlap
 from botkit.workbench.report import (
     SECTIONS,
@@ -55,12 +55,13 @@ def workshop(shared_bot, embedder) -> Findings:
     kb = shared_bot.knowledge
     asked = ask_all(shared_bot, QUESTIONS)
     threshold = 0.6
+    limits = replace(shared_bot.limits, threshold=threshold)
     mapped = MappedKnowledge((), (Problem("faq.csv", 12, "answer", "is empty"),), ("Zielgruppe",), 16)
     return Findings(
         knowledge=kb,
         export=ExportCheck.of(mapped, "faq.csv", [CONFLICT]),
         lint=tuple(lint_entries(kb.entries, CHANNELS)),
-        gaps=GapFindings(tuple(asked), tuple(cluster_questions(unanswered(asked, threshold), embedder)), threshold),
+        gaps=GapFindings(tuple(asked), tuple(cluster_questions(holes(asked, limits), embedder)), limits),
         threshold=ThresholdFindings((case("a", "a", 0.9), case("b", "x", 0.7), case(None, "c", 0.3)), shared_bot.limits, threshold),
         proposed_topics=(HEATING,),
         decisions=("Who answers handovers on Saturdays?",),
