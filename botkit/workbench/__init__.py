@@ -6,7 +6,7 @@ Modules: `folder` (the workshop folder and `workshop.yaml`), `session` (a notebo
 it, the import), `fixes` (fix a wrong answer and re-test), `script` (scripted chats and
 consent topics from the client's own data), `columns` (map a client's FAQ export to botkit fields), `overlap` (duplicates
 and conflicts), `gaps` (real questions: answered, covered but missed, or not in the FAQ; the holes grouped), `tradeoff` (the threshold in
-plain words), `simulator` and `bubbles` (the in-notebook chat), `consent` (topic and
+plain words), `holdout` (tune on some cases, report on the others), `simulator` and `bubbles` (the in-notebook chat), `consent` (topic and
 campaign previews), `charts`, `widgets` and `report` (the workshop report). Needs the
 `notebooks` extra: `pip install 'botkit[notebooks]'`.
 """
@@ -47,6 +47,7 @@ from botkit.workbench.gaps import (
     read_questions,
     write_candidates,
 )
+from botkit.workbench.holdout import CaseSplit, split_cases
 from botkit.workbench.notices import problem_html, show_problems_briefly
 from botkit.workbench.overlap import Overlap, find_overlaps
 from botkit.workbench.report import (
@@ -82,6 +83,7 @@ from botkit.workbench.widgets import ClientForm, MappingEditor, ThresholdPicker
 
 __all__ = [
     "AskedQuestion",
+    "CaseSplit",
     "ChatSimulator",
     "ClientDetails",
     "ClientForm",
@@ -142,6 +144,7 @@ __all__ = [
     "save_case",
     "scripted_start",
     "show_problems_briefly",
+    "split_cases",
     "topic_labels",
     "topic_rows",
     "tradeoff_at",

@@ -80,6 +80,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "also": "also asked as", "cohesion": "cohesion", "singles": "{n} single question(s) without a group:",
         "counts": "Measured on {cases} labelled case(s): {answered} answered ({wrong} wrongly), {handed} handed over, "
         "{clarified} asked back. In-scope accuracy {accuracy}.",
+        "held_out": "The threshold was tuned on {tuned} other cases; these {cases} were kept apart to measure it honestly.",
         "wrong_title": "Answered wrongly at this threshold", "no_wrong": "No case was answered wrongly at this threshold.",
         "question": "question", "given": "answered from", "right": "right entry", "a_person": "a person should answer",
         "topic": "topic", "status": "status", "version": "version", "title_col": "title", "marketing": "marketing entries",
@@ -133,6 +134,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "also": "auch gefragt als", "cohesion": "Zusammenhalt", "singles": "{n} einzelne Frage(n) ohne Gruppe:",
         "counts": "Gemessen an {cases} Testfrage(n): {answered} beantwortet ({wrong} davon falsch), {handed} an einen Menschen übergeben, "
         "{clarified} nachgefragt. Treffsicherheit bei Fragen aus dem FAQ: {accuracy}.",
+        "held_out": "Die Schwelle wurde an {tuned} anderen Testfragen abgestimmt; diese {cases} wurden zurückgehalten, um sie ehrlich zu messen.",
         "wrong_title": "Bei dieser Schwelle falsch beantwortet", "no_wrong": "Bei dieser Schwelle wurde keine Testfrage falsch beantwortet.",
         "question": "Frage", "given": "beantwortet aus", "right": "richtiger Eintrag", "a_person": "ein Mensch sollte antworten",
         "topic": "Thema", "status": "Status", "version": "Version", "title_col": "Titel", "marketing": "Marketing-Einträge",
@@ -185,9 +187,10 @@ class GapFindings:
 class ThresholdFindings:
     """Evaluated cases and the threshold agreed on."""
 
-    results: tuple[CaseResult, ...]
+    results: tuple[CaseResult, ...]  # the held-out check cases, not those the threshold was tuned on
     limits: Thresholds  # the bot's limits; `threshold` replaces theirs
     threshold: float
+    tuned_on: int = 0  # cases the threshold was tuned on (kept apart from `results`)
 
 
 @dataclass(frozen=True)
@@ -412,7 +415,7 @@ def _threshold(workshop: Findings, w: dict[str, str], lang: str) -> str:
     counts = "<p>" + html.escape(w["counts"].format(
         cases=at.cases, answered=at.answered, wrong=at.wrong, handed=at.handed_over, clarified=at.clarified,
         accuracy=_pct(at.in_scope_accuracy),
-    )) + "</p>"
+    )) + (f" {html.escape(w['held_out'].format(tuned=findings.tuned_on, cases=at.cases))}" if findings.tuned_on else "") + "</p>"
     curve = tradeoff_curve(results, findings.limits)
     plots = '<div class="plots">' + _img(plot_tradeoff(curve, findings.threshold)) + _img(plot_reliability(reliability(results))) + "</div>"
     entries = workshop.knowledge.by_id()
