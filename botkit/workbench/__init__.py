@@ -30,7 +30,7 @@ from botkit.workbench.consent import (
     write_topics,
 )
 from botkit.workbench.fixes import add_paraphrase, new_entry, save_case
-from botkit.workbench.folder import ClientDetails, SavedMapping, Workshop
+from botkit.workbench.folder import ClientDetails, ImportChoices, SavedMapping, Workshop
 from botkit.workbench.gaps import (
     AskedQuestion,
     Cluster,
@@ -49,7 +49,8 @@ from botkit.workbench.gaps import (
 )
 from botkit.workbench.holdout import CaseSplit, split_cases
 from botkit.workbench.notices import problem_html, show_problems_briefly
-from botkit.workbench.overlap import Overlap, find_overlaps
+from botkit.workbench.offers import OfferFinding, find_offers, offer_rows
+from botkit.workbench.overlap import Overlap, find_overlaps, overlap_rows, resolve_overlaps
 from botkit.workbench.report import (
     ExportCheck,
     Findings,
@@ -79,7 +80,7 @@ from botkit.workbench.tradeoff import (
     tradeoff_curve,
     workshop_calibration,
 )
-from botkit.workbench.widgets import ClientForm, MappingEditor, ThresholdPicker
+from botkit.workbench.widgets import ClientForm, ImportReview, MappingEditor, ThresholdPicker
 
 __all__ = [
     "AskedQuestion",
@@ -95,8 +96,11 @@ __all__ = [
     "Findings",
     "GapFindings",
     "IGNORE",
+    "ImportChoices",
+    "ImportReview",
     "MappedKnowledge",
     "MappingEditor",
+    "OfferFinding",
     "Overlap",
     "SavedMapping",
     "Session",
@@ -119,6 +123,7 @@ __all__ = [
     "describe",
     "example_conversations",
     "export_workshop",
+    "find_offers",
     "find_overlaps",
     "guess_mapping",
     "holes",
@@ -126,7 +131,9 @@ __all__ = [
     "miss_rows",
     "misses",
     "new_entry",
+    "offer_rows",
     "open_decisions",
+    "overlap_rows",
     "person_text",
     "plot_answerable",
     "plot_coverage",
@@ -141,6 +148,7 @@ __all__ = [
     "read_questions",
     "read_table",
     "read_topics",
+    "resolve_overlaps",
     "save_case",
     "scripted_start",
     "show_problems_briefly",

@@ -93,6 +93,28 @@ class SavedMapping:
     defaults: dict[str, str] = field(default_factory=lambda: {"lang": "de", "scope": "service", "topic": "allgemein"})
 
 
+OVERLAP_CHOICES = ("keep-first", "keep-second", "merge", "both")
+
+
+@dataclass(frozen=True)
+class ImportChoices:
+    """The consultant's answers to the import's suggestions; every import applies them again."""
+
+    offers: dict[str, bool] = field(default_factory=dict)  # entry id -> True: apply the offer suggestion, False: declined
+    overlaps: dict[tuple[str, str], str] = field(default_factory=dict)  # (first, second) entry ids -> one of OVERLAP_CHOICES
+
+    def __post_init__(self) -> None:
+        wrong = sorted({c for c in self.overlaps.values() if c not in OVERLAP_CHOICES})
+        if wrong:
+            raise ConfigError(f"unknown choice(s) for a duplicate or conflict: {', '.join(wrong)}; use one of {', '.join(OVERLAP_CHOICES)}")
+
+    def with_offer(self, entry_id: str, apply: bool) -> ImportChoices:
+        return replace(self, offers={**self.offers, entry_id: apply})
+
+    def with_overlap(self, first: str, second: str, choice: str) -> ImportChoices:
+        return replace(self, overlaps={**self.overlaps, (first, second): choice})
+
+
 @dataclass(frozen=True)
 class Workshop:
     """A workshop folder and its `workshop.yaml`; paths and inputs are derived from `root`."""
@@ -102,6 +124,7 @@ class Workshop:
     mapping: SavedMapping | None = None
     files: dict[str, str] = field(default_factory=dict)  # role ("faq", "chat_log", "cases") -> file name in inputs/
     added_paraphrases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # entry id -> phrasings added in the simulator
+    choices: ImportChoices = field(default_factory=ImportChoices)  # offers and overlaps decided in notebook 1
 
     @classmethod
     def create(cls, folder: str | Path, *, client: str = "", tone: str = "", bot_name: str = "", sample: bool = False) -> Workshop:
@@ -161,6 +184,7 @@ class Workshop:
             mapping=_mapping(data.get("mapping"), file),
             files={str(k): str(v) for k, v in (data.get("inputs") or {}).items() if v},
             added_paraphrases={str(k): tuple(map(str, v)) for k, v in (data.get("added_paraphrases") or {}).items()},
+            choices=_choices(data.get("choices"), file),
         )
 
     # Paths ---------------------------------------------------------------------------------
@@ -275,6 +299,7 @@ class Workshop:
         details: ClientDetails | None = None,
         mapping: SavedMapping | None = None,
         added_paraphrases: Mapping[str, Sequence[str]] | None = None,
+        choices: ImportChoices | None = None,
     ) -> Workshop:
         """Write `workshop.yaml` (and the knowledge base's `botkit.yaml`) with the given parts replaced."""
         unknown = sorted({f for f in (mapping.columns.values() if mapping else ()) if f and f not in FIELDS})
@@ -285,6 +310,7 @@ class Workshop:
             details=details or self.details,
             mapping=mapping or self.mapping,
             added_paraphrases={k: tuple(v) for k, v in (added_paraphrases if added_paraphrases is not None else self.added_paraphrases).items()},
+            choices=choices or self.choices,
         )
         new.root.mkdir(parents=True, exist_ok=True)
         (new.root / WORKSHOP_FILE).write_text(_HEADER + yaml.safe_dump(new._data(), allow_unicode=True, sort_keys=False, width=100), encoding="utf-8")
@@ -329,6 +355,11 @@ class Workshop:
             data["mapping"] = {"file": self.mapping.file, "columns": dict(self.mapping.columns), "defaults": dict(self.mapping.defaults)}
         if self.added_paraphrases:
             data["added_paraphrases"] = {k: list(v) for k, v in self.added_paraphrases.items()}
+        if self.choices.offers or self.choices.overlaps:
+            data["choices"] = {
+                "offers": dict(self.choices.offers),
+                "overlaps": [{"first": a, "second": b, "choice": c} for (a, b), c in self.choices.overlaps.items()],
+            }
         return data
 
 
@@ -348,6 +379,8 @@ def input_role(path: Path) -> str | None:
 _HEADER = (
     "# The workshop's decisions (botkit workbench). Notebook 1 fills most of it; every notebook reads it.\n"
     "# The client's files go into inputs/; name one under `inputs:` (faq, chat_log, cases) when there are several.\n"
+    "# choices: offers (entry id: true = apply the marketing/teaser suggestion, false = keep as it is) and overlaps\n"
+    "# (keep-first, keep-second, merge, both), made with the buttons in notebook 1 and applied on every import.\n"
 )
 
 
@@ -381,6 +414,22 @@ def _details(data: dict[str, Any], file: Path) -> ClientDetails:
         topics=tuple(topics),
         proposed=tuple(proposed),
     )
+
+
+def _choices(raw: Any, file: Path) -> ImportChoices:
+    if not raw:
+        return ImportChoices()
+    try:
+        offers = {str(k): bool(v) for k, v in (raw.get("offers") or {}).items()}
+        overlaps = {(str(o["first"]), str(o["second"])): str(o["choice"]) for o in raw.get("overlaps") or []}
+    except (AttributeError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"{file}: 'choices' needs 'offers' (entry id: true/false) and 'overlaps' (a list of first, second, choice) ({exc})"
+        ) from exc
+    try:
+        return ImportChoices(offers, overlaps)
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc}") from exc
 
 
 def _mapping(raw: Any, file: Path) -> SavedMapping | None:

@@ -24,7 +24,9 @@ from botkit.policy.escalation import Thresholds
 from botkit.types import Decision, FaqEntry, Topic
 from botkit.workbench.charts import plot_coverage, plot_lint, png_data_uri
 from botkit.workbench.columns import MappedKnowledge
+from botkit.workbench.folder import ImportChoices
 from botkit.workbench.gaps import AskedQuestion, Cluster, answerable_share, misses, plot_answerable
+from botkit.workbench.offers import MARKETING, OfferFinding
 from botkit.workbench.overlap import CONFLICT, Overlap
 from botkit.workbench.script import Example, main_language
 from botkit.workbench.tradeoff import describe, plot_tradeoff, tradeoff_at, tradeoff_curve
@@ -91,6 +93,13 @@ _WORDS: dict[str, dict[str, str]] = {
         "d_problems": "Fix the {n} validation problem(s) in {source} (see the table).",
         "d_conflict": "Similar questions, different answers: is one answer wrong, or should {first!r} and {second!r} be told apart better?",
         "d_duplicates": "Merge {n} duplicate pair(s) of entries.",
+        "d_offer_marketing": "Row {id} looks like an offer ({words}): mark it as marketing or keep it as service (notebook 1).",
+        "d_offer_teaser": "The service answer of {id} holds offer text ({words}) that reaches every customer without consent: "
+        "move it to a teaser (notebook 1).",
+        "offers_title": "Offers found in the export", "suggestion": "suggestion", "found": "found", "state": "decision",
+        "s_marketing": "mark as marketing", "s_teaser": "move the offer to a teaser",
+        "st_open": "open: nothing applied", "st_applied": "applied", "st_kept": "kept as it is",
+        "decision": "decision", "open": "open",
         "d_lint": "Shorten or split {n} answer(s) that break a platform limit: {ids}.",
         "d_gap": "New entry or hand over to people? {n} questions like “{label}”.",
         "d_threshold": "Confirm the escalation threshold {threshold} with the service team.",
@@ -145,6 +154,13 @@ _WORDS: dict[str, dict[str, str]] = {
         "d_problems": "Die {n} Importproblem(e) in {source} beheben (siehe Tabelle).",
         "d_conflict": "Ähnliche Fragen, verschiedene Antworten: Ist eine Antwort falsch, oder sollen {first!r} und {second!r} klarer unterschieden werden?",
         "d_duplicates": "{n} doppelte(s) Eintragspaar(e) zusammenführen.",
+        "d_offer_marketing": "Zeile {id} sieht nach einem Angebot aus ({words}): als Marketing markieren oder als Service lassen (Notebook 1).",
+        "d_offer_teaser": "Die Service-Antwort von {id} enthält Angebotstext ({words}), der jeden Kunden ohne Einwilligung erreicht: "
+        "in einen Teaser verschieben (Notebook 1).",
+        "offers_title": "Angebote im Export", "suggestion": "Vorschlag", "found": "gefunden", "state": "Entscheidung",
+        "s_marketing": "als Marketing markieren", "s_teaser": "Angebot in einen Teaser verschieben",
+        "st_open": "offen: nichts angewendet", "st_applied": "angewendet", "st_kept": "unverändert gelassen",
+        "decision": "Entscheidung", "open": "offen",
         "d_lint": "{n} Antwort(en) kürzen oder teilen, die eine Plattform-Grenze überschreiten: {ids}.",
         "d_gap": "Neuer Eintrag oder an Menschen übergeben? {n} Fragen wie „{label}“.",
         "d_threshold": "Die Schwelle {threshold} für die Übergabe mit dem Service-Team bestätigen.",
@@ -163,11 +179,21 @@ class ExportCheck:
     usable: int  # rows that became valid entries
     problems: tuple[Problem, ...] = ()
     overlaps: tuple[Overlap, ...] = ()
+    offers: tuple[OfferFinding, ...] = ()  # rows suggested as marketing, service answers holding an offer
+    choices: ImportChoices = field(default_factory=ImportChoices)  # what the consultant decided on both
 
     @classmethod
-    def of(cls, mapped: MappedKnowledge, source: str, overlaps: Sequence[Overlap] = ()) -> ExportCheck:
-        """From `apply_mapping`'s result and `find_overlaps` on its entries."""
-        return cls(source, mapped.rows, len(mapped.entries), mapped.problems, tuple(overlaps))
+    def of(
+        cls,
+        mapped: MappedKnowledge,
+        source: str,
+        overlaps: Sequence[Overlap] = (),
+        *,
+        offers: Sequence[OfferFinding] = (),
+        choices: ImportChoices | None = None,
+    ) -> ExportCheck:
+        """From `apply_mapping`'s result, `find_overlaps` and `find_offers` on its entries, and the saved choices."""
+        return cls(source, mapped.rows, len(mapped.entries), mapped.problems, tuple(overlaps), tuple(offers), choices or ImportChoices())
 
 
 @dataclass(frozen=True)
@@ -222,13 +248,18 @@ def open_decisions(workshop: Findings, lang: str | None = None) -> list[str]:
     export = workshop.export
     if export is not None and export.problems:
         found.append(w["d_problems"].format(n=len(export.problems), source=export.source))
-    overlaps = [o for _, o in _overlap_list(workshop)]
+    decided = export.choices.overlaps if export is not None else {}
+    overlaps = [o for _, o in _overlap_list(workshop) if (o.first, o.second) not in decided]
     conflicts = [o for o in overlaps if o.kind == CONFLICT]
     for o in conflicts:
         found.append(w["d_conflict"].format(first=o.first, second=o.second))
     duplicates = len(overlaps) - len(conflicts)
     if duplicates:
         found.append(w["d_duplicates"].format(n=duplicates))
+    for offer in export.offers if export is not None else ():
+        if offer.entry_id not in export.choices.offers:
+            key = "d_offer_marketing" if offer.kind == MARKETING else "d_offer_teaser"
+            found.append(w[key].format(id=offer.entry_id, words=", ".join(offer.words)))
     hard = {f.entry_id for f in workshop.lint if f.hard}
     if hard:
         found.append(w["d_lint"].format(n=len(hard), ids=", ".join(sorted(hard))))
@@ -366,12 +397,13 @@ def _overlaps(workshop: Findings, w: dict[str, str]) -> str:
     found = _overlap_list(workshop)
     if not found:
         return f"<p class='ok'>{w['no_overlaps']}</p>"
+    decided = workshop.export.choices.overlaps if workshop.export is not None else {}
     rows = [
         (where or w["in_kb"], w[o.kind], f"{o.first}\n{o.second}", f"{o.first_phrasing}\n{o.second_phrasing}", f"{o.similarity:.2f}",
-         f"{o.first_answer}\n—\n{o.second_answer}")
+         f"{o.first_answer}\n—\n{o.second_answer}", decided.get((o.first, o.second), w["open"]))
         for where, o in found
     ]
-    header = [w["where"], w["kind"], w["entries_col"], w["closest"], w["similarity"], w["answers"]]
+    header = [w["where"], w["kind"], w["entries_col"], w["closest"], w["similarity"], w["answers"], w["decision"]]
     return f"<p>{w['overlap_intro']}</p>" + _table(header, rows)
 
 
@@ -445,12 +477,25 @@ def _topics(workshop: Findings, w: dict[str, str], lang: str) -> str:
         titles = " / ".join(f"{code}: {text}" for code, text in topic.title.items())
         description = topic.description.get(lang) or next(iter(topic.description.values()), "")
         rows.append((topic.id, status, topic.version, titles, marketing.get(topic.id, 0), description))
+    offers = _offers(workshop.export, w)
     if not rows:
-        return f"<p>{w['no_topics']}</p>"
+        return f"<p>{w['no_topics']}</p>" + offers
     orphans = sorted(set(marketing) - {t.id for t in kb.client.topics})
     warning = f"<p class='warn'>{html.escape(w['orphans'].format(topics=', '.join(orphans)))}</p>" if orphans else ""
     header = [w["topic"], w["status"], w["version"], w["title_col"], w["marketing"], f"{w['wording']} ({lang})"]
-    return _table(header, rows) + warning
+    return _table(header, rows) + warning + offers
+
+
+def _offers(export: ExportCheck | None, w: dict[str, str]) -> str:
+    if export is None or not export.offers:
+        return ""
+    states = {None: w["st_open"], True: w["st_applied"], False: w["st_kept"]}
+    rows = [
+        (o.entry_id, w["s_marketing"] if o.kind == MARKETING else w["s_teaser"], ", ".join(o.words), " ".join(o.offer),
+         states[export.choices.offers.get(o.entry_id)])
+        for o in export.offers
+    ]
+    return f"<h3>{w['offers_title']}</h3>" + _table([w["entry"], w["suggestion"], w["found"], w["answers"], w["state"]], rows)
 
 
 def _examples(workshop: Findings, w: dict[str, str]) -> str:
