@@ -11,20 +11,30 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from botkit.errors import ConfigError
-from botkit.evaluation.cases import Case
 
 SEED = 13
 MIN_CASES = 4  # two per part, the least a threshold can be tuned and checked on
 
 
-@dataclass(frozen=True)
-class CaseSplit:
-    """Cases to tune the threshold on, and held-out cases to report it on."""
+class Labelled(Protocol):
+    """A test case or its evaluated result: what it expects."""
 
-    tune: tuple[Case, ...]
-    check: tuple[Case, ...]
+    @property
+    def expected_id(self) -> str | None: ...
+
+
+T = TypeVar("T", bound=Labelled)
+
+
+@dataclass(frozen=True)
+class CaseSplit(Generic[T]):
+    """Cases (or their results) to tune the threshold on, and held-out ones to report it on."""
+
+    tune: tuple[T, ...]
+    check: tuple[T, ...]
     seed: int
 
     def describe(self, lang: str = "en") -> str:
@@ -40,8 +50,11 @@ class CaseSplit:
         )
 
 
-def split_cases(cases: Sequence[Case], *, seed: int = SEED) -> CaseSplit:
+def split_cases(cases: Sequence[T], *, seed: int = SEED) -> CaseSplit[T]:
     """Split `cases` into a tuning and a check part of (nearly) equal size, stratified by expected entry.
+
+    The split depends only on the order and the expected entries, so cases and their evaluated
+    results (`evaluate_cases` keeps the order) split alike.
 
     Raises:
         ConfigError: fewer than `MIN_CASES` cases.
