@@ -156,7 +156,7 @@ def question_rows(asked: Iterable[AskedQuestion], limits: Thresholds, questions:
             "status": a.status(limits),
             "decision": a.decision.value,
             "confidence": round(a.confidence, 3),
-            "nearest entry": f"{a.nearest}: {names[a.nearest]}" if a.nearest in names else (a.nearest or ""),
+            "nearest entry": f"{a.nearest}: {names[a.nearest]}" if a.nearest is not None and a.nearest in names else (a.nearest or ""),
         }
         for a in asked
     ]

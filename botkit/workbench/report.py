@@ -256,10 +256,10 @@ def open_decisions(workshop: Findings, lang: str | None = None) -> list[str]:
     duplicates = len(overlaps) - len(conflicts)
     if duplicates:
         found.append(w["d_duplicates"].format(n=duplicates))
-    for offer in export.offers if export is not None else ():
-        if offer.entry_id not in export.choices.offers:
-            key = "d_offer_marketing" if offer.kind == MARKETING else "d_offer_teaser"
-            found.append(w[key].format(id=offer.entry_id, words=", ".join(offer.words)))
+    open_offers = [o for o in export.offers if o.entry_id not in export.choices.offers] if export is not None else []
+    for offer in open_offers:
+        key = "d_offer_marketing" if offer.kind == MARKETING else "d_offer_teaser"
+        found.append(w[key].format(id=offer.entry_id, words=", ".join(offer.words)))
     hard = {f.entry_id for f in workshop.lint if f.hard}
     if hard:
         found.append(w["d_lint"].format(n=len(hard), ids=", ".join(sorted(hard))))

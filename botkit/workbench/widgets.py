@@ -167,7 +167,7 @@ class ImportReview:
         self._states[f"{first}|{second}"].value = choice
 
     def show(self) -> None:
-        display(self.box)
+        display(self.box)  # type: ignore[no-untyped-call]  # IPython.display is untyped
 
     def _save(self, choices: ImportChoices) -> None:
         workshop = self.workshop.save(choices=choices)
