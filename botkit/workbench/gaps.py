@@ -70,7 +70,7 @@ class AskedQuestion:
         if self.confidence >= limits.threshold:
             return ANSWERED
         band = limits.suggest_threshold
-        return MISSED if band is not None and self.nearest and self.confidence >= band else HOLE
+        return MISSED if band is not None and self.nearest and band <= self.confidence else HOLE
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,24 @@ def question_rows(asked: Iterable[AskedQuestion], limits: Thresholds, questions:
         }
         for a in asked
     ]
+
+
+def has_band(limits: Thresholds) -> bool:
+    """True when the calibration has an uncertain band below the threshold, so a miss can be told from a hole."""
+    return limits.suggest_threshold is not None and limits.suggest_threshold < limits.threshold
+
+
+def describe_band(limits: Thresholds) -> str:
+    """How misses are told from holes at these limits, in one sentence (English, for the notebook)."""
+    if has_band(limits):
+        return (
+            f"Questions scoring from {limits.suggest_threshold:.2f} up to the threshold {limits.threshold:.2f} are offered the "
+            "nearest entries by the bot: they count as covered but missed; lower ones as not in the FAQ."
+        )
+    return (
+        f"The calibration has no uncertain band below the threshold {limits.threshold:.2f}, so its score cannot tell a miss "
+        "from a hole: every unanswered question counts as not in the FAQ; check the nearest entry shown with each."
+    )
 
 
 def miss_rows(asked: Sequence[AskedQuestion], limits: Thresholds, questions: Mapping[str, str] | None = None) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from botkit.types import Decision, FaqEntry, Topic
 from botkit.workbench.charts import plot_coverage, plot_lint, png_data_uri
 from botkit.workbench.columns import MappedKnowledge
 from botkit.workbench.folder import ImportChoices
-from botkit.workbench.gaps import AskedQuestion, Cluster, answerable_share, misses, plot_answerable
+from botkit.workbench.gaps import AskedQuestion, Cluster, answerable_share, has_band, misses, plot_answerable
 from botkit.workbench.offers import MARKETING, OfferFinding
 from botkit.workbench.overlap import CONFLICT, Overlap
 from botkit.workbench.script import Example, main_language
@@ -77,6 +77,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "missed_intro": "{n} question(s) fell just below the threshold, in the band where the bot offers its nearest entries: "
         "the FAQ most likely covers them. Add each as a phrasing of its entry (notebook 2) rather than writing a new entry.",
         "no_missed": "No question fell in the band just below the threshold.", "nearest": "nearest entry", "score": "score",
+        "no_band": "The calibration has no uncertain band below the threshold, so a question's score cannot tell a miss from a "
+        "hole: every unanswered question is listed below as not in the FAQ, each with its nearest entry to check.",
+        "single_nearest": "nearest entry {entry}, score {score}",
         "d_missed": "Add the {n} question(s) the FAQ covers but the bot missed as phrasings of their nearest entries (see Gaps).",
         "groups": "Groups of questions not in the FAQ", "size": "questions", "candidate": "candidate entry (most central question)",
         "also": "also asked as", "cohesion": "cohesion", "singles": "{n} single question(s) without a group:",
@@ -138,6 +141,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "missed_intro": "{n} Frage(n) lagen knapp unter der Schwelle, dort, wo der Bot seine nächsten Einträge anbietet: "
         "Das FAQ deckt sie sehr wahrscheinlich ab. Jede als Formulierung ihres Eintrags ergänzen (Notebook 2) statt einen neuen Eintrag zu schreiben.",
         "no_missed": "Keine Frage lag knapp unter der Schwelle.", "nearest": "nächster Eintrag", "score": "Wert",
+        "no_band": "Die Kalibrierung hat keinen Unsicherheitsbereich unter der Schwelle; am Wert einer Frage lässt sich daher nicht "
+        "erkennen, ob das FAQ sie abdeckt: Jede unbeantwortete Frage steht unten als „nicht im FAQ“, mit ihrem nächsten Eintrag zum Prüfen.",
+        "single_nearest": "nächster Eintrag {entry}, Wert {score}",
         "d_missed": "Die {n} Frage(n), die das FAQ abdeckt, der Bot aber verfehlt hat, als Formulierungen ihrer nächsten Einträge ergänzen (siehe Lücken).",
         "groups": "Gruppen von Fragen, die das FAQ nicht beantwortet", "size": "Fragen", "candidate": "möglicher Eintrag (zentralste Frage)",
         "also": "auch gefragt als", "cohesion": "Zusammenhalt", "singles": "{n} einzelne Frage(n) ohne Gruppe:",
@@ -419,8 +425,17 @@ def _gaps(gaps: GapFindings | None, w: dict[str, str], lang: str, entries: dict[
     singles = [c.label for c in gaps.clusters if c.size < 2]
     rows = [(c.size, c.label, "\n".join(c.questions[1:]), f"{c.cohesion:.2f}") for c in groups]
     table = _table([w["size"], w["candidate"], w["also"], w["cohesion"]], rows)
+    asked = {a.question: a for a in gaps.asked}
+
+    def single(question: str) -> str:
+        a = asked.get(question)
+        if a is None or a.nearest is None:
+            return html.escape(question)
+        nearest = f"{a.nearest}: {entries[a.nearest].question}" if a.nearest in entries else a.nearest
+        return f"{html.escape(question)} <i>({html.escape(w['single_nearest'].format(entry=nearest, score=_number(a.confidence, lang)))})</i>"
+
     rest = (
-        f"<p>{w['singles'].format(n=len(singles))}</p><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in singles) + "</ul>"
+        f"<p>{w['singles'].format(n=len(singles))}</p><ul>" + "".join(f"<li>{single(s)}</li>" for s in singles) + "</ul>"
         if singles
         else ""
     )
@@ -432,7 +447,7 @@ def _gaps(gaps: GapFindings | None, w: dict[str, str], lang: str, entries: dict[
     missed_part = f"<h3>{w['missed_title']}</h3>" + (
         f"<p>{w['missed_intro'].format(n=len(missed))}</p>" + _table([w["question"], w["nearest"], w["score"]], missed_rows)
         if missed
-        else f"<p class='ok'>{w['no_missed']}</p>"
+        else f"<p class='ok'>{w['no_missed']}</p>" if has_band(gaps.limits) else f"<p class='warn'>{w['no_band']}</p>"
     )
     return summary + _img(plot_answerable(gaps.asked, gaps.threshold)) + missed_part + f"<h3>{w['groups']}</h3>" + table + rest
 

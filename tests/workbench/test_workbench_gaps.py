@@ -24,6 +24,8 @@ from botkit.workbench.gaps import (
     ask_all,
     candidate_entries,
     cluster_questions,
+    describe_band,
+    has_band,
     holes,
     miss_rows,
     misses,
@@ -106,8 +108,10 @@ def test_a_miss_is_told_from_a_hole_by_the_clients_calibration():
     }
     rows = question_rows(asked, limits, {"b": "Wie buche ich?"})
     assert [r["status"] for r in rows] == [ANSWERED, MISSED, MISSED, HOLE, RULE] and rows[1]["nearest entry"] == "b: Wie buche ich?"
-    no_band = Thresholds(threshold=0.6, clarify_margin=0.05, max_misses=2)
-    assert [a.status(no_band) for a in asked[1:4]] == [HOLE, HOLE, HOLE]  # one threshold: no band, no misses
+    for no_band in (Thresholds(0.6, 0.05, 2), Thresholds(0.6, 0.05, 2, suggest_threshold=0.62)):
+        assert [a.status(no_band) for a in asked[1:4]] == [HOLE, HOLE, HOLE]  # one threshold: no band, no misses
+        assert not has_band(no_band) and "cannot tell a miss from a hole" in describe_band(no_band)
+    assert has_band(limits) and describe_band(limits).startswith("Questions scoring from 0.40 up to the threshold 0.60")
 
 
 def test_a_question_closer_to_another_group_leaves_its_group():
