@@ -1,15 +1,17 @@
-"""Offer text in a client's export: marketing rows suggested, offers in service answers moved to a teaser once confirmed."""
+"""Import guards: offer rows suggested as marketing, offers in service answers moved to a teaser, pairs resolved; all once confirmed."""
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
-from botkit.errors import Problem
+from botkit.errors import ConfigError, Problem
 from botkit.knowledge import load_knowledge, validate_records
 from botkit.types import FaqEntry, Topic
 from botkit.workbench.columns import read_table
 from botkit.workbench.folder import ImportChoices, Workshop
 from botkit.workbench.offers import MARKETING, TEASER, apply_offer_choices, find_offers, offer_rows, sentences
+from botkit.workbench.overlap import DUPLICATE, Overlap
 from botkit.workbench.session import Session, import_faq
 from botkit.workbench.widgets import ImportReview
 
@@ -82,3 +84,23 @@ def test_choices_are_saved_in_workshop_yaml_and_applied_on_every_import(fitness)
     assert entries["an-05"].scope == "marketing" and "all-04" not in entries
     assert "Wie kann ich euch erreichen?" in entries["all-01"].paraphrases
     assert {e.id for e in mapped.entries} >= {"an-05", "all-04"}  # the export as it came, to show the suggestions again
+
+
+def test_a_pair_is_merged_with_one_click_and_stays_merged(fitness):
+    pair = Overlap(DUPLICATE, "all-01", "all-04", 0.9, "Wie erreiche ich euch?", "Wie kann ich euch erreichen?", 1.0, "a", "a")
+    review = ImportReview(fitness, read_table(fitness.faq_export()), [], [pair])
+    merge = next(b for b in review.box.children[0].children if getattr(b, "description", "") == "Merge")
+    merge.click()
+    assert review.box.children[0].children[-1].value == "merge"
+    workshop = Workshop.open(fitness.root)
+    assert workshop.choices.overlaps == {("all-01", "all-04"): "merge"}
+    assert "all-04" not in load_knowledge(workshop.knowledge).by_id()
+
+
+def test_an_unknown_choice_in_workshop_yaml_says_which_are_allowed(fitness):
+    path = fitness.root / "workshop.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["choices"] = {"overlaps": [{"first": "a", "second": "b", "choice": "both-ish"}]}
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match="both-ish.*keep-first, keep-second, merge, both"):
+        Workshop.open(fitness.root)
