@@ -454,7 +454,15 @@ def consent_export(knowledge: KnowledgeArg, user: UserArg, index_dir: IndexDirOp
 
     Example: `botkit consent export knowledge/ 4917612345678 > auskunft.json`
     """
-    typer.echo(json.dumps(_ledger(knowledge, index_dir).export(user), ensure_ascii=False, indent=2))
+    from botkit.privacy import export_personal_data
+    from botkit.wiring import open_engine
+
+    engine = open_engine(knowledge, _settings(index_dir))
+    try:
+        data = export_personal_data(engine, user, load_knowledge(knowledge).client)
+    finally:
+        engine.dispose()
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 @consent_app.command("erase")
@@ -470,7 +478,14 @@ def consent_erase(
     """
     if not yes:
         typer.confirm(f"Erase everything stored about {user}? This cannot be undone.", abort=True)
-    removed = _ledger(knowledge, index_dir).erase(user)
+    from botkit.privacy import erase_personal_data
+    from botkit.wiring import open_engine
+
+    engine = open_engine(knowledge, _settings(index_dir))
+    try:
+        removed = erase_personal_data(engine, user)
+    finally:
+        engine.dispose()
     table = Table("table", "rows removed")
     for name, count in removed.items():
         table.add_row(name, str(count))
