@@ -213,7 +213,7 @@ class Bot:
 
     @property
     def ledger(self) -> ConsentLedger | None:
-        """The consent ledger (GDPR export, erasure, proof), when consent is wired in."""
+        """The consent ledger (records, state, proof), when consent is wired in; GDPR export and erasure: `botkit.privacy`."""
         return getattr(self.consent, "ledger", None)
 
     def close(self) -> None:
