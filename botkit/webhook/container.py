@@ -80,13 +80,14 @@ def compose_spec(knowledge: str) -> dict[str, object]:
     """
     password = "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD in .env}"
 
-    def role(target: str) -> dict[str, object]:
+    def role(target: str, **environment: str) -> dict[str, object]:
         return {
             "build": {"context": ".", "target": target},
             "env_file": [".env"],
             "environment": {
-                "BOTKIT_DATABASE_URL": f"postgresql://botkit:{password}@postgres:5432/botkit",
+                "BOTKIT_DATABASE_URL": f"postgresql+psycopg://botkit:{password}@postgres:5432/botkit",
                 "BOTKIT_CHROMA_URL": "http://chroma:8000",
+                **environment,
             },
             "restart": "unless-stopped",
         }
@@ -95,7 +96,7 @@ def compose_spec(knowledge: str) -> dict[str, object]:
         "name": _project_name(knowledge),
         "services": {
             "web": {
-                **role("web"),
+                **role("web", BOTKIT_WEB_REPLIES="0"),  # the worker services reply; the web verifies, saves, acknowledges
                 "ports": [f"{PORT}:{PORT}"],
                 "depends_on": {"postgres": {"condition": "service_healthy"}, "chroma": {"condition": "service_started"}},
             },

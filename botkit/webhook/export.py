@@ -34,7 +34,7 @@ ENV_VARS: tuple[tuple[str, str], ...] = (
     ("BOTKIT_TELEGRAM_SECRET_TOKEN", "Telegram: the secret_token you pass to setWebhook (1-256 of A-Z a-z 0-9 _ -)"),
     ("BOTKIT_GRAPH_API_BASE", "optional: Graph API root (default https://graph.facebook.com/v21.0); point staging elsewhere"),
     ("BOTKIT_TELEGRAM_API_BASE", "optional: Bot API root (default https://api.telegram.org)"),
-    ("BOTKIT_DATABASE_URL", "optional: a database server (postgresql://...) instead of data/botkit.db"),
+    ("BOTKIT_DATABASE_URL", "optional: a database server (postgresql+psycopg://...) instead of data/botkit.db"),
     ("BOTKIT_CHROMA_URL", "optional: a Chroma server (`chroma run`) holding the index, for many machines"),
     ("BOTKIT_MESSENGER_APP_ID", "optional: this app's id, so handover events are read exactly"),
     ("BOTKIT_MESSENGER_HANDOVER_APP_ID", "optional: the app people take over in (default: Meta's Page Inbox)"),

@@ -15,6 +15,7 @@ import httpx
 import jsonschema
 import pytest
 import yaml
+from sqlalchemy.engine import make_url
 
 from botkit import Settings
 from botkit.webhook.export import export_bot
@@ -176,7 +177,12 @@ def test_compose_file_follows_the_compose_specification_and_keeps_secrets_in_the
     for app in (web, worker):
         assert app["env_file"] == [".env"]
         assert app["environment"]["BOTKIT_CHROMA_URL"] == "http://chroma:8000"
-        assert app["environment"]["BOTKIT_DATABASE_URL"].startswith("postgresql://botkit:${POSTGRES_PASSWORD:?")
+        url = app["environment"]["BOTKIT_DATABASE_URL"]
+        assert url.startswith("postgresql+psycopg://botkit:${POSTGRES_PASSWORD:?")
+        # the URL's driver is one the image installs (plain postgresql:// would need psycopg2, which is not pinned)
+        driver = make_url(re.sub(r"\$\{POSTGRES_PASSWORD[^}]*\}", "s3cret", url)).get_dialect().driver
+        assert f"\n{driver}==" in "\n" + (exported / "requirements.lock").read_text().lower()
+    assert web["environment"]["BOTKIT_WEB_REPLIES"] == "0" and "BOTKIT_WEB_REPLIES" not in worker["environment"]
     assert compose["services"]["chroma"]["image"].startswith("chromadb/chroma:")
     assert "POSTGRES_PASSWORD=" in (exported / ".env.example").read_text()
     # the schema really checks: a misspelt key and a wrong type are refused
