@@ -27,6 +27,7 @@ class Look:
     user_text: str
     button: str
     button_text: str
+    stacked_buttons: bool = False  # buttons one under another (WhatsApp, Telegram), not side by side
 
 
 class Platform(Protocol):

@@ -37,7 +37,7 @@ class Telegram:
 
     name = "telegram"
     display_name = "Telegram"
-    look = Look("#d5e4c4", "#ffffff", "#000000", "#effdde", "#000000", "#b7c9a5", "#ffffff")
+    look = Look("#d5e4c4", "#ffffff", "#000000", "#effdde", "#000000", "#b7c9a5", "#ffffff", stacked_buttons=True)
     needs = ("telegram_bot_token", "telegram_secret_token")
     auth_header = SECRET_HEADER
     handshake = False

@@ -25,7 +25,7 @@ class WhatsApp:
 
     name = "whatsapp"
     display_name = "WhatsApp"
-    look = Look("#efeae2", "#ffffff", "#111b21", "#d9fdd3", "#111b21", "#ffffff", "#008069")
+    look = Look("#efeae2", "#ffffff", "#111b21", "#d9fdd3", "#111b21", "#ffffff", "#008069", stacked_buttons=True)
     needs = ("whatsapp_app_secret", "verify_token", "whatsapp_token")
     auth_header = meta.SIGNATURE_HEADER
     handshake = True

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from botkit.channels.limits import visible_text
 from botkit.channels.markup import BOLD, ITALIC, find_urls, parse_markup
+from botkit.channels.profiles import get_profile
 from botkit.platforms import PLATFORMS
 from botkit.platforms.base import Look
 from botkit.types import Message
@@ -102,7 +103,7 @@ def reply_options(message: Message) -> list[tuple[str, str]]:
 
 
 def _body(message: Message) -> str:
-    if message.channel == "whatsapp":
+    if get_profile(message.channel).markup == "whatsapp":  # its markers stay in the text: show them as styles
         styled = parse_markup(message.text)
         return _styled_html(styled.text, styled.flags)
     return _linked(visible_text(message))
@@ -151,6 +152,6 @@ def _options(message: Message, colours: Look) -> str:
             f'<div class="bk-buttons stacked"><span class="bk-button" style="{style}">☰ {label}</span></div>'
             f'<div class="bk-list">{rows}</div>'
         )
-    stacked = " stacked" if message.channel in ("telegram", "whatsapp") else ""
+    stacked = " stacked" if colours.stacked_buttons else ""
     buttons = "".join(f'<span class="bk-button" style="{style}">{html.escape(title)}</span>' for title, _ in options)
     return f'<div class="bk-buttons{stacked}">{buttons}</div>'

@@ -1,4 +1,4 @@
-"""The one limit checker (`botkit.channels.limits`): which limit applies, what the bot sent, and the platforms' looks."""
+"""The one limit checker (`botkit.channels.limits`): which limit applies, and what the bot sent."""
 
 from __future__ import annotations
 
@@ -8,11 +8,7 @@ from hypothesis import strategies as st
 
 from botkit.channels import get_profile, lint_entries, render, render_report
 from botkit.channels.limits import OptionLimit, TextLimit, message_problems, option_limit, text_limit, visible_text
-from botkit.consent import ConsentFlow, ConsentLedger
-from botkit.db import open_database
-from botkit.platforms import PLATFORMS
-from botkit.types import Client, Draft, FaqEntry, Message, Topic
-from botkit.workbench.bubbles import chat, display_name, look
+from botkit.types import Draft, FaqEntry, Message
 
 CHANNELS = ["whatsapp", "messenger", "telegram", "sms", "web"]
 
@@ -98,20 +94,3 @@ def test_the_checker_refuses_a_message_one_unit_over_each_limit():
 def test_visible_text_drops_markup_as_the_user_reads_it():
     assert visible_text(Message("whatsapp", "*Wichtig:* heute")) == "Wichtig: heute"
     assert visible_text(Message("telegram", "1\\. Schritt")) == "1. Schritt"
-
-
-def test_every_platform_has_a_display_name_and_a_look_used_by_the_simulator_and_consent_texts(tmp_path):
-    for name, platform in PLATFORMS.items():
-        assert platform.display_name and look(name) is platform.look and display_name(name) == platform.display_name
-        assert platform.look.background in chat("", name)
-    assert look("unknown") is PLATFORMS["web"].look and display_name("unknown") == "unknown"
-    assert (display_name("whatsapp"), display_name("sms"), display_name("web")) == ("WhatsApp", "SMS", "Web chat")
-    solar = Topic("angebote-solar", {"de": "Solar-Angebote"}, {"de": "Angebote rund um Solar."}, "v1")
-    engine = open_database(f"sqlite:///{tmp_path / 'botkit.db'}")
-    try:
-        flow = ConsentFlow(ConsentLedger(engine, Client(name="Stadtwerke Test", topics=(solar,))))
-        for channel in ("telegram", "web"):
-            draft = flow.intercept(f"u-{channel}", channel, "Ich möchte Solar-Angebote erhalten", "de", None)
-            assert draft is not None and f"hier im Chat ({PLATFORMS[channel].display_name})" in draft.text
-    finally:
-        engine.dispose()
