@@ -420,7 +420,7 @@ def export_command(
     out: Annotated[Path, typer.Option("--out", help="A new or empty folder to write the deployable bot to.")],
     index_dir: IndexDirOpt = None,
 ) -> None:
-    """Write a self-contained, deployable webhook bot: index, calibration, settings, ASGI entry point, README.
+    """Write a self-contained, deployable webhook bot: index, calibration, settings, ASGI entry point, README, Dockerfile, compose.yaml.
 
     Example: `botkit export knowledge/ --out dist/lindenau-bot`, then
     `cd dist/lindenau-bot && uvicorn app:create --factory --host 0.0.0.0 --port 8080`
@@ -429,7 +429,11 @@ def export_command(
 
     with _progress("embedding") as progress:
         target = export_bot(knowledge, out, _settings(index_dir), progress=progress)
-    console.print(f"Exported to {target}. Serve it with: cd {target} && uvicorn app:create --factory --host 0.0.0.0 --port 8080", soft_wrap=True)
+    console.print(
+        f"Exported to {target}. Serve it with: cd {target} && uvicorn app:create --factory --host 0.0.0.0 --port 8080"
+        " (or, with Docker: cp .env.example .env, fill it in, docker compose up --build)",
+        soft_wrap=True,
+    )
 
 
 consent_app = typer.Typer(
