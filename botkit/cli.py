@@ -489,7 +489,7 @@ def export_command(
     out: Annotated[Path, typer.Option("--out", help="A new or empty folder to write the deployable bot to.")],
     index_dir: IndexDirOpt = None,
 ) -> None:
-    """Write a self-contained, deployable webhook bot: index, calibration, settings, ASGI entry point, README.
+    """Write a self-contained, deployable webhook bot: index, calibration, settings, ASGI entry point, README, Dockerfile, compose.yaml.
 
     Example: `botkit export knowledge/ --out dist/lindenau-bot`, then
     `cd dist/lindenau-bot && uvicorn app:create --factory --host 0.0.0.0 --port 8080`
@@ -498,7 +498,11 @@ def export_command(
 
     with _progress("embedding") as progress:
         target = export_bot(knowledge, out, _settings(index_dir), progress=progress)
-    console.print(f"Exported to {target}. Serve it with: cd {target} && uvicorn app:create --factory --host 0.0.0.0 --port 8080", soft_wrap=True)
+    console.print(
+        f"Exported to {target}. Serve it with: cd {target} && uvicorn app:create --factory --host 0.0.0.0 --port 8080"
+        " (or, with Docker: cp .env.example .env, fill it in, docker compose up --build)",
+        soft_wrap=True,
+    )
 
 
 consent_app = typer.Typer(
@@ -523,7 +527,15 @@ def consent_export(knowledge: KnowledgeArg, user: UserArg, index_dir: IndexDirOp
 
     Example: `botkit consent export knowledge/ 4917612345678 > auskunft.json`
     """
-    typer.echo(json.dumps(_ledger(knowledge, index_dir).export(user), ensure_ascii=False, indent=2))
+    from botkit.privacy import export_personal_data
+    from botkit.wiring import open_engine
+
+    engine = open_engine(knowledge, _settings(index_dir))
+    try:
+        data = export_personal_data(engine, user, load_knowledge(knowledge).client)
+    finally:
+        engine.dispose()
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 @consent_app.command("erase")
@@ -539,7 +551,14 @@ def consent_erase(
     """
     if not yes:
         typer.confirm(f"Erase everything stored about {user}? This cannot be undone.", abort=True)
-    removed = _ledger(knowledge, index_dir).erase(user)
+    from botkit.privacy import erase_personal_data
+    from botkit.wiring import open_engine
+
+    engine = open_engine(knowledge, _settings(index_dir))
+    try:
+        removed = erase_personal_data(engine, user)
+    finally:
+        engine.dispose()
     table = Table("table", "rows removed")
     for name, count in removed.items():
         table.add_row(name, str(count))

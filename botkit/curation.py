@@ -15,6 +15,7 @@ import yaml
 
 from botkit.errors import ConfigError, KnowledgeError, Problem
 from botkit.knowledge import load_knowledge, validate_records
+from botkit.textfile import read_text_file
 from botkit.types import FaqEntry
 
 NEW_ENTRIES = "new-entries.yaml"
@@ -32,7 +33,7 @@ def add_paraphrase(knowledge: Path, entry_id: str, text: str) -> bool:
     file = Path(entry.source.rsplit(":", 1)[0])
     if file.suffix.lower() not in {".yaml", ".yml"}:
         raise ConfigError(f"entry {entry_id!r} is in {file.name}; add the phrasing there (only YAML files are edited)")
-    items = yaml.safe_load(file.read_text(encoding="utf-8")) or []
+    items = yaml.safe_load(read_text_file(file).text) or []
     for item in items:
         if isinstance(item, dict) and str(item.get("id")) == entry_id:
             item["paraphrases"] = [*(item.get("paraphrases") or []), text]
@@ -55,7 +56,7 @@ def add_entry(knowledge: Path, values: Mapping[str, Any]) -> FaqEntry:
         raise KnowledgeError(problems)
     if entries[0].id in load_knowledge(folder).by_id():
         raise ConfigError(f"there is an entry {entries[0].id!r} already; choose another id")
-    items = (yaml.safe_load(file.read_text(encoding="utf-8")) or []) if file.exists() else []
+    items = (yaml.safe_load(read_text_file(file).text) or []) if file.exists() else []
     _dump([*items, dict(values)], file)
     return entries[0]
 

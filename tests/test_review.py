@@ -35,7 +35,7 @@ def served(kb_copy, settings, embedder, clock):
     bot.reply("web:later", ASK_PERSON)
     bot.reply("web:hello", "Hallo")  # a greeting before a request for a person is no knowledge gap
     bot.reply("web:hello", ASK_PERSON)
-    bot.store.engine.dispose()
+    bot.close()
     return replace(settings, review_conversations=True)
 
 
@@ -78,7 +78,7 @@ def test_a_paraphrase_is_written_to_the_entry_and_the_cases_and_the_bot_then_ans
     assert PRICE not in _by_text(reviewer.pending())  # reviewed: not listed again
     bot = open_bot(kb_copy, served, embedder=embedder, clock=clock)
     reply = bot.reply("web:new", PRICE)
-    bot.store.engine.dispose()
+    bot.close()
     assert (reply.decision, reply.entries) == (Decision.ANSWERED, ("preisaenderung",))
 
 

@@ -14,11 +14,11 @@ from typing import Any
 
 from botkit.bot import Bot
 from botkit.channels import prefer_gsm7
+from botkit.channels.limits import message_problems, visible_text
 from botkit.channels.markup import to_plain
 from botkit.consent import ConsentLedger, send_campaign
 from botkit.errors import ConfigError
 from botkit.evaluation.cases import Case, Conversation, Turn
-from botkit.evaluation.formats import message_problems, visible_text
 from botkit.evaluation.metrics import CaseResult, percentile
 from botkit.index import ProgressFn
 from botkit.policy.disclosure import says_it_is_a_bot

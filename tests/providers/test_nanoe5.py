@@ -80,7 +80,7 @@ def test_a_bot_on_e5_answers_from_its_knowledge_and_keeps_use_for_small_talk(tmp
     try:
         replies = [bot.reply(f"web:{n}", text) for n, text in enumerate(("Wie schütze ich mich?", "Wo kann ich noch hinreisen?", "Hallo!"))]
     finally:
-        bot.store.engine.dispose()
+        bot.close()
     protect, travel, hello = replies
     assert protect.decision != Decision.CONSENT and protect.reason != "bot_question" and "schutz" in protect.entries
     assert travel.decision != Decision.CONSENT and "reisen" in travel.entries
