@@ -32,7 +32,7 @@ from botkit.grouping import average_linkage
 from botkit.knowledge import KnowledgeBase, load_knowledge
 from botkit.protocols import Embedder
 from botkit.retrieve import Retriever
-from botkit.types import Decision, FaqEntry
+from botkit.types import Decision, FaqEntry, Reason
 
 Why = Literal["wrong_answer", "low_confidence", "suggested", "handed_over", "answered"]
 WRONG_ANSWER = "wrong_answer"
@@ -40,7 +40,7 @@ MIN_PHRASINGS = 3  # below this, `botkit llm paraphrases` is offered for the ent
 MIN_PARAPHRASES = 2  # below this, `botkit lint` warns (benchmarks/README.md: each real paraphrase raises top-1)
 NEAREST = 3
 # A person asked for or nothing offered fitted: the bot's answer just before probably missed.
-_AFTER_MISS = ("user_request", "nothing_fits")
+_AFTER_MISS = (Reason.USER_REQUEST.value, Reason.NOTHING_FITS.value)
 
 
 @dataclass(frozen=True)
@@ -304,11 +304,11 @@ def _why(user: Any, bot: Any, include_answered: bool) -> Why | None:
         return None
     if user["flag"] == WRONG_ANSWER:
         return "wrong_answer"
-    if bot["reason"] == "low_confidence":
+    if bot["reason"] == Reason.LOW_CONFIDENCE.value:
         return "low_confidence"
-    if bot["reason"] == "uncertain":
+    if bot["reason"] == Reason.UNCERTAIN.value:
         return "suggested"
-    if bot["decision"] == Decision.HANDOVER.value and bot["reason"] == "repeated_misses":
+    if bot["decision"] == Decision.HANDOVER.value and bot["reason"] == Reason.REPEATED_MISSES.value:
         return "handed_over"
     if include_answered and bot["decision"] == Decision.ANSWERED.value and json.loads(bot["entries"] or "[]"):
         return "answered"
