@@ -110,6 +110,9 @@ class WebhookQueue:
         Conversations take turns: the one whose first event has been waiting longest goes
         next, counted from when it arrived or its predecessor was done, whichever is later.
         So a conversation with thousands of queued events gets one turn per round, not all.
+        A conversation whose earlier sends are unsent and not held by `owner` (another process
+        delivers them, a dead one held them, or they wait for a retry) waits for them, so
+        replies reach the user in order also across processes and crashes.
 
         One statement on both databases: `UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP
         LOCKED) RETURNING`. On PostgreSQL concurrent workers skip the rows others are
@@ -122,8 +125,12 @@ class WebhookQueue:
             select(j.c.done_at).where(j.c.conversation_id == h.c.conversation_id, j.c.id < h.c.id).order_by(j.c.id.desc()).limit(1)
         ).scalar_subquery()
         waiting_since = case((before > h.c.received_at, before), else_=h.c.received_at)
+        o = webhook_outbox
+        elsewhere = select(o.c.id).where(
+            o.c.conversation_id == h.c.conversation_id, o.c.status.in_(_UNSENT), or_(o.c.lease_owner.is_(None), o.c.lease_owner != owner)
+        ).exists()
         head = (
-            select(h.c.id).join(heads, h.c.id == heads.c.head).where(h.c.status == "pending", _free(h, now))
+            select(h.c.id).join(heads, h.c.id == heads.c.head).where(h.c.status == "pending", _free(h, now), ~elsewhere)
             .order_by(waiting_since, h.c.id).limit(1).with_for_update(of=h, skip_locked=True)
         ).scalar_subquery()
         token = f"{owner}#{uuid.uuid4().hex[:12]}"
