@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, select
 
-from botkit import open_bot
+from botkit import Settings, open_bot
 from botkit.db import webhook_inbox, webhook_outbox
 from botkit.webhook import create_app
 from tests.conftest import ROOT, SAMPLE, new_postgres_database
@@ -43,7 +43,6 @@ from tests.webhook.support import (
 )
 
 QUESTIONS = ["Wie melde ich meinen Zählerstand?", "Wann kommt meine Jahresabrechnung?", "Kann ich meinen Abschlag ändern?"]
-USERS = [f"49151000000{n:02d}" for n in range(8)]
 
 
 def worker_env(api_url: str, database_url: str, index_dir: Path, **extra: str) -> dict[str, str]:
@@ -103,30 +102,59 @@ def rows(database_url: str, table) -> list:
         engine.dispose()
 
 
-@pytest.fixture
-def roles(tmp_path, settings, embedder, recorder: SendApi, postgres_server) -> Iterator[tuple[ServerThread, list[WorkerProcess], str]]:
-    """A web-only app on uvicorn and two `botkit worker` processes, on a fresh PostgreSQL database."""
-    url = new_postgres_database(postgres_server, "roles")
-    bot = open_bot(SAMPLE, replace(settings, database_url=url), embedder=embedder)
-    web = ServerThread(create_app(bot, webhook_settings(recorder.url, web_replies=False))).start()  # type: ignore[attr-defined]
-    env = worker_env(recorder.url, url, settings.index_dir)  # type: ignore[attr-defined]
-    workers = [WorkerProcess(env, tmp_path, tmp_path / f"worker{n}.log") for n in range(2)]
-    try:
-        for worker in workers:
+class Cluster:
+    """A web-only app on uvicorn and two `botkit worker` processes on one PostgreSQL database, shared by this module."""
+
+    def __init__(self, web: ServerThread, url: str, env: dict[str, str], folder: Path) -> None:
+        self.web, self.url, self.env, self.folder = web, url, env, folder
+        self.started = 0
+        self.workers = [self.spawn(), self.spawn()]
+
+    def spawn(self) -> WorkerProcess:
+        self.started += 1
+        return WorkerProcess(self.env, self.folder, self.folder / f"worker{self.started}.log")
+
+    def ready(self) -> list[WorkerProcess]:
+        """Two live workers (a killed one is replaced), each started."""
+        self.workers = [w if w.proc.poll() is None else self.spawn() for w in self.workers]
+        for worker in self.workers:
             worker.wait_started()
-        yield web, workers, url
+        return self.workers
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, sample_index_dir, embedder, send_api: SendApi, postgres_server) -> Iterator[Cluster]:
+    folder = tmp_path_factory.mktemp("roles")
+    index = folder / "index"
+    shutil.copytree(sample_index_dir, index)
+    url = new_postgres_database(postgres_server, "roles")
+    bot = open_bot(SAMPLE, Settings(index_dir=index, database_url=url), embedder=embedder)
+    web = ServerThread(create_app(bot, webhook_settings(send_api.url, web_replies=False))).start()  # type: ignore[attr-defined]
+    cluster = Cluster(web, url, worker_env(send_api.url, url, index), folder)  # type: ignore[attr-defined]
+    try:
+        yield cluster
     finally:
-        for worker in workers:
+        for worker in cluster.workers:
             worker.stop()
         web.stop()
         bot.store.engine.dispose()
 
 
-def post_conversations(web: ServerThread, rounds: int) -> None:
+@pytest.fixture
+def roles(cluster: Cluster, recorder: SendApi) -> tuple[ServerThread, list[WorkerProcess], str]:
+    """The web, two started workers and the database URL; each test uses users of its own."""
+    return cluster.web, cluster.ready(), cluster.url
+
+
+def users(prefix: str, count: int = 8) -> list[str]:
+    return [f"49{prefix}{n:04d}" for n in range(count)]
+
+
+def post_conversations(web: ServerThread, people: list[str], rounds: int) -> None:
     """`rounds` messages from each user, interleaved across users, each acknowledged with 200."""
     with httpx.Client(base_url=web.url) as client:
         for n in range(rounds):
-            for user in USERS:
+            for user in people:
                 body = whatsapp_body(user, f"wamid.{user}.{n}", QUESTIONS[n % len(QUESTIONS)])
                 answer = client.post("/webhook/whatsapp", content=body, headers=signed(body, WHATSAPP_SECRET))
                 assert answer.json() == {"accepted": 1, "duplicates": 0, "ignored": 0}
@@ -136,45 +164,47 @@ def wait_idle(web: ServerThread, timeout: float = 90) -> None:
     wait_for(lambda: httpx.get(f"{web.url}/healthz").json()["pending"] == {"inbox": 0, "outbox": 0}, timeout, "an empty queue")
 
 
-def delivered_vs_queued(recorder: SendApi, url: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+def delivered_vs_queued(recorder: SendApi, url: str, people: list[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Per user: the message bodies the stand-in received, in arrival order, and the sends the outbox holds, in order."""
     got: dict[str, list[str]] = {}
-    for record in recorder.delivered(is_message):
+    for record in recorder.delivered(lambda r: is_message(r) and recipient(r) in people):
         got.setdefault(recipient(record), []).append(json.dumps(record.body, sort_keys=True))
     queued: dict[str, list[str]] = {}
     for row in sorted(rows(url, webhook_outbox), key=lambda r: (r["inbox_id"], r["seq"])):
-        if row["path"].endswith("/messages"):
+        if row["path"].endswith("/messages") and row["user_id"] in people:
             queued.setdefault(row["user_id"], []).append(json.dumps(json.loads(row["body"]), sort_keys=True))
     return got, queued
 
 
 def test_a_web_and_two_worker_processes_answer_every_event_once_in_order_on_postgresql(roles, recorder):
     web, workers, url = roles
-    post_conversations(web, rounds=3)
+    people, before = users("1510"), [w.replies() for w in workers]
+    post_conversations(web, people, rounds=3)
     wait_idle(web)
-    inbox = rows(url, webhook_inbox)
-    assert len(inbox) == 3 * len(USERS) and {r["status"] for r in inbox} == {"done"}
-    for user in USERS:  # within a conversation, each event was done after the one before it
+    inbox = [r for r in rows(url, webhook_inbox) if r["user_id"] in people]
+    assert len(inbox) == 3 * len(people) and {r["status"] for r in inbox} == {"done"}
+    for user in people:  # within a conversation, each event was done after the one before it
         done = [r["done_at"] for r in inbox if r["user_id"] == user]
         assert done == sorted(done)
-    got, queued = delivered_vs_queued(recorder, url)
-    assert got == queued and set(got) == set(USERS)  # every send exactly once, in the conversation's order
-    replies = [w.replies() for w in workers]
+    got, queued = delivered_vs_queued(recorder, url, people)
+    assert got == queued and set(got) == set(people)  # every send exactly once, in the conversation's order
+    replies = [w.replies() - b for w, b in zip(workers, before)]
     # both workers replied, each event once, and none was answered by the web process (its replies are not in these logs)
     assert sum(replies) == len(inbox) and all(replies), replies
 
 
 def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(roles, recorder):
     web, (doomed, survivor), url = roles
+    people, busy, resent_before = users("1520"), doomed.replies() + 2, survivor.text().count("may have sent already")
     recorder.delay = 0.02  # sends take a moment, so the kill lands while work is in flight
-    post_conversations(web, rounds=3)
-    wait_for(lambda: doomed.replies() >= 2, 60, "the first worker to be busy")
+    post_conversations(web, people, rounds=3)
+    wait_for(lambda: doomed.replies() >= busy, 60, "the first worker to be busy")
     doomed.stop(signal.SIGKILL)
     wait_idle(web)
-    inbox = rows(url, webhook_inbox)
-    assert {r["status"] for r in inbox} == {"done"} and all(r["attempts"] == 0 for r in inbox)
-    got, queued = delivered_vs_queued(recorder, url)
-    resent = survivor.text().count("may have sent already")  # documented: a send cut off in its HTTP call goes again
+    inbox = [r for r in rows(url, webhook_inbox) if r["user_id"] in people]
+    assert len(inbox) == 3 * len(people) and {r["status"] for r in inbox} == {"done"} and all(r["attempts"] == 0 for r in inbox)
+    got, queued = delivered_vs_queued(recorder, url, people)
+    resent = survivor.text().count("may have sent already") - resent_before  # documented: a send cut off in its HTTP call goes again
     extra = sum(len(got.get(u, [])) - len(q) for u, q in queued.items())
     assert extra == resent
     for user, sends in queued.items():  # nothing lost, in order (a resent message follows its first copy)
