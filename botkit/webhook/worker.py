@@ -1,5 +1,7 @@
 """The background side of the webhook: persisted events -> bot -> send-API calls.
 
+It runs in the web process (`botkit serve`, the default) or in `botkit worker` processes
+(`botkit.webhook.runner`), any number of them on one database.
 One or more reply loops claim inbox events (a conversation's events strictly in order),
 run the synchronous bot in a worker thread so the event loop keeps acknowledging, and
 write the rendered sends to the outbox in the same transaction that marks the event
