@@ -84,6 +84,10 @@ def postgres(folder: Path) -> Iterator[str]:
         subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "fast", "stop"], check=True, capture_output=True)
 
 
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
 def new_database(base: str, name: str) -> str:
     admin = create_engine(base.format(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -166,6 +170,21 @@ def outbox_counts(url: str) -> dict[str, int]:
     finally:
         engine.dispose()
     return {user: int(n) for user, n in rows}
+
+
+def storage(url: str) -> dict[str, Any]:
+    """The database's size on disk and per table (with indexes), and the events it holds, for the paper estimate."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            tables = {name: int(size) for name, size in conn.execute(text(
+                "SELECT relname, pg_total_relation_size(relid) FROM pg_stat_user_tables ORDER BY 2 DESC"))}
+            events = int(conn.execute(text("SELECT count(*) FROM webhook_inbox")).scalar_one())
+            database = int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+    finally:
+        engine.dispose()
+    return {"events": events, "database_bytes": database, "table_bytes": tables,
+            "bytes_per_event": round(sum(tables.values()) / max(1, events))}
 
 
 def wait_for_replies(stand_in: Served, url: str, users: set[str], timeout: float) -> list[tuple[str, float]]:
@@ -254,6 +273,7 @@ def measure(webs: int, count: int, base_env: dict[str, str], stand_in: Served, w
         result["kill"] = {"messages": len(killed_posted), "lost": lost, "duplicated": duplicated, "resent_in_flight": resent,
                           "non_200": sum(p.status != 200 for p in killed_posted)}
         print(f"{name}: SIGKILL of a worker mid-burst: {result['kill']}", flush=True)
+        result["storage"] = storage(url)
     finally:
         for worker in workers:
             worker.stop()
@@ -264,6 +284,7 @@ def measure(webs: int, count: int, base_env: dict[str, str], stand_in: Served, w
 
 def run(messages: int, seconds: float, connections: int) -> dict[str, Any]:
     from botkit import Settings
+    from botkit.knowledge import load_knowledge
     from botkit.wiring import build
 
     texts = questions()
@@ -283,6 +304,7 @@ def run(messages: int, seconds: float, connections: int) -> dict[str, Any]:
                     "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                 }
                 build(KNOWLEDGE, Settings.from_env(env | {"BOTKIT_DATABASE_URL": new_database(base, "build")}))
+                results["index"] = {"entries": len(load_knowledge(KNOWLEDGE).entries), "chroma_bytes": folder_bytes(work / "chroma")}
                 inproc_env = env | {"BOTKIT_DATABASE_URL": new_database(base, "inprocess")}
                 results["in_process_replies_per_s"] = round(in_process_rate(inproc_env, texts, min(seconds, 8.0)), 1)
                 print(f"in-process bot.reply on PostgreSQL + Chroma server: {results['in_process_replies_per_s']}/s", flush=True)
