@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -262,3 +263,25 @@ def _healthy(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def test_saving_events_wakes_listening_workers_on_postgresql(postgres_server):
+    from botkit.db import open_database
+    from botkit.webhook.outbox import WebhookQueue
+    from botkit.webhook.parse import parse
+    from botkit.webhook.wakeup import InboxListener
+
+    engine = open_database(new_postgres_database(postgres_server, "notify"))
+    woken = threading.Event()
+    try:
+        queue = WebhookQueue(engine)
+        with InboxListener(engine, woken.set):
+            assert woken.wait(10)  # once on connecting: events may have come while nobody listened
+            woken.clear()
+            assert queue.accept(parse("whatsapp", whatsapp_body("4915100000001", "wamid.n1", "Hallo")), time.time()) == (1, 0)
+            assert woken.wait(10)
+            woken.clear()
+            queue.accept(parse("whatsapp", whatsapp_body("4915100000001", "wamid.n1", "Hallo")), time.time())  # a redelivery
+            assert not woken.wait(1.0)  # saved nothing, so nobody is woken
+    finally:
+        engine.dispose()
