@@ -9,7 +9,7 @@ plays the platform: signed WhatsApp messages over 50 keep-alive connections.
 Per configuration (1 web + 1 worker, 1 web + 2 workers, 2 web + 2 workers), on a fresh database:
 - a burst of `--messages` posts flat out: acknowledged events/s and ack p50/p99;
 - replies/s: burst messages / time from the first post until the last reply reached the stand-in;
-- end-to-end p50/p99 (post -> last message of the reply) paced at half that rate for `--seconds`;
+- end-to-end p50/p99 (post -> last message of the reply) and ack p50/p99 paced at half that rate for `--seconds`;
 - a second burst during which one worker process is SIGKILLed once a third of the replies
   arrived (with a single worker a replacement is started, as a supervisor would): lost and
   duplicated replies, checked against the outbox;
@@ -252,6 +252,7 @@ def measure(webs: int, count: int, base_env: dict[str, str], stand_in: Served, w
         got = wait_for_replies(stand_in, url, paced_users, timeout=300)
         result["paced_rate_per_s"] = round(rate, 1)
         result["e2e_ms"] = summary(e2e_ms(paced, got))
+        result["paced_ack_ms"] = summary([p.ack_ms for p in paced])
         print(f"{name}: end-to-end at {rate:.1f}/s {result['e2e_ms']}", flush=True)
 
         kill_burst = burst(f"{webs}{count}3", messages // 2, texts)
