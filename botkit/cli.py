@@ -442,7 +442,10 @@ def serve(
     knowledge: KnowledgeArg,
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 for every interface.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
-    workers: Annotated[int, typer.Option(help="Worker processes; they share the database and the index.")] = 1,
+    workers: Annotated[
+        int, typer.Option(help="`botkit worker` processes to start (and stop) beside the web; 0 replies in the web process itself.")
+    ] = 0,
+    web: Annotated[int, typer.Option(help="Web (uvicorn) processes; they share the database and the index.")] = 1,
     env_file: Annotated[Path, typer.Option("--env-file", help="Read BOTKIT_* variables from this file too (the environment wins).")] = Path(".env"),
     index_dir: IndexDirOpt = None,
     llm: LlmOpt = False,
@@ -450,17 +453,21 @@ def serve(
     """Serve the bot's webhooks at /webhook/messenger, /webhook/whatsapp and /webhook/telegram.
 
     Secrets come from BOTKIT_* variables or the .env file (see `botkit export` for the list);
-    a platform is served when its secrets are set. Example:
-    `botkit serve knowledge/ --host 127.0.0.1 --port 8080`
+    a platform is served when its secrets are set. With `--workers N` the web only verifies, saves
+    and acknowledges, and N `botkit worker` processes reply; with BOTKIT_WEB_REPLIES=0 and no
+    `--workers`, `botkit worker` processes started elsewhere reply. Example:
+    `botkit serve knowledge/ --host 127.0.0.1 --port 8080 --workers 2`
     """
     import copy
     import os
+    import signal
 
     import uvicorn
     from dotenv import load_dotenv
 
     from botkit.webhook.entry import KNOWLEDGE_ENV, app_for_knowledge
     from botkit.webhook.logs import json_logs_wanted
+    from botkit.webhook.runner import WorkerProcesses
     from botkit.wiring import build
 
     if env_file.is_file():
@@ -474,13 +481,57 @@ def serve(
     log_config["loggers"]["botkit"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     if json_logs_wanted():  # BOTKIT_LOG_FORMAT=json: one JSON object per line, for log shippers
         log_config["formatters"] = {name: {"()": "botkit.webhook.logs.JsonFormatter"} for name in log_config["formatters"]}
-    if workers <= 1:
-        uvicorn.run(app_for_knowledge(knowledge, None), host=host, port=port, ws="none", log_config=log_config)
-        return
-    with _progress("embedding") as progress:  # once, so that the workers only read the index
-        build(knowledge, _settings(index_dir), progress=progress)
-    os.environ[KNOWLEDGE_ENV] = str(knowledge.resolve())
-    uvicorn.run("botkit.webhook.entry:app_from_env", factory=True, workers=workers, host=host, port=port, ws="none", log_config=log_config)
+    if workers < 0 or web < 1:
+        raise ConfigError("--workers must be 0 or more and --web 1 or more")
+    if web > 1 or workers:
+        with _progress("embedding") as progress:  # once, so that the other processes only read the index
+            build(knowledge, _settings(index_dir), progress=progress)
+    if workers:
+        os.environ["BOTKIT_WEB_REPLIES"] = "0"  # the worker processes reply
+
+    def terminate(signum: int, _frame: object) -> None:
+        # uvicorn stops on SIGTERM and then raises it again: leave through `with`, which stops the workers
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    with WorkerProcesses(workers, [str(knowledge), "--env-file", str(env_file)]):
+        if web == 1:
+            uvicorn.run(app_for_knowledge(knowledge, None), host=host, port=port, ws="none", log_config=log_config)
+            return
+        os.environ[KNOWLEDGE_ENV] = str(knowledge.resolve())
+        uvicorn.run("botkit.webhook.entry:app_from_env", factory=True, workers=web, host=host, port=port, ws="none", log_config=log_config)
+
+
+@app.command()
+def worker(
+    knowledge: KnowledgeArg,
+    env_file: Annotated[Path, typer.Option("--env-file", help="Read BOTKIT_* variables from this file too (the environment wins).")] = Path(".env"),
+    index_dir: IndexDirOpt = None,
+    llm: LlmOpt = False,
+) -> None:
+    """Reply to the events `botkit serve` saved: claim them (in order per conversation), run the bot, send, retry, purge.
+
+    Run any number, on any machine, against the web's database (BOTKIT_DATABASE_URL) and index
+    (BOTKIT_CHROMA_URL), with the same secrets; serve the web with BOTKIT_WEB_REPLIES=0. SIGTERM gives
+    back this worker's claims, so others continue at once. Example:
+    `BOTKIT_DATABASE_URL=postgresql+psycopg://bot@db/bot botkit worker knowledge/`
+    """
+    import logging
+    import os
+
+    from botkit.webhook.logs import JsonFormatter, json_logs_wanted
+    from botkit.webhook.runner import run_worker
+
+    if index_dir is not None:
+        os.environ["BOTKIT_INDEX_DIR"] = str(index_dir)
+    if llm:
+        os.environ["BOTKIT_LLM"] = "1"
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if json_logs_wanted() else logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    botkit_log = logging.getLogger("botkit")
+    botkit_log.addHandler(handler)
+    botkit_log.setLevel(logging.INFO)
+    run_worker(knowledge, env_file)
 
 
 @app.command("export")

@@ -45,10 +45,10 @@ class Sender:
         backoff = wait_exponential_jitter(multiplier=initial, jitter=initial, max=settings.retry_max_wait)
 
         def wait(state: RetryCallState) -> float:
-            result = state.outcome.result() if state.outcome is not None else None
+            result: SendResult | None = state.outcome.result() if state.outcome is not None else None
             if result is not None and result.retry_after is not None:
                 return min(result.retry_after, settings.retry_max_wait)
-            return backoff(state)
+            return float(backoff(state))
 
         self._wait = wait
 
@@ -60,7 +60,7 @@ class Sender:
             retry=retry_if_result(lambda r: r.verdict == "retry"),
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
         )
-        result = await retrying(self._attempt, request)
+        result: SendResult = await retrying(self._attempt, request)
         return SendResult(result.verdict, result.status, result.error, result.retry_after, retrying.statistics.get("attempt_number", 1))
 
     async def _attempt(self, request: Outgoing) -> SendResult:

@@ -53,6 +53,8 @@ class WebhookSettings(BaseSettings):
     reply_workers: int = 1  # concurrent bot replies per process (a conversation stays in order)
     max_body_bytes: int = 1_000_000
     agent_token: SecretStr | None = None  # Bearer token of the agent API at /agent; unset: no such routes
+    web_replies: bool = True  # the web process also replies and sends; False when `botkit worker` processes do
+    wake_poll_seconds: float = 0.1  # how often an idle `botkit worker` on SQLite looks for new events (no NOTIFY)
 
     def platforms(self) -> tuple[str, ...]:
         """The platforms whose secrets are complete.
@@ -102,7 +104,7 @@ def load_settings(env_file: Path | None = Path(".env"), defaults: dict[str, str]
     file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None} if env_file else {}
     merged = (defaults or {}) | file_values | dict(os.environ)
     try:
-        webhook = WebhookSettings(_env_file=env_file)
+        webhook = WebhookSettings(_env_file=env_file)  # type: ignore[call-arg]  # pydantic-settings' init-only argument
     except ValidationError as exc:
         # Only the names and messages: the input values may be secrets.
         problems = "; ".join(f"BOTKIT_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
