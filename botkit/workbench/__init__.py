@@ -1,4 +1,4 @@
-"""The consultant workbench: the logic behind the six discovery-workshop notebooks.
+"""The consultant workbench: the logic behind the seven discovery-workshop notebooks.
 
 `botkit workshop new DIR` makes a workshop folder (`folder.Workshop`) with the notebooks from
 `botkit/workbench/notebooks/`; every notebook starts from `Workshop.open(WORKSHOP)`.
