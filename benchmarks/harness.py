@@ -34,7 +34,7 @@ from botkit.types import FaqEntry
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 DATASETS = ROOT.parent.parent / "shared" / "datasets"
-_NEVER = 10**6  # max misses: single questions never hand over for repeated misses
+NEVER = 10**6  # max misses: single questions never hand over for repeated misses
 
 
 class CachedEmbedder:
@@ -107,7 +107,7 @@ def evaluate(retriever: Retriever | NearestNeighbour, cases: Sequence[Case], lan
     results = []
     for case in cases:
         retrieval = retriever.retrieve(case.text, lang=case.lang or lang)
-        verdict = decide(retrieval, Thresholds(0.0, 0.0, _NEVER), 0, False)
+        verdict = decide(retrieval, Thresholds(0.0, 0.0, NEVER), 0, False)
         results.append(
             CaseResult(
                 question=case.text,
@@ -129,17 +129,17 @@ def evaluate(retriever: Retriever | NearestNeighbour, cases: Sequence[Case], lan
 
 def tuned_threshold(results: Sequence[CaseResult], embedder: Embedder) -> float:
     """`botkit tune`'s `balanced` threshold. Call it on tuning cases only, never on the test split."""
-    return tune(results, embedder, max_misses=_NEVER).threshold
+    return tune(results, embedder, max_misses=NEVER).threshold
 
 
 def tuned_few_wrong(results: Sequence[CaseResult], embedder: Embedder, bound: float = MAX_WRONG_ANSWERS) -> Calibration:
     """`botkit tune --objective few-wrong`. Call it on tuning cases only, never on the test split."""
-    return tune(results, embedder, max_wrong_answers=bound, max_misses=_NEVER)
+    return tune(results, embedder, max_wrong_answers=bound, max_misses=NEVER)
 
 
 def band_scores(results: Sequence[CaseResult], calibration: Calibration) -> dict[str, float | None]:
     """Resolved, wrong-answer and suggestion rates (and accuracy, OOS recall) at a calibration's thresholds."""
-    limits = Thresholds(calibration.threshold, calibration.clarify_margin, _NEVER, calibration.suggest_threshold)
+    limits = Thresholds(calibration.threshold, calibration.clarify_margin, NEVER, calibration.suggest_threshold)
     at = [redecide(r, limits) for r in results]
     return {
         "resolved_rate": resolved_rate(at),
@@ -155,7 +155,7 @@ def band_scores(results: Sequence[CaseResult], calibration: Calibration) -> dict
 
 def escalation_scores(results: Sequence[CaseResult], threshold: float) -> dict[str, float | None]:
     """In-scope accuracy, OOS recall (clarification off) and OOS AUROC of the confidence at `threshold`."""
-    at = [redecide(r, Thresholds(threshold, 0.0, _NEVER)) for r in results]
+    at = [redecide(r, Thresholds(threshold, 0.0, NEVER)) for r in results]
     return {
         "in_scope_accuracy": in_scope_accuracy(at),
         "oos_recall": oos_recall(at),

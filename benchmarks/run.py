@@ -71,6 +71,7 @@ def speed_rows(result: dict) -> list[Row]:
         ("Speed: ingest entries/s (plain)", f"{b['ingest_entries_per_s']:.0f} ({p['ingest_entries_per_s']:.0f}); {b['texts']} texts", f"≥ {t['ingest_entries_per_s']:.0f}", _mark(b["ingest_entries_per_s"], t["ingest_entries_per_s"])),
         ("Speed: re-ingest one changed entry (plain)", f"{b['reingest_one_s']:.2f} s ({p['reingest_one_s']:.2f} s)", f"< {t['reingest_one_s']} s", _mark(b["reingest_one_s"], t["reingest_one_s"], higher=False)),
         ("Speed: open bot (build check + load)", f"{b['open_bot_s']:.2f} s", "–", ""),
+        ("Speed: one changed entry, edit to answer from its new text", f"{b['change_to_answer_s']:.2f} s", "< 1 s", _mark(b["change_to_answer_s"], 1.0, higher=False)),
         ("Speed: peak RSS (plain)", f"{b['peak_rss_mb']:.0f} MB ({p['peak_rss_mb']:.0f} MB)", "–", ""),
     ]
 

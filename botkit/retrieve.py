@@ -48,7 +48,7 @@ _MIN_SHRINKAGE = 0.5
 _CENTROID_WEIGHT = 0.4
 _SHORTLIST = 400  # entries scored exactly; larger knowledge bases are sketched first
 _SKETCH_DIMS = 128
-REGRESSION_LIMIT = 20_000_000  # phrasings x entries up to which a softmax regression is fitted (measured build time)
+REGRESSION_LIMIT = 1_000_000  # phrasings x entries up to which a softmax regression is fitted (measured build time)
 
 
 class Retriever:

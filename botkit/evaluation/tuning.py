@@ -106,7 +106,7 @@ def tune(
 
 def _tune_few_wrong(results: Sequence[CaseResult], embedder: Embedder, bound: float, max_misses: int) -> Calibration:
     """The `few-wrong` objective of the module docstring."""
-    threshold, suggest = _few_wrong_thresholds(results, bound)
+    threshold, suggest = few_wrong_limits([results], bound)
     best: tuple[float, float] | None = None
     for margin in MARGINS:
         at = [redecide(r, Thresholds(threshold, margin, max_misses, suggest)) for r in results]
@@ -117,32 +117,24 @@ def _tune_few_wrong(results: Sequence[CaseResult], embedder: Embedder, bound: fl
     return _calibration(results, embedder, Thresholds(threshold, margin, max_misses, suggest), f"few-wrong (wrong_answer_rate<={bound:g})")
 
 
-def _few_wrong_thresholds(results: Sequence[CaseResult], bound: float) -> tuple[float, float]:
-    """(threshold, suggestion threshold) with the most resolved cases at `wrong_answer_rate <= bound`, clarification off."""
-    fixed = [r for r in results if r.retrieval is None]  # answered before retrieval: no threshold changes them
-    live = [r for r in results if r.retrieval is not None]
-    n_in = sum(r.in_scope for r in results)
-    fixed_wrong = sum(r.decision == Decision.ANSWERED and bool(r.entries) and not r.answered_right for r in fixed)
-    fixed_resolved = sum(r.resolved for r in fixed if r.in_scope)
-    confidence = np.array([r.retrieval.confidence if r.retrieval.top else -1.0 for r in live if r.retrieval])
-    right = np.array([bool(r.retrieval and r.retrieval.top and r.retrieval.top.entry_id == r.expected_id) for r in live])
-    offered = np.array([bool(r.retrieval and r.expected_id in suggest_options(r.retrieval)) for r in live])
-    inside = np.array([r.in_scope for r in live], dtype=bool)
-    n_out = int((~inside).sum())
-    per_threshold: dict[float, tuple[tuple[float, int, int], float]] = {}  # threshold -> (key, suggestion threshold)
+def few_wrong_limits(groups: Sequence[Sequence[CaseResult]], bound: float) -> tuple[float, float]:
+    """(threshold, suggestion threshold) of the `few-wrong` objective, clarification off.
+
+    With several groups of cases (e.g. several knowledge bases) each group weighs the same:
+    the mean of the groups' `wrong_answer_rate` (and share of out-of-scope cases offered
+    suggestions) must stay within the bound, and the mean `resolved_rate` is maximised.
+    """
+    tables = [_Outcomes(group) for group in groups]
+    per_threshold: dict[float, tuple[tuple[float, ...], float]] = {}  # threshold -> (key, suggestion threshold)
     grid = threshold_grid()
     for threshold in grid:
-        answered = confidence >= threshold
-        wrong = (fixed_wrong + int((answered & ~right).sum())) / len(results)
-        if wrong > bound:
+        if np.mean([t.wrong(threshold) for t in tables]) > bound:
             continue
-        direct = int((answered & right & inside).sum())
         for band in (b for b in grid if b <= threshold):
-            suggested = (confidence >= band) & ~answered
-            if n_out and int((suggested & ~inside).sum()) / n_out > MAX_OOS_SUGGESTED:
+            outcomes = [t.at(threshold, band) for t in tables]
+            if np.mean([o[3] for o in outcomes]) > MAX_OOS_SUGGESTED:
                 continue
-            resolved = (fixed_resolved + direct + int((suggested & offered & inside).sum())) / n_in
-            key = (resolved, direct, -int(suggested.sum()))
+            key = tuple(float(np.mean(column)) for column in list(zip(*outcomes))[:3])
             if threshold not in per_threshold or key >= per_threshold[threshold][0]:  # ascending: ties keep the highest band
                 per_threshold[threshold] = (key, band)
     if not per_threshold:
@@ -154,6 +146,37 @@ def _few_wrong_thresholds(results: Sequence[CaseResult], bound: float) -> tuple[
     tied = [t for t, (key, _) in per_threshold.items() if key == best]
     threshold = tied[(len(tied) - 1) // 2]  # the middle of the plateau, as for `balanced`
     return threshold, per_threshold[threshold][1]
+
+
+class _Outcomes:
+    """One group's cases as arrays, to re-decide them at many thresholds quickly (clarification off)."""
+
+    def __init__(self, results: Sequence[CaseResult]) -> None:
+        fixed = [r for r in results if r.retrieval is None]  # answered before retrieval: no threshold changes them
+        live = [r.retrieval for r in results if r.retrieval is not None]
+        expected = [r.expected_id for r in results if r.retrieval is not None]
+        self.n_all = len(results)
+        self.n_in = max(1, sum(r.in_scope for r in results))
+        self.fixed_wrong = sum(r.decision == Decision.ANSWERED and bool(r.entries) and not r.answered_right for r in fixed)
+        self.fixed_resolved = sum(r.resolved for r in fixed if r.in_scope)
+        self.confidence = np.array([r.confidence if r.top else -1.0 for r in live])
+        self.right = np.array([r.top is not None and r.top.entry_id == e for r, e in zip(live, expected)], dtype=bool)
+        self.offered = np.array([e in suggest_options(r) for r, e in zip(live, expected)], dtype=bool)
+        self.inside = np.array([e is not None for e in expected], dtype=bool)
+        self.n_out = int((~self.inside).sum())
+
+    def wrong(self, threshold: float) -> float:
+        """`wrong_answer_rate` at `threshold`."""
+        return (self.fixed_wrong + int(((self.confidence >= threshold) & ~self.right).sum())) / self.n_all
+
+    def at(self, threshold: float, band: float) -> tuple[float, float, float, float]:
+        """(resolved rate, in-scope accuracy, minus suggest rate, share of out-of-scope cases offered suggestions)."""
+        answered = self.confidence >= threshold
+        suggested = (self.confidence >= band) & ~answered
+        outside = int((suggested & ~self.inside).sum()) / self.n_out if self.n_out else 0.0
+        direct = int((answered & self.right & self.inside).sum())
+        resolved = (self.fixed_resolved + direct + int((suggested & self.offered & self.inside).sum())) / self.n_in
+        return resolved, direct / self.n_in, -int(suggested.sum()) / self.n_all, outside
 
 
 def _calibration(results: Sequence[CaseResult], embedder: Embedder, limits: Thresholds, objective: str) -> Calibration:
