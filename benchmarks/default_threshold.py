@@ -28,6 +28,7 @@ import numpy as np
 from benchmarks import banking77, german_faq
 from benchmarks.harness import NEVER, CachedEmbedder, Case, band_scores, evaluate, open_retrievers, tuned_few_wrong, write_result
 from botkit.calibration import Calibration
+from botkit.config import Settings
 from botkit.evaluation.cases import load_cases
 from botkit.evaluation.metrics import CaseResult, redecide, resolved_rate, wrong_answer_rate
 from botkit.evaluation.tuning import MARGINS, MAX_WRONG_ANSWERS, few_wrong_limits
@@ -37,6 +38,7 @@ from botkit.protocols import Embedder
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBSET_SEEDS = (0, 1, 2)
+ANSWERS = Settings().index_answers  # the default a new knowledge base gets
 Family = tuple[list[CaseResult], list[CaseResult]]  # tuning results, held-out results
 
 
@@ -45,7 +47,7 @@ def sample_family(embedder: Embedder) -> Family:
     tune_cases = [Case(c.question, c.expected_id, c.lang) for c in load_cases(ROOT / "evaluations" / "data" / "tune-cases.csv")]
     held_cases = [Case(c.question, c.expected_id, c.lang) for c in load_cases(ROOT / "evaluations" / "data" / "cases.csv")]
     with tempfile.TemporaryDirectory() as folder:
-        retriever = open_retrievers(kb.entries, Path(folder), embedder, ["botkit"])["botkit"]
+        retriever = open_retrievers(kb.entries, Path(folder), embedder, ["botkit"], ANSWERS)["botkit"]
         return evaluate(retriever, tune_cases), evaluate(retriever, held_cases)
 
 
@@ -55,7 +57,7 @@ def banking_family(embedder: Embedder) -> Family:
     for seed in banking77.SEEDS:
         knowledge, tuning, test = banking77.split(seed)
         with tempfile.TemporaryDirectory() as folder:
-            retriever = open_retrievers(banking77.entries(knowledge, None), Path(folder), embedder, ["botkit"])["botkit"]
+            retriever = open_retrievers(banking77.entries(knowledge, None), Path(folder), embedder, ["botkit"], ANSWERS)["botkit"]
             tuned += evaluate(retriever, tuning)
             held += evaluate(retriever, test)
     return tuned, held
@@ -73,7 +75,7 @@ def german_family(embedder: Embedder) -> Family:
         chosen = set(rng.sample(dev_ids, 15) + rng.sample(held_ids, 15) + rng.sample(quiet, 10))
         subset = [e for e in entries if e.id in chosen]
         with tempfile.TemporaryDirectory() as folder:
-            retriever = open_retrievers(subset, Path(folder), embedder, ["botkit"])["botkit"]
+            retriever = open_retrievers(subset, Path(folder), embedder, ["botkit"], ANSWERS)["botkit"]
             tuned += evaluate(retriever, _subset_cases(dev, chosen), lang="de")
             held += evaluate(retriever, _subset_cases(held_out, chosen), lang="de")
     return tuned, held

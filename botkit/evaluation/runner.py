@@ -360,6 +360,7 @@ def conversation_metrics(results: Sequence[ConversationResult]) -> dict[str, flo
         "clarify_rate": None,
         "suggest_rate": None,
         "wrong_answer_rate": None,
+        "resolved_rate": None,
         "latency_ms_p50": percentile(latencies, 50),
         "latency_ms_p99": percentile(latencies, 99),
         "turns": len(turns),

@@ -18,7 +18,7 @@ from tests.conftest import ROOT, SAMPLE
 DATA = ROOT / "evaluations" / "data"
 CASE_KEYS = {
     "n_cases", "in_scope_accuracy", "oos_recall", "handover_precision", "hit_at_1", "hit_at_3", "mrr", "oos_auroc",
-    "latency_ms_p50", "latency_ms_p99",
+    "latency_ms_p50", "latency_ms_p99", "resolved_rate", "wrong_answer_rate", "suggest_rate",
 }
 CONVERSATION_KEYS = {"turns", "expectations_failed", "disclosure_rate", "consent_violations", "format_violations"}
 
