@@ -172,7 +172,8 @@ def whitening(vectors: np.ndarray, starts: np.ndarray) -> np.ndarray:
     shrinkage = max(_MIN_SHRINKAGE, dim / (dim + dof))
     covariance = (1 - shrinkage) * covariance + shrinkage * scale * np.eye(dim)
     eigenvalues, eigenvectors = np.linalg.eigh(covariance)
-    return (eigenvectors * np.sqrt(scale / eigenvalues)).astype(np.float32)
+    white: np.ndarray = (eigenvectors * np.sqrt(scale / eigenvalues)).astype(np.float32)
+    return white
 
 
 def _principal_axes(rows: np.ndarray, dims: int) -> np.ndarray:
@@ -180,14 +181,17 @@ def _principal_axes(rows: np.ndarray, dims: int) -> np.ndarray:
     if rows.shape[1] <= dims:
         return np.eye(rows.shape[1], dtype=np.float32)
     _, eigenvectors = np.linalg.eigh((rows.T @ rows).astype(np.float64))  # ascending order
-    return np.ascontiguousarray(eigenvectors[:, ::-1][:, :dims]).astype(np.float32)
+    axes: np.ndarray = np.ascontiguousarray(eigenvectors[:, ::-1][:, :dims]).astype(np.float32)
+    return axes
 
 
 def _dot(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
     """`matrix @ vector` in numpy's own loop: a multi-threaded BLAS woken for one product per
     question costs milliseconds on a busy machine (after the embedder limited it to one thread)."""
-    return np.einsum("ij,j->i", matrix, vector)
+    product: np.ndarray = np.einsum("ij,j->i", matrix, vector)
+    return product
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:
-    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True).clip(min=1e-12)
+    normalised: np.ndarray = matrix / np.linalg.norm(matrix, axis=1, keepdims=True).clip(min=1e-12)
+    return normalised

@@ -48,4 +48,5 @@ def confidences(fused: np.ndarray) -> np.ndarray:
     log_share = fused - (top + np.log(np.exp(fused - top).sum()))
     raw = fused + SHARPNESS * log_share
     with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-(raw - CENTER) / WIDTH))
+        squashed: np.ndarray = 1.0 / (1.0 + np.exp(-(raw - CENTER) / WIDTH))
+    return squashed

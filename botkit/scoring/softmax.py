@@ -29,7 +29,8 @@ class SoftmaxModel:
 
     def logits(self, features: np.ndarray) -> np.ndarray:
         """Class logits of one feature vector (shape: classes)."""
-        return np.einsum("ij,i->j", self.weights, features) + self.biases
+        logits: np.ndarray = np.einsum("ij,i->j", self.weights, features) + self.biases
+        return logits
 
 
 def fit_softmax(
