@@ -3,7 +3,8 @@
 Per entry, `S = w_lr * logit + (w_sim * similarity + w_tfidf * tfidf) / 0.1`: the softmax
 regression's logit (when the knowledge base is small enough to fit one), the whitened
 cosine similarity and the character n-gram TF-IDF similarity. An entry's raw confidence is
-`S_i + 8 * log softmax(S)_i`: high needs both a high score and no rival close to it. The
+`S_i + 8 * log softmax(S)_top`: for the best entry, high needs both a high score and no
+rival close to it; the others keep their distance in score below it. The
 raw value is squashed with a fixed logistic, `1 / (1 + exp(-(raw - CENTER) / WIDTH))`, so
 confidence is in [0, 1], keeps the order of the entries, and means the same for every
 knowledge base scored with the same weights.
@@ -43,10 +44,15 @@ def scores(weights: Weights, similarity: np.ndarray, tfidf: np.ndarray, logits: 
 
 
 def confidences(fused: np.ndarray) -> np.ndarray:
-    """Confidence in [0, 1] of every entry, from the fused scores of all competing entries (-inf: not competing)."""
+    """Confidence in [0, 1] of every entry, from the fused scores of all competing entries.
+
+    The best entry's is the documented confidence; every other entry gets the same
+    competition term, so the gap between two entries' confidences follows the gap between
+    their scores (a close runner-up is a close call for clarification and suggestions).
+    """
     top = float(np.max(fused))
-    log_share = fused - (top + np.log(np.exp(fused - top).sum()))
-    raw = fused + SHARPNESS * log_share
+    top_log_share = -float(np.log(np.exp(fused - top).sum()))
+    raw = fused + SHARPNESS * top_log_share
     with np.errstate(over="ignore"):
         squashed: np.ndarray = 1.0 / (1.0 + np.exp(-(raw - CENTER) / WIDTH))
     return squashed

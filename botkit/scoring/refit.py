@@ -41,7 +41,7 @@ class Fitter:
         self._done = threading.Event()
         with _lock:
             known = _models.get(self._key)
-            earlier = None if known else _closest(set(classes))
+            earlier = None if known else _closest(set(classes), features.shape[1])
         if known is not None:
             self.model = known
             self._done.set()
@@ -77,10 +77,12 @@ class Fitter:
         return model
 
 
-def _closest(classes: set[str]) -> SoftmaxModel | None:
-    """The remembered model sharing most entries with `classes`, if it shares enough."""
+def _closest(classes: set[str], dims: int) -> SoftmaxModel | None:
+    """The remembered model on `dims` features sharing most entries with `classes`, if it shares enough."""
     best, overlap = None, 0.0
     for model in _models.values():
+        if model.weights.shape[0] != dims:  # fitted on another embedder's vectors
+            continue
         shared = len(classes.intersection(model.classes)) / max(len(classes), 1)
         if shared > overlap:
             best, overlap = model, shared
