@@ -22,7 +22,7 @@ class Settings:
     database_url: str | None = None  # default: SQLite in the index folder
     chroma_url: str | None = None  # a `chroma run` server instead of the on-disk index
     threshold: float = 0.8  # below this confidence the bot hands over (few-wrong across several knowledge bases: benchmarks/README.md)
-    clarify_margin: float = 0.145  # top two entries closer than this (and both above threshold): ask (same calibration)
+    clarify_margin: float = 0.16  # top two entries closer than this (and both above threshold): ask (same calibration)
     suggest_threshold: float = 0.43  # from here up to `threshold`: offer the best entries and a person (same calibration)
     max_misses: int = 2  # unhelpful turns in a row (clarifications, suggestions, repeated answers) before a handover
     handover_timeout_minutes: float = 30.0  # nobody took a waiting handover by then: tell the user, back to the bot
