@@ -305,7 +305,7 @@ DEMO_SCRIPT = (
     "Hallo",
     "Wie melde ich meinen Zählerstand?",
     "Bist du ein Mensch?",
-    "Wasserproblem",
+    "Zähler",
     "Ich möchte mit einem Mitarbeiter sprechen",
 )
 

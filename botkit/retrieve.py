@@ -18,9 +18,10 @@ How an entry is scored (chosen by measurement, see benchmarks/README.md):
    this knowledge base's entries apart. After a change it is refitted in the background,
    warm-started, while the previous model answers (`botkit.scoring.refit`).
 4. Fusion (`botkit.scoring.fused`): per entry `S = logit + (0.5 similarity + 0.5 tfidf) / 0.1`,
-   above the limit `S = (similarity + 0.25 tfidf) / 0.1`; confidence =
-   `S + 8 log softmax(S)` squashed to [0, 1] by a fixed logistic. High confidence needs both
-   a high score and no other entry close to it. The escalation threshold that fits a
+   above the limit `S = (similarity + 0.25 tfidf) / 0.1`; confidence of the best entry =
+   `S + 8 log softmax(S)` squashed to [0, 1] by a fixed logistic (high needs both a high
+   score and no other entry close to it); the other entries' scores get the same
+   competition term, so a runner-up close in score stays close in confidence. The escalation threshold that fits a
    knowledge base is tuned with `botkit tune`; the default is calibrated across several
    knowledge bases (benchmarks/README.md).
 
@@ -65,7 +66,7 @@ class Retriever:
         self._embedder = index.embedder
         self._languages = languages or {}  # entry id -> language
         entry_ids, texts, vectors = index.vectors()
-        order = sorted(range(len(entry_ids)), key=lambda row: entry_ids[row])  # one block of rows per entry
+        order = sorted(range(len(entry_ids)), key=lambda row: (entry_ids[row], texts[row]))  # one block per entry, any store's order
         entry_ids = [entry_ids[row] for row in order]
         self._texts = [texts[row] for row in order]
         vectors = vectors[order]

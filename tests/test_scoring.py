@@ -76,10 +76,12 @@ def test_a_warm_start_keeps_known_entries_and_starts_a_new_one_near_its_rows():
     assert np.mean([grown.logits(v).argmax() == 5 for v in new_rows]) >= 0.8
 
 
-def test_a_changed_knowledge_base_answers_at_once_with_the_earlier_model_and_refits_in_the_background(monkeypatch):
+def test_a_small_change_answers_at_once_with_the_earlier_model_and_refits_in_the_background(monkeypatch):
     x, y, classes = clusters(2)
-    first = Fitter(x[y < 5], y[y < 5], classes[:5])
+    first = Fitter(x, y, classes)
     assert not first.refitting
+    edited = x.copy()
+    edited[0] = x[1]  # one phrasing of the first entry rewritten
     slow = fit_softmax
 
     def slower(*args, **kwargs):
@@ -88,8 +90,16 @@ def test_a_changed_knowledge_base_answers_at_once_with_the_earlier_model_and_ref
 
     monkeypatch.setattr(refit, "fit_softmax", slower)
     started = time.perf_counter()
-    second = Fitter(x, y, classes)
+    second = Fitter(edited, y, classes)
     assert time.perf_counter() - started < 0.3 and second.refitting
+    assert second.model.weights is not first.model.weights and np.array_equal(second.model.weights, first.model.weights)
     stand_in = second.model
     assert second.wait(30) and not second.refitting and second.model is not stand_in
-    assert Fitter(x, y, classes).model is second.model  # same rows: the fitted model is reused
+    assert Fitter(edited, y, classes).model is second.model  # same rows: the fitted model is reused
+
+
+def test_a_large_change_is_fitted_in_the_foreground():
+    x, y, classes = clusters(3)
+    Fitter(x[y < 3], y[y < 3], classes[:3])
+    grown = Fitter(x, y, classes)  # twice the entries: the earlier model cannot stand in
+    assert not grown.refitting and grown.model.classes == tuple(classes)

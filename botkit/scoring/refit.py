@@ -1,9 +1,11 @@
 """Keep a softmax model per knowledge base current without making anyone wait for it.
 
 `Fitter.model` always answers at once: a model fitted on exactly these rows before (in this
-process) is reused; otherwise, with an earlier model of mostly the same entries at hand, that
-model (extended to new entries) answers while a warm-started refit runs in a background
-thread and replaces it when done; with none, the first fit runs in the foreground.
+process) is reused; otherwise, with an earlier model of nearly the same knowledge base at
+hand (90 % of the entries, phrasings within 10 %: a small edit) that still assigns 95 % of the
+new phrasings to their own entry, that model (extended to new entries) answers while a
+warm-started refit runs in a background thread and replaces it when done; otherwise the
+(warm-started) fit runs in the foreground.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import numpy as np
 from botkit.scoring.softmax import SoftmaxModel, extend, fit_softmax
 
 _REMEMBERED = 8  # recent models kept per process for reuse and warm starts
-_MIN_OVERLAP = 0.5  # share of entries an earlier model must know to stand in while refitting
+_MIN_OVERLAP = 0.9  # share of entries an earlier model must know to stand in while refitting
+_MAX_ROW_CHANGE = 0.1  # ... and at most this relative change in phrasings (else the feature space moved too far)
+_MIN_AGREEMENT = 0.95  # ... and still assign this share of the new phrasings to their own entry
 
-_models: OrderedDict[str, SoftmaxModel] = OrderedDict()
+_models: OrderedDict[str, tuple[SoftmaxModel, int]] = OrderedDict()  # fingerprint -> (model, rows fitted on)
 _lock = threading.Lock()
 
 
@@ -41,15 +45,20 @@ class Fitter:
         self._done = threading.Event()
         with _lock:
             known = _models.get(self._key)
-            earlier = None if known else _closest(set(classes), features.shape[1])
+            earlier = None if known else _closest(set(classes), features.shape)
         if known is not None:
-            self.model = known
+            self.model = known[0]
             self._done.set()
         elif earlier is None:
-            self.model = self._remember(fit_softmax(features, labels, classes))
+            self.model = self._remember(fit_softmax(features, labels, classes), len(features))
             self._done.set()
         else:
-            self.model = extend(earlier, features, labels, classes)
+            stand_in = extend(earlier, features, labels, classes)
+            if _agreement(stand_in, features, labels) < _MIN_AGREEMENT:  # the feature space moved: fit now
+                self.model = self._remember(fit_softmax(features, labels, classes, start=earlier), len(features))
+                self._done.set()
+                return
+            self.model = stand_in
             thread = threading.Thread(target=self._refit, args=(features, labels, classes, earlier), daemon=True, name="botkit-refit")
             thread.start()
 
@@ -64,24 +73,32 @@ class Fitter:
 
     def _refit(self, features: np.ndarray, labels: np.ndarray, classes: Sequence[str], earlier: SoftmaxModel) -> None:
         try:
-            self.model = self._remember(fit_softmax(features, labels, classes, start=earlier))
+            self.model = self._remember(fit_softmax(features, labels, classes, start=earlier), len(features))
         finally:
             self._done.set()
 
-    def _remember(self, model: SoftmaxModel) -> SoftmaxModel:
+    def _remember(self, model: SoftmaxModel, rows: int) -> SoftmaxModel:
         with _lock:
-            _models[self._key] = model
+            _models[self._key] = (model, rows)
             _models.move_to_end(self._key)
             while len(_models) > _REMEMBERED:
                 _models.popitem(last=False)
         return model
 
 
-def _closest(classes: set[str], dims: int) -> SoftmaxModel | None:
-    """The remembered model on `dims` features sharing most entries with `classes`, if it shares enough."""
+def _agreement(model: SoftmaxModel, features: np.ndarray, labels: np.ndarray) -> float:
+    """Share of the rows the model assigns to their own entry."""
+    predicted = np.argmax(features @ model.weights + model.biases, axis=1)
+    return float(np.mean(predicted == labels))
+
+
+def _closest(classes: set[str], shape: tuple[int, ...]) -> SoftmaxModel | None:
+    """The remembered model sharing most entries with `classes`, if it shares enough and was fitted on
+    features like these (same dimension, about as many phrasings)."""
+    rows, dims = shape
     best, overlap = None, 0.0
-    for model in _models.values():
-        if model.weights.shape[0] != dims:  # fitted on another embedder's vectors
+    for model, fitted_rows in _models.values():
+        if model.weights.shape[0] != dims or abs(fitted_rows - rows) > _MAX_ROW_CHANGE * max(rows, 1):
             continue
         shared = len(classes.intersection(model.classes)) / max(len(classes), 1)
         if shared > overlap:
