@@ -305,7 +305,7 @@ DEMO_SCRIPT = (
     "Hallo",
     "Wie melde ich meinen Zählerstand?",
     "Bist du ein Mensch?",
-    "Wasserproblem",
+    "Zähler",
     "Ich möchte mit einem Mitarbeiter sprechen",
 )
 
@@ -793,9 +793,19 @@ def tune(
     knowledge: KnowledgeArg,
     cases: CasesArg,
     write: Annotated[Path, typer.Option("--write", help="Where to write the calibration (JSON).")],
-    objective: Annotated[str | None, typer.Option("--objective", help="`balanced`: maximise the mean of in-scope accuracy and OOS recall (default).")] = None,
+    objective: Annotated[
+        str | None,
+        typer.Option(
+            "--objective",
+            help="`balanced`: maximise the mean of in-scope accuracy and OOS recall (default). "
+            "`few-wrong`: maximise resolved_rate with wrong_answer_rate <= --max-wrong-answers.",
+        ),
+    ] = None,
     min_in_scope_accuracy: Annotated[
         float | None, typer.Option("--min-in-scope-accuracy", help="Instead: the most OOS recall that keeps in-scope accuracy >= X.")
+    ] = None,
+    max_wrong_answers: Annotated[
+        float | None, typer.Option("--max-wrong-answers", help="The bound of `--objective few-wrong` (default 0.05; implies few-wrong).")
     ] = None,
     index_dir: IndexDirOpt = None,
     as_json: JsonOpt = False,
@@ -809,13 +819,20 @@ def tune(
     from botkit.calibration import write_calibration
     from botkit.evaluation.cases import check_references, load_cases
     from botkit.evaluation.runner import evaluate_cases
+    from botkit.evaluation.tuning import MAX_WRONG_ANSWERS
     from botkit.evaluation.tuning import tune as tune_threshold
     from botkit.wiring import default_embedder, open_bot
 
-    if objective is not None and objective != "balanced":
-        raise ConfigError(f"unknown objective {objective!r}; use --objective balanced or --min-in-scope-accuracy X")
+    if objective is not None and objective not in ("balanced", "few-wrong"):
+        raise ConfigError(f"unknown objective {objective!r}; use --objective balanced, --objective few-wrong or --min-in-scope-accuracy X")
     if objective is not None and min_in_scope_accuracy is not None:
-        raise ConfigError("give --objective balanced or --min-in-scope-accuracy, not both")
+        raise ConfigError("give --objective or --min-in-scope-accuracy, not both")
+    if max_wrong_answers is not None and (objective == "balanced" or min_in_scope_accuracy is not None):
+        raise ConfigError("--max-wrong-answers belongs to --objective few-wrong")
+    if max_wrong_answers is not None and not 0.0 <= max_wrong_answers <= 1.0:
+        raise ConfigError(f"--max-wrong-answers {max_wrong_answers} must be between 0 and 1")
+    if objective == "few-wrong" and max_wrong_answers is None:
+        max_wrong_answers = MAX_WRONG_ANSWERS
     items = load_cases(cases)
     embedder = default_embedder()
     with tempfile.TemporaryDirectory() as tmp:
@@ -826,7 +843,9 @@ def tune(
         with _progress("evaluating") as progress:
             results = evaluate_cases(bot, items, progress=progress)
         bot.store.engine.dispose()
-    tuned = tune_threshold(results, embedder, min_in_scope_accuracy=min_in_scope_accuracy, max_misses=settings.max_misses)
+    tuned = tune_threshold(
+        results, embedder, min_in_scope_accuracy=min_in_scope_accuracy, max_wrong_answers=max_wrong_answers, max_misses=settings.max_misses
+    )
     write_calibration(tuned, write)
     if as_json:
         typer.echo(json.dumps(asdict(tuned), ensure_ascii=False))
