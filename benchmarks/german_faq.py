@@ -27,7 +27,7 @@ Query = tuple[str, frozenset[str]]  # user question, ids of the rows that are ri
 
 FOLDER = DATASETS / "deepset-covid-faq-de"
 SEED = 13
-TARGETS = {"top1": 0.50, "top3": 0.70}
+TARGETS = {"top1": 0.35, "top3": 0.55}
 
 
 def _normal(text: str) -> str:

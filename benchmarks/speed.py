@@ -7,7 +7,9 @@ embedder on one thread, on the same synthetic knowledge base and the same querie
 - re-ingest of one changed entry: botkit's incremental `build` vs delete + `add_texts`;
 - reply latency: `Bot.reply` (language, retrieval, policy, rendering, SQLite write) and
   `Retriever.retrieve` alone vs `similarity_search_with_score` (embed + query);
-- peak memory: the process's maximum resident set size (`ru_maxrss`).
+- peak memory: the process's maximum resident set size (`ru_maxrss`);
+- change to answer: after one entry gets a new paraphrase, incremental `build`, opening the
+  bot and the first answer from the new text.
 
 Run alone with `python -m benchmarks.speed [--quick]`.
 """
@@ -48,6 +50,7 @@ _ANSWER = (
     "You can do this in the app under {p} → {a}. If it fails, our team helps within {n} hours. Ref. {ref}.",
     "For your {p}: tap '{a}', confirm with your PIN, done. Fees: none for the first {n} times. Ref {ref}.",
 )
+NEW_PHRASING = "Where do I find the new zebra-striped loyalty voucher?"
 _ACTIONS = ("Settings", "Cards", "Payments", "Help", "Statements", "Limits", "Security", "Top up")
 
 
@@ -142,10 +145,22 @@ def botkit_side(folder: Path, rows: list[dict[str, str]], asks: list[str]) -> di
     started = time.perf_counter()
     _, again = build(kb, settings, embedder=embedder)
     reingest = time.perf_counter() - started
-    assert (again.changed, again.embedded_texts) == (1, len(_texts(_changed(rows)[len(rows) // 2]))), again
+    expected = len(_texts(_changed(rows)[len(rows) // 2])) + settings.index_answers  # the answer too when indexed
+    assert (again.changed, again.embedded_texts) == (1, expected), again
     started = time.perf_counter()
     bot = open_bot(kb, settings, embedder=embedder)
     open_seconds = time.perf_counter() - started
+    # One more changed entry, from editing the file to the bot answering from its new text.
+    rows = _changed(rows)
+    middle = rows[len(rows) // 2]
+    middle["paraphrases"] += f"|{NEW_PHRASING}"
+    write_csv(rows, kb / "faq.csv")
+    bot.store.engine.dispose()
+    started = time.perf_counter()
+    bot = open_bot(kb, settings, embedder=embedder)
+    changed = bot.retriever.retrieve(NEW_PHRASING)
+    change_to_answer = time.perf_counter() - started
+    assert changed.top is not None and changed.top.entry_id == middle["id"] and changed.top.matched == NEW_PHRASING, changed
     for text in asks[:20]:  # warm caches the way a running server has them
         bot.retriever.retrieve(text)
     retrieve, reply = [], []
@@ -165,6 +180,8 @@ def botkit_side(folder: Path, rows: list[dict[str, str]], asks: list[str]) -> di
         "ingest_entries_per_s": report.entries / ingest,
         "reingest_one_s": reingest,
         "open_bot_s": open_seconds,
+        "change_to_answer_s": change_to_answer,
+        "regression": bot.retriever.fitter is not None,
         "retrieve": _percentiles(retrieve),
         "reply": _percentiles(reply),
         "peak_rss_mb": _peak_mb(),

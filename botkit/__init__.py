@@ -28,7 +28,7 @@ if typing.TYPE_CHECKING:
     )
     from botkit.knowledge import KnowledgeBase, load_knowledge
     from botkit.phrasing import Phraser, Phrasing
-    from botkit.types import Decision, Draft, FaqEntry, Handover, Hit, Message, Reply, Retrieval
+    from botkit.types import Decision, Draft, FaqEntry, Handover, Hit, Message, Reason, Reply, Retrieval
     from botkit.wiring import build, open_bot
 
 _ERRORS = (
@@ -46,7 +46,7 @@ _ERRORS = (
     "SignatureError",
     "StaleRequestError",
 )
-_TYPES = ("Decision", "Draft", "FaqEntry", "Handover", "Hit", "Message", "Reply", "Retrieval")
+_TYPES = ("Decision", "Draft", "FaqEntry", "Handover", "Hit", "Message", "Reason", "Reply", "Retrieval")
 _HOMES: dict[str, str] = {
     "Bot": "botkit.bot",
     "ConsentFlow": "botkit.consent",
@@ -87,6 +87,7 @@ __all__ = [
     "Phraser",
     "Phrasing",
     "ProviderError",
+    "Reason",
     "Reply",
     "Retrieval",
     "Settings",

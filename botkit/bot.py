@@ -27,19 +27,19 @@ from botkit.policy.wording import say
 from botkit.protocols import ConsentHook, HandoverSink
 from botkit.retrieve import Retriever
 from botkit.store import ConversationState, ConversationStore, QueuedHandover, StoredReply
-from botkit.types import Decision, Draft, FaqEntry, Handover, Message, Reply, Retrieval
+from botkit.types import Decision, Draft, FaqEntry, Handover, Message, Reason, Reply, Retrieval
 
 if TYPE_CHECKING:
     from botkit.consent import ConsentLedger
 
-_SMALL_TALK = ("greeting", "thanks", "ack", "goodbye", "empty")
+_SMALL_TALK = {r.value: r for r in (Reason.GREETING, Reason.THANKS, Reason.ACK, Reason.GOODBYE, Reason.EMPTY)}
 _PERSON, _NOTHING_FITS = "@person", "@nothing_fits"  # the extra options of a suggestion
 
 
 @dataclass(frozen=True)
 class _Outcome:
     decision: Decision
-    reason: str
+    reason: Reason
     draft: Draft
     entries: tuple[str, ...] = ()
     handover: Handover | None = None
@@ -157,10 +157,10 @@ class Bot:
         if draft is None:
             self.store.save(state, text, None, message_id=message_id)
             silent = self._not_asked(Decision.SILENT)
-            return Reply(state.id, Decision.SILENT, "with_human", 0.0, (), (), phrasing_reason=silent)
+            return Reply(state.id, Decision.SILENT, Reason.WITH_HUMAN, 0.0, (), (), phrasing_reason=silent)
         messages = tuple(render(state.channel, draft, self.house_rules))
-        self.store.save(state, text, _bot_turn(Decision.CONSENT, "consent", (), 1.0, messages), message_id=message_id)
-        return Reply(state.id, Decision.CONSENT, "consent", 1.0, (), messages, phrasing_reason=self._not_asked(Decision.CONSENT))
+        self.store.save(state, text, _bot_turn(Decision.CONSENT, Reason.CONSENT, (), 1.0, messages), message_id=message_id)
+        return Reply(state.id, Decision.CONSENT, Reason.CONSENT, 1.0, (), messages, phrasing_reason=self._not_asked(Decision.CONSENT))
 
     # the person's side -----------------------------------------------------------------
 
@@ -208,12 +208,12 @@ class Bot:
         state = self.store.load(item.conversation_id, item.user_id, item.channel)
         lang = state.lang or self._default_lang
         messages = tuple(render(item.channel, Draft(say("nobody_came", lang, self.knowledge.client)), self._rules(lang)))
-        told = self.store.time_out(handover_id, _bot_turn(Decision.HANDOVER, "nobody_came", (), 1.0, messages))
-        return Reply(item.conversation_id, Decision.HANDOVER, "nobody_came", 1.0, (), messages if told else ())
+        told = self.store.time_out(handover_id, _bot_turn(Decision.HANDOVER, Reason.NOBODY_CAME, (), 1.0, messages))
+        return Reply(item.conversation_id, Decision.HANDOVER, Reason.NOBODY_CAME, 1.0, (), messages if told else ())
 
     @property
     def ledger(self) -> ConsentLedger | None:
-        """The consent ledger (GDPR export, erasure, proof), when consent is wired in."""
+        """The consent ledger (records, state, proof), when consent is wired in; GDPR export and erasure: `botkit.privacy`."""
         return getattr(self.consent, "ledger", None)
 
     def close(self) -> None:
@@ -238,27 +238,27 @@ class Bot:
         if self.consent is not None:
             draft = self.consent.intercept(state.user_id, state.channel, text, lang, message_id)
             if draft is not None:
-                return _Outcome(Decision.CONSENT, "consent", draft), text
+                return _Outcome(Decision.CONSENT, Reason.CONSENT, draft), text
         picked = self._picked(text, state.pending)
         if picked == _PERSON:
-            return self._handover(state, text, lang, "user_request", {}), text
+            return self._handover(state, text, lang, Reason.USER_REQUEST, {}), text
         if picked == _NOTHING_FITS:
-            return self._handover(state, text, lang, "nothing_fits", {"offered": list(state.pending)}), text
+            return self._handover(state, text, lang, Reason.NOTHING_FITS, {"offered": list(state.pending)}), text
         if picked is not None:
-            return self._answer(state, self._entries[picked], text, lang, "clarified"), text
+            return self._answer(state, self._entries[picked], text, lang, Reason.CLARIFIED), text
         follow_up = self._tapped_quick_reply(state, text, lang)
         if follow_up is not None:
-            return self._answer(state, follow_up, text, lang, "quick_reply"), text
+            return self._answer(state, follow_up, text, lang, Reason.QUICK_REPLY), text
         kind, question = self._intent(text)
         if kind == "bot_question":
             answer = disclosure.bot_question_answer(client, lang)
-            return _Outcome(Decision.ANSWERED, "bot_question", Draft(answer), discloses=True), text
+            return _Outcome(Decision.ANSWERED, Reason.BOT_QUESTION, Draft(answer), discloses=True), text
         if kind == "person_request":
-            return self._handover(state, text, lang, "user_request", {}), text
+            return self._handover(state, text, lang, Reason.USER_REQUEST, {}), text
         if kind in _SMALL_TALK and not question:
             if due and kind in ("greeting", "empty"):
-                return _Outcome(Decision.ANSWERED, kind, Draft(disclosure.disclosure_text(client, lang)), discloses=True), text
-            return _Outcome(Decision.ANSWERED, kind, Draft(say(kind, lang, client))), text
+                return _Outcome(Decision.ANSWERED, _SMALL_TALK[kind], Draft(disclosure.disclosure_text(client, lang)), discloses=True), text
+            return _Outcome(Decision.ANSWERED, _SMALL_TALK[kind], Draft(say(kind, lang, client))), text
         return None, question
 
     def _intent(self, text: str) -> tuple[str, str]:
@@ -334,9 +334,9 @@ class Bot:
         repeats = top is not None and top.entry_id == state.last_entry
         verdict = decide(retrieval, self.limits, state.misses, repeats)
         waiting = state.waiting_since is not None
-        if waiting and (verdict.decision == Decision.HANDOVER or verdict.reason == "uncertain"):
+        if waiting and (verdict.decision == Decision.HANDOVER or verdict.reason == Reason.UNCERTAIN):
             # A person is already on it: no second request, no guessing; say so.
-            return _Outcome(Decision.HANDOVER, "waiting", Draft(say("waiting_reminder", lang, self.knowledge.client)))
+            return _Outcome(Decision.HANDOVER, Reason.WAITING, Draft(say("waiting_reminder", lang, self.knowledge.client)))
         if verdict.decision == Decision.HANDOVER:
             details = {
                 "confidence": round(retrieval.confidence, 4),
@@ -344,7 +344,7 @@ class Bot:
                 "top_hits": [{"entry": h.entry_id, "score": round(h.score, 4)} for h in retrieval.hits[:3]],
             }
             return self._handover(state, text, lang, verdict.reason, details)
-        if verdict.reason == "uncertain":
+        if verdict.reason == Reason.UNCERTAIN:
             options = suggest_options(retrieval)
             titles = (
                 *(short_title(self._entries[i].question) for i in options),
@@ -352,7 +352,7 @@ class Bot:
                 say("nothing_fits_label", lang, self.knowledge.client),
             )
             draft = Draft(say("suggest", lang, self.knowledge.client), quick_replies=titles)
-            return _Outcome(Decision.CLARIFY, "uncertain", draft, options, pending=(*options, _PERSON, _NOTHING_FITS))
+            return _Outcome(Decision.CLARIFY, Reason.UNCERTAIN, draft, options, pending=(*options, _PERSON, _NOTHING_FITS))
         if verdict.decision == Decision.CLARIFY:
             options = clarify_options(retrieval, self.limits)
             titles = tuple(self._entries[i].question for i in options)
@@ -360,7 +360,7 @@ class Bot:
         assert top is not None  # decide() hands over when there is no hit
         return self._answer(state, self._entries[top.entry_id], text, lang, verdict.reason)
 
-    def _answer(self, state: ConversationState, entry: FaqEntry, text: str, lang: str, reason: str) -> _Outcome:
+    def _answer(self, state: ConversationState, entry: FaqEntry, text: str, lang: str, reason: Reason) -> _Outcome:
         if entry.scope == "marketing":
             if self.consent is not None:
                 draft = self.consent.shape(entry, state.user_id, state.channel, lang)
@@ -388,9 +388,9 @@ class Bot:
             return ""
         return f"not_asked:{decision.value}"
 
-    def _handover(self, state: ConversationState, text: str, lang: str, reason: str, details: dict[str, Any]) -> _Outcome:
+    def _handover(self, state: ConversationState, text: str, lang: str, reason: Reason, details: dict[str, Any]) -> _Outcome:
         if state.waiting_since is not None:  # asked again while waiting: the request already stands
-            return _Outcome(Decision.HANDOVER, "waiting", Draft(say("waiting_reminder", lang, self.knowledge.client)))
+            return _Outcome(Decision.HANDOVER, Reason.WAITING, Draft(say("waiting_reminder", lang, self.knowledge.client)))
         transcript = (*self.store.transcript(state.id), {"role": "user", "text": text})
         handover = Handover(state.id, reason, details, transcript)
         client = self.knowledge.client
@@ -399,7 +399,7 @@ class Bot:
 
     def _next_state(self, state: ConversationState, outcome: _Outcome, lang: str, disclosed: bool) -> ConversationState:
         answered = outcome.decision == Decision.ANSWERED and bool(outcome.entries)
-        missed = outcome.decision == Decision.CLARIFY or outcome.reason == "repeated_question"
+        missed = outcome.decision == Decision.CLARIFY or outcome.reason == Reason.REPEATED_QUESTION
         handed = outcome.handover is not None
         return replace(
             state,
@@ -422,11 +422,11 @@ def _message_json(message: Message) -> dict[str, Any]:
     }
 
 
-def _bot_turn(decision: Decision, reason: str, entries: tuple[str, ...], confidence: float, messages: tuple[Message, ...]) -> dict[str, Any]:
+def _bot_turn(decision: Decision, reason: Reason, entries: tuple[str, ...], confidence: float, messages: tuple[Message, ...]) -> dict[str, Any]:
     return {
         "text": "\n\n".join(m.text for m in messages),
         "decision": decision.value,
-        "reason": reason,
+        "reason": reason.value,
         "entries": json.dumps(list(entries)),
         "confidence": confidence,
         "messages": json.dumps([_message_json(m) for m in messages], ensure_ascii=False),
@@ -438,9 +438,9 @@ def _replayed(conversation_id: str, stored: StoredReply) -> Reply:
     messages = tuple(
         Message(m["channel"], m["text"], tuple(m["quick_replies"]), m["image"], m["payload"]) for m in stored.messages
     )
-    decision = Decision(stored.decision)
-    handover = Handover(conversation_id, stored.reason, {}, ()) if decision == Decision.HANDOVER and stored.reason != "waiting" else None
-    return Reply(conversation_id, decision, stored.reason, stored.confidence, stored.entries, messages, handover=handover)
+    decision, reason = Decision(stored.decision), Reason(stored.reason)
+    handover = Handover(conversation_id, reason, {}, ()) if decision == Decision.HANDOVER and reason != Reason.WAITING else None
+    return Reply(conversation_id, decision, reason, stored.confidence, stored.entries, messages, handover=handover)
 
 
 def _majority_language(knowledge: KnowledgeBase) -> str:

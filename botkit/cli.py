@@ -305,7 +305,7 @@ DEMO_SCRIPT = (
     "Hallo",
     "Wie melde ich meinen Zählerstand?",
     "Bist du ein Mensch?",
-    "Wasserproblem",
+    "Zähler",
     "Ich möchte mit einem Mitarbeiter sprechen",
 )
 
@@ -340,19 +340,88 @@ def lint(
     channel: Annotated[str, typer.Option("--channel", "-c", help="A channel name, or 'all'.")] = "all",
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as a JSON list.")] = False,
 ) -> None:
-    """List answers that break a channel's hard limits or the house rules for short messages.
+    """List answers that break a channel's hard limits or the house rules for short messages,
+    and entries with fewer than 2 paraphrases (a warning).
 
     Exits with status 1 when a hard platform limit is broken (the platform would reject the message).
 
     Example: `botkit lint knowledge/ --channel whatsapp`
     """
+    from botkit.review import few_paraphrases
+
     channels = CHANNELS if channel == "all" else (get_profile(channel).name,)
-    findings = lint_entries(load_knowledge(knowledge).entries, channels)
+    entries = load_knowledge(knowledge).entries
+    findings = [*lint_entries(entries, channels), *few_paraphrases(entries)]
     if as_json:
         typer.echo(json.dumps([f.to_dict() for f in findings], ensure_ascii=False, indent=2))
     else:
         typer.echo(format_findings(findings))
     raise typer.Exit(1 if has_hard_findings(findings) else 0)
+
+
+@app.command()
+def review(
+    knowledge: KnowledgeArg,
+    accept: Annotated[int | None, typer.Option(metavar="MESSAGE_ID", help="Accept this message (an id from the list) as --as says.")] = None,
+    as_: Annotated[
+        str | None, typer.Option("--as", metavar="WHAT", help="With --accept: paraphrase:ENTRY_ID, new:NEW_ID (with --answer) or out-of-scope.")
+    ] = None,
+    answer: Annotated[str, typer.Option(help="The answer of a new entry (--as new:NEW_ID).")] = "",
+    topic: Annotated[str, typer.Option(help="The topic of a new entry.")] = "neu",
+    text: Annotated[str, typer.Option(help="With --accept: write this instead of the message as sent (e.g. without personal details).")] = "",
+    flag_wrong: Annotated[int | None, typer.Option(metavar="MESSAGE_ID", help="Mark the bot's answer to this message as wrong.")] = None,
+    answered: Annotated[bool, typer.Option("--answered", help="Also list messages answered from an entry, to flag wrong ones.")] = False,
+    cases: Annotated[Path | None, typer.Option(help="Labelled cases file; default: cases/cases.csv beside the knowledge folder.")] = None,
+    index_dir: IndexDirOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+) -> None:
+    """Learn from served conversations: messages the bot was unsure of, grouped, with the nearest entries.
+
+    Lists low-confidence, suggested, handed-over and wrong-answer-flagged messages. Accepting one
+    writes it to the knowledge (a paraphrase or a new entry) and appends a labelled case; then run
+    `botkit build`. Needs BOTKIT_REVIEW_CONVERSATIONS=1.
+
+    Example: `botkit review knowledge/` lists message 42 with its nearest entries; accept it with
+    `botkit review knowledge/ --accept 42 --as paraphrase:zaehlerstand-melden`
+    """
+    from botkit.review import Acceptance, open_reviewer
+
+    if (accept is None) != (as_ is None):
+        raise ConfigError("--accept MESSAGE_ID and --as WHAT go together, e.g. --accept 42 --as out-of-scope")
+    settings = _settings(index_dir)
+    with open_reviewer(knowledge, settings, cases=cases) as reviewer:
+        if flag_wrong is not None:
+            reviewer.flag_wrong(flag_wrong)
+            console.print(f"message {flag_wrong}: the answer is marked as wrong; it is listed for review.", highlight=False)
+        if accept is not None and as_ is not None:
+            console.print(reviewer.accept(accept, Acceptance.parse(as_), answer=answer, topic=topic, text=text), highlight=False)
+        if flag_wrong is not None or accept is not None:
+            return
+        found = reviewer.pending(include_answered=answered)
+    offer = found.llm_commands(knowledge) if settings.llm_enabled else []
+    if as_json:
+        typer.echo(json.dumps({**found.to_dict(), "llm_paraphrases": offer}, ensure_ascii=False, indent=2))
+        return
+    if not found.groups:
+        console.print("Nothing to review: no unsure, handed-over or flagged messages since the last review.")
+    for n, group in enumerate(found.groups, start=1):
+        console.print(f"\n[bold]group {n}[/bold] ({len(group.messages)} message(s))")
+        for m in group.messages:
+            confidence = "" if m.confidence is None else f" {m.confidence:.2f}"
+            console.print(f"  #{m.id} [{m.why}{confidence}] {m.text}", highlight=False, markup=False)
+        for e in group.nearest:
+            console.print(f"    nearest: {e.entry_id} ({e.score:.2f}, {e.phrasings} phrasings) {e.question}", highlight=False, markup=False)
+    if found.groups:
+        console.print(
+            f"\nAccept one: botkit review {knowledge} --accept MESSAGE_ID --as paraphrase:ENTRY_ID | new:NEW_ID --answer TEXT | out-of-scope",
+            highlight=False, markup=False,
+        )
+    if offer:
+        console.print(f"\n{len(offer)} entries have fewer than 3 phrasings; let the LLM suggest some:", highlight=False)
+        for line in offer[:10]:
+            console.print(f"  {line}", highlight=False, markup=False)
+        if len(offer) > 10:
+            console.print(f"  ... and {len(offer) - 10} more (without --entry: all entries)", highlight=False)
 
 
 def _show(reply: Reply) -> None:
@@ -373,7 +442,10 @@ def serve(
     knowledge: KnowledgeArg,
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 for every interface.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
-    workers: Annotated[int, typer.Option(help="Worker processes; they share the database and the index.")] = 1,
+    workers: Annotated[
+        int, typer.Option(help="`botkit worker` processes to start (and stop) beside the web; 0 replies in the web process itself.")
+    ] = 0,
+    web: Annotated[int, typer.Option(help="Web (uvicorn) processes; they share the database and the index.")] = 1,
     env_file: Annotated[Path, typer.Option("--env-file", help="Read BOTKIT_* variables from this file too (the environment wins).")] = Path(".env"),
     index_dir: IndexDirOpt = None,
     llm: LlmOpt = False,
@@ -381,17 +453,21 @@ def serve(
     """Serve the bot's webhooks at /webhook/messenger, /webhook/whatsapp and /webhook/telegram.
 
     Secrets come from BOTKIT_* variables or the .env file (see `botkit export` for the list);
-    a platform is served when its secrets are set. Example:
-    `botkit serve knowledge/ --host 127.0.0.1 --port 8080`
+    a platform is served when its secrets are set. With `--workers N` the web only verifies, saves
+    and acknowledges, and N `botkit worker` processes reply; with BOTKIT_WEB_REPLIES=0 and no
+    `--workers`, `botkit worker` processes started elsewhere reply. Example:
+    `botkit serve knowledge/ --host 127.0.0.1 --port 8080 --workers 2`
     """
     import copy
     import os
+    import signal
 
     import uvicorn
     from dotenv import load_dotenv
 
     from botkit.webhook.entry import KNOWLEDGE_ENV, app_for_knowledge
     from botkit.webhook.logs import json_logs_wanted
+    from botkit.webhook.runner import WorkerProcesses
     from botkit.wiring import build
 
     if env_file.is_file():
@@ -405,13 +481,57 @@ def serve(
     log_config["loggers"]["botkit"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     if json_logs_wanted():  # BOTKIT_LOG_FORMAT=json: one JSON object per line, for log shippers
         log_config["formatters"] = {name: {"()": "botkit.webhook.logs.JsonFormatter"} for name in log_config["formatters"]}
-    if workers <= 1:
-        uvicorn.run(app_for_knowledge(knowledge, None), host=host, port=port, ws="none", log_config=log_config)
-        return
-    with _progress("embedding") as progress:  # once, so that the workers only read the index
-        build(knowledge, _settings(index_dir), progress=progress)
-    os.environ[KNOWLEDGE_ENV] = str(knowledge.resolve())
-    uvicorn.run("botkit.webhook.entry:app_from_env", factory=True, workers=workers, host=host, port=port, ws="none", log_config=log_config)
+    if workers < 0 or web < 1:
+        raise ConfigError("--workers must be 0 or more and --web 1 or more")
+    if web > 1 or workers:
+        with _progress("embedding") as progress:  # once, so that the other processes only read the index
+            build(knowledge, _settings(index_dir), progress=progress)
+    if workers:
+        os.environ["BOTKIT_WEB_REPLIES"] = "0"  # the worker processes reply
+
+    def terminate(signum: int, _frame: object) -> None:
+        # uvicorn stops on SIGTERM and then raises it again: leave through `with`, which stops the workers
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    with WorkerProcesses(workers, [str(knowledge), "--env-file", str(env_file)]):
+        if web == 1:
+            uvicorn.run(app_for_knowledge(knowledge, None), host=host, port=port, ws="none", log_config=log_config)
+            return
+        os.environ[KNOWLEDGE_ENV] = str(knowledge.resolve())
+        uvicorn.run("botkit.webhook.entry:app_from_env", factory=True, workers=web, host=host, port=port, ws="none", log_config=log_config)
+
+
+@app.command()
+def worker(
+    knowledge: KnowledgeArg,
+    env_file: Annotated[Path, typer.Option("--env-file", help="Read BOTKIT_* variables from this file too (the environment wins).")] = Path(".env"),
+    index_dir: IndexDirOpt = None,
+    llm: LlmOpt = False,
+) -> None:
+    """Reply to the events `botkit serve` saved: claim them (in order per conversation), run the bot, send, retry, purge.
+
+    Run any number, on any machine, against the web's database (BOTKIT_DATABASE_URL) and index
+    (BOTKIT_CHROMA_URL), with the same secrets; serve the web with BOTKIT_WEB_REPLIES=0. SIGTERM gives
+    back this worker's claims, so others continue at once. Example:
+    `BOTKIT_DATABASE_URL=postgresql+psycopg://bot@db/bot botkit worker knowledge/`
+    """
+    import logging
+    import os
+
+    from botkit.webhook.logs import JsonFormatter, json_logs_wanted
+    from botkit.webhook.runner import run_worker
+
+    if index_dir is not None:
+        os.environ["BOTKIT_INDEX_DIR"] = str(index_dir)
+    if llm:
+        os.environ["BOTKIT_LLM"] = "1"
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if json_logs_wanted() else logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    botkit_log = logging.getLogger("botkit")
+    botkit_log.addHandler(handler)
+    botkit_log.setLevel(logging.INFO)
+    run_worker(knowledge, env_file)
 
 
 @app.command("export")
@@ -420,7 +540,7 @@ def export_command(
     out: Annotated[Path, typer.Option("--out", help="A new or empty folder to write the deployable bot to.")],
     index_dir: IndexDirOpt = None,
 ) -> None:
-    """Write a self-contained, deployable webhook bot: index, calibration, settings, ASGI entry point, README.
+    """Write a self-contained, deployable webhook bot: index, calibration, settings, ASGI entry point, README, Dockerfile, compose.yaml.
 
     Example: `botkit export knowledge/ --out dist/lindenau-bot`, then
     `cd dist/lindenau-bot && uvicorn app:create --factory --host 0.0.0.0 --port 8080`
@@ -429,7 +549,11 @@ def export_command(
 
     with _progress("embedding") as progress:
         target = export_bot(knowledge, out, _settings(index_dir), progress=progress)
-    console.print(f"Exported to {target}. Serve it with: cd {target} && uvicorn app:create --factory --host 0.0.0.0 --port 8080", soft_wrap=True)
+    console.print(
+        f"Exported to {target}. Serve it with: cd {target} && uvicorn app:create --factory --host 0.0.0.0 --port 8080"
+        " (or, with Docker: cp .env.example .env, fill it in, docker compose up --build)",
+        soft_wrap=True,
+    )
 
 
 consent_app = typer.Typer(
@@ -454,7 +578,15 @@ def consent_export(knowledge: KnowledgeArg, user: UserArg, index_dir: IndexDirOp
 
     Example: `botkit consent export knowledge/ 4917612345678 > auskunft.json`
     """
-    typer.echo(json.dumps(_ledger(knowledge, index_dir).export(user), ensure_ascii=False, indent=2))
+    from botkit.privacy import export_personal_data
+    from botkit.wiring import open_engine
+
+    engine = open_engine(knowledge, _settings(index_dir))
+    try:
+        data = export_personal_data(engine, user, load_knowledge(knowledge).client)
+    finally:
+        engine.dispose()
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 @consent_app.command("erase")
@@ -470,7 +602,14 @@ def consent_erase(
     """
     if not yes:
         typer.confirm(f"Erase everything stored about {user}? This cannot be undone.", abort=True)
-    removed = _ledger(knowledge, index_dir).erase(user)
+    from botkit.privacy import erase_personal_data
+    from botkit.wiring import open_engine
+
+    engine = open_engine(knowledge, _settings(index_dir))
+    try:
+        removed = erase_personal_data(engine, user)
+    finally:
+        engine.dispose()
     table = Table("table", "rows removed")
     for name, count in removed.items():
         table.add_row(name, str(count))
@@ -654,9 +793,19 @@ def tune(
     knowledge: KnowledgeArg,
     cases: CasesArg,
     write: Annotated[Path, typer.Option("--write", help="Where to write the calibration (JSON).")],
-    objective: Annotated[str | None, typer.Option("--objective", help="`balanced`: maximise the mean of in-scope accuracy and OOS recall (default).")] = None,
+    objective: Annotated[
+        str | None,
+        typer.Option(
+            "--objective",
+            help="`balanced`: maximise the mean of in-scope accuracy and OOS recall (default). "
+            "`few-wrong`: maximise resolved_rate with wrong_answer_rate <= --max-wrong-answers.",
+        ),
+    ] = None,
     min_in_scope_accuracy: Annotated[
         float | None, typer.Option("--min-in-scope-accuracy", help="Instead: the most OOS recall that keeps in-scope accuracy >= X.")
+    ] = None,
+    max_wrong_answers: Annotated[
+        float | None, typer.Option("--max-wrong-answers", help="The bound of `--objective few-wrong` (default 0.05; implies few-wrong).")
     ] = None,
     index_dir: IndexDirOpt = None,
     as_json: JsonObjectOpt = False,
@@ -670,13 +819,20 @@ def tune(
     from botkit.calibration import write_calibration
     from botkit.evaluation.cases import check_references, load_cases
     from botkit.evaluation.runner import evaluate_cases
+    from botkit.evaluation.tuning import MAX_WRONG_ANSWERS
     from botkit.evaluation.tuning import tune as tune_threshold
     from botkit.wiring import default_embedder, open_bot
 
-    if objective is not None and objective != "balanced":
-        raise ConfigError(f"unknown objective {objective!r}; use --objective balanced or --min-in-scope-accuracy X")
+    if objective is not None and objective not in ("balanced", "few-wrong"):
+        raise ConfigError(f"unknown objective {objective!r}; use --objective balanced, --objective few-wrong or --min-in-scope-accuracy X")
     if objective is not None and min_in_scope_accuracy is not None:
-        raise ConfigError("give --objective balanced or --min-in-scope-accuracy, not both")
+        raise ConfigError("give --objective or --min-in-scope-accuracy, not both")
+    if max_wrong_answers is not None and (objective == "balanced" or min_in_scope_accuracy is not None):
+        raise ConfigError("--max-wrong-answers belongs to --objective few-wrong")
+    if max_wrong_answers is not None and not 0.0 <= max_wrong_answers <= 1.0:
+        raise ConfigError(f"--max-wrong-answers {max_wrong_answers} must be between 0 and 1")
+    if objective == "few-wrong" and max_wrong_answers is None:
+        max_wrong_answers = MAX_WRONG_ANSWERS
     items = load_cases(cases)
     embedder = default_embedder()
     with tempfile.TemporaryDirectory() as tmp:
@@ -687,7 +843,9 @@ def tune(
         with _progress("evaluating") as progress:
             results = evaluate_cases(bot, items, progress=progress)
         bot.store.engine.dispose()
-    tuned = tune_threshold(results, embedder, min_in_scope_accuracy=min_in_scope_accuracy, max_misses=settings.max_misses)
+    tuned = tune_threshold(
+        results, embedder, min_in_scope_accuracy=min_in_scope_accuracy, max_wrong_answers=max_wrong_answers, max_misses=settings.max_misses
+    )
     write_calibration(tuned, write)
     if as_json:
         typer.echo(json.dumps(asdict(tuned), ensure_ascii=False))
@@ -850,7 +1008,7 @@ def workshop_new(
     bot_name: Annotated[str, typer.Option("--bot-name", help="The bot's name.")] = "",
     sample: Annotated[bool, typer.Option("--sample", help="Copy the sample client's FAQ export and chat log into inputs/.")] = False,
 ) -> None:
-    """Create a workshop folder: workshop.yaml, inputs/, knowledge/, cases/, reports/, export/ and the six notebooks.
+    """Create a workshop folder: workshop.yaml, inputs/, knowledge/, cases/, reports/, export/ and the workshop notebooks.
 
     Put the client's FAQ export and chat log into `inputs/`, then `botkit lab FOLDER`.
     Running it again keeps workshop.yaml and the notebooks, and fills in what is given.

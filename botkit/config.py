@@ -21,13 +21,13 @@ class Settings:
     index_dir: Path | None = None  # default: `.botkit/` beside the knowledge base
     database_url: str | None = None  # default: SQLite in the index folder
     chroma_url: str | None = None  # a `chroma run` server instead of the on-disk index
-    threshold: float = 0.395  # below this confidence the bot hands over (`botkit tune` on the sample's tune cases)
-    clarify_margin: float = 0.04  # top two entries closer than this (and both above threshold): ask
-    suggest_threshold: float = 0.33  # from here up to `threshold`: offer the best entries and a person (`botkit tune`)
+    threshold: float = 0.8  # below this confidence the bot hands over (few-wrong across several knowledge bases: benchmarks/README.md)
+    clarify_margin: float = 0.16  # top two entries closer than this (and both above threshold): ask (same calibration)
+    suggest_threshold: float = 0.43  # from here up to `threshold`: offer the best entries and a person (same calibration)
     max_misses: int = 2  # unhelpful turns in a row (clarifications, suggestions, repeated answers) before a handover
     handover_timeout_minutes: float = 30.0  # nobody took a waiting handover by then: tell the user, back to the bot
     disclosure_pause_minutes: float = 240.0  # disclose again after a pause this long
-    index_answers: bool = False  # also embed answers (measured: see benchmarks/README.md)
+    index_answers: bool = True  # also embed (and match words of) answers: better on the sample and German FAQ tuning splits (benchmarks/README.md)
     calibration: Path | None = None  # from `botkit tune`: its threshold and clarify margin win
     llm: bool = False  # phrase answers with an LLM (gated; verbatim on any doubt); also on with llm_base_url
     llm_base_url: str | None = None  # OpenAI-compatible API root, e.g. http://127.0.0.1:8080/v1; None: api.openai.com
@@ -38,6 +38,8 @@ class Settings:
     handover_webhook_secret: str | None = field(default=None, repr=False)  # HMAC-SHA256 key of those notices
     retention_days: str | None = None  # e.g. "webhook=30,transcripts=180,handovers=365,deliveries=365,consent_after_withdrawal=1095" (botkit.retention)
     max_file_bytes: int = 5_000_000  # knowledge files, botkit.yaml and client exports above this are refused
+    embedder: str = "use"  # "use" (default), "e5" or "use+e5": the e5 ones need the e5 extra and their own `botkit tune`
+    review_conversations: bool = False  # opt-in: `botkit review` reads served conversations (their messages may go into knowledge and cases)
 
     @property
     def llm_enabled(self) -> bool:

@@ -59,6 +59,8 @@ turns = Table(
     Column("message_id", String),  # the platform's id of a user message: a redelivery replays the stored reply
     Column("messages", Text),  # JSON: the bot turn's rendered messages, re-sent as they were on a replay
     Column("at", Float, nullable=False),
+    Column("flag", String),  # on a user message: "wrong_answer" when a person marked the bot's answer to it wrong
+    Column("review", String),  # what `botkit review` made of a user message: paraphrase:<id> | new:<id> | out-of-scope
     Index("ix_turns_message", "conversation_id", "message_id"),
 )
 

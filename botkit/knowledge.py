@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -16,8 +17,9 @@ from botkit.errors import ConfigError, KnowledgeError, Problem
 from botkit.hours import DAYS, BusinessHours, parse_day, parse_holiday, zone
 from botkit.policy.disclosure import says_it_is_a_bot
 from botkit.policy.wording import TEXTS, TONES, allowed_placeholders, check_override
-from botkit.strict_yaml import MAX_FILE_BYTES, compose_yaml, read_capped
+from botkit.strict_yaml import MAX_FILE_BYTES, compose_yaml
 from botkit.tabular import csv_rows
+from botkit.textfile import read_text_file
 from botkit.types import SCOPES, Client, FaqEntry, Topic
 
 CLIENT_FILE = "botkit.yaml"
@@ -28,6 +30,7 @@ CSV_COLUMNS = ("id", "question", "answer", "topic", "scope", "lang", "paraphrase
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2})?$")
 _URL = re.compile(r"^https?://\S+$")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class KnowledgeBase:
     path: Path
     entries: tuple[FaqEntry, ...]
     client: Client
+    notices: tuple[str, ...] = ()  # e.g. a file read as Windows-1252 rather than UTF-8
 
     def by_id(self) -> dict[str, FaqEntry]:
         return {e.id: e for e in self.entries}
@@ -66,15 +70,16 @@ def load_knowledge(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> Know
     if not files:
         problems.append(Problem(str(root), None, None, "holds no .yaml, .yml or .csv files"))
     raw: list[tuple[dict[str, Any], str, int, dict[str, int]]] = []
+    notices: list[str] = []
     for file in files:
-        raw.extend(_read_file(file, problems, max_bytes))
+        raw.extend(_read_file(file, problems, max_bytes, notices))
     entries = validate_records(raw, problems)
     client_path = client_file(root)
-    client = _read_client(client_path, problems, max_bytes) if client_path else Client()
+    client = _read_client(client_path, problems, max_bytes, notices) if client_path else Client()
     problems.extend(_unconsentable(entries, client))
     if problems:
         raise KnowledgeError(problems)
-    return KnowledgeBase(path=root, entries=tuple(entries), client=client)
+    return KnowledgeBase(path=root, entries=tuple(entries), client=client, notices=tuple(notices))
 
 
 def _unconsentable(entries: list[FaqEntry], client: Client) -> list[Problem]:
@@ -131,28 +136,24 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _decode(path: Path, problems: list[Problem], max_bytes: int) -> str | None:
+def _decode(path: Path, problems: list[Problem], max_bytes: int, notices: list[str]) -> str | None:
     try:
-        data = read_capped(path, max_bytes, _display(path))
+        read = read_text_file(path, max_bytes=max_bytes, name=_display(path))
     except KnowledgeError as exc:
         problems.extend(exc.problems)
         return None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        problems.append(
-            Problem(_display(path), line, None, "is not UTF-8; save it as 'CSV UTF-8' or UTF-8 text")
-        )
-        return None
+    if read.notice:
+        log.warning(read.notice)
+        notices.append(read.notice)
+    return read.text
 
 
 # A raw record: field values, file name, line of the record, line of each field.
 RawRecord = tuple[dict[str, Any], str, int, dict[str, int]]
 
 
-def _read_file(path: Path, problems: list[Problem], max_bytes: int) -> list[RawRecord]:
-    text = _decode(path, problems, max_bytes)
+def _read_file(path: Path, problems: list[Problem], max_bytes: int, notices: list[str]) -> list[RawRecord]:
+    text = _decode(path, problems, max_bytes, notices)
     if text is None:
         return []
     if path.suffix.lower() != ".csv":
@@ -271,9 +272,9 @@ def validate_records(raw: list[RawRecord], problems: list[Problem]) -> list[FaqE
     return entries
 
 
-def _read_client(path: Path, problems: list[Problem], max_bytes: int) -> Client:
+def _read_client(path: Path, problems: list[Problem], max_bytes: int, notices: list[str]) -> Client:
     name = _display(path)
-    text = _decode(path, problems, max_bytes)
+    text = _decode(path, problems, max_bytes, notices)
     if text is None:
         return Client()
     try:

@@ -2,25 +2,28 @@
 
 How an entry is scored (chosen by measurement, see benchmarks/README.md):
 
-1. Every phrasing (question, paraphrase, and the answer when `index_answers` is on) of
-   every entry is compared with the question, in memory.
-2. Similarity: cosines between the question and each entry's phrasings after
-   *whitening* with the knowledge base's within-entry covariance, estimated when the
-   retriever opens: directions in which an entry's own phrasings differ from each other
-   count less, directions that tell entries apart count more. The covariance is shrunk
-   towards the identity (at least half-way, more when entries have few paraphrases), so a
-   knowledge base with one question per entry gets plain cosine similarity. An entry's
-   similarity `s` is 0.6 x the cosine of its best phrasing + 0.4 x the cosine of the
-   mean of its phrasings (so an entry whose phrasings agree with each other wins over
-   one that has a single lucky phrasing).
-3. Confidence of an entry: `0.5 * s + 0.5 * p`, with `s` clipped to [0, 1] and `p` the
-   share the entry gets of a softmax (temperature 0.1) over the ten best entries'
-   similarities. High confidence needs both: phrasings close to the question, and no
-   other entry nearly as close. On the sample knowledge base an entry's own words score
-   0.9 and more, users' paraphrases mostly 0.4-0.8 (median 0.55), questions it does not
-   cover mostly 0.2-0.4 (median 0.3). Higher always means more confident, and the scale
-   is the same for every knowledge base; the escalation threshold that fits one is tuned
-   with `botkit tune` (default 0.395, tuned on the sample's tune cases).
+1. Similarity: cosines between the question and the entry's phrasings (question,
+   paraphrases, and the answer when `index_answers` is on) after *whitening* with the
+   knowledge base's within-entry covariance, estimated when the retriever opens: directions
+   in which an entry's own phrasings differ from each other count less, directions that
+   tell entries apart count more. The covariance is shrunk towards the identity (at least
+   half-way, more when entries have few paraphrases), so a knowledge base with one question
+   per entry gets plain cosine similarity. An entry's similarity is 0.6 x the cosine of its
+   best phrasing + 0.4 x the cosine of the mean of its phrasings.
+2. Lexical similarity: the best character n-gram TF-IDF cosine among the entry's
+   phrasings (`botkit.scoring.tfidf`), which catches product names, numbers and typos.
+3. A softmax regression over the whitened phrasing vectors, one class per entry
+   (`botkit.scoring.softmax`), when the knowledge base has at most `REGRESSION_LIMIT`
+   phrasings x entries (fitting costs grow with both); it learns which directions tell
+   this knowledge base's entries apart. After a change it is refitted in the background,
+   warm-started, while the previous model answers (`botkit.scoring.refit`).
+4. Fusion (`botkit.scoring.fused`): per entry `S = logit + (0.5 similarity + 0.5 tfidf) / 0.1`,
+   above the limit `S = (similarity + 0.25 tfidf) / 0.1`; confidence of the best entry =
+   `S + 8 log softmax(S)` squashed to [0, 1] by a fixed logistic (high needs both a high
+   score and no other entry close to it); the other entries' scores get the same
+   competition term, so a runner-up close in score stays close in confidence. The escalation threshold that fits a
+   knowledge base is tuned with `botkit tune`; the default is calibrated across several
+   knowledge bases (benchmarks/README.md).
 
 `Retrieval.confidence` is the best entry's confidence, `Retrieval.margin` its lead over
 the runner-up's confidence, and every `Hit.score` is that entry's confidence, so the
@@ -36,32 +39,34 @@ from __future__ import annotations
 import numpy as np
 
 from botkit.index import KnowledgeIndex
+from botkit.scoring import fused
+from botkit.scoring.refit import Fitter
+from botkit.scoring.tfidf import CharTfidf
 from botkit.types import Hit, Retrieval
 
 _LANGUAGE_SLACK = 0.15
 _MIN_SHRINKAGE = 0.5
 _CENTROID_WEIGHT = 0.4
-_TEMPERATURE = 0.1
-_COMPETITORS = 10  # entries sharing the softmax
-_SIMILARITY_WEIGHT = 0.5
 _SHORTLIST = 400  # entries scored exactly; larger knowledge bases are sketched first
 _SKETCH_DIMS = 128
+REGRESSION_LIMIT = 1_000_000  # phrasings x entries up to which a softmax regression is fitted (measured build time)
 
 
 class Retriever:
     """Finds the knowledge entries closest to a question (see the module docstring for the scoring).
 
-    Opening loads every phrasing's vector from the index and whitens it; questions are then
-    scored in memory (faster than a vector-store query). Up to 400 entries are scored
-    exactly; in larger knowledge bases a 128-dimensional sketch of the entries' mean
-    vectors first picks the 400 to score (and the 400 best in the question's language).
+    Opening loads every phrasing's vector from the index, whitens it, builds the TF-IDF
+    postings and (small enough knowledge bases) fits the regression; questions are then
+    scored in memory. Up to 400 entries are scored exactly; in larger knowledge bases a
+    128-dimensional sketch of the entries' mean vectors first picks the 400 to score (and
+    the 400 best in the question's language). `regression=False` leaves the regression out.
     """
 
-    def __init__(self, index: KnowledgeIndex, languages: dict[str, str] | None = None) -> None:
+    def __init__(self, index: KnowledgeIndex, languages: dict[str, str] | None = None, *, regression: bool | None = None) -> None:
         self._embedder = index.embedder
         self._languages = languages or {}  # entry id -> language
         entry_ids, texts, vectors = index.vectors()
-        order = sorted(range(len(entry_ids)), key=lambda row: entry_ids[row])  # one block of rows per entry
+        order = sorted(range(len(entry_ids)), key=lambda row: (entry_ids[row], texts[row]))  # one block per entry, any store's order
         entry_ids = [entry_ids[row] for row in order]
         self._texts = [texts[row] for row in order]
         vectors = vectors[order]
@@ -83,6 +88,16 @@ class Retriever:
         axes = _principal_axes(self._centroids, _SKETCH_DIMS)
         self._sketch = np.ascontiguousarray(axes.T)
         self._sketch_centroids = np.ascontiguousarray(self._centroids @ axes)
+        self._tfidf = CharTfidf(self._texts)
+        if regression is None:
+            regression = 2 <= len(self._entries) and len(self._rows) * len(self._entries) <= REGRESSION_LIMIT
+        self._fitter = Fitter(self._rows, self._block, self._entries) if regression and len(self._entries) >= 2 else None
+        self._weights = fused.WITH_REGRESSION if self._fitter is not None else fused.WITHOUT_REGRESSION
+
+    @property
+    def fitter(self) -> Fitter | None:
+        """The regression's fitter (None without a regression): `fitter.wait()` waits for a background refit."""
+        return self._fitter
 
     def retrieve(self, text: str, lang: str | None = None, limit: int = 5) -> Retrieval:
         """Rank entries for `text`: one `Hit` per entry, best first, at most `limit`."""
@@ -103,19 +118,24 @@ class Retriever:
             per_row = _dot(self._rows[rows], query)
         best = np.maximum.reduceat(per_row, starts)
         similarity = (1 - _CENTROID_WEIGHT) * best + _CENTROID_WEIGHT * _dot(self._centroids[entries], query)
+        lexical = np.maximum.reduceat(self._tfidf.similarities(text)[rows], starts)
+        logits = None if self._fitter is None else self._fitter.model.logits(query)[entries]
+        score = fused.scores(self._weights, similarity, lexical, logits)
         if same is not None and same[entries].any():
             in_lang = same[entries]
             if similarity[in_lang].max() >= similarity.max() - _LANGUAGE_SLACK:
-                similarity = np.where(in_lang, similarity, -np.inf)
-        order = np.lexsort((entries, -similarity))[: max(limit, _COMPETITORS)]  # best first, ties by id
-        order = order[np.isfinite(similarity[order])]
-        scores = confidences([float(similarity[i]) for i in order[:_COMPETITORS]])
+                score = np.where(in_lang, score, -np.inf)
+        competing = np.isfinite(score)
+        confidence = np.zeros(len(score))
+        confidence[competing] = fused.confidences(score[competing])
+        order = np.lexsort((entries, -score))[:limit]  # best first, ties by id
+        order = order[competing[order]]
         ends = np.r_[starts[1:], len(rows)]
-        matched = [rows[starts[i] + int(np.argmax(per_row[starts[i] : ends[i]]))] for i in order[:limit]]
-        hits = tuple(Hit(self._entries[entries[i]], score, self._texts[row]) for i, score, row in zip(order[:limit], scores, matched))
-        confidence = hits[0].score
+        matched = [rows[starts[i] + int(np.argmax(per_row[starts[i] : ends[i]]))] for i in order]
+        hits = tuple(Hit(self._entries[entries[i]], float(confidence[i]), self._texts[row]) for i, row in zip(order, matched))
+        top = hits[0].score
         runner_up = hits[1].score if len(hits) > 1 else 0.0
-        return Retrieval(query=text, hits=hits, confidence=confidence, margin=confidence - runner_up)
+        return Retrieval(query=text, hits=hits, confidence=top, margin=top - runner_up)
 
     def _shortlist(self, query: np.ndarray, same: np.ndarray | None) -> np.ndarray:
         """Indices (sorted) of the entries to score exactly: all, or the sketch's best overall and in the language."""
@@ -129,17 +149,6 @@ class Retriever:
                 in_lang = in_lang[np.argpartition(-rough[in_lang], _SHORTLIST - 1)[:_SHORTLIST]]
             chosen = np.union1d(chosen, in_lang)
         return np.sort(chosen)
-
-
-def confidences(similarities: list[float]) -> list[float]:
-    """Confidence in [0, 1] of each entry, given the best entries' similarities sorted best first."""
-    if not similarities:
-        return []
-    s = np.asarray(similarities, dtype=np.float64)
-    weights = np.exp((s - s[0]) / _TEMPERATURE)
-    share = weights / weights.sum()
-    values = _SIMILARITY_WEIGHT * np.clip(s, 0.0, 1.0) + (1 - _SIMILARITY_WEIGHT) * share
-    return [float(v) for v in np.clip(values, 0.0, 1.0)]
 
 
 def whitening(vectors: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -164,8 +173,8 @@ def whitening(vectors: np.ndarray, starts: np.ndarray) -> np.ndarray:
     shrinkage = max(_MIN_SHRINKAGE, dim / (dim + dof))
     covariance = (1 - shrinkage) * covariance + shrinkage * scale * np.eye(dim)
     eigenvalues, eigenvectors = np.linalg.eigh(covariance)
-    whitening: np.ndarray = (eigenvectors * np.sqrt(scale / eigenvalues)).astype(np.float32)
-    return whitening
+    white: np.ndarray = (eigenvectors * np.sqrt(scale / eigenvalues)).astype(np.float32)
+    return white
 
 
 def _principal_axes(rows: np.ndarray, dims: int) -> np.ndarray:
@@ -173,7 +182,8 @@ def _principal_axes(rows: np.ndarray, dims: int) -> np.ndarray:
     if rows.shape[1] <= dims:
         return np.eye(rows.shape[1], dtype=np.float32)
     _, eigenvectors = np.linalg.eigh((rows.T @ rows).astype(np.float64))  # ascending order
-    return np.ascontiguousarray(eigenvectors[:, ::-1][:, :dims]).astype(np.float32)
+    axes: np.ndarray = np.ascontiguousarray(eigenvectors[:, ::-1][:, :dims]).astype(np.float32)
+    return axes
 
 
 def _dot(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
@@ -184,5 +194,5 @@ def _dot(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:
-    unit: np.ndarray = matrix / np.linalg.norm(matrix, axis=1, keepdims=True).clip(min=1e-12)
-    return unit
+    normalised: np.ndarray = matrix / np.linalg.norm(matrix, axis=1, keepdims=True).clip(min=1e-12)
+    return normalised

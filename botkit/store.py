@@ -168,7 +168,7 @@ class ConversationStore:
 
     def _open(self, conn: Connection, handover: Handover, user_id: str, channel: str, now: float) -> int:
         values = {
-            "reason": handover.reason,
+            "reason": str(handover.reason),  # the value: a database driver may write an enum by its name
             "details": json.dumps(handover.details, ensure_ascii=False),
             "transcript": json.dumps(list(handover.transcript), ensure_ascii=False),
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # both import this module; Client only holds their values
@@ -76,6 +76,35 @@ class Decision(str, Enum):
     CONSENT = "consent"  # a consent dialogue step (opt-in, confirmation, withdrawal)
 
 
+class Reason(StrEnum):
+    """Why the bot decided what it did (`Reply.reason`); a `str`, so it compares and serialises as its value."""
+
+    # answered
+    CONFIDENT = "confident"  # the best entry is clear and above the threshold
+    REPEATED_QUESTION = "repeated_question"  # the same entry as the last answer again
+    CLARIFIED = "clarified"  # the user picked an option of a clarification or suggestion
+    QUICK_REPLY = "quick_reply"  # the user tapped (or typed) a quick reply of the last answer
+    BOT_QUESTION = "bot_question"  # "are you a bot?"
+    GREETING = "greeting"
+    THANKS = "thanks"
+    ACK = "ack"
+    GOODBYE = "goodbye"
+    EMPTY = "empty"  # nothing to look up (emoji, a sticker)
+    # clarify
+    UNCERTAIN = "uncertain"  # below the threshold but within the suggestion band: the best entries are offered
+    AMBIGUOUS = "ambiguous"  # several entries fit about equally well
+    # handover
+    LOW_CONFIDENCE = "low_confidence"
+    REPEATED_MISSES = "repeated_misses"
+    USER_REQUEST = "user_request"
+    NOTHING_FITS = "nothing_fits"  # the user said none of the offered entries fits
+    WAITING = "waiting"  # a handover already waits for a person: a reminder
+    NOBODY_CAME = "nobody_came"  # the handover timed out; the bot tells the user and takes over again
+    # consent and silence
+    CONSENT = "consent"  # a consent dialogue step
+    WITH_HUMAN = "with_human"  # a person has the conversation: the bot stays silent
+
+
 @dataclass(frozen=True)
 class Draft:
     """What the bot wants to say, before a channel shapes it."""
@@ -102,7 +131,7 @@ class Handover:
     """Why and with what a conversation went to a person."""
 
     conversation_id: str
-    reason: str  # low_confidence | user_request | repeated_misses | nothing_fits
+    reason: Reason  # LOW_CONFIDENCE, USER_REQUEST, REPEATED_MISSES or NOTHING_FITS
     details: dict[str, Any]
     transcript: tuple[dict[str, str], ...]
     id: int | None = None  # its place in the queue, once queued
@@ -114,7 +143,7 @@ class Reply:
 
     conversation_id: str
     decision: Decision
-    reason: str
+    reason: Reason
     confidence: float
     entries: tuple[str, ...]
     messages: tuple[Message, ...]
@@ -128,7 +157,7 @@ class Reply:
         """The stable JSON shape of `botkit ask --json` (`phrasing` keys only with an LLM configured)."""
         data: dict[str, Any] = {
             "decision": self.decision.value,
-            "reason": self.reason,
+            "reason": str(self.reason),
             "confidence": round(self.confidence, 4),
             "entries": list(self.entries),
             "messages": [m.text for m in self.messages],

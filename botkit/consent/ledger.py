@@ -1,23 +1,22 @@
 """The consent ledger: append-only consent events per user, channel and topic (GDPR Art. 7).
 
-Nothing is ever updated or deleted except by `erase` (Art. 17): every request, grant and
-withdrawal is a new row, and a consent's current state is its latest event. Consent is kept
-per channel *and* per topic, because a confirmation in one channel does not prove consent
+Nothing is ever updated or deleted except by the erasure in `botkit.privacy` (Art. 17) and the
+retention purge: every request, grant and withdrawal is a new row, and a consent's current
+state is its latest event. Consent is kept per channel *and* per topic, because a confirmation in one channel does not prove consent
 for another (BGH, 10.02.2011, I ZR 164/09).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, func, insert, select
 
-from botkit.db import USER_TABLES, campaign_deliveries, consent_events, erased_key_hash, erased_messages, erasures, webhook_inbox
+from botkit.db import campaign_deliveries, consent_events
 from botkit.errors import ConsentError
 from botkit.types import Client, Topic
 
@@ -50,8 +49,9 @@ class ConsentEvent:
 class ConsentLedger:
     """Records and answers consent for a client's topics, on any SQLAlchemy engine.
 
-    Every write is one short transaction of one INSERT (or, for `erase`, the deletes and
-    the erasure record), so concurrent writers in several processes never lose an event.
+    Every write is one short transaction of one INSERT, so concurrent writers in several
+    processes never lose an event. Export and erasure of everything about a person (GDPR
+    Art. 15 and 17) are `botkit.privacy`'s.
     """
 
     def __init__(self, engine: Engine, client: Client, *, clock: Callable[[], float] = time.time) -> None:
@@ -190,64 +190,6 @@ class ConsentLedger:
             rows = conn.execute(query.order_by(consent_events.c.id)).mappings().all()
         return [_event(r) for r in rows]
 
-    def export(self, user_id: str) -> dict[str, Any]:
-        """Everything stored about a user (Art. 15): every row of every personal-data table, as JSON-ready data."""
-        tables: dict[str, list[dict[str, Any]]] = {}
-        with self.engine.connect() as conn:
-            for table in USER_TABLES:
-                rows = conn.execute(select(table).where(table.c.user_id == user_id).order_by(*table.primary_key.columns)).mappings().all()
-                tables[table.name] = [dict(r) for r in rows]
-        return {
-            "user_id": user_id,
-            "controller": {"name": self.client.name, "contact": self.client.contact, "privacy_url": self.client.privacy_url},
-            "exported_at": _iso(self._clock()),
-            "consents": [
-                {"channel": e.channel, "topic": e.topic, "state": e.state, "version": e.version, "since": _iso(e.at)}
-                for e in self.states(user_id)
-            ],
-            "tables": tables,
-        }
-
-    def erase(self, user_id: str) -> dict[str, int]:
-        """Delete every row about a user from every personal-data table (Art. 17); returns rows removed per table.
-
-        The erasure itself is recorded with its time and counts only. No identifier of the
-        person is kept, not even a salted hash of the user id: a hash that can be recomputed
-        from the user id is still personal data (GDPR Recital 26). What is kept are tombstones
-        of the user's webhook events (keyed hashes of platform message ids, see
-        `erased_key_hash`), so a platform's late redelivery is dropped instead of answered.
-        On SQLite the deleted rows are overwritten (`secure_delete`) and the write-ahead log
-        is checkpointed and truncated, so no copy stays on disk while the server runs.
-        """
-        if not user_id:
-            raise ConsentError("erase needs a user id; an empty id would match nothing or everything")
-        removed: dict[str, int] = {}
-        sqlite = self.engine.dialect.name == "sqlite"
-        with self.engine.begin() as conn:
-            if sqlite:
-                conn.exec_driver_sql("PRAGMA secure_delete=ON")  # zero the freed pages, not only unlink them
-            keys = conn.execute(select(webhook_inbox.c.key).where(webhook_inbox.c.user_id == user_id)).scalars().all()
-            hashes = {erased_key_hash(k) for k in keys}
-            known = set(conn.execute(select(erased_messages.c.key_hash).where(erased_messages.c.key_hash.in_(hashes))).scalars())
-            if hashes - known:
-                conn.execute(insert(erased_messages), [{"key_hash": h, "at": self._clock()} for h in sorted(hashes - known)])
-            for table in USER_TABLES:
-                removed[table.name] = conn.execute(delete(table).where(table.c.user_id == user_id)).rowcount
-            conn.execute(insert(erasures).values(removed=json.dumps(removed), at=self._clock()))
-        if sqlite:
-            self._checkpoint()
-        return removed
-
-    def _checkpoint(self) -> None:
-        """Copy the write-ahead log into the database and truncate it; retried while readers hold it."""
-        for attempt in range(50):
-            with self.engine.connect() as conn:
-                busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
-            if busy is None or busy[0] == 0:
-                return
-            time.sleep(0.02 * (attempt + 1))
-        raise ConsentError("the erasure is committed, but the database's write-ahead log is still in use; run the erase again")
-
     def record_delivery(
         self,
         campaign: str,
@@ -344,8 +286,10 @@ class ConsentLedger:
             at=self._clock() if at is None else at,
         )
         with self.engine.begin() as conn:
-            new_id = conn.execute(insert(consent_events).values(**values).returning(consent_events.c.id)).scalar_one()
-        return ConsentEvent(id=int(new_id), **values)  # type: ignore[arg-type]
+            key = conn.execute(insert(consent_events).values(**values)).inserted_primary_key
+        if key is None:
+            raise ConsentError("the database returned no id for the new consent event")
+        return ConsentEvent(id=int(key[0]), **values)  # type: ignore[arg-type]
 
     def _latest(self, where: Any) -> list[ConsentEvent]:
         latest = (

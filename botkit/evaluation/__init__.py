@@ -2,5 +2,5 @@
 
 Modules: `cases` (read test files), `runner` (run a bot over them), `metrics` (pure
 numbers), `tuning` (choose the threshold; `botkit.calibration` stores it), `report` (HTML
-and CSV), `formats` (channel checks of sent messages). Import them directly.
+and CSV). Sent messages are checked by `botkit.channels.limits`. Import them directly.
 """

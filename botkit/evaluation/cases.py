@@ -6,6 +6,7 @@ Unknown expectation keys are errors, so a typo never turns into a silently passi
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -16,9 +17,10 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from botkit.channels import CHANNELS
-from botkit.errors import EvaluationDataError, Problem
+from botkit.errors import EvaluationDataError, KnowledgeError, Problem
 from botkit.knowledge import KnowledgeBase
 from botkit.tabular import csv_rows
+from botkit.textfile import read_text_file
 
 CASE_COLUMNS = ("question", "expected_id", "lang")
 CONVERSATION_KEYS = ("name", "channel", "consents", "turns")
@@ -43,6 +45,7 @@ PERSON_ACTIONS = ("take", "release")  # `person: take` / `person: release`; any 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)\s*$")
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2})?$")
 _UNREADABLE = object()
+log = logging.getLogger(__name__)
 Report = Callable[..., None]
 """`report(field, message, line=None)`: record a problem of the item being read."""
 
@@ -98,7 +101,7 @@ class Conversation:
 
 
 def load_cases(path: str | Path) -> list[Case]:
-    """Read cases from a CSV (`question,expected_id,lang`) or YAML file (a list with those keys)."""
+    """Read cases from a CSV (`question,expected_id,lang`) or YAML file (a list with those keys); UTF-8 or Windows-1252."""
     path = Path(path)
     problems: list[Problem] = []
     text = _read_text(path, problems)
@@ -178,16 +181,18 @@ def check_references(knowledge: KnowledgeBase, items: Iterable[Case | Conversati
 
 
 def _read_text(path: Path, problems: list[Problem]) -> str | None:
+    """The file's text (UTF-8, or Windows-1252 with a logged notice); None with a problem if unreadable."""
     if not path.is_file():
         problems.append(Problem(str(path), None, None, "does not exist; pass a .csv or .yaml test file"))
         return None
-    data = path.read_bytes()
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        problems.append(Problem(path.name, line, None, "is not UTF-8; save it as 'CSV UTF-8' or UTF-8 text"))
+        read = read_text_file(path, name=path.name)
+    except KnowledgeError as exc:
+        problems.extend(exc.problems)
         return None
+    if read.notice:
+        log.warning(read.notice)
+    return read.text
 
 
 # A raw case row: field values, line of the row, line of each field.

@@ -168,6 +168,7 @@ def case_metrics(results: Sequence[CaseResult]) -> dict[str, float | int | None]
         "clarify_rate": clarify_rate(results),
         "suggest_rate": suggest_rate(results),
         "wrong_answer_rate": wrong_answer_rate(results),
+        "resolved_rate": resolved_rate(results),
         "latency_ms_p50": percentile(latencies, 50),
         "latency_ms_p99": percentile(latencies, 99),
     }

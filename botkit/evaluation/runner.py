@@ -14,11 +14,11 @@ from typing import Any
 
 from botkit.bot import Bot
 from botkit.channels import prefer_gsm7
+from botkit.channels.limits import message_problems, visible_text
 from botkit.channels.markup import to_plain
 from botkit.consent import ConsentLedger, send_campaign
 from botkit.errors import ConfigError
 from botkit.evaluation.cases import Case, Conversation, Turn
-from botkit.evaluation.formats import message_problems, visible_text
 from botkit.evaluation.metrics import CaseResult, percentile
 from botkit.index import ProgressFn
 from botkit.policy.disclosure import says_it_is_a_bot
@@ -326,7 +326,10 @@ def _leaks(messages: Sequence[Message], marketing: list[FaqEntry], consented: fr
 
 def _warm_up(bot: Bot, text: str) -> None:
     # The embedder loads its model on first use (seconds); that is start-up, not reply latency.
+    # A regression still being refitted in the background is awaited, so results do not depend on timing.
     bot.retriever.retrieve(text)
+    if bot.retriever.fitter is not None:
+        bot.retriever.fitter.wait()
 
 
 def _require_new(bot: Bot, conversation_id: str) -> None:
@@ -357,6 +360,7 @@ def conversation_metrics(results: Sequence[ConversationResult]) -> dict[str, flo
         "clarify_rate": None,
         "suggest_rate": None,
         "wrong_answer_rate": None,
+        "resolved_rate": None,
         "latency_ms_p50": percentile(latencies, 50),
         "latency_ms_p99": percentile(latencies, 99),
         "turns": len(turns),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botkit.channels.profiles import ChannelProfile, HouseRules
@@ -15,6 +16,20 @@ if TYPE_CHECKING:  # the webhook's settings need the `server` extra; platforms m
     from botkit.webhook.settings import WebhookSettings
 
 
+@dataclass(frozen=True)
+class Look:
+    """The colours of a platform's chat, for the workbench simulator (an approximation, not the app)."""
+
+    background: str
+    bot: str
+    bot_text: str
+    user: str
+    user_text: str
+    button: str
+    button_text: str
+    stacked_buttons: bool = False  # buttons one under another (WhatsApp, Telegram), not side by side
+
+
 class Platform(Protocol):
     """One messaging platform: its messages' look, its webhook, and its send API.
 
@@ -25,6 +40,8 @@ class Platform(Protocol):
     """
 
     name: str
+    display_name: str  # as people write it: in consent texts ("hier im Chat (WhatsApp)") and the simulator
+    look: Look  # its chat's colours in the workbench simulator
     needs: tuple[str, ...]  # WebhookSettings fields that must all be set to serve its webhook; () = no webhook
     auth_header: str  # the request header whose absence answers 401 (403 when it is wrong)
     handshake: bool  # answers Meta's GET subscription handshake (hub.challenge)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from botkit.channels.profiles import ChannelProfile, HouseRules
 from botkit.channels.render import Options
 from botkit.errors import ConfigError, PayloadError, SignatureError, StaleRequestError
+from botkit.platforms.base import Look
 from botkit.platforms.events import Inbound, Kind, Outgoing
 from botkit.platforms.payload import choice_text, ident, items, load, obj, text
 from botkit.types import Message, Reply
@@ -89,6 +90,8 @@ class Chatwoot:
     """Chatwoot's Agent Bot webhook and Application API."""
 
     name = "chatwoot"
+    display_name = "Chatwoot"
+    look = Look("#f6f7f9", "#ffffff", "#1f2937", "#1f93ff", "#ffffff", "#ffffff", "#1f93ff")
     needs: tuple[str, ...] = ("chatwoot_url", "chatwoot_token", "chatwoot_webhook_secret")
     auth_header = SIGNATURE_HEADER
     handshake = False

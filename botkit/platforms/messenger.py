@@ -9,6 +9,7 @@ from botkit.channels.profiles import ChannelProfile, HouseRules
 from botkit.channels.render import Options
 from botkit.errors import PayloadError
 from botkit.platforms import meta
+from botkit.platforms.base import Look
 from botkit.platforms.events import ANSWERED_KINDS, Inbound, Kind, Outgoing
 from botkit.platforms.payload import choice_text, ident, items, load, obj, text
 from botkit.types import Message, Reply
@@ -27,6 +28,8 @@ class Messenger:
     """The Messenger Platform (`object: "page"`), with the handover protocol's `standby` channel."""
 
     name = "messenger"
+    display_name = "Messenger"
+    look = Look("#ffffff", "#f0f0f0", "#050505", "#0084ff", "#ffffff", "#ffffff", "#0084ff")
     needs: tuple[str, ...] = ("messenger_app_secret", "verify_token", "messenger_page_token")
     auth_header = meta.SIGNATURE_HEADER
     handshake = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from botkit.channels.profiles import ChannelProfile, HouseRules
 from botkit.channels.render import Options
 from botkit.channels.sms import sms_info
-from botkit.platforms.base import WithoutWebhook
+from botkit.platforms.base import Look, WithoutWebhook
 from botkit.types import Message
 
 
@@ -13,6 +13,8 @@ class Sms(WithoutWebhook):
     """SMS messages with their encoding and segment count; quick replies arrive as numbered text."""
 
     name = "sms"
+    display_name = "SMS"
+    look = Look("#ffffff", "#e9e9eb", "#000000", "#34c759", "#ffffff", "#ffffff", "#000000")
 
     def build(
         self, profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None

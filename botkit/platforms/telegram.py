@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from botkit.channels.profiles import ChannelProfile, HouseRules
 from botkit.channels.render import Options
 from botkit.errors import SignatureError
+from botkit.platforms.base import Look
 from botkit.platforms.events import Inbound, Kind, Outgoing
 from botkit.platforms.payload import choice_text, ident, load, obj, text
 from botkit.types import Message, Reply
@@ -35,6 +36,8 @@ class Telegram:
     """The Telegram Bot API: one `Update` per webhook request."""
 
     name = "telegram"
+    display_name = "Telegram"
+    look = Look("#d5e4c4", "#ffffff", "#000000", "#effdde", "#000000", "#b7c9a5", "#ffffff", stacked_buttons=True)
     needs: tuple[str, ...] = ("telegram_bot_token", "telegram_secret_token")
     auth_header = SECRET_HEADER
     handshake = False

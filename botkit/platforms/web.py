@@ -6,7 +6,7 @@ from typing import Any
 
 from botkit.channels.profiles import ChannelProfile, HouseRules
 from botkit.channels.render import Options
-from botkit.platforms.base import WithoutWebhook
+from botkit.platforms.base import Look, WithoutWebhook
 from botkit.types import Message
 
 
@@ -14,6 +14,8 @@ class Web(WithoutWebhook):
     """Messages for a web chat widget: `{"text", "quick_replies": [{"title", "payload"}], "image"}`."""
 
     name = "web"
+    display_name = "Web chat"
+    look = Look("#f6f7f9", "#ffffff", "#1f2937", "#2563eb", "#ffffff", "#ffffff", "#2563eb")
 
     def build(
         self, profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None

@@ -11,6 +11,7 @@ from botkit.channels.render import Options
 from botkit.channels.split import shorten
 from botkit.errors import ConfigError
 from botkit.platforms import meta
+from botkit.platforms.base import Look
 from botkit.platforms.events import Inbound, Kind, Outgoing
 from botkit.platforms.payload import choice_text, ident, items, load, obj, text
 from botkit.types import Message, Reply
@@ -23,6 +24,8 @@ class WhatsApp:
     """The WhatsApp Cloud API (`object: "whatsapp_business_account"`)."""
 
     name = "whatsapp"
+    display_name = "WhatsApp"
+    look = Look("#efeae2", "#ffffff", "#111b21", "#d9fdd3", "#111b21", "#ffffff", "#008069", stacked_buttons=True)
     needs: tuple[str, ...] = ("whatsapp_app_secret", "verify_token", "whatsapp_token")
     auth_header = meta.SIGNATURE_HEADER
     handshake = True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from botkit.types import Decision, Retrieval
+from botkit.types import Decision, Reason, Retrieval
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class Verdict:
     """A decision with its machine-readable reason."""
 
     decision: Decision
-    reason: str
+    reason: Reason
 
 
 def clarify_options(retrieval: Retrieval, limits: Thresholds, most: int = 3) -> tuple[str, ...]:
@@ -66,19 +66,19 @@ def decide(retrieval: Retrieval, limits: Thresholds, misses: int, repeats_last_a
     would repeat the previous answer counts as a miss, so the bot never loops.
     """
     if retrieval.top is None:
-        return Verdict(Decision.HANDOVER, "low_confidence")
+        return Verdict(Decision.HANDOVER, Reason.LOW_CONFIDENCE)
     if retrieval.confidence < limits.threshold:
         band = limits.suggest_threshold
         if band is not None and retrieval.confidence >= band:
-            return Verdict(Decision.CLARIFY, "uncertain")
-        return Verdict(Decision.HANDOVER, "low_confidence")
+            return Verdict(Decision.CLARIFY, Reason.UNCERTAIN)
+        return Verdict(Decision.HANDOVER, Reason.LOW_CONFIDENCE)
     second = retrieval.hits[1] if len(retrieval.hits) > 1 else None
     ambiguous = (
         second is not None and retrieval.margin < limits.clarify_margin and retrieval.confidence - retrieval.margin >= limits.threshold
     )
     missed = ambiguous or repeats_last_answer
     if missed and misses + 1 >= limits.max_misses:
-        return Verdict(Decision.HANDOVER, "repeated_misses")
+        return Verdict(Decision.HANDOVER, Reason.REPEATED_MISSES)
     if ambiguous:
-        return Verdict(Decision.CLARIFY, "ambiguous")
-    return Verdict(Decision.ANSWERED, "repeated_question" if repeats_last_answer else "confident")
+        return Verdict(Decision.CLARIFY, Reason.AMBIGUOUS)
+    return Verdict(Decision.ANSWERED, Reason.REPEATED_QUESTION if repeats_last_answer else Reason.CONFIDENT)

@@ -18,10 +18,7 @@ redelivers). Never 500.
 
 from __future__ import annotations
 
-import os
-import socket
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.metadata import version
@@ -43,7 +40,7 @@ from botkit.webhook.agent import agent_router
 from botkit.webhook.logs import guard_logs, log, mask
 from botkit.webhook.metrics import CONTENT_TYPE, Metrics
 from botkit.webhook.outbox import WebhookQueue
-from botkit.webhook.sender import Sender
+from botkit.webhook.runner import open_worker, process_owner
 from botkit.webhook.settings import WebhookSettings
 from botkit.webhook.worker import Worker
 from botkit.webhook.writer import GroupWriter, durable_engine
@@ -93,6 +90,8 @@ def create_app(
     Args:
         client: the HTTP client for the send APIs; by default one is opened with the app.
             Its requests go where each platform's `address` says (e.g. `settings.graph_api_base`).
+            Unused when `settings.web_replies` is off: then the app only verifies, saves and
+            acknowledges, and `botkit worker` processes (`botkit.webhook.runner`) reply.
         clock: time source for leases, retries and timestamps.
         retention: what the worker purges, at most once an hour (`botkit.retention`).
 
@@ -107,27 +106,25 @@ def create_app(
     queue = WebhookQueue(bot.store.engine)
     engine = durable_engine(bot.store.engine)
     intake = GroupWriter(engine)  # acknowledged events: fsynced before the 200
-    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    owner = process_owner()
     workers: list[Worker] = []
     metrics = Metrics(bot.store.engine, clock)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        http = client or httpx.AsyncClient(limits=httpx.Limits(max_connections=64))
-        marks = GroupWriter(bot.store.engine)  # send results: many deliveries share a commit
-        worker = Worker(bot, queue, marks, Sender(http, settings, scrubber), settings, clock=clock, owner=owner,
-                        retention=retention, metrics=metrics)
-        workers.append(worker)
-        worker.start()
-        log.info("serving %s at /webhook/<platform>", ", ".join(platforms))
         try:
-            yield
+            if settings.web_replies:
+                async with open_worker(bot, settings, scrubber=scrubber, clock=clock, owner=owner, client=client,
+                                       retention=retention, metrics=metrics) as worker:
+                    workers.append(worker)
+                    log.info("serving %s at /webhook/<platform>, replying in this process", ", ".join(platforms))
+                    yield
+                    workers.remove(worker)
+            else:
+                log.info("serving %s at /webhook/<platform>; `botkit worker` processes reply", ", ".join(platforms))
+                yield
         finally:
-            await worker.stop()
-            workers.remove(worker)
             await intake.close()
-            if client is None:
-                await http.aclose()
             if engine is not bot.store.engine:
                 engine.dispose()
 

@@ -15,7 +15,7 @@ from botkit.webhook.settings import load_settings
 from botkit.wiring import open_bot
 
 MANIFEST = "botkit-export.json"
-KNOWLEDGE_ENV = "BOTKIT_SERVE_KNOWLEDGE"  # set by `botkit serve --workers N` for its worker processes
+KNOWLEDGE_ENV = "BOTKIT_SERVE_KNOWLEDGE"  # set by `botkit serve --web N` for its uvicorn processes
 
 
 def app_for_knowledge(knowledge: Path, env_file: Path | None = Path(".env"), defaults: dict[str, str] | None = None) -> FastAPI:
@@ -31,7 +31,7 @@ def app_for_knowledge(knowledge: Path, env_file: Path | None = Path(".env"), def
 
 
 def app_from_env() -> FastAPI:
-    """Factory for uvicorn worker processes of `botkit serve`: the knowledge path comes from the environment."""
+    """Factory for the uvicorn processes of `botkit serve --web N`: the knowledge path comes from the environment."""
     knowledge = os.environ.get(KNOWLEDGE_ENV)
     if not knowledge:
         raise ConfigError(f"{KNOWLEDGE_ENV} is not set; start the server with `botkit serve KNOWLEDGE`")

@@ -17,6 +17,7 @@ from botkit.errors import ConfigError
 from botkit.index import ProgressFn
 from botkit.knowledge import client_file, knowledge_files
 from botkit.protocols import Embedder
+from botkit.webhook.container import write_container_files
 from botkit.webhook.entry import MANIFEST
 from botkit.webhook.lock import botkit_wheel, pinned_requirements
 from botkit.wiring import build, data_dir
@@ -33,11 +34,12 @@ ENV_VARS: tuple[tuple[str, str], ...] = (
     ("BOTKIT_TELEGRAM_SECRET_TOKEN", "Telegram: the secret_token you pass to setWebhook (1-256 of A-Z a-z 0-9 _ -)"),
     ("BOTKIT_GRAPH_API_BASE", "optional: Graph API root (default https://graph.facebook.com/v21.0); point staging elsewhere"),
     ("BOTKIT_TELEGRAM_API_BASE", "optional: Bot API root (default https://api.telegram.org)"),
-    ("BOTKIT_DATABASE_URL", "optional: a database server (postgresql://...) instead of data/botkit.db"),
+    ("BOTKIT_DATABASE_URL", "optional: a database server (postgresql+psycopg://...) instead of data/botkit.db"),
     ("BOTKIT_CHROMA_URL", "optional: a Chroma server (`chroma run`) holding the index, for many machines"),
     ("BOTKIT_MESSENGER_APP_ID", "optional: this app's id, so handover events are read exactly"),
     ("BOTKIT_MESSENGER_HANDOVER_APP_ID", "optional: the app people take over in (default: Meta's Page Inbox)"),
     ("BOTKIT_WHATSAPP_PHONE_NUMBER_ID", "optional: the sender number when an event names none"),
+    ("POSTGRES_PASSWORD", "compose.yaml only: the password of its PostgreSQL database (a long string of letters and digits)"),
 )
 
 _APP_PY = '''"""ASGI entry point of an exported botkit bot.
@@ -72,8 +74,9 @@ def export_bot(
     server), the calibration, a manifest with the bot's settings and channel limits, an
     ASGI entry point (`app.py`), an empty database, `.env.example`, the botkit wheel in `wheels/`,
     `requirements.lock` pinning every dependency as installed here, `requirements.txt`
-    installing both (nothing from an index by botkit's name) and a README with the
-    environment variables and the command that serves it.
+    installing both (nothing from an index by botkit's name), a `Dockerfile` and `compose.yaml`
+    (web and worker on PostgreSQL and a Chroma server; `botkit.webhook.container`) and a README
+    with the environment variables and the commands that serve it.
 
     Raises:
         ConfigError: `out` exists and is not empty.
@@ -98,6 +101,7 @@ def export_bot(
         calibration = "data/calibration.json"
     open_database(f"sqlite:///{target / 'data' / 'botkit.db'}").dispose()  # tables exist before workers race
 
+    defaults = _settings_defaults(settings, calibration)
     manifest = {
         "botkit": version("botkit"),
         "knowledge": name,
@@ -105,13 +109,14 @@ def export_bot(
         "client": knowledge.client.name,
         "consent_topics": {t.id: t.version for t in knowledge.client.topics},
         "channels": {c: _limits(c) for c in ("messenger", "whatsapp", "telegram")},
-        "settings": _settings_defaults(settings, calibration),
+        "settings": defaults,
         "files": copied,
     }
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (target / "app.py").write_text(_APP_PY, encoding="utf-8")
     _write_requirements(target, ("server", "llm") if settings.llm_enabled else ("server",))
     (target / ".env.example").write_text("".join(f"# {help_}\n{var}=\n" for var, help_ in ENV_VARS), encoding="utf-8")
+    write_container_files(target, name, defaults)
     (target / "README.md").write_text(_readme(knowledge.client.name, len(knowledge.entries), name, settings), encoding="utf-8")
     return target
 
@@ -207,6 +212,18 @@ or the database in `BOTKIT_DATABASE_URL`; for several machines also set `BOTKIT_
 Events are saved before the platform gets its 200; a redelivered message is never answered again,
 also across restarts. Sends are at-least-once for the message in flight when a process dies, exactly
 once otherwise.
+
+## Run in containers
+
+```bash
+cp .env.example .env   # the platform secrets and POSTGRES_PASSWORD
+docker compose up --build --scale worker=2
+```
+
+`compose.yaml` runs the web role (`botkit serve`, port 8080, healthy when `/healthz` answers), the
+worker role (`botkit worker`), PostgreSQL and a Chroma server (`BOTKIT_CHROMA_URL`); the services read
+their secrets from `.env`, which never goes into the image (`.dockerignore`). The `Dockerfile` installs
+botkit and every pinned dependency from wheels only, as a non-root user.
 
 ## Endpoints
 

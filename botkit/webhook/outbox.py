@@ -1,8 +1,9 @@
 """The persisted inbox and outbox of the webhook: idempotent intake, leased work, ordered sends.
 
 Inbox rows are written before the platform gets its 200 and are unique per platform
-message id, so a redelivery (also after a restart) is recognised and dropped. Workers of
-any number of processes claim rows with a lease; a conversation's rows are processed one
+message id, so a redelivery (also after a restart) is recognised and dropped; on
+PostgreSQL the saving transaction also NOTIFYs idle workers. Workers of any number of
+processes claim rows with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL); a conversation's rows are processed one
 after another, oldest first, and conversations take turns (one event each per round), so
 a burst in one conversation does not hold up the others.
 A crashed worker's lease runs out and another worker (or the restarted process) takes the
@@ -57,7 +58,7 @@ class OutboxItem:
 
 
 _UNSENT = ("pending", "sending")
-_CLAIM_TRIES = 8  # lost races in a row before a worker waits for the next poll
+INBOX_CHANNEL = "botkit_inbox"  # PostgreSQL NOTIFY channel: new events were saved
 
 
 class WebhookQueue:
@@ -68,7 +69,9 @@ class WebhookQueue:
     """
 
     def __init__(self, engine: Engine) -> None:
-        dialects: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+        dialects: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
+            "sqlite": sqlite.insert, "postgresql": postgresql.insert,
+        }
         if engine.dialect.name not in dialects:
             raise ConfigError(f"the webhook needs SQLite or PostgreSQL, not {engine.dialect.name!r}")
         self.engine = engine
@@ -95,6 +98,9 @@ class WebhookQueue:
                 # RETURNING, not rowcount: psycopg reports -1 for some of these inserts on PostgreSQL
                 new = self._insert(webhook_inbox).values(**row).on_conflict_do_nothing(index_elements=["key"]).returning(webhook_inbox.c.id)
                 saved += len(conn.execute(new).fetchall())
+            if saved and self.engine.dialect.name == "postgresql":
+                # delivered at commit, to every `botkit worker` listening (see `botkit.webhook.wakeup`)
+                conn.execute(select(func.pg_notify(INBOX_CHANNEL, "")))
         return saved, len(events) - saved
 
     def claim(self, owner: str, now: float, lease: float, conn: Connection | None = None) -> InboxItem | None:
@@ -104,6 +110,14 @@ class WebhookQueue:
         Conversations take turns: the one whose first event has been waiting longest goes
         next, counted from when it arrived or its predecessor was done, whichever is later.
         So a conversation with thousands of queued events gets one turn per round, not all.
+        A conversation whose earlier sends are unsent and not held by `owner` (another process
+        delivers them, a dead one held them, or they wait for a retry) waits for them, so
+        replies reach the user in order also across processes and crashes.
+
+        One statement on both databases: `UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP
+        LOCKED) RETURNING`. On PostgreSQL concurrent workers skip the rows others are
+        claiming instead of waiting for them; SQLite ignores the locking clause and runs the
+        statement under its single write lock (one claim at a time across all processes).
         """
         i, h, j = webhook_inbox, webhook_inbox.alias("h"), webhook_inbox.alias("j")
         heads = select(func.min(i.c.id).label("head")).where(i.c.status == "pending").group_by(i.c.conversation_id).subquery()
@@ -111,29 +125,22 @@ class WebhookQueue:
             select(j.c.done_at).where(j.c.conversation_id == h.c.conversation_id, j.c.id < h.c.id).order_by(j.c.id.desc()).limit(1)
         ).scalar_subquery()
         waiting_since = case((before > h.c.received_at, before), else_=h.c.received_at)
-        query = select(h).join(heads, h.c.id == heads.c.head).where(_free(h, now)).order_by(waiting_since, h.c.id).limit(1)
+        o = webhook_outbox
+        elsewhere = select(o.c.id).where(
+            o.c.conversation_id == h.c.conversation_id, o.c.status.in_(_UNSENT), or_(o.c.lease_owner.is_(None), o.c.lease_owner != owner)
+        ).exists()
+        head = (
+            select(h.c.id).join(heads, h.c.id == heads.c.head).where(h.c.status == "pending", _free(h, now), ~elsewhere)
+            .order_by(waiting_since, h.c.id).limit(1).with_for_update(of=h, skip_locked=True)
+        ).scalar_subquery()
         token = f"{owner}#{uuid.uuid4().hex[:12]}"
-        for _ in range(_CLAIM_TRIES):
-            # Without a caller's transaction: read, then claim with a guarded UPDATE in a short
-            # write transaction of its own (a read-then-write transaction can fail outright
-            # under WAL when another writer commits in between).
-            if conn is None:
-                with self.engine.connect() as reader:
-                    row = reader.execute(query).mappings().first()
-            else:
-                row = conn.execute(query).mappings().first()
-            if row is None:
-                return None
-            with self._tx(conn) as writer:
-                claimed = writer.execute(
-                    update(i)
-                    .where(i.c.id == row["id"], i.c.status == "pending", _free(i, now))
-                    .values(lease_owner=token, lease_until=now + lease)
-                )
-            if claimed.rowcount == 1:
-                return InboxItem(row["id"], _event(row), row["attempts"], token)
-            # another worker took this one first: look for the next
-        return None
+        claim = (
+            update(i).where(i.c.id == head, i.c.status == "pending", _free(i, now))
+            .values(lease_owner=token, lease_until=now + lease).returning(*i.c)
+        )
+        with self._tx(conn) as writer:
+            row = writer.execute(claim).mappings().first()
+        return None if row is None else InboxItem(row["id"], _event(row), row["attempts"], token)
 
     def renew(self, item: InboxItem, now: float, lease: float) -> bool:
         """Extend the lease of a claim still being handled; False once another worker took it over."""
@@ -177,8 +184,10 @@ class WebhookQueue:
                     "lease_until": now + lease,
                     "created_at": now,
                 }
-                new_id = conn.execute(insert(webhook_outbox).values(**values).returning(webhook_outbox.c.id)).scalar_one()
-                rows.append(OutboxItem(int(new_id), item.id, seq, event.conversation_id, event.user_id, request, 0))
+                result = conn.execute(insert(webhook_outbox).values(**values))
+                key = result.inserted_primary_key
+                assert key is not None  # an INSERT of one row always has one
+                rows.append(OutboxItem(int(key[0]), item.id, seq, event.conversation_id, event.user_id, request, 0))
         return rows
 
     def give_up(self, item: InboxItem, error: str, retry_at: float | None, conn: Connection | None = None) -> bool:

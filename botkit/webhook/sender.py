@@ -48,7 +48,7 @@ class Sender:
             result: SendResult | None = state.outcome.result() if state.outcome is not None else None
             if result is not None and result.retry_after is not None:
                 return min(result.retry_after, settings.retry_max_wait)
-            return backoff(state)
+            return float(backoff(state))
 
         self._wait = wait
 

@@ -53,6 +53,8 @@ class WebhookSettings(BaseSettings):
     reply_workers: int = 1  # concurrent bot replies per process (a conversation stays in order)
     max_body_bytes: int = 1_000_000
     agent_token: SecretStr | None = None  # Bearer token of the agent API at /agent; unset: no such routes
+    web_replies: bool = True  # the web process also replies and sends; False when `botkit worker` processes do
+    wake_poll_seconds: float = 0.1  # how often an idle `botkit worker` on SQLite looks for new events (no NOTIFY)
 
     def platforms(self) -> tuple[str, ...]:
         """The platforms whose secrets are complete.

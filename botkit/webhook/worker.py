@@ -1,5 +1,7 @@
 """The background side of the webhook: persisted events -> bot -> send-API calls.
 
+It runs in the web process (`botkit serve`, the default) or in `botkit worker` processes
+(`botkit.webhook.runner`), any number of them on one database.
 One or more reply loops claim inbox events (a conversation's events strictly in order),
 run the synchronous bot in a worker thread so the event loop keeps acknowledging, and
 write the rendered sends to the outbox in the same transaction that marks the event
@@ -32,6 +34,7 @@ from botkit.webhook.metrics import Metrics
 from botkit.webhook.outbox import InboxItem, OutboxItem, WebhookQueue
 from botkit.webhook.sender import Sender
 from botkit.webhook.settings import WebhookSettings
+from botkit.webhook.wakeup import InboxListener
 from botkit.webhook.writer import GroupWriter
 
 PURGE_EVERY = 3600.0  # seconds between retention purges of one worker
@@ -53,7 +56,15 @@ class Worker:
         owner: str,
         retention: RetentionPolicy | None = None,
         metrics: Metrics | None = None,
+        idle_poll: float | None = None,
     ) -> None:
+        """Args:
+            clock: time source of leases, retries and timestamps (a `ManualClock` in tests).
+            owner: this process's name in leases; unique per process.
+            idle_poll: seconds an idle reply loop waits before it looks at the inbox again,
+                unless woken (by the web app in the same process, or a PostgreSQL NOTIFY);
+                `settings.poll_seconds` by default.
+        """
         self.bot = bot
         self.metrics = metrics
         self.queue = queue
@@ -64,6 +75,8 @@ class Worker:
         self._clock = clock
         self._retention = retention if retention is not None and retention.active else None
         self._next_purge = 0.0
+        self._idle_poll = settings.poll_seconds if idle_poll is None else idle_poll
+        self._listener: InboxListener | None = None
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._tails: dict[str, asyncio.Task[Any]] = {}  # last delivery task per conversation
@@ -77,6 +90,13 @@ class Worker:
         for _ in range(max(1, self.settings.reply_workers)):
             self._keep_running(self._reply_loop)
         self._keep_running(self._sweep_loop)
+        if self.queue.engine.dialect.name == "postgresql":
+            loop = asyncio.get_running_loop()
+
+            def wake_soon() -> None:  # from the listener's thread
+                loop.call_soon_threadsafe(self.wake)
+
+            self._listener = InboxListener(self.queue.engine, wake_soon).start()
 
     def _keep_running(self, loop: Callable[[], Any]) -> None:
         """Run a loop; should it ever die of a bug, log that and start it again."""
@@ -94,6 +114,9 @@ class Worker:
 
     async def stop(self) -> None:
         """Cancel the loops and deliveries and give back the leases, so a restart continues at once."""
+        if self._listener is not None:
+            await anyio.to_thread.run_sync(self._listener.close)
+            self._listener = None
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -243,7 +266,7 @@ class Worker:
                 log.warning("reading the webhook inbox failed: %s", type(exc).__name__)
                 items = None
             if items is None:
-                with anyio.move_on_after(self.settings.poll_seconds):
+                with anyio.move_on_after(self._idle_poll):
                     await self._wake.wait()
                 continue
             self._wake.set()  # there may be more: let idle loops look too

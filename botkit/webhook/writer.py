@@ -62,7 +62,8 @@ class GroupWriter:
         self._waiting.append((op, future))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._drain())
-        return await future
+        result: T = await future
+        return result
 
     async def close(self) -> None:
         """Wait for the writes already handed in."""

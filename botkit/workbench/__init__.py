@@ -1,12 +1,12 @@
-"""The consultant workbench: the logic behind the six discovery-workshop notebooks.
+"""The consultant workbench: the logic behind the seven discovery-workshop notebooks.
 
 `botkit workshop new DIR` makes a workshop folder (`folder.Workshop`) with the notebooks from
 `botkit/workbench/notebooks/`; every notebook starts from `Workshop.open(WORKSHOP)`.
 Modules: `folder` (the workshop folder and `workshop.yaml`), `session` (a notebook's bot on
 it, the import), `fixes` (fix a wrong answer and re-test), `script` (scripted chats and
 consent topics from the client's own data), `columns` (map a client's FAQ export to botkit fields), `overlap` (duplicates
-and conflicts), `gaps` (unanswered real questions, grouped), `tradeoff` (the threshold in
-plain words), `simulator` and `bubbles` (the in-notebook chat), `consent` (topic and
+and conflicts), `gaps` (real questions: answered, covered but missed, or not in the FAQ; the holes grouped), `tradeoff` (the threshold in
+plain words), `holdout` (tune on some cases, report on the others), `simulator` and `bubbles` (the in-notebook chat), `consent` (topic and
 campaign previews), `charts`, `widgets` and `report` (the workshop report). Needs the
 `notebooks` extra: `pip install 'botkit[notebooks]'`.
 """
@@ -30,7 +30,7 @@ from botkit.workbench.consent import (
     write_topics,
 )
 from botkit.workbench.fixes import add_paraphrase, new_entry, save_case
-from botkit.workbench.folder import ClientDetails, SavedMapping, Workshop
+from botkit.workbench.folder import ClientDetails, ImportChoices, SavedMapping, Workshop
 from botkit.workbench.gaps import (
     AskedQuestion,
     Cluster,
@@ -39,14 +39,19 @@ from botkit.workbench.gaps import (
     candidate_entries,
     cluster_questions,
     cluster_rows,
+    describe_band,
+    holes,
+    miss_rows,
+    misses,
     plot_answerable,
     question_rows,
     read_questions,
-    unanswered,
     write_candidates,
 )
+from botkit.workbench.holdout import CaseSplit, split_cases
 from botkit.workbench.notices import problem_html, show_problems_briefly
-from botkit.workbench.overlap import Overlap, find_overlaps
+from botkit.workbench.offers import OfferFinding, find_offers, offer_rows
+from botkit.workbench.overlap import Overlap, find_overlaps, overlap_rows, resolve_overlaps
 from botkit.workbench.report import (
     ExportCheck,
     Findings,
@@ -76,10 +81,11 @@ from botkit.workbench.tradeoff import (
     tradeoff_curve,
     workshop_calibration,
 )
-from botkit.workbench.widgets import ClientForm, MappingEditor, ThresholdPicker
+from botkit.workbench.widgets import ClientForm, ImportReview, MappingEditor, ThresholdPicker
 
 __all__ = [
     "AskedQuestion",
+    "CaseSplit",
     "ChatSimulator",
     "ClientDetails",
     "ClientForm",
@@ -91,8 +97,11 @@ __all__ = [
     "Findings",
     "GapFindings",
     "IGNORE",
+    "ImportChoices",
+    "ImportReview",
     "MappedKnowledge",
     "MappingEditor",
+    "OfferFinding",
     "Overlap",
     "SavedMapping",
     "Session",
@@ -113,13 +122,20 @@ __all__ = [
     "consent_script",
     "coverage_table",
     "describe",
+    "describe_band",
     "example_conversations",
     "export_workshop",
+    "find_offers",
     "find_overlaps",
     "guess_mapping",
+    "holes",
     "import_faq",
+    "miss_rows",
+    "misses",
     "new_entry",
+    "offer_rows",
     "open_decisions",
+    "overlap_rows",
     "person_text",
     "plot_answerable",
     "plot_coverage",
@@ -134,15 +150,16 @@ __all__ = [
     "read_questions",
     "read_table",
     "read_topics",
+    "resolve_overlaps",
     "save_case",
     "scripted_start",
     "show_problems_briefly",
+    "split_cases",
     "topic_labels",
     "topic_rows",
     "tradeoff_at",
     "tradeoff_curve",
     "transcripts",
-    "unanswered",
     "user_text",
     "workshop_calibration",
     "workshop_cases",

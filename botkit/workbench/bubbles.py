@@ -1,8 +1,8 @@
 """Bot replies drawn as HTML chat bubbles in the look of each channel.
 
-An approximation for the workshop, not the apps' real rendering: colours, bubble sides,
-buttons, list messages and split messages are shown so a client sees how short and how
-many messages a reply becomes on each channel.
+An approximation for the workshop, not the apps' real rendering: colours (each platform's
+`look` in `botkit.platforms`), bubble sides, buttons, list messages and split messages are
+shown so a client sees how short and how many messages a reply becomes on each channel.
 """
 
 from __future__ import annotations
@@ -10,34 +10,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from botkit.channels.limits import visible_text
 from botkit.channels.markup import BOLD, ITALIC, find_urls, parse_markup
-from botkit.evaluation.formats import visible_text
+from botkit.channels.profiles import get_profile
+from botkit.platforms import PLATFORMS
+from botkit.platforms.base import Look
 from botkit.types import Message
-
-
-@dataclass(frozen=True)
-class Look:
-    """Colours of one channel's chat."""
-
-    background: str
-    bot: str
-    bot_text: str
-    user: str
-    user_text: str
-    button: str
-    button_text: str
-    label: str
-
-
-LOOKS: dict[str, Look] = {
-    "whatsapp": Look("#efeae2", "#ffffff", "#111b21", "#d9fdd3", "#111b21", "#ffffff", "#008069", "WhatsApp"),
-    "messenger": Look("#ffffff", "#f0f0f0", "#050505", "#0084ff", "#ffffff", "#ffffff", "#0084ff", "Messenger"),
-    "telegram": Look("#d5e4c4", "#ffffff", "#000000", "#effdde", "#000000", "#b7c9a5", "#ffffff", "Telegram"),
-    "sms": Look("#ffffff", "#e9e9eb", "#000000", "#34c759", "#ffffff", "#ffffff", "#000000", "SMS"),
-    "web": Look("#f6f7f9", "#ffffff", "#1f2937", "#2563eb", "#ffffff", "#ffffff", "#2563eb", "Web chat"),
-}
 
 CSS = """
 .bk-chat{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:14px;padding:10px;border-radius:8px;
@@ -58,8 +37,14 @@ CSS = """
 
 
 def look(channel: str) -> Look:
-    """The colours of a channel (the web chat's for an unknown name)."""
-    return LOOKS.get(channel, LOOKS["web"])
+    """The colours of a channel's platform (`Platform.look`; the web chat's for an unknown name)."""
+    return PLATFORMS.get(channel, PLATFORMS["web"]).look
+
+
+def display_name(channel: str) -> str:
+    """A channel's platform as people write it (`Platform.display_name`); an unknown name as it is."""
+    platform = PLATFORMS.get(channel)
+    return platform.display_name if platform is not None else channel
 
 
 def user_bubble(text: str, channel: str) -> str:
@@ -118,7 +103,7 @@ def reply_options(message: Message) -> list[tuple[str, str]]:
 
 
 def _body(message: Message) -> str:
-    if message.channel == "whatsapp":
+    if get_profile(message.channel).markup == "whatsapp":  # its markers stay in the text: show them as styles
         styled = parse_markup(message.text)
         return _styled_html(styled.text, styled.flags)
     return _linked(visible_text(message))
@@ -167,6 +152,6 @@ def _options(message: Message, colours: Look) -> str:
             f'<div class="bk-buttons stacked"><span class="bk-button" style="{style}">☰ {label}</span></div>'
             f'<div class="bk-list">{rows}</div>'
         )
-    stacked = " stacked" if message.channel in ("telegram", "whatsapp") else ""
+    stacked = " stacked" if colours.stacked_buttons else ""
     buttons = "".join(f'<span class="bk-button" style="{style}">{html.escape(title)}</span>' for title, _ in options)
     return f'<div class="bk-buttons{stacked}">{buttons}</div>'

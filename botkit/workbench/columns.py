@@ -25,8 +25,9 @@ from botkit.knowledge import LISTS, OPTIONAL, REQUIRED, RawRecord, validate_reco
 from botkit.language import LanguageDetector
 from botkit.strict_yaml import MAX_FILE_BYTES, compose_yaml, read_capped
 from botkit.tabular import SPREADSHEET_DELIMITERS, sniff_delimiter
+from botkit.textfile import read_text_file
 from botkit.types import FaqEntry
-from botkit.workbench.text import normalize_name, read_text, slugify, unique_id
+from botkit.workbench.text import normalize_name, slugify, unique_id
 
 FIELDS: tuple[str, ...] = (*REQUIRED, *OPTIONAL)
 IGNORE = ""  # the mapping target of a column botkit does not use
@@ -75,6 +76,7 @@ class ClientTable:
     frame: pd.DataFrame
     rows: tuple[int, ...]
     problems: tuple[Problem, ...] = ()  # records that could not be read into the columns
+    notices: tuple[str, ...] = ()  # e.g. read as Windows-1252 rather than UTF-8
 
     @property
     def columns(self) -> list[str]:
@@ -242,7 +244,8 @@ def _language(value: str) -> str:
 
 
 def _read_csv(path: Path, max_bytes: int) -> ClientTable:
-    text = read_text(path, max_bytes)
+    read = read_text_file(path, max_bytes=max_bytes, name=path.name)
+    text = read.text
     delimiter = sniff_delimiter(text, SPREADSHEET_DELIMITERS)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip() for h in next(reader, [])]
@@ -260,7 +263,8 @@ def _read_csv(path: Path, max_bytes: int) -> ClientTable:
             continue
         rows.append([*record, *[""] * len(header)][: len(header)])
         lines.append(line)
-    return ClientTable(path.name, pd.DataFrame(rows, columns=header, dtype=str), tuple(lines), tuple(problems))
+    notices = (read.notice,) if read.notice else ()
+    return ClientTable(path.name, pd.DataFrame(rows, columns=header, dtype=str), tuple(lines), tuple(problems), notices)
 
 
 def _read_xlsx(path: Path, max_bytes: int) -> ClientTable:
@@ -288,7 +292,8 @@ def _cell(value: object) -> str:
 
 
 def _read_yaml(path: Path, max_bytes: int) -> ClientTable:
-    root = compose_yaml(read_text(path, max_bytes), path.name)
+    read = read_text_file(path, max_bytes=max_bytes, name=path.name)
+    root = compose_yaml(read.text, path.name)
     if not isinstance(root, yaml.SequenceNode):
         raise KnowledgeError([Problem(path.name, 1, None, "must be a list of entries (each starting with '- question: ...')")])
     records: list[dict[str, str]] = []
@@ -299,4 +304,5 @@ def _read_yaml(path: Path, max_bytes: int) -> ClientTable:
         data = yaml.safe_load(yaml.serialize(node)) or {}
         records.append({str(k): " | ".join(map(str, v)) if isinstance(v, list) else ("" if v is None else str(v)) for k, v in data.items()})
         lines.append(node.start_mark.line + 1)
-    return ClientTable(path.name, pd.DataFrame(records, dtype=str).fillna(""), tuple(lines))
+    notices = (read.notice,) if read.notice else ()
+    return ClientTable(path.name, pd.DataFrame(records, dtype=str).fillna(""), tuple(lines), notices=notices)

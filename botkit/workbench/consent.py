@@ -20,8 +20,8 @@ from botkit.consent.flow import offer_label, say
 from botkit.db import open_database
 from botkit.errors import ConsentError, KnowledgeError, Problem
 from botkit.strict_yaml import load_yaml
+from botkit.textfile import read_text_file
 from botkit.types import Client, Draft, Message, Topic
-from botkit.workbench.text import read_text
 
 PREVIEW_USER = "workbench-preview"
 
@@ -102,7 +102,7 @@ def read_topics(path: str | Path) -> tuple[Topic, ...]:
     """Read topics written by `write_topics` (or the `topics:` of a `botkit.yaml`)."""
     path = Path(path)
     try:
-        data = load_yaml(read_text(path), str(path)) or {}
+        data = load_yaml(read_text_file(path).text, str(path)) or {}
     except OSError as exc:
         raise KnowledgeError([Problem(str(path), None, None, f"cannot be read as topics ({exc})")]) from exc
     topics = []

@@ -25,10 +25,11 @@ from botkit.channels import CHANNELS
 from botkit.config import Settings
 from botkit.errors import ConfigError
 from botkit.knowledge import CLIENT_FILE
+from botkit.textfile import read_text_file
 from botkit.types import Client, Topic
 from botkit.workbench.columns import FIELDS, ClientTable, guess_mapping
 from botkit.workbench.gaps import message_column
-from botkit.workbench.text import normalize_name, read_text
+from botkit.workbench.text import normalize_name
 
 WORKSHOP_FILE = "workshop.yaml"
 FOLDERS = ("inputs", "knowledge", "cases", "reports", "export")
@@ -39,6 +40,7 @@ NOTEBOOKS = (
     "04-set-the-threshold.ipynb",
     "05-consent-and-campaigns.ipynb",
     "06-hand-over.ipynb",
+    "07-review-real-questions.ipynb",
 )
 TONES = ("du", "sie")
 GITIGNORE = """\
@@ -92,6 +94,28 @@ class SavedMapping:
     defaults: dict[str, str] = field(default_factory=lambda: {"lang": "de", "scope": "service", "topic": "allgemein"})
 
 
+OVERLAP_CHOICES = ("keep-first", "keep-second", "merge", "both")
+
+
+@dataclass(frozen=True)
+class ImportChoices:
+    """The consultant's answers to the import's suggestions; every import applies them again."""
+
+    offers: dict[str, bool] = field(default_factory=dict)  # entry id -> True: apply the offer suggestion, False: declined
+    overlaps: dict[tuple[str, str], str] = field(default_factory=dict)  # (first, second) entry ids -> one of OVERLAP_CHOICES
+
+    def __post_init__(self) -> None:
+        wrong = sorted({c for c in self.overlaps.values() if c not in OVERLAP_CHOICES})
+        if wrong:
+            raise ConfigError(f"unknown choice(s) for a duplicate or conflict: {', '.join(wrong)}; use one of {', '.join(OVERLAP_CHOICES)}")
+
+    def with_offer(self, entry_id: str, apply: bool) -> ImportChoices:
+        return replace(self, offers={**self.offers, entry_id: apply})
+
+    def with_overlap(self, first: str, second: str, choice: str) -> ImportChoices:
+        return replace(self, overlaps={**self.overlaps, (first, second): choice})
+
+
 @dataclass(frozen=True)
 class Workshop:
     """A workshop folder and its `workshop.yaml`; paths and inputs are derived from `root`."""
@@ -101,10 +125,11 @@ class Workshop:
     mapping: SavedMapping | None = None
     files: dict[str, str] = field(default_factory=dict)  # role ("faq", "chat_log", "cases") -> file name in inputs/
     added_paraphrases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # entry id -> phrasings added in the simulator
+    choices: ImportChoices = field(default_factory=ImportChoices)  # offers and overlaps decided in notebook 1
 
     @classmethod
     def create(cls, folder: str | Path, *, client: str = "", tone: str = "", bot_name: str = "", sample: bool = False) -> Workshop:
-        """Make a workshop folder: sub-folders, `workshop.yaml`, `.gitignore` and the six notebooks.
+        """Make a workshop folder: sub-folders, `workshop.yaml`, `.gitignore` and the workshop notebooks.
 
         An existing `workshop.yaml` is kept (its details are only filled in where given);
         notebooks already there are not overwritten, so the consultant's edits survive.
@@ -149,7 +174,7 @@ class Workshop:
                 "and set WORKSHOP in the first cell to it"
             )
         try:
-            data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+            data = yaml.safe_load(read_text_file(file).text) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"{file} is not valid YAML ({exc}); fix it or delete it and run `botkit workshop new` again") from exc
         if not isinstance(data, dict):
@@ -160,6 +185,7 @@ class Workshop:
             mapping=_mapping(data.get("mapping"), file),
             files={str(k): str(v) for k, v in (data.get("inputs") or {}).items() if v},
             added_paraphrases={str(k): tuple(map(str, v)) for k, v in (data.get("added_paraphrases") or {}).items()},
+            choices=_choices(data.get("choices"), file),
         )
 
     # Paths ---------------------------------------------------------------------------------
@@ -274,6 +300,7 @@ class Workshop:
         details: ClientDetails | None = None,
         mapping: SavedMapping | None = None,
         added_paraphrases: Mapping[str, Sequence[str]] | None = None,
+        choices: ImportChoices | None = None,
     ) -> Workshop:
         """Write `workshop.yaml` (and the knowledge base's `botkit.yaml`) with the given parts replaced."""
         unknown = sorted({f for f in (mapping.columns.values() if mapping else ()) if f and f not in FIELDS})
@@ -284,6 +311,7 @@ class Workshop:
             details=details or self.details,
             mapping=mapping or self.mapping,
             added_paraphrases={k: tuple(v) for k, v in (added_paraphrases if added_paraphrases is not None else self.added_paraphrases).items()},
+            choices=choices or self.choices,
         )
         new.root.mkdir(parents=True, exist_ok=True)
         (new.root / WORKSHOP_FILE).write_text(_HEADER + yaml.safe_dump(new._data(), allow_unicode=True, sort_keys=False, width=100), encoding="utf-8")
@@ -328,6 +356,11 @@ class Workshop:
             data["mapping"] = {"file": self.mapping.file, "columns": dict(self.mapping.columns), "defaults": dict(self.mapping.defaults)}
         if self.added_paraphrases:
             data["added_paraphrases"] = {k: list(v) for k, v in self.added_paraphrases.items()}
+        if self.choices.offers or self.choices.overlaps:
+            data["choices"] = {
+                "offers": dict(self.choices.offers),
+                "overlaps": [{"first": a, "second": b, "choice": c} for (a, b), c in self.choices.overlaps.items()],
+            }
         return data
 
 
@@ -335,7 +368,7 @@ def input_role(path: Path) -> str | None:
     """What a file in `inputs/` is: "faq", "chat_log", "cases" or None (not a table botkit reads)."""
     if path.suffix.lower() in {".xlsx", ".xlsm", ".yaml", ".yml"}:
         return "faq"
-    line = read_text(path).split("\n", 1)[0]
+    line = read_text_file(path).text.split("\n", 1)[0]
     header = [h.strip().strip('"') for h in line.replace(";", ",").replace("\t", ",").split(",")]
     if _CASE_COLUMNS <= {normalize_name(h) for h in header}:
         return "cases"
@@ -347,6 +380,8 @@ def input_role(path: Path) -> str | None:
 _HEADER = (
     "# The workshop's decisions (botkit workbench). Notebook 1 fills most of it; every notebook reads it.\n"
     "# The client's files go into inputs/; name one under `inputs:` (faq, chat_log, cases) when there are several.\n"
+    "# choices: offers (entry id: true = apply the marketing/teaser suggestion, false = keep as it is) and overlaps\n"
+    "# (keep-first, keep-second, merge, both), made with the buttons in notebook 1 and applied on every import.\n"
 )
 
 
@@ -380,6 +415,22 @@ def _details(data: dict[str, Any], file: Path) -> ClientDetails:
         topics=tuple(topics),
         proposed=tuple(proposed),
     )
+
+
+def _choices(raw: Any, file: Path) -> ImportChoices:
+    if not raw:
+        return ImportChoices()
+    try:
+        offers = {str(k): bool(v) for k, v in (raw.get("offers") or {}).items()}
+        overlaps = {(str(o["first"]), str(o["second"])): str(o["choice"]) for o in raw.get("overlaps") or []}
+    except (AttributeError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"{file}: 'choices' needs 'offers' (entry id: true/false) and 'overlaps' (a list of first, second, choice) ({exc})"
+        ) from exc
+    try:
+        return ImportChoices(offers, overlaps)
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc}") from exc
 
 
 def _mapping(raw: Any, file: Path) -> SavedMapping | None:

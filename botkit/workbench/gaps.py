@@ -1,19 +1,23 @@
-"""Find what the knowledge base is missing: run real customer questions, group the unanswered ones.
+"""Find what the knowledge base is missing: run real customer questions, tell a miss from a hole, group the holes.
 
 Each question is asked as the first message of a new conversation, as in `botkit eval`.
-A question counts as answerable at a threshold when its retrieval confidence reaches it;
-that says nothing about whether the answer would be right (notebook 4 measures that on
-labelled cases). The unanswered ones are grouped by meaning with average-linkage
-clustering on cosine similarity, and each group is named by its most central question:
-a candidate for a new FAQ entry.
+One calibration, the client's, decides everything (`Thresholds` of the bot): a question is
+*answered* when its confidence reaches the threshold (whether rightly, notebook 4 measures on
+labelled cases); *covered but missed* when it falls in the uncertain band below it (from
+`suggest_threshold`, tuned on the client's cases so that few out-of-scope questions land
+there): the bot offers the nearest entry, which likely answers it, so the fix is a new
+phrasing of that entry; *not in the FAQ* below the band. Only those holes are grouped by
+meaning (average linkage on cosine similarity, then every group checked for coherence), and
+each group is named by its most central question: a candidate for a new FAQ entry.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,11 +28,21 @@ from matplotlib.figure import Figure
 
 from botkit.bot import Bot
 from botkit.errors import KnowledgeError, Problem
+from botkit.grouping import average_linkage
+from botkit.policy.escalation import Thresholds
 from botkit.protocols import Embedder
 from botkit.tabular import SPREADSHEET_DELIMITERS, sniff_delimiter
+from botkit.textfile import read_text_file
 from botkit.types import Decision
 from botkit.workbench.charts import new_figure
-from botkit.workbench.text import normalize_name, read_text, slugify, unique_id
+from botkit.workbench.text import normalize_name, slugify, unique_id
+
+log = logging.getLogger(__name__)
+
+ANSWERED = "answered"
+MISSED = "covered but missed"
+HOLE = "not in the FAQ"
+RULE = "answered by a rule"  # greeting, "are you a bot?", a request for a person
 
 # Normalised names of the column that holds the customer's message, best first.
 TEXT_COLUMNS = ("nachricht", "frage", "question", "message", "text", "anfrage", "betreff", "subject", "body", "inhalt")
@@ -44,10 +58,20 @@ class AskedQuestion:
     confidence: float
     entries: tuple[str, ...]
     retrieved: bool  # False when a rule answered (greeting, "are you a bot?", a request for a person)
+    nearest: str | None = None  # the best-matching entry, answered from or not
 
     def answerable(self, threshold: float) -> bool:
         """Would the bot answer it from the knowledge base at this threshold?"""
         return self.retrieved and self.confidence >= threshold
+
+    def status(self, limits: Thresholds) -> str:
+        """`ANSWERED`, `MISSED` (in the uncertain band: the nearest entry likely covers it), `HOLE` or `RULE`."""
+        if not self.retrieved:
+            return RULE
+        if self.confidence >= limits.threshold:
+            return ANSWERED
+        band = limits.suggest_threshold
+        return MISSED if band is not None and self.nearest and band <= self.confidence else HOLE
 
 
 @dataclass(frozen=True)
@@ -72,7 +96,10 @@ def read_questions(path: str | Path, column: str | None = None) -> list[str]:
     path = Path(path)
     if not path.exists():
         raise KnowledgeError([Problem(str(path), None, None, "does not exist; export the questions as CSV")])
-    text = read_text(path)
+    read = read_text_file(path, name=path.name)
+    if read.notice:
+        log.warning(read.notice)
+    text = read.text
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text, SPREADSHEET_DELIMITERS))
     header = [h.strip() for h in next(reader, [])]
     index = _text_column(header, column, path.name)
@@ -93,6 +120,7 @@ def ask_all(bot: Bot, questions: Sequence[str], *, channel: str = "web") -> list
                 confidence=reply.confidence,
                 entries=reply.entries,
                 retrieved=reply.retrieval is not None,
+                nearest=reply.retrieval.top.entry_id if reply.retrieval and reply.retrieval.top else None,
             )
         )
     return asked
@@ -106,22 +134,59 @@ def answerable_share(asked: Sequence[AskedQuestion], threshold: float) -> float 
     return sum(a.answerable(threshold) for a in retrieved) / len(retrieved)
 
 
-def unanswered(asked: Sequence[AskedQuestion], threshold: float) -> list[str]:
-    """The questions the knowledge base has no confident entry for at `threshold`."""
-    return [a.question for a in asked if a.retrieved and not a.answerable(threshold)]
+def holes(asked: Sequence[AskedQuestion], limits: Thresholds) -> list[str]:
+    """The questions no entry covers (below the uncertain band): candidates for new entries."""
+    return [a.question for a in asked if a.status(limits) == HOLE]
 
 
-def question_rows(asked: Iterable[AskedQuestion]) -> list[dict[str, Any]]:
-    """One table row per question: what the bot did, how confident, from which entries."""
+def misses(asked: Sequence[AskedQuestion], limits: Thresholds) -> list[AskedQuestion]:
+    """The questions an entry likely covers but the bot did not answer: new phrasings for their nearest entry."""
+    return [a for a in asked if a.status(limits) == MISSED]
+
+
+def question_rows(asked: Iterable[AskedQuestion], limits: Thresholds, questions: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """One table row per question: what the bot does at the client's threshold, the nearest entry and its score.
+
+    Args:
+        questions: entry id -> its question, to show the nearest entry by name.
+    """
+    names = questions or {}
     return [
         {
             "question": a.question,
+            "status": a.status(limits),
             "decision": a.decision.value,
-            "reason": a.reason,
             "confidence": round(a.confidence, 3),
-            "entries": ", ".join(a.entries),
+            "nearest entry": f"{a.nearest}: {names[a.nearest]}" if a.nearest is not None and a.nearest in names else (a.nearest or ""),
         }
         for a in asked
+    ]
+
+
+def has_band(limits: Thresholds) -> bool:
+    """True when the calibration has an uncertain band below the threshold, so a miss can be told from a hole."""
+    return limits.suggest_threshold is not None and limits.suggest_threshold < limits.threshold
+
+
+def describe_band(limits: Thresholds) -> str:
+    """How misses are told from holes at these limits, in one sentence (English, for the notebook)."""
+    if has_band(limits):
+        return (
+            f"Questions scoring from {limits.suggest_threshold:.2f} up to the threshold {limits.threshold:.2f} are offered the "
+            "nearest entries by the bot: they count as covered but missed; lower ones as not in the FAQ."
+        )
+    return (
+        f"The calibration has no uncertain band below the threshold {limits.threshold:.2f}, so its score cannot tell a miss "
+        "from a hole: every unanswered question counts as not in the FAQ; check the nearest entry shown with each."
+    )
+
+
+def miss_rows(asked: Sequence[AskedQuestion], limits: Thresholds, questions: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """The covered-but-missed questions: the question, its nearest entry and the score it reached."""
+    names = questions or {}
+    return [
+        {"question": a.question, "nearest entry": a.nearest, "entry question": names.get(a.nearest or "", ""), "score": round(a.confidence, 3)}
+        for a in misses(asked, limits)
     ]
 
 
@@ -137,7 +202,10 @@ def cluster_questions(questions: Sequence[str], embedder: Embedder, *, min_simil
     """Group questions by meaning; biggest groups first, single questions last.
 
     Average linkage: two groups merge while the mean similarity between their questions
-    is at least `min_similarity`. Higher values give smaller, tighter groups.
+    is at least `min_similarity`. Higher values give smaller, tighter groups. Then every group
+    must be coherent: its mean pairwise similarity at least `min_similarity` and higher than
+    to any other group, and each question on average closer to its own group than to any
+    other. A group that is not loses its least fitting question (it becomes a single) until it is.
     """
     texts = list(dict.fromkeys(q.strip() for q in questions if q.strip()))
     if not texts:
@@ -145,7 +213,7 @@ def cluster_questions(questions: Sequence[str], embedder: Embedder, *, min_simil
     vectors = np.asarray(embedder.embed(texts), dtype=np.float64)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
     similarity = vectors @ vectors.T
-    groups = _average_linkage(similarity, min_similarity)
+    groups = _coherent(average_linkage(similarity, min_similarity), similarity, min_similarity)
     clusters = [_cluster([texts[i] for i in g], similarity[np.ix_(g, g)]) for g in groups]
     return sorted(clusters, key=lambda c: (-c.size, -c.cohesion, c.label))
 
@@ -233,28 +301,47 @@ def _text_column(header: list[str], column: str | None, name: str) -> int:
     return index
 
 
-def _average_linkage(similarity: np.ndarray, min_similarity: float) -> list[list[int]]:
-    """Indices per group; Lance-Williams updates keep each merge O(n)."""
-    n = len(similarity)
-    linkage = similarity.astype(np.float64).copy()
-    np.fill_diagonal(linkage, -np.inf)
-    members = {i: [i] for i in range(n)}
-    while len(members) > 1:
-        alive = np.array(sorted(members))
-        sub = linkage[np.ix_(alive, alive)]
-        a, b = np.unravel_index(int(np.argmax(sub)), sub.shape)
-        if sub[a, b] < min_similarity:
-            break
-        keep, drop = int(alive[a]), int(alive[b])
-        size_keep, size_drop = len(members[keep]), len(members[drop])
-        merged = (size_keep * linkage[keep] + size_drop * linkage[drop]) / (size_keep + size_drop)
-        linkage[keep, :] = merged
-        linkage[:, keep] = merged
-        linkage[keep, keep] = -np.inf
-        linkage[drop, :] = -np.inf
-        linkage[:, drop] = -np.inf
-        members[keep] += members.pop(drop)
-    return [sorted(g) for g in members.values()]
+def _coherent(groups: list[list[int]], similarity: np.ndarray, min_similarity: float, *, regroup: bool = True) -> list[list[int]]:
+    """`groups` with the least fitting question taken out of each incoherent group until none is left.
+
+    The questions taken out are grouped once more among themselves (and checked the same way),
+    so two that left one group together can still form their own.
+    """
+    groups = [list(g) for g in groups]
+    taken: list[int] = []
+    while (weakest := _weakest_member(groups, similarity, min_similarity)) is not None:
+        g, i = weakest
+        groups[g].remove(i)
+        groups.append([i])
+        taken.append(i)
+    if regroup and taken:
+        kept = [g for g in groups if len(g) > 1 or g[0] not in taken]
+        again = average_linkage(similarity[np.ix_(taken, taken)], min_similarity)
+        return _coherent([*kept, *([taken[i] for i in g] for g in again)], similarity, min_similarity, regroup=False)
+    return [sorted(g) for g in groups]
+
+
+def _weakest_member(groups: list[list[int]], similarity: np.ndarray, min_similarity: float) -> tuple[int, int] | None:
+    """(group, question) to take out of the first incoherent group, None when all groups are coherent."""
+    n, k = len(similarity), len(groups)
+    member = np.zeros((n, k))
+    for g, items in enumerate(groups):
+        member[items, g] = 1.0
+    sizes = member.sum(axis=0)
+    to_group = similarity @ member / sizes  # mean similarity of each question to each group (itself included)
+    between = member.T @ to_group  # summed over a group's questions
+    for g, items in enumerate(groups):
+        size = len(items)
+        if size < 2:
+            continue
+        own = (to_group[items, g] * size - 1.0) / (size - 1)  # mean similarity to the other members
+        others = np.delete(to_group[items], g, axis=1)
+        closest_other = others.max(axis=1) if others.size else np.full(size, -np.inf)
+        cohesion = float(own.mean())
+        separation = float(np.delete(between[g], g).max() / size) if k > 1 else -np.inf
+        if cohesion < min_similarity or cohesion <= separation or bool((own <= closest_other).any()):
+            return g, items[int(np.argmin(own - closest_other))]
+    return None
 
 
 def _cluster(texts: list[str], similarity: np.ndarray) -> Cluster:

@@ -10,8 +10,8 @@ entry and its translation are meant to be similar.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from botkit.types import FaqEntry
 
 DUPLICATE = "duplicate"
 CONFLICT = "conflict"
+KEEP_FIRST, KEEP_SECOND, MERGE, BOTH = "keep-first", "keep-second", "merge", "both"
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,60 @@ def find_overlaps(
                 )
             )
     return sorted(found, key=lambda o: (-o.similarity, o.first, o.second))
+
+
+def overlap_rows(overlaps: Sequence[Overlap], choices: Mapping[tuple[str, str], str]) -> list[dict[str, object]]:
+    """One table row per pair: kind, entries, similarity, answers and the choice made ("open" if none yet)."""
+    return [
+        {
+            "kind": o.kind, "first": o.first, "second": o.second, "similarity": o.similarity,
+            "first answer": o.first_answer, "second answer": o.second_answer, "choice": choices.get((o.first, o.second), "open"),
+        }
+        for o in overlaps
+    ]
+
+
+def resolve_overlaps(entries: Sequence[FaqEntry], choices: Mapping[tuple[str, str], str]) -> list[FaqEntry]:
+    """Apply the consultant's choices, in order: keep the first entry, keep the second, merge them, or keep both.
+
+    A removed entry's later choices apply to the entry that replaced it; choices naming
+    entries that no longer exist are skipped.
+    """
+    kept = {e.id: e for e in entries}
+    order = [e.id for e in entries]
+    alias: dict[str, str] = {}
+
+    def current(entry_id: str) -> str:
+        while entry_id in alias:
+            entry_id = alias[entry_id]
+        return entry_id
+
+    for (first, second), choice in choices.items():
+        a, b = current(first), current(second)
+        if a == b or a not in kept or b not in kept or choice == BOTH:
+            continue
+        if choice == KEEP_SECOND:
+            a, b = b, a
+        elif choice == MERGE:
+            kept[a] = merge_entries(kept[a], kept[b])
+        del kept[b]
+        alias[b] = a
+    return [kept[i] for i in order if i in kept]
+
+
+def merge_entries(first: FaqEntry, second: FaqEntry) -> FaqEntry:
+    """One entry from two: the first's id, answer and topic; the second's question and paraphrases become paraphrases."""
+    paraphrases: dict[str, str] = {}
+    for phrasing in (*first.paraphrases, *second.phrasings):
+        if phrasing.casefold() != first.question.casefold():
+            paraphrases.setdefault(phrasing.casefold(), phrasing)
+    return replace(
+        first,
+        paraphrases=tuple(paraphrases.values()),
+        links=tuple(dict.fromkeys((*first.links, *second.links))),
+        quick_replies=tuple(dict.fromkeys((*first.quick_replies, *second.quick_replies))),
+        teaser=first.teaser or (second.teaser if first.scope == "marketing" else ""),
+    )
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

@@ -21,10 +21,12 @@ from botkit.evaluation.metrics import CaseResult, redecide, reliability
 from botkit.evaluation.report import plot_reliability
 from botkit.knowledge import KnowledgeBase
 from botkit.policy.escalation import Thresholds
-from botkit.types import Decision, Topic
+from botkit.types import Decision, FaqEntry, Topic
 from botkit.workbench.charts import plot_coverage, plot_lint, png_data_uri
 from botkit.workbench.columns import MappedKnowledge
-from botkit.workbench.gaps import AskedQuestion, Cluster, answerable_share, plot_answerable
+from botkit.workbench.folder import ImportChoices
+from botkit.workbench.gaps import AskedQuestion, Cluster, answerable_share, has_band, misses, plot_answerable
+from botkit.workbench.offers import MARKETING, OfferFinding
 from botkit.workbench.overlap import CONFLICT, Overlap
 from botkit.workbench.script import Example, main_language
 from botkit.workbench.tradeoff import describe, plot_tradeoff, tradeoff_at, tradeoff_curve
@@ -71,10 +73,19 @@ _WORDS: dict[str, dict[str, str]] = {
         "gaps_summary": "{asked} real customer question(s) were asked; at threshold {threshold} the bot would answer <b>{share}</b> "
         "of the {retrieved} that needed the knowledge base (greetings and requests for a person aside). "
         "Answered is not the same as answered right: see the threshold section.",
-        "groups": "Groups of unanswered questions", "size": "questions", "candidate": "candidate entry (most central question)",
+        "missed_title": "Covered but missed",
+        "missed_intro": "{n} question(s) fell just below the threshold, in the band where the bot offers its nearest entries: "
+        "the FAQ most likely covers them. Add each as a phrasing of its entry (notebook 2) rather than writing a new entry.",
+        "no_missed": "No question fell in the band just below the threshold.", "nearest": "nearest entry", "score": "score",
+        "no_band": "The calibration has no uncertain band below the threshold, so a question's score cannot tell a miss from a "
+        "hole: every unanswered question is listed below as not in the FAQ, each with its nearest entry to check.",
+        "single_nearest": "nearest entry {entry}, score {score}",
+        "d_missed": "Add the {n} question(s) the FAQ covers but the bot missed as phrasings of their nearest entries (see Gaps).",
+        "groups": "Groups of questions not in the FAQ", "size": "questions", "candidate": "candidate entry (most central question)",
         "also": "also asked as", "cohesion": "cohesion", "singles": "{n} single question(s) without a group:",
         "counts": "Measured on {cases} labelled case(s): {answered} answered ({wrong} wrongly), {handed} handed over, "
         "{clarified} asked back. In-scope accuracy {accuracy}.",
+        "held_out": "The threshold was tuned on {tuned} other cases; these {cases} were kept apart to measure it honestly.",
         "wrong_title": "Answered wrongly at this threshold", "no_wrong": "No case was answered wrongly at this threshold.",
         "question": "question", "given": "answered from", "right": "right entry", "a_person": "a person should answer",
         "topic": "topic", "status": "status", "version": "version", "title_col": "title", "marketing": "marketing entries",
@@ -85,6 +96,13 @@ _WORDS: dict[str, dict[str, str]] = {
         "d_problems": "Fix the {n} validation problem(s) in {source} (see the table).",
         "d_conflict": "Similar questions, different answers: is one answer wrong, or should {first!r} and {second!r} be told apart better?",
         "d_duplicates": "Merge {n} duplicate pair(s) of entries.",
+        "d_offer_marketing": "Row {id} looks like an offer ({words}): mark it as marketing or keep it as service (notebook 1).",
+        "d_offer_teaser": "The service answer of {id} holds offer text ({words}) that reaches every customer without consent: "
+        "move it to a teaser (notebook 1).",
+        "offers_title": "Offers found in the export", "suggestion": "suggestion", "found": "found", "state": "decision",
+        "s_marketing": "mark as marketing", "s_teaser": "move the offer to a teaser",
+        "st_open": "open: nothing applied", "st_applied": "applied", "st_kept": "kept as it is",
+        "decision": "decision", "open": "open",
         "d_lint": "Shorten or split {n} answer(s) that break a platform limit: {ids}.",
         "d_gap": "New entry or hand over to people? {n} questions like “{label}”.",
         "d_threshold": "Confirm the escalation threshold {threshold} with the service team.",
@@ -119,10 +137,19 @@ _WORDS: dict[str, dict[str, str]] = {
         "gaps_summary": "{asked} echte Kundenfrage(n) wurden gestellt; bei der Schwelle {threshold} würde der Bot <b>{share}</b> der "
         "{retrieved} Fragen beantworten, die die Wissensbasis brauchen (Begrüßungen und Bitten um einen Menschen ausgenommen). "
         "Beantwortet heißt nicht richtig beantwortet: siehe den Abschnitt zur Schwelle.",
-        "groups": "Gruppen unbeantworteter Fragen", "size": "Fragen", "candidate": "möglicher Eintrag (zentralste Frage)",
+        "missed_title": "Im FAQ, aber verfehlt",
+        "missed_intro": "{n} Frage(n) lagen knapp unter der Schwelle, dort, wo der Bot seine nächsten Einträge anbietet: "
+        "Das FAQ deckt sie sehr wahrscheinlich ab. Jede als Formulierung ihres Eintrags ergänzen (Notebook 2) statt einen neuen Eintrag zu schreiben.",
+        "no_missed": "Keine Frage lag knapp unter der Schwelle.", "nearest": "nächster Eintrag", "score": "Wert",
+        "no_band": "Die Kalibrierung hat keinen Unsicherheitsbereich unter der Schwelle; am Wert einer Frage lässt sich daher nicht "
+        "erkennen, ob das FAQ sie abdeckt: Jede unbeantwortete Frage steht unten als „nicht im FAQ“, mit ihrem nächsten Eintrag zum Prüfen.",
+        "single_nearest": "nächster Eintrag {entry}, Wert {score}",
+        "d_missed": "Die {n} Frage(n), die das FAQ abdeckt, der Bot aber verfehlt hat, als Formulierungen ihrer nächsten Einträge ergänzen (siehe Lücken).",
+        "groups": "Gruppen von Fragen, die das FAQ nicht beantwortet", "size": "Fragen", "candidate": "möglicher Eintrag (zentralste Frage)",
         "also": "auch gefragt als", "cohesion": "Zusammenhalt", "singles": "{n} einzelne Frage(n) ohne Gruppe:",
         "counts": "Gemessen an {cases} Testfrage(n): {answered} beantwortet ({wrong} davon falsch), {handed} an einen Menschen übergeben, "
         "{clarified} nachgefragt. Treffsicherheit bei Fragen aus dem FAQ: {accuracy}.",
+        "held_out": "Die Schwelle wurde an {tuned} anderen Testfragen abgestimmt; diese {cases} wurden zurückgehalten, um sie ehrlich zu messen.",
         "wrong_title": "Bei dieser Schwelle falsch beantwortet", "no_wrong": "Bei dieser Schwelle wurde keine Testfrage falsch beantwortet.",
         "question": "Frage", "given": "beantwortet aus", "right": "richtiger Eintrag", "a_person": "ein Mensch sollte antworten",
         "topic": "Thema", "status": "Status", "version": "Version", "title_col": "Titel", "marketing": "Marketing-Einträge",
@@ -133,6 +160,13 @@ _WORDS: dict[str, dict[str, str]] = {
         "d_problems": "Die {n} Importproblem(e) in {source} beheben (siehe Tabelle).",
         "d_conflict": "Ähnliche Fragen, verschiedene Antworten: Ist eine Antwort falsch, oder sollen {first!r} und {second!r} klarer unterschieden werden?",
         "d_duplicates": "{n} doppelte(s) Eintragspaar(e) zusammenführen.",
+        "d_offer_marketing": "Zeile {id} sieht nach einem Angebot aus ({words}): als Marketing markieren oder als Service lassen (Notebook 1).",
+        "d_offer_teaser": "Die Service-Antwort von {id} enthält Angebotstext ({words}), der jeden Kunden ohne Einwilligung erreicht: "
+        "in einen Teaser verschieben (Notebook 1).",
+        "offers_title": "Angebote im Export", "suggestion": "Vorschlag", "found": "gefunden", "state": "Entscheidung",
+        "s_marketing": "als Marketing markieren", "s_teaser": "Angebot in einen Teaser verschieben",
+        "st_open": "offen: nichts angewendet", "st_applied": "angewendet", "st_kept": "unverändert gelassen",
+        "decision": "Entscheidung", "open": "offen",
         "d_lint": "{n} Antwort(en) kürzen oder teilen, die eine Plattform-Grenze überschreiten: {ids}.",
         "d_gap": "Neuer Eintrag oder an Menschen übergeben? {n} Fragen wie „{label}“.",
         "d_threshold": "Die Schwelle {threshold} für die Übergabe mit dem Service-Team bestätigen.",
@@ -151,29 +185,44 @@ class ExportCheck:
     usable: int  # rows that became valid entries
     problems: tuple[Problem, ...] = ()
     overlaps: tuple[Overlap, ...] = ()
+    offers: tuple[OfferFinding, ...] = ()  # rows suggested as marketing, service answers holding an offer
+    choices: ImportChoices = field(default_factory=ImportChoices)  # what the consultant decided on both
 
     @classmethod
-    def of(cls, mapped: MappedKnowledge, source: str, overlaps: Sequence[Overlap] = ()) -> ExportCheck:
-        """From `apply_mapping`'s result and `find_overlaps` on its entries."""
-        return cls(source, mapped.rows, len(mapped.entries), mapped.problems, tuple(overlaps))
+    def of(
+        cls,
+        mapped: MappedKnowledge,
+        source: str,
+        overlaps: Sequence[Overlap] = (),
+        *,
+        offers: Sequence[OfferFinding] = (),
+        choices: ImportChoices | None = None,
+    ) -> ExportCheck:
+        """From `apply_mapping`'s result, `find_overlaps` and `find_offers` on its entries, and the saved choices."""
+        return cls(source, mapped.rows, len(mapped.entries), mapped.problems, tuple(overlaps), tuple(offers), choices or ImportChoices())
 
 
 @dataclass(frozen=True)
 class GapFindings:
-    """Real customer questions run through the bot, and the groups of unanswered ones."""
+    """Real customer questions run through the bot, and the groups of those not in the FAQ."""
 
     asked: tuple[AskedQuestion, ...]
-    clusters: tuple[Cluster, ...]
-    threshold: float
+    clusters: tuple[Cluster, ...]  # of the holes (`gaps.holes`)
+    limits: Thresholds  # the bot's: its threshold and uncertain band tell answered, missed and holes apart
+
+    @property
+    def threshold(self) -> float:
+        return self.limits.threshold
 
 
 @dataclass(frozen=True)
 class ThresholdFindings:
     """Evaluated cases and the threshold agreed on."""
 
-    results: tuple[CaseResult, ...]
+    results: tuple[CaseResult, ...]  # the held-out check cases, not those the threshold was tuned on
     limits: Thresholds  # the bot's limits; `threshold` replaces theirs
     threshold: float
+    tuned_on: int = 0  # cases the threshold was tuned on (kept apart from `results`)
 
 
 @dataclass(frozen=True)
@@ -205,17 +254,25 @@ def open_decisions(workshop: Findings, lang: str | None = None) -> list[str]:
     export = workshop.export
     if export is not None and export.problems:
         found.append(w["d_problems"].format(n=len(export.problems), source=export.source))
-    overlaps = [o for _, o in _overlap_list(workshop)]
+    decided = export.choices.overlaps if export is not None else {}
+    overlaps = [o for _, o in _overlap_list(workshop) if (o.first, o.second) not in decided]
     conflicts = [o for o in overlaps if o.kind == CONFLICT]
     for o in conflicts:
         found.append(w["d_conflict"].format(first=o.first, second=o.second))
     duplicates = len(overlaps) - len(conflicts)
     if duplicates:
         found.append(w["d_duplicates"].format(n=duplicates))
+    open_offers = [o for o in export.offers if o.entry_id not in export.choices.offers] if export is not None else []
+    for offer in open_offers:
+        key = "d_offer_marketing" if offer.kind == MARKETING else "d_offer_teaser"
+        found.append(w[key].format(id=offer.entry_id, words=", ".join(offer.words)))
     hard = {f.entry_id for f in workshop.lint if f.hard}
     if hard:
         found.append(w["d_lint"].format(n=len(hard), ids=", ".join(sorted(hard))))
     if workshop.gaps is not None:
+        missed = misses(workshop.gaps.asked, workshop.gaps.limits)
+        if missed:
+            found.append(w["d_missed"].format(n=len(missed)))
         for cluster in workshop.gaps.clusters:
             if cluster.size >= 2:
                 found.append(w["d_gap"].format(n=cluster.size, label=cluster.label))
@@ -254,7 +311,7 @@ def write_report(workshop: Findings, path: str | Path, *, title: str | None = No
         "Channel lint": _lint(workshop.lint, w),
         "Coverage": _coverage(workshop, w),
         "Duplicates and conflicts": _overlaps(workshop, w),
-        "Gaps": _gaps(workshop.gaps, w, lang),
+        "Gaps": _gaps(workshop.gaps, w, lang, workshop.knowledge.by_id()),
         "Threshold and trade-off": _threshold(workshop, w, lang),
         "Consent topics": _topics(workshop, w, lang),
         "Example conversations": _examples(workshop, w),
@@ -346,16 +403,17 @@ def _overlaps(workshop: Findings, w: dict[str, str]) -> str:
     found = _overlap_list(workshop)
     if not found:
         return f"<p class='ok'>{w['no_overlaps']}</p>"
+    decided = workshop.export.choices.overlaps if workshop.export is not None else {}
     rows = [
         (where or w["in_kb"], w[o.kind], f"{o.first}\n{o.second}", f"{o.first_phrasing}\n{o.second_phrasing}", f"{o.similarity:.2f}",
-         f"{o.first_answer}\n—\n{o.second_answer}")
+         f"{o.first_answer}\n—\n{o.second_answer}", decided.get((o.first, o.second), w["open"]))
         for where, o in found
     ]
-    header = [w["where"], w["kind"], w["entries_col"], w["closest"], w["similarity"], w["answers"]]
+    header = [w["where"], w["kind"], w["entries_col"], w["closest"], w["similarity"], w["answers"], w["decision"]]
     return f"<p>{w['overlap_intro']}</p>" + _table(header, rows)
 
 
-def _gaps(gaps: GapFindings | None, w: dict[str, str], lang: str) -> str:
+def _gaps(gaps: GapFindings | None, w: dict[str, str], lang: str, entries: dict[str, FaqEntry]) -> str:
     if gaps is None:
         return f"<p>{w['not_looked']}</p>"
     retrieved = [a for a in gaps.asked if a.retrieved]
@@ -367,12 +425,31 @@ def _gaps(gaps: GapFindings | None, w: dict[str, str], lang: str) -> str:
     singles = [c.label for c in gaps.clusters if c.size < 2]
     rows = [(c.size, c.label, "\n".join(c.questions[1:]), f"{c.cohesion:.2f}") for c in groups]
     table = _table([w["size"], w["candidate"], w["also"], w["cohesion"]], rows)
+    asked = {a.question: a for a in gaps.asked}
+
+    def single(question: str) -> str:
+        a = asked.get(question)
+        if a is None or a.nearest is None:
+            return html.escape(question)
+        nearest = f"{a.nearest}: {entries[a.nearest].question}" if a.nearest in entries else a.nearest
+        return f"{html.escape(question)} <i>({html.escape(w['single_nearest'].format(entry=nearest, score=_number(a.confidence, lang)))})</i>"
+
     rest = (
-        f"<p>{w['singles'].format(n=len(singles))}</p><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in singles) + "</ul>"
+        f"<p>{w['singles'].format(n=len(singles))}</p><ul>" + "".join(f"<li>{single(s)}</li>" for s in singles) + "</ul>"
         if singles
         else ""
     )
-    return summary + _img(plot_answerable(gaps.asked, gaps.threshold)) + f"<h3>{w['groups']}</h3>" + table + rest
+    missed = misses(gaps.asked, gaps.limits)
+    missed_rows = [
+        (a.question, f"{a.nearest}: {entries[a.nearest].question}" if a.nearest in entries else a.nearest or "", _number(a.confidence, lang))
+        for a in missed
+    ]
+    missed_part = f"<h3>{w['missed_title']}</h3>" + (
+        f"<p>{w['missed_intro'].format(n=len(missed))}</p>" + _table([w["question"], w["nearest"], w["score"]], missed_rows)
+        if missed
+        else f"<p class='ok'>{w['no_missed']}</p>" if has_band(gaps.limits) else f"<p class='warn'>{w['no_band']}</p>"
+    )
+    return summary + _img(plot_answerable(gaps.asked, gaps.threshold)) + missed_part + f"<h3>{w['groups']}</h3>" + table + rest
 
 
 def _threshold(workshop: Findings, w: dict[str, str], lang: str) -> str:
@@ -385,7 +462,7 @@ def _threshold(workshop: Findings, w: dict[str, str], lang: str) -> str:
     counts = "<p>" + html.escape(w["counts"].format(
         cases=at.cases, answered=at.answered, wrong=at.wrong, handed=at.handed_over, clarified=at.clarified,
         accuracy=_pct(at.in_scope_accuracy),
-    )) + "</p>"
+    )) + (f" {html.escape(w['held_out'].format(tuned=findings.tuned_on, cases=at.cases))}" if findings.tuned_on else "") + "</p>"
     curve = tradeoff_curve(results, findings.limits)
     plots = '<div class="plots">' + _img(plot_tradeoff(curve, findings.threshold)) + _img(plot_reliability(reliability(results))) + "</div>"
     entries = workshop.knowledge.by_id()
@@ -415,12 +492,25 @@ def _topics(workshop: Findings, w: dict[str, str], lang: str) -> str:
         titles = " / ".join(f"{code}: {text}" for code, text in topic.title.items())
         description = topic.description.get(lang) or next(iter(topic.description.values()), "")
         rows.append((topic.id, status, topic.version, titles, marketing.get(topic.id, 0), description))
+    offers = _offers(workshop.export, w)
     if not rows:
-        return f"<p>{w['no_topics']}</p>"
+        return f"<p>{w['no_topics']}</p>" + offers
     orphans = sorted(set(marketing) - {t.id for t in kb.client.topics})
     warning = f"<p class='warn'>{html.escape(w['orphans'].format(topics=', '.join(orphans)))}</p>" if orphans else ""
     header = [w["topic"], w["status"], w["version"], w["title_col"], w["marketing"], f"{w['wording']} ({lang})"]
-    return _table(header, rows) + warning
+    return _table(header, rows) + warning + offers
+
+
+def _offers(export: ExportCheck | None, w: dict[str, str]) -> str:
+    if export is None or not export.offers:
+        return ""
+    states = {None: w["st_open"], True: w["st_applied"], False: w["st_kept"]}
+    rows = [
+        (o.entry_id, w["s_marketing"] if o.kind == MARKETING else w["s_teaser"], ", ".join(o.words), " ".join(o.offer),
+         states[export.choices.offers.get(o.entry_id)])
+        for o in export.offers
+    ]
+    return f"<h3>{w['offers_title']}</h3>" + _table([w["entry"], w["suggestion"], w["found"], w["answers"], w["state"]], rows)
 
 
 def _examples(workshop: Findings, w: dict[str, str]) -> str:

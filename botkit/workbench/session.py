@@ -27,6 +27,8 @@ from botkit.types import FaqEntry
 from botkit.wiring import default_embedder, open_bot
 from botkit.workbench.columns import ClientTable, MappedKnowledge, apply_mapping, write_knowledge
 from botkit.workbench.folder import SavedMapping, Workshop
+from botkit.workbench.offers import apply_offer_choices
+from botkit.workbench.overlap import resolve_overlaps
 from botkit.workbench.script import propose_topics
 from botkit.workbench.text import slugify
 
@@ -85,19 +87,25 @@ def import_faq(
 ) -> tuple[Workshop, MappedKnowledge]:
     """Apply the chosen mapping, save it in `workshop.yaml` and write `knowledge/faq.yaml`.
 
-    Marketing topics without a consent topic get a drafted one (to approve with the client);
-    phrasings added in the simulator are kept across re-imports.
+    The consultant's choices in `workshop.yaml` are applied on the way: confirmed offer
+    suggestions (`offers.apply_offer_choices`), then duplicates and conflicts
+    (`overlap.resolve_overlaps`); unconfirmed suggestions change nothing. Marketing topics
+    without a consent topic get a drafted one (to approve with the client); phrasings added in
+    the simulator are kept across re-imports. The returned `MappedKnowledge` holds the entries
+    as exported, before the choices, so the suggestions can be shown again.
     """
     values = {**workshop.defaults_for(table), **(defaults or {})}
     mapped = apply_mapping(table, mapping, lang=values["lang"], scope=values["scope"], topic=values["topic"])
     details = workshop.details
+    chosen = apply_offer_choices(mapped.entries, workshop.choices.offers, details.topics)
+    chosen = resolve_overlaps(chosen, workshop.choices.overlaps)
     drafts = propose_topics(
-        mapped.entries, details.topics, client=details.name or "uns", tone=details.tone, labels=topic_labels(table, mapping)
+        chosen, details.topics, client=details.name or "uns", tone=details.tone, labels=topic_labels(table, mapping)
     )
     if drafts:
         details = replace(details, topics=(*details.topics, *drafts), proposed=(*details.proposed, *(t.id for t in drafts)))
     workshop = workshop.save(details=details, mapping=SavedMapping(table.name, dict(mapping), dict(values)))
-    entries = [_with_added(e, workshop.added_paraphrases.get(e.id, ())) for e in mapped.entries]
+    entries = [_with_added(e, workshop.added_paraphrases.get(e.id, ())) for e in chosen]
     write_knowledge(entries, workshop.knowledge_file)
     return workshop, mapped
 

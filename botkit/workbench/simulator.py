@@ -31,7 +31,7 @@ from botkit.errors import BotkitError, ConfigError
 from botkit.store import QueuedHandover
 from botkit.types import Decision, Message, Reply
 from botkit.workbench import fixes
-from botkit.workbench.bubbles import bot_bubbles, chat, look, note, reply_options, user_bubble
+from botkit.workbench.bubbles import bot_bubbles, chat, display_name, note, reply_options, user_bubble
 from botkit.workbench.notices import problem_html
 from botkit.workbench.script import main_language
 from botkit.workbench.session import Session
@@ -202,7 +202,7 @@ class ChatSimulator:
     def chat_html(self) -> str:
         """The conversation as chat bubbles with a short decision line under each reply."""
         user = f" · user {self.fixed_user}" if self.fixed_user else ""
-        parts = [note(f"{look(self.channel).label}{user} · consent profile: {self.consent}")]
+        parts = [note(f"{display_name(self.channel)}{user} · consent profile: {self.consent}")]
         notes: dict[int, list[str]] = {}
         for after, shown in self._notes:
             notes.setdefault(after, []).append(shown)
@@ -257,7 +257,7 @@ def transcripts(simulators: Sequence[ChatSimulator]) -> HTML:
 def channel_previews(previews: Mapping[str, Sequence[Message]]) -> HTML:
     """Messages per channel side by side, e.g. from `preview_campaign` or `preview_opt_in`."""
     cells = "".join(
-        f'<div style="flex:1;min-width:240px">{chat(note(look(c).label) + bot_bubbles(m, c), c)}</div>' for c, m in previews.items()
+        f'<div style="flex:1;min-width:240px">{chat(note(display_name(c)) + bot_bubbles(m, c), c)}</div>' for c, m in previews.items()
     )
     return HTML(f'<div style="display:flex;gap:10px;flex-wrap:wrap">{cells}</div>')  # type: ignore[no-untyped-call]  # IPython.display is untyped
 

@@ -1,24 +1,11 @@
-"""Small text helpers shared by the workbench readers: decoding, column names, slugs and ids."""
+"""Small text helpers shared by the workbench: column names, slugs and ids (files are read by `botkit.textfile`)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from pathlib import Path
-
-from botkit.strict_yaml import MAX_FILE_BYTES, read_capped
 
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
-
-
-def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
-    """A text file as UTF-8 (with or without BOM), else as Windows-1252; `KnowledgeError` above `max_bytes`."""
-    data = read_capped(path, max_bytes, path.name)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Excel's "CSV (Trennzeichen-getrennt)" on German Windows writes Windows-1252.
-        return data.decode("cp1252", errors="replace")
 
 
 def normalize_name(name: str) -> str:

@@ -140,9 +140,10 @@ def plot_tradeoff(curve: Sequence[Tradeoff], threshold: float | None = None) -> 
 def workshop_calibration(
     tuned: Calibration, results: Sequence[CaseResult], threshold: float, *, max_misses: int = 2
 ) -> Calibration:
-    """`tuned` with the threshold agreed in the workshop and its metrics on the same cases.
+    """`tuned` with the threshold agreed in the workshop and its metrics on `results`: the held-out check cases.
 
-    The clarification margin stays the tuned one; `objective` records that a person chose.
+    The clarification margin and uncertain band stay the tuned ones; `objective` records that a
+    person chose and how many cases it was tuned on (`metrics` keep `n_cases` measured on).
     """
     if not 0.0 <= threshold <= 1.0:
         raise ConfigError(f"threshold {threshold} must be between 0 and 1")
@@ -158,7 +159,7 @@ def workshop_calibration(
     return replace(
         tuned,
         threshold=round(threshold, 6),
-        objective=f"workshop (tuned: {tuned.objective} at {tuned.threshold:g})",
+        objective=f"workshop (tuned: {tuned.objective} at {tuned.threshold:g} on {tuned.metrics.get('n_cases')} other cases)",
         metrics={k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()},
     )
 

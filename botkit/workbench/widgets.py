@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 import ipywidgets as widgets
@@ -14,7 +14,10 @@ from botkit.evaluation.metrics import CaseResult
 from botkit.policy.escalation import Thresholds
 from botkit.workbench.charts import png_data_uri
 from botkit.workbench.columns import FIELDS, IGNORE, ClientTable
-from botkit.workbench.folder import TONES, Workshop
+from botkit.workbench.folder import TONES, ImportChoices, Workshop
+from botkit.workbench.offers import MARKETING, OfferFinding
+from botkit.workbench.overlap import BOTH, KEEP_FIRST, KEEP_SECOND, MERGE, Overlap
+from botkit.workbench.session import import_faq
 from botkit.workbench.tradeoff import describe, plot_tradeoff, tradeoff_at, tradeoff_curve
 
 NOT_USED = "— not used —"
@@ -120,3 +123,61 @@ class ClientForm:
 
     def show(self) -> None:
         display(self.box)  # type: ignore[no-untyped-call]  # IPython.display is untyped
+
+
+class ImportReview:
+    """Buttons for the import's suggestions: apply or decline an offer finding; keep A, keep B, merge or keep both of a pair.
+
+    Each click saves the choice in `workshop.yaml` and imports the export again, so
+    `knowledge/` follows at once and every later import (and a headless run) applies it.
+    """
+
+    def __init__(self, workshop: Workshop, table: ClientTable, offers: Sequence[OfferFinding], overlaps: Sequence[Overlap]) -> None:
+        self.workshop = workshop
+        self.table = table
+        self._states: dict[str, widgets.HTML] = {}
+        rows: list[widgets.Widget] = []
+        for finding in offers:
+            what = "looks like marketing" if finding.kind == MARKETING else "has offer text in its service answer"
+            label = f"<b>{html.escape(finding.entry_id)}</b> {what}: {html.escape(', '.join(finding.words))}"
+            apply = "Mark as marketing" if finding.kind == MARKETING else "Move to teaser"
+            buttons = [self._button(apply, self.choose_offer, finding.entry_id, True), self._button("Keep as it is", self.choose_offer, finding.entry_id, False)]
+            state = workshop.choices.offers.get(finding.entry_id)
+            rows.append(self._row(finding.entry_id, label, buttons, "open" if state is None else "applied" if state else "kept"))
+        for o in overlaps:
+            key = f"{o.first}|{o.second}"
+            label = f"{o.kind}: <b>{html.escape(o.first)}</b> / <b>{html.escape(o.second)}</b> ({o.similarity:.2f})"
+            buttons = [
+                self._button(f"Keep {o.first}", self.choose_overlap, o.first, o.second, KEEP_FIRST),
+                self._button(f"Keep {o.second}", self.choose_overlap, o.first, o.second, KEEP_SECOND),
+                self._button("Merge", self.choose_overlap, o.first, o.second, MERGE),
+                self._button("Keep both", self.choose_overlap, o.first, o.second, BOTH),
+            ]
+            rows.append(self._row(key, label, buttons, workshop.choices.overlaps.get((o.first, o.second), "open")))
+        self.box = widgets.VBox(rows or [widgets.HTML("Nothing to decide.")])
+
+    def choose_offer(self, entry_id: str, apply: bool) -> None:
+        """Apply (True) or decline (False) the offer suggestion for an entry, save it and import again."""
+        self._save(self.workshop.choices.with_offer(entry_id, apply))
+        self._states[entry_id].value = "applied" if apply else "kept"
+
+    def choose_overlap(self, first: str, second: str, choice: str) -> None:
+        """Resolve a pair (KEEP_FIRST, KEEP_SECOND, MERGE or BOTH), save it and import again."""
+        self._save(self.workshop.choices.with_overlap(first, second, choice))
+        self._states[f"{first}|{second}"].value = choice
+
+    def show(self) -> None:
+        display(self.box)  # type: ignore[no-untyped-call]  # IPython.display is untyped
+
+    def _save(self, choices: ImportChoices) -> None:
+        workshop = self.workshop.save(choices=choices)
+        self.workshop, _ = import_faq(workshop, self.table, workshop.mapping_for(self.table), workshop.defaults_for(self.table))
+
+    def _button(self, text: str, action: Callable[..., None], *args: object) -> widgets.Button:
+        button = widgets.Button(description=text, layout=widgets.Layout(width="auto"))
+        button.on_click(lambda _: action(*args))
+        return button
+
+    def _row(self, key: str, label: str, buttons: list[widgets.Button], state: str) -> widgets.HBox:
+        self._states[key] = widgets.HTML(state, layout=widgets.Layout(width="90px"))
+        return widgets.HBox([widgets.HTML(label, layout=widgets.Layout(width="460px")), *buttons, self._states[key]])

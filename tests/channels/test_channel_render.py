@@ -539,6 +539,6 @@ def test_long_official_german_answers_split_cleanly(channel):
         draft = Draft(answer, quick_replies=("Mehr Infos", "Hotline"))
         check_reply(channel, draft, HouseRules())
         report = render_report(channel, draft)
-        if report.length <= 2.5 * report.hard_limit:  # room for 3 bubbles and good breaks
+        if report.length <= 2.5 * report.limit.value:  # room for 3 bubbles and good breaks
             assert len(report.bubble_lengths) <= 3
         assert not report.cut_words

@@ -14,6 +14,7 @@ from botkit.consent import ConsentLedger, send_campaign, send_campaign_async
 from botkit.db import campaign_deliveries, open_database
 from botkit.errors import ConsentError
 from botkit.knowledge import load_knowledge
+from botkit.privacy import erase_personal_data
 from botkit.store import ConversationStore
 from botkit.types import Draft, Message
 from tests.conftest import SAMPLE
@@ -74,7 +75,7 @@ def test_only_users_with_standing_consent_receive_the_campaign(ledger, engine, c
     ledger.request("pending", "whatsapp", "angebote-solar", wording="?")
     wrote(engine, clock, "pending", "whatsapp", 1)
     consented(ledger, engine, clock, "erased", "whatsapp")
-    ledger.erase("erased")
+    erase_personal_data(engine, "erased")
     ledger.grant("other-topic", "whatsapp", "newsletter")
     wrote(engine, clock, "other-topic", "whatsapp", 1)
     outbox = Outbox()

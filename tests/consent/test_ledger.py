@@ -1,17 +1,17 @@
-"""The consent ledger on real databases (SQLite, PostgreSQL): append-only events, derived state, export, erasure, proof."""
+"""The consent ledger on real databases (SQLite, PostgreSQL): append-only events, derived state, proof.
+
+Export and erasure of everything about a person: tests/test_privacy.py.
+"""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from sqlalchemy import String, Text, func, select
+from sqlalchemy import func, select
 
 from botkit.consent import GRANTED, PENDING, WITHDRAWN, ConsentLedger
-from botkit.db import consent_events, erasures, metadata, open_database
+from botkit.db import consent_events, open_database
 from botkit.errors import ConsentError
-from botkit.store import ConversationStore
-from botkit.types import Client, Handover, Topic
+from botkit.types import Client, Topic
 
 SOLAR = Topic("angebote-solar", {"de": "Solar-Angebote", "en": "Solar offers"}, {"de": "Solar.", "en": "Solar."}, "v1")
 NEWS = Topic("newsletter", {"de": "Newsletter", "en": "Newsletter"}, {"de": "News.", "en": "News."}, "v1")
@@ -117,70 +117,3 @@ def test_proof_prints_every_event_with_wording_message_ids_and_import_proof(ledg
 def test_proof_without_events_says_there_is_nothing_to_prove(ledger):
     with pytest.raises(ConsentError, match="no consent events for user 'nobody'"):
         ledger.proof("nobody", "angebote-solar")
-
-
-def _fill(engine, ledger, clock, user: str) -> None:
-    """Data about `user` in every kind of table: conversation, turns, handover, consents, deliveries."""
-    store = ConversationStore(engine, clock)
-    state = store.load(f"conv-{user}", user, "whatsapp")
-    store.save(state, "Hallo", {"text": "Hallo!", "decision": "answered"})
-    store.open(Handover(f"conv-{user}", "user_request", {}, ({"role": "user", "text": "Mitarbeiter"},)), user, "whatsapp")
-    ledger.request(user, "whatsapp", "angebote-solar", wording="?")
-    ledger.grant(user, "whatsapp", "angebote-solar")
-    ledger.record_delivery("c1", "angebote-solar", user, "whatsapp", "Angebot", objection_notice=True)
-
-
-def test_export_holds_every_row_about_the_user_and_nothing_about_others(ledger, engine, clock):
-    _fill(engine, ledger, clock, "4917600000001")
-    _fill(engine, ledger, clock, "someone-else")
-    data = json.loads(json.dumps(ledger.export("4917600000001")))
-    tables = data["tables"]
-    assert {"conversations", "turns", "handovers", "consent_events", "campaign_deliveries"} <= set(tables)
-    counts = {name: len(rows) for name, rows in tables.items()}
-    assert counts["conversations"] == 1 and counts["turns"] == 2 and counts["handovers"] == 1
-    assert counts["consent_events"] == 2 and counts["campaign_deliveries"] == 1
-    assert "someone-else" not in json.dumps(data)
-    assert data["consents"] == [
-        {"channel": "whatsapp", "topic": "angebote-solar", "state": "granted", "version": "v1", "since": "2026-05-28T20:26:40Z"}
-    ]
-    assert data["controller"]["name"] == "Stadtwerke Test"
-
-
-def _cells_mentioning(engine, needle: str) -> list[str]:
-    """Every (table.column) of every table in the schema whose text holds `needle`."""
-    found = []
-    with engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            for column in table.columns:
-                if isinstance(column.type, (String, Text)):
-                    hits = conn.execute(select(func.count()).select_from(table).where(column.contains(needle))).scalar_one()
-                    if hits:
-                        found.append(f"{table.name}.{column.name}")
-    return found
-
-
-def test_erase_removes_the_user_from_every_table_and_the_handover_queue(ledger, engine, clock):
-    user = "4917600000001"
-    _fill(engine, ledger, clock, user)
-    _fill(engine, ledger, clock, "someone-else")
-    assert len(_cells_mentioning(engine, user)) >= 6
-    removed = ledger.erase(user)
-    assert removed == {
-        "conversations": 1, "turns": 2, "handovers": 1, "consent_events": 2, "campaign_deliveries": 1,
-        **{name: 0 for name in removed if name not in {"conversations", "turns", "handovers", "consent_events", "campaign_deliveries"}},
-    }
-    assert _cells_mentioning(engine, user) == []
-    assert all(item.user_id != user for item in ConversationStore(engine, clock).queue(status=None))
-    assert ledger.granted_users("angebote-solar")[0].user_id == "someone-else"
-    assert len(ledger.export("someone-else")["tables"]["turns"]) == 2
-
-
-def test_erasure_is_recorded_with_counts_but_without_the_user_id(ledger, engine, clock):
-    _fill(engine, ledger, clock, "u-erased")
-    removed = ledger.erase("u-erased")
-    with engine.connect() as conn:
-        rows = conn.execute(select(erasures)).mappings().all()
-    assert len(rows) == 1 and json.loads(rows[0]["removed"]) == removed
-    assert "u-erased" not in json.dumps([dict(r) for r in rows])
-    with pytest.raises(ConsentError, match="needs a user id"):
-        ledger.erase("")

@@ -124,3 +124,23 @@ def test_the_bot_uses_a_calibration_and_refuses_one_for_another_embedder(tmp_pat
     with pytest.raises(IndexMismatchError):
         open_bot(SAMPLE, settings, embedder=RenamedEmbedder(embedder, "another-model"))
     assert Settings.from_env({"BOTKIT_CALIBRATION": str(path)}).calibration == path
+
+
+def test_few_wrong_resolves_most_without_more_wrong_answers_than_the_bound():
+    tuned = tune(SYNTHETIC, StubEmbedder(), max_wrong_answers=0.05)
+    # One wrong answer is 1/8 > 0.05: the threshold must pass the wrong entry at 0.85, so only "a" is answered;
+    # suggesting b, c and e (not the out-of-scope 0.6) resolves 4 of 5. Middle of 0.855 ... 0.9; highest band.
+    assert tuned.metrics["wrong_answer_rate"] == 0.0 and tuned.metrics["resolved_rate"] == 4 / 5
+    assert (tuned.threshold, tuned.suggest_threshold, tuned.clarify_margin) == (0.875, 0.7, 0.0)
+    assert tuned.objective == "few-wrong (wrong_answer_rate<=0.05)"
+
+
+def test_a_looser_bound_lets_few_wrong_answer_more_directly():
+    tuned = tune(SYNTHETIC, StubEmbedder(), max_wrong_answers=0.5)
+    assert tuned.metrics["wrong_answer_rate"] <= 0.5 and tuned.metrics["resolved_rate"] >= 4 / 5
+    assert tuned.metrics["in_scope_accuracy"] > tune(SYNTHETIC, StubEmbedder(), max_wrong_answers=0.05).metrics["in_scope_accuracy"]
+
+
+def test_few_wrong_and_a_minimum_accuracy_are_not_asked_together():
+    with pytest.raises(ConfigError, match="not both"):
+        tune(SYNTHETIC, StubEmbedder(), min_in_scope_accuracy=0.5, max_wrong_answers=0.05)

@@ -87,10 +87,15 @@ def test_yaml_case_with_unknown_field_and_wrong_type_is_refused(tmp_path):
     ]
 
 
+def test_a_windows_1252_case_file_is_read(tmp_path):
+    (tmp_path / "cases.csv").write_bytes("question,expected_id,lang\nZählerstand?,x,de\n".encode("cp1252"))
+    assert load_cases(tmp_path / "cases.csv") == [Case("Zählerstand?", "x", "de", "cases.csv:2")]
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (b"question,expected_id,lang\nZ\xe4hler,x,de\n", "bad.csv:2: is not UTF-8; save it as 'CSV UTF-8' or UTF-8 text"),
+        (b"question,expected_id,lang\nZ\x81hler,x,de\n", "bad.csv:2: is neither UTF-8 nor Windows-1252 text; save it as 'CSV UTF-8' or UTF-8 text"),
         (b"question,expected_id,lang\n", "bad.csv: holds no cases"),
     ],
 )

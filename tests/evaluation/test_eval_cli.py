@@ -18,7 +18,7 @@ from tests.conftest import ROOT, SAMPLE
 DATA = ROOT / "evaluations" / "data"
 CASE_KEYS = {
     "n_cases", "in_scope_accuracy", "oos_recall", "handover_precision", "hit_at_1", "hit_at_3", "mrr", "oos_auroc",
-    "latency_ms_p50", "latency_ms_p99",
+    "latency_ms_p50", "latency_ms_p99", "resolved_rate", "wrong_answer_rate", "suggest_rate",
 }
 CONVERSATION_KEYS = {"turns", "expectations_failed", "disclosure_rate", "consent_violations", "format_violations"}
 
@@ -71,6 +71,16 @@ def test_tune_writes_a_calibration_that_eval_uses(tmp_path, sample_index_dir, em
     assert (tmp_path / "report" / "report.html").exists() and (tmp_path / "report" / "turns.csv").exists()
 
 
+def test_tune_few_wrong_keeps_wrong_answers_within_the_bound_on_the_tune_cases(tmp_path, sample_index_dir):
+    path = tmp_path / "calibration.json"
+    tuned = invoke("tune", str(SAMPLE), str(DATA / "tune-cases.csv"), "--write", str(path), "--json", "--index-dir", str(sample_index_dir),
+                   "--objective", "few-wrong", "--max-wrong-answers", "0.1")
+    assert tuned.exit_code == 0, tuned.output
+    reported = json.loads(tuned.stdout)
+    assert reported["objective"] == "few-wrong (wrong_answer_rate<=0.1)" and reported["metrics"]["wrong_answer_rate"] <= 0.1
+    assert reported["suggest_threshold"] <= reported["threshold"]
+
+
 def test_eval_refuses_a_calibration_for_another_embedder(tmp_path, sample_index_dir):
     path = write_calibration(Calibration(0.5, 0.04, "openai:text-embedding-3-small", "1", "balanced"), tmp_path / "c.json")
     with pytest.raises(IndexMismatchError, match="tuned for embedder openai:text-embedding-3-small"):
@@ -83,6 +93,8 @@ def test_eval_refuses_a_calibration_for_another_embedder(tmp_path, sample_index_
         (["eval", "--calibration", "c.json", "--threshold", "0.5"], "give --calibration or --threshold, not both"),
         (["tune", "--write", "c.json", "--objective", "recall"], "unknown objective 'recall'"),
         (["tune", "--write", "c.json", "--objective", "balanced", "--min-in-scope-accuracy", "0.9"], "not both"),
+        (["tune", "--write", "c.json", "--objective", "balanced", "--max-wrong-answers", "0.1"], "belongs to --objective few-wrong"),
+        (["tune", "--write", "c.json", "--max-wrong-answers", "1.5"], "must be between 0 and 1"),
     ],
 )
 def test_contradicting_options_are_refused(args, message):

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from botkit import ConfigError, Draft, Message
-from botkit.channels import render
+from botkit import ConfigError, Draft
 from botkit.consent import ConsentFlow
 from botkit.evaluation.cases import Case, load_conversations
-from botkit.evaluation.formats import message_problems
 from botkit.evaluation.runner import NOT_SUPPORTED, conversation_metrics, evaluate_cases, evaluate_conversations
 
 CASES = [
@@ -131,31 +129,3 @@ def test_consent_checks_without_a_ledger_fail_as_not_supported(bot, tmp_path):
     assert conversation_metrics([opted_in])["expectations_not_supported"] == len(unsupported)
 
 
-@pytest.mark.parametrize(
-    ("message", "problem"),
-    [
-        (Message("whatsapp", "x" * 4097), "text is 4097 long, the whatsapp limit is 4096"),
-        (Message("messenger", "x" * 2001), "text is 2001 long, the messenger limit is 2000"),
-        (Message("telegram", "1. Schritt"), "invalid MarkdownV2"),
-        (Message("web", " "), "empty message"),
-        (Message("whatsapp", "Frage?", ("Eine viel zu lange Antwort",), payload={"interactive": {"type": "button"}}),
-         "quick reply 'Eine viel zu lange Antwort' is longer than 20"),
-        (Message("whatsapp", "Bild", image="https://x.example/a.png", payload={}), None),
-        (Message("whatsapp", "x" * 1025, image="https://x.example/a.png"), "caption is 1025 long, the whatsapp limit is 1024"),
-        (Message("whatsapp", "Frage?", ("Eine lange Antwort, 24 Z",), payload={"interactive": {"type": "list"}}), None),
-        (Message("telegram", "1\\. Schritt"), None),
-    ],
-)
-def test_messages_are_checked_against_their_channels_hard_limits(message, problem):
-    found = message_problems(message)
-    assert any(problem in p for p in found) if problem else found == []
-
-
-@pytest.mark.parametrize("channel", ["whatsapp", "messenger", "telegram", "sms", "web"])
-def test_what_the_renderer_sends_fits_every_channel(channel):
-    draft = Draft("*Wichtig:* " + "Ein Satz mit Punkt. " * 400, quick_replies=("Zählerstand melden", "Abschlag ändern, aber wie genau?"))
-    assert [p for m in render(channel, draft) for p in message_problems(m)] == []
-
-
-def test_sms_length_counts_segments_units():
-    assert message_problems(Message("sms", "€" * 801)) == ["text is 1602 long, the sms limit is 1600"]

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from botkit.consent import ConsentLedger
 from botkit.db import open_database, webhook_inbox
+from botkit.privacy import erase_personal_data
 from botkit.webhook.outbox import WebhookQueue
 from botkit.webhook.parse import parse
 from tests.webhook.support import WHATSAPP_SECRET, is_message, recipient, signed, whatsapp_body
@@ -37,8 +37,7 @@ def test_erasure_leaves_no_copy_of_the_phone_number_on_disk_and_drops_redeliveri
     database = Path(str(server.bot.store.engine.url.database))
     assert sum(on_disk(database).values()) > 0  # the test can fail: the number is there before
 
-    ledger = ConsentLedger(server.bot.store.engine, server.bot.knowledge.client)
-    removed = ledger.erase(PHONE)  # while the server runs
+    removed = erase_personal_data(server.bot.store.engine, PHONE)  # while the server runs
     assert removed["webhook_inbox"] == len(QUESTIONS)
     assert on_disk(database) == {name: 0 for name in on_disk(database)}
 
@@ -52,14 +51,12 @@ def test_erasure_leaves_no_copy_of_the_phone_number_on_disk_and_drops_redeliveri
 
 
 def test_erased_message_ids_are_dropped_at_intake_but_new_messages_are_not(database_url, clock):
-    from botkit.types import Client
-
     engine = open_database(database_url)
     try:
         queue = WebhookQueue(engine)
         first = parse("whatsapp", whatsapp_body(PHONE, "wamid.tomb1", "Hallo"))
         assert queue.accept(first, 1.0) == (1, 0)
-        ConsentLedger(engine, Client(), clock=clock).erase(PHONE)
+        erase_personal_data(engine, PHONE, now=clock())
         assert queue.accept(first, 2.0) == (0, 1)  # the late redelivery
         later = parse("whatsapp", whatsapp_body(PHONE, "wamid.tomb2", "Ich bin wieder da"))
         assert queue.accept(later, 3.0) == (1, 0)  # the person may write again

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -11,7 +12,10 @@ import sys
 from pathlib import Path
 
 import httpx
+import jsonschema
 import pytest
+import yaml
+from sqlalchemy.engine import make_url
 
 from botkit import Settings
 from botkit.webhook.export import export_bot
@@ -40,18 +44,20 @@ def test_export_requirements_never_name_botkit_on_an_index(exported):
 
 
 @pytest.mark.slow
-def test_export_installs_in_a_fresh_venv_from_its_folder_alone_runs_the_demo_and_answers_a_signed_webhook(tmp_path, exported, recorder):
-    """The export folder moved elsewhere, a new venv, `pip install -r requirements.txt`, `botkit demo` on the sample
+def test_export_installs_by_its_dockerfile_steps_in_a_fresh_venv_runs_the_demo_and_answers_a_signed_webhook(tmp_path, exported, recorder):
+    """The export folder moved elsewhere, a new venv, the Dockerfile's install steps, `botkit demo` on the sample
     the wheel carries, then real HTTP."""
     folder = shutil.move(str(exported), tmp_path / "elsewhere" / "bot")
     venv = tmp_path / "fresh-venv"
     clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith("BOTKIT_")}
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=clean, timeout=300)
-    install = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-r", "requirements.txt"],
-        cwd=folder, env=clean, capture_output=True, text=True, timeout=1200,
-    )
-    assert install.returncode == 0, install.stdout + install.stderr
+    # the Dockerfile's pip steps as written (wheels from the lock, then an install with --no-index), `pip` being the new venv's
+    steps = [re.sub(r"--mount=\S+ ", "", args) for _, op, args in instructions(Path(folder) / "Dockerfile") if op == "RUN" and args.split()[-1].startswith("requirements.")]
+    assert len(steps) == 2 and "--no-index" in steps[1]
+    for step in steps:
+        ran = subprocess.run(["bash", "-c", step], cwd=folder, env={**clean, "PATH": f"{venv / 'bin'}:{clean['PATH']}"},
+                             capture_output=True, text=True, timeout=1200)
+        assert ran.returncode == 0, step + "\n" + ran.stdout[-3000:] + ran.stderr[-3000:]
     shown = subprocess.run([str(venv / "bin" / "python"), "-c", "import botkit, sys; print(botkit.__file__)"],
                            cwd=tmp_path, env=clean, capture_output=True, text=True, check=True)
     assert str(venv) in shown.stdout  # botkit came from the export's wheel, not from this checkout
@@ -119,3 +125,66 @@ def test_export_manifest_holds_no_credentials_of_an_llm_url(tmp_path, sample_ind
     requirements = (out / "requirements.txt").read_text()
     assert "[server,llm]" in requirements  # an LLM is configured: its extra is installed and pinned
     assert "langchain-openai==" in (out / "requirements.lock").read_text().lower()
+
+
+def instructions(dockerfile: Path) -> list[tuple[str, str, str]]:
+    """(stage, instruction, arguments) of each Dockerfile instruction, continuation lines joined."""
+    text = re.sub(r"\\\n\s*", "", dockerfile.read_text())
+    out, stage = [], ""
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        op, _, args = line.strip().partition(" ")
+        if op == "FROM":
+            stage = args.split(" AS ")[-1] if " AS " in args else args
+        out.append((stage, op, args))
+    return out
+
+
+def test_dockerfile_installs_from_wheels_only_as_a_non_root_user_with_a_web_and_a_worker_role(exported):
+    steps = instructions(exported / "Dockerfile")
+    stages = [args for _, op, args in steps if op == "FROM"]
+    assert stages == ["python:3.11-slim AS wheels", "python:3.11-slim AS app", "app AS worker", "app AS web"]
+    runs = {stage: [args for s, op, args in steps if s == stage and op == "RUN"] for stage in ("wheels", "app")}
+    assert any("pip wheel" in r and "-r requirements.lock" in r for r in runs["wheels"])
+    install = [r for r in runs["app"] if "pip install" in r]
+    assert len(install) == 1 and "--no-index" in install[0] and "--find-links wheels" in install[0]
+    app = [(op, args) for s, op, args in steps if s == "app"]
+    assert ("USER", "botkit") in app and "useradd" in " ".join(args for _, args in app)
+    copied = " ".join(args for op, args in app if op == "COPY")
+    assert ".env" not in copied.replace(".env.example", "") and ".env" in (exported / ".dockerignore").read_text().split()
+    assert 'BOTKIT_INDEX_DIR="/app/data"' in " ".join(args for op, args in app if op == "ENV")
+    web = {op: args for s, op, args in steps if s == "web"}
+    worker = {op: args for s, op, args in steps if s == "worker"}
+    assert "/healthz" in web["HEALTHCHECK"] and json.loads(web["CMD"])[:3] == ["botkit", "serve", "/app/knowledge"]
+    assert json.loads(worker["CMD"]) == ["botkit", "worker", "/app/knowledge"] and "HEALTHCHECK" not in worker
+
+
+def compose_schema() -> dict:
+    """The Compose specification's JSON schema as check-jsonschema vendors it (licence in the same package)."""
+    from importlib.resources import files
+
+    return json.loads(files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json").read_text())
+
+
+def test_compose_file_follows_the_compose_specification_and_keeps_secrets_in_the_env_file(exported):
+    compose = yaml.safe_load((exported / "compose.yaml").read_text())
+    validator = jsonschema.Draft202012Validator(compose_schema())
+    validator.validate(compose)
+    assert set(compose["services"]) == {"web", "worker", "postgres", "chroma"}
+    web, worker = compose["services"]["web"], compose["services"]["worker"]
+    assert web["build"]["target"] == "web" and worker["build"]["target"] == "worker"
+    for app in (web, worker):
+        assert app["env_file"] == [".env"]
+        assert app["environment"]["BOTKIT_CHROMA_URL"] == "http://chroma:8000"
+        url = app["environment"]["BOTKIT_DATABASE_URL"]
+        assert url.startswith("postgresql+psycopg://botkit:${POSTGRES_PASSWORD:?")
+        # the URL's driver is one the image installs (plain postgresql:// would need psycopg2, which is not pinned)
+        driver = make_url(re.sub(r"\$\{POSTGRES_PASSWORD[^}]*\}", "s3cret", url)).get_dialect().driver
+        assert f"\n{driver}==" in "\n" + (exported / "requirements.lock").read_text().lower()
+    assert web["environment"]["BOTKIT_WEB_REPLIES"] == "0" and "BOTKIT_WEB_REPLIES" not in worker["environment"]
+    assert compose["services"]["chroma"]["image"].startswith("chromadb/chroma:")
+    assert "POSTGRES_PASSWORD=" in (exported / ".env.example").read_text()
+    # the schema really checks: a misspelt key and a wrong type are refused
+    for broken in ({**web, "enviroment": {}}, {**web, "ports": "8080:8080"}):
+        assert not validator.is_valid({**compose, "services": {**compose["services"], "web": broken}})

@@ -117,6 +117,26 @@ def test_a_crash_while_sending_is_recovered_as_maybe_sent(queue):
     assert [r["status"] for r in rows(queue, webhook_outbox)] == ["sent"] and queue.pending() == {"inbox": 0, "outbox": 0}
 
 
+def test_a_conversation_waits_for_its_sends_held_by_another_process(queue):
+    """The next event goes to the process that delivers the previous reply, or waits until those sends are out."""
+    queue.accept([event("495", 1), event("495", 2)], T0)
+    first = queue.claim("proc-a", T0, lease=30)
+    [send] = queue.finish(first, [Outgoing("whatsapp", "PNID1/messages", {"to": "495"})], "proc-a", T0 + 1, 30)
+    assert queue.claim("proc-b", T0 + 2, lease=30) is None  # proc-a holds the reply to event 1: not sent yet
+    assert queue.claim("proc-b", T0 + 40, lease=30) is None  # proc-a died: still unsent, so still not event 2
+    [taken] = queue.claim_sends("proc-b", T0 + 40, lease=30)  # proc-b takes over the send ...
+    second = queue.claim("proc-b", T0 + 40, lease=30)  # ... and may now reply to event 2, after it
+    assert taken.id == send.id and second is not None and second.event.message_id == "wamid.495.2"
+
+
+def test_the_process_that_holds_a_conversations_sends_may_reply_to_its_next_event(queue):
+    queue.accept([event("496", 1), event("496", 2)], T0)
+    first = queue.claim("proc-a", T0, lease=30)
+    queue.finish(first, [Outgoing("whatsapp", "PNID1/messages", {"to": "496"})], "proc-a", T0 + 1, 30)
+    second = queue.claim("proc-a", T0 + 2, lease=30)  # its own sends go out first, in its delivery chain
+    assert second is not None and second.event.message_id == "wamid.496.2"
+
+
 def test_a_send_is_committed_as_sending_before_its_http_call(server, recorder):
     """While the send-API stand-in holds the request, the row already says `sending`."""
     recorder.delay = 1.0

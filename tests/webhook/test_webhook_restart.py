@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, select
 from botkit import Settings
 from botkit.db import webhook_inbox, webhook_outbox
 from botkit.errors import ConfigError
+from botkit.webhook import create_app
 from botkit.webhook.export import ENV_VARS, export_bot
 from botkit.webhook.outbox import WebhookQueue
 from botkit.webhook.parse import parse
@@ -174,19 +175,27 @@ def test_a_restart_between_acknowledgement_and_reply_sends_exactly_one_reply(tmp
         assert secret not in log  # ... and shows neither secrets nor the phone number
 
 
-def test_an_event_a_crashed_worker_held_is_taken_over_after_its_lease(serve, recorder):
-    """Acknowledged and claimed, then the worker died before replying: another worker answers once."""
-    server = serve(lease_seconds=1.0)
-    server.stop()  # its worker must not interfere: the event is claimed by a "crashed" one below
-    queue = WebhookQueue(server.bot.store.engine)
+def test_an_event_a_crashed_worker_held_is_taken_over_after_its_lease(bot, clock, recorder):
+    """Acknowledged and claimed, then the worker died before replying: another worker answers once.
+
+    Leases read the injected clock: the test moves it past the lease instead of waiting.
+    """
+    from tests.webhook.conftest import webhook_settings
+    from tests.webhook.support import ServerThread
+
+    queue = WebhookQueue(bot.store.engine)
     event = parse("whatsapp", whatsapp_body("4915188888888", "wamid.lease1", QUESTION))
-    assert queue.accept(event, time.time()) == (1, 0)
-    assert queue.claim("crashed-worker", time.time(), lease=1.0) is not None
-    assert queue.claim("other", time.time(), lease=1.0) is None  # leased: nobody else takes it
-    revived = serve(lease_seconds=1.0)
-    delivered = recorder.wait_for(2, lambda r: is_message(r) and recipient(r) == "4915188888888")
-    wait_for(lambda: httpx.get(f"{revived.url}/healthz").json()["pending"] == {"inbox": 0, "outbox": 0}, what="idle")
-    inbox = db_rows(Path(str(server.bot.store.engine.url.database)), webhook_inbox)
+    assert queue.accept(event, clock()) == (1, 0)
+    assert queue.claim("crashed-worker", clock(), lease=30.0) is not None
+    assert queue.claim("other", clock() + 29, lease=30.0) is None  # leased: nobody else takes it
+    clock.advance(31)
+    revived = ServerThread(create_app(bot, webhook_settings(recorder.url, lease_seconds=30.0), clock=clock)).start()
+    try:
+        delivered = recorder.wait_for(2, lambda r: is_message(r) and recipient(r) == "4915188888888")
+        wait_for(lambda: httpx.get(f"{revived.url}/healthz").json()["pending"] == {"inbox": 0, "outbox": 0}, what="idle")
+    finally:
+        revived.stop()
+    inbox = db_rows(Path(str(bot.store.engine.url.database)), webhook_inbox)
     assert [(r["status"], r["attempts"]) for r in inbox] == [("done", 0)]  # a dead worker's lease is no failure of the message
     assert len(recorder.delivered(lambda r: recipient(r) == "4915188888888")) == len(delivered)
 

@@ -91,11 +91,14 @@ def test_a_row_with_an_unquoted_delimiter_is_reported_and_skipped(tmp_path):
     assert "';' inside" in mapped.problems[0].message
 
 
-def test_a_windows_1252_export_is_read(tmp_path):
+def test_a_windows_1252_export_is_read_with_a_notice(tmp_path):
     path = tmp_path / "faq.csv"
     path.write_bytes("Frage;Antwort\nWie hoch ist die Gebühr?;Zwölf Euro.\n".encode("cp1252"))
-    [entry] = apply_mapping(read_table(path), {"Frage": "question", "Antwort": "answer"}).entries
+    table = read_table(path)
+    [entry] = apply_mapping(table, {"Frage": "question", "Antwort": "answer"}).entries
     assert entry.question == "Wie hoch ist die Gebühr?" and entry.answer == "Zwölf Euro."
+    [notice] = table.notices
+    assert notice.startswith("faq.csv is not UTF-8") and "Windows-1252" in notice
 
 
 def test_xlsx_rows_are_numbered_as_in_the_spreadsheet(tmp_path):

@@ -1,4 +1,4 @@
-"""Real customer questions through the bot: answerable share, unanswered groups, candidate entries."""
+"""Real customer questions through the bot: answerable share, a miss told from a hole, coherent groups, candidate entries."""
 
 from __future__ import annotations
 
@@ -11,16 +11,26 @@ import yaml
 
 from botkit.errors import KnowledgeError
 from botkit.knowledge import load_knowledge
+from botkit.policy.escalation import Thresholds
 from botkit.types import Decision
 from botkit.workbench.gaps import (
+    ANSWERED,
+    HOLE,
+    MISSED,
+    RULE,
     AskedQuestion,
     Cluster,
     answerable_share,
     ask_all,
     candidate_entries,
     cluster_questions,
+    describe_band,
+    has_band,
+    holes,
+    miss_rows,
+    misses,
+    question_rows,
     read_questions,
-    unanswered,
     write_candidates,
 )
 
@@ -66,9 +76,12 @@ def test_rule_answered_messages_do_not_count_and_asking_twice_starts_fresh_conve
     first = ask_all(shared_bot, questions)
     assert [a.retrieved for a in first] == [True, True, False, False]
     assert first[0].decision == Decision.ANSWERED and first[0].entries == ("zaehlerstand-melden",)
-    threshold = shared_bot.limits.threshold
-    assert answerable_share(first, threshold) == 0.5
-    assert unanswered(first, threshold) == ["Wo kann ich Sperrmüll anmelden?"]
+    limits = shared_bot.limits
+    assert answerable_share(first, limits.threshold) == 0.5
+    assert [a.status(limits) for a in first][2:] == [RULE, RULE]
+    unanswered = [*holes(first, limits), *(a.question for a in misses(first, limits))]
+    assert unanswered == ["Wo kann ich Sperrmüll anmelden?"]
+    assert first[1].nearest is not None  # the nearest entry is named either way
     again = ask_all(shared_bot, questions)  # a reused conversation would be with a person now and stay silent
     assert [a.decision for a in again] == [a.decision for a in first]
 
@@ -79,9 +92,43 @@ def test_answerable_share_follows_the_threshold():
     assert answerable_share([], 0.5) is None
 
 
+def test_a_miss_is_told_from_a_hole_by_the_clients_calibration():
+    limits = Thresholds(threshold=0.6, clarify_margin=0.05, max_misses=2, suggest_threshold=0.4)
+    asked = [
+        AskedQuestion("answered", Decision.ANSWERED, "confident", 0.6, ("a",), True, "a"),
+        AskedQuestion("offered", Decision.CLARIFY, "uncertain", 0.45, (), True, "b"),
+        AskedQuestion("at the band", Decision.CLARIFY, "uncertain", 0.4, (), True, "c"),
+        AskedQuestion("far", Decision.HANDOVER, "low_confidence", 0.39, (), True, "d"),
+        AskedQuestion("hello", Decision.ANSWERED, "greeting", 1.0, (), False),
+    ]
+    assert [a.status(limits) for a in asked] == [ANSWERED, MISSED, MISSED, HOLE, RULE]
+    assert holes(asked, limits) == ["far"]
+    assert miss_rows(asked, limits, {"b": "Wie buche ich?"})[0] == {
+        "question": "offered", "nearest entry": "b", "entry question": "Wie buche ich?", "score": 0.45,
+    }
+    rows = question_rows(asked, limits, {"b": "Wie buche ich?"})
+    assert [r["status"] for r in rows] == [ANSWERED, MISSED, MISSED, HOLE, RULE] and rows[1]["nearest entry"] == "b: Wie buche ich?"
+    for no_band in (Thresholds(0.6, 0.05, 2), Thresholds(0.6, 0.05, 2, suggest_threshold=0.62)):
+        assert [a.status(no_band) for a in asked[1:4]] == [HOLE, HOLE, HOLE]  # one threshold: no band, no misses
+        assert not has_band(no_band) and "cannot tell a miss from a hole" in describe_band(no_band)
+    assert has_band(limits) and describe_band(limits).startswith("Questions scoring from 0.40 up to the threshold 0.60")
+
+
+def test_a_question_closer_to_another_group_leaves_its_group():
+    # Average linkage groups 0.7, 1.3 and 1.8, but 1.8 is closer on average to 2.4 and 2.6 than to its own
+    # group, and 1.3 then closer to 1.8 than to 0.7: the coherent groups are {1.3, 1.8} and {2.4, 2.6}.
+    angle = {"p": 0.7, "q": 1.3, "r": 1.8, "s": 2.4, "t": 2.6}
+    embedder = TableEmbedder({k: (np.cos(v), np.sin(v)) for k, v in angle.items()})
+    clusters = cluster_questions(list(angle), embedder, min_similarity=0.6)
+    assert sorted(sorted(c.questions) for c in clusters) == [["p"], ["q", "r"], ["s", "t"]]
+    for c in clusters:
+        if c.size > 1:
+            assert c.cohesion >= 0.6
+
+
 def test_average_linkage_keeps_a_chain_apart_and_names_groups_by_their_most_central_question():
     # a-b and b-c are close, a-c is not: single linkage would chain all three, average linkage does not.
-    angle = {"a": 0.0, "b": 0.7, "c": 1.4, "d": 3.0}
+    angle = {"a": 0.0, "b": 0.7, "c": 1.5, "d": 3.0}
     embedder = TableEmbedder({k: (np.cos(v), np.sin(v)) for k, v in angle.items()})
     clusters = cluster_questions(["a", "b", "c", "d", "a "], embedder, min_similarity=0.6)
     assert [c.questions for c in clusters] == [("a", "b"), ("c",), ("d",)]  # duplicates after stripping count once

@@ -1,9 +1,20 @@
-"""Near-duplicate and conflicting entries, found with the real multilingual embedder."""
+"""Near-duplicate and conflicting entries, found with the real multilingual embedder, and resolved by the consultant."""
 
 from __future__ import annotations
 
 from botkit.types import FaqEntry
-from botkit.workbench.overlap import CONFLICT, DUPLICATE, find_overlaps
+from botkit.workbench.overlap import (
+    BOTH,
+    CONFLICT,
+    DUPLICATE,
+    KEEP_FIRST,
+    KEEP_SECOND,
+    MERGE,
+    Overlap,
+    find_overlaps,
+    overlap_rows,
+    resolve_overlaps,
+)
 
 
 def entry(entry_id: str, question: str, answer: str, lang: str = "de", paraphrases: tuple[str, ...] = ()) -> FaqEntry:
@@ -46,3 +57,29 @@ def test_unrelated_entries_and_tiny_inputs_give_nothing(embedder):
     entries = [entry("a", "Wie hart ist das Wasser?", "Hart."), entry("b", "Was tue ich bei einem Stromausfall?", "Sicherungen prüfen.")]
     assert find_overlaps(entries, embedder) == []
     assert find_overlaps(entries[:1], embedder) == []
+
+
+A = entry("a", "Wie erreiche ich euch?", "Telefon 030 1.", paraphrases=("Kontakt",))
+B = entry("b", "Wie kann ich euch erreichen?", "Telefon 030 1.", paraphrases=("kontakt", "Hotline"))
+C = entry("c", "Wo finde ich euch?", "Hafenstraße 12.")
+
+
+def test_keep_first_keep_second_merge_and_both_are_applied_in_order():
+    assert resolve_overlaps([A, B, C], {("a", "b"): KEEP_FIRST}) == [A, C]
+    assert resolve_overlaps([A, B, C], {("a", "b"): KEEP_SECOND}) == [B, C]
+    assert resolve_overlaps([A, B, C], {("a", "b"): BOTH}) == [A, B, C]
+    [merged, c] = resolve_overlaps([A, B, C], {("a", "b"): MERGE})
+    assert (merged.id, merged.answer, c) == ("a", A.answer, C)
+    assert merged.paraphrases == ("Kontakt", "Wie kann ich euch erreichen?", "Hotline")  # each phrasing once
+
+
+def test_a_later_choice_follows_the_entry_that_replaced_a_removed_one():
+    # b was merged into a; a choice about b and c now applies to a and c.
+    assert [e.id for e in resolve_overlaps([A, B, C], {("a", "b"): MERGE, ("b", "c"): KEEP_SECOND})] == ["c"]
+    assert resolve_overlaps([A, C], {("a", "gone"): KEEP_FIRST, ("a", "c"): KEEP_FIRST}) == [A]
+
+
+def test_the_pairs_table_shows_each_choice_or_open():
+    pairs = [Overlap(DUPLICATE, "a", "b", 0.93, A.question, B.question, 1.0, A.answer, B.answer)]
+    assert [r["choice"] for r in overlap_rows(pairs, {})] == ["open"]
+    assert [r["choice"] for r in overlap_rows(pairs, {("a", "b"): MERGE})] == [MERGE]

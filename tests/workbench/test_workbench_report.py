@@ -19,7 +19,7 @@ from botkit.evaluation.metrics import CaseResult
 from botkit.types import Decision, FaqEntry, Hit, Retrieval, Topic
 from botkit.workbench import charts
 from botkit.workbench.columns import MappedKnowledge
-from botkit.workbench.gaps import ask_all, cluster_questions, unanswered
+from botkit.workbench.gaps import AskedQuestion, Cluster, ask_all, cluster_questions, holes
 from botkit.workbench.overlap import Overlap
 from botkit.workbench.report import (
     SECTIONS,
@@ -55,12 +55,13 @@ def workshop(shared_bot, embedder) -> Findings:
     kb = shared_bot.knowledge
     asked = ask_all(shared_bot, QUESTIONS)
     threshold = 0.6
+    limits = replace(shared_bot.limits, threshold=threshold)
     mapped = MappedKnowledge((), (Problem("faq.csv", 12, "answer", "is empty"),), ("Zielgruppe",), 16)
     return Findings(
         knowledge=kb,
         export=ExportCheck.of(mapped, "faq.csv", [CONFLICT]),
         lint=tuple(lint_entries(kb.entries, CHANNELS)),
-        gaps=GapFindings(tuple(asked), tuple(cluster_questions(unanswered(asked, threshold), embedder)), threshold),
+        gaps=GapFindings(tuple(asked), tuple(cluster_questions(holes(asked, limits), embedder)), limits),
         threshold=ThresholdFindings((case("a", "a", 0.9), case("b", "x", 0.7), case(None, "c", 0.3)), shared_bot.limits, threshold),
         proposed_topics=(HEATING,),
         decisions=("Who answers handovers on Saturdays?",),
@@ -119,6 +120,22 @@ def test_a_conflict_found_in_the_export_and_the_knowledge_base_is_listed_once(wo
     assert sum("'frist-a' and 'frist-b'" in d for d in decisions) == 1
     page = write_report(both, tmp_path / "r.html", lang="en").read_text(encoding="utf-8")
     assert page.count("Sechs &lt;Wochen&gt;.") == 1
+
+
+def test_gaps_list_misses_with_their_entry_and_say_when_no_band_can_tell_them_apart(workshop, tmp_path):
+    gaps = workshop.gaps
+    miss = AskedQuestion("Zählerstand melden, wie?", Decision.CLARIFY, "uncertain", 0.45, (), True, "zaehlerstand-melden")
+    hole = AskedQuestion("Wo ist das Freibad?", Decision.HANDOVER, "low_confidence", 0.1, (), True, "zaehlerstand-melden")
+    banded = replace(gaps, asked=(miss, hole), clusters=(Cluster(hole.question, (hole.question,), 1.0),),
+                     limits=replace(gaps.limits, threshold=0.6, suggest_threshold=0.4))
+    page = write_report(replace(workshop, gaps=banded), tmp_path / "r.html", lang="en").read_text(encoding="utf-8")
+    section = dict(re.findall(r'<section id="([a-z-]+)">(.*?)</section>', page, re.DOTALL))["gaps"]
+    assert "<td>Zählerstand melden, wie?</td><td>zaehlerstand-melden: Wie melde ich meinen Zählerstand?</td><td>0.45</td>" in section
+    assert "Wo ist das Freibad? <i>(nearest entry zaehlerstand-melden" in section
+    assert any("Add the 1 question(s) the FAQ covers" in d for d in open_decisions(replace(workshop, gaps=banded), "en"))
+    no_band = replace(banded, limits=replace(banded.limits, suggest_threshold=0.6))
+    page = write_report(replace(workshop, gaps=no_band), tmp_path / "r.html", lang="en").read_text(encoding="utf-8")
+    assert "no uncertain band below the threshold" in page
 
 
 def test_an_empty_workshop_says_what_was_not_looked_at(shared_bot, tmp_path):

@@ -1,0 +1,287 @@
+"""Web and worker roles: one web app (uvicorn on 127.0.0.1) and `botkit worker` processes on one database.
+
+The web only verifies, saves and acknowledges; the worker processes (real subprocesses,
+woken by PostgreSQL NOTIFY or polling SQLite) reply and send to the send-API stand-in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, select
+
+from botkit import Settings, open_bot
+from botkit.db import webhook_inbox, webhook_outbox
+from botkit.webhook import create_app
+from tests.conftest import ROOT, SAMPLE, new_postgres_database
+from tests.webhook.conftest import webhook_settings
+from tests.webhook.support import (
+    MESSENGER_SECRET,
+    PAGE_TOKEN,
+    TELEGRAM_SECRET,
+    TELEGRAM_TOKEN,
+    VERIFY_TOKEN,
+    WHATSAPP_SECRET,
+    WHATSAPP_TOKEN,
+    SendApi,
+    ServerThread,
+    free_port,
+    is_message,
+    recipient,
+    signed,
+    whatsapp_body,
+)
+
+QUESTIONS = ["Wie melde ich meinen Zählerstand?", "Wann kommt meine Jahresabrechnung?", "Kann ich meinen Abschlag ändern?"]
+
+
+def worker_env(api_url: str, database_url: str, index_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOTKIT_")}
+    env.update(
+        BOTKIT_MESSENGER_APP_SECRET=MESSENGER_SECRET, BOTKIT_WHATSAPP_APP_SECRET=WHATSAPP_SECRET, BOTKIT_VERIFY_TOKEN=VERIFY_TOKEN,
+        BOTKIT_MESSENGER_PAGE_TOKEN=PAGE_TOKEN, BOTKIT_WHATSAPP_TOKEN=WHATSAPP_TOKEN, BOTKIT_TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN,
+        BOTKIT_TELEGRAM_SECRET_TOKEN=TELEGRAM_SECRET, BOTKIT_GRAPH_API_BASE=f"{api_url}/v21.0", BOTKIT_TELEGRAM_API_BASE=api_url,
+        BOTKIT_DATABASE_URL=database_url, BOTKIT_INDEX_DIR=str(index_dir), BOTKIT_LEASE_SECONDS="2", BOTKIT_POLL_SECONDS="0.2",
+        BOTKIT_RETRY_INITIAL_WAIT="0.01", BOTKIT_RETRY_MAX_WAIT="0.05", BOTKIT_RETRY_LATER_SECONDS="0.5", BOTKIT_SEND_TIMEOUT="1",
+    )
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))  # this checkout's botkit
+    env.update(extra)
+    return env
+
+
+class WorkerProcess:
+    """`python -m botkit worker` in its own process, logging to a file."""
+
+    def __init__(self, env: dict[str, str], cwd: Path, log: Path) -> None:
+        self.log = log
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "botkit", "worker", str(SAMPLE)], env=env, cwd=cwd,
+                                         stdout=out, stderr=subprocess.STDOUT)
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def wait_started(self, timeout: float = 120) -> None:
+        wait_for(lambda: "worker started" in self.text() or self.proc.poll() is not None, timeout, "a worker to start")
+        assert self.proc.poll() is None, self.text()
+
+    def replies(self) -> int:
+        return self.text().count(" reply to ")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        self.proc.wait(timeout=60)
+
+
+def wait_for(condition, timeout: float = 60.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def rows(database_url: str, table) -> list:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(select(table).order_by(table.c.id)).mappings().all())
+    finally:
+        engine.dispose()
+
+
+class Cluster:
+    """A web-only app on uvicorn and two `botkit worker` processes on one PostgreSQL database, shared by this module."""
+
+    def __init__(self, web: ServerThread, url: str, env: dict[str, str], folder: Path) -> None:
+        self.web, self.url, self.env, self.folder = web, url, env, folder
+        self.started = 0
+        self.workers = [self.spawn(), self.spawn()]
+
+    def spawn(self) -> WorkerProcess:
+        self.started += 1
+        return WorkerProcess(self.env, self.folder, self.folder / f"worker{self.started}.log")
+
+    def ready(self) -> list[WorkerProcess]:
+        """Two live workers (a killed one is replaced), each started."""
+        self.workers = [w if w.proc.poll() is None else self.spawn() for w in self.workers]
+        for worker in self.workers:
+            worker.wait_started()
+        return self.workers
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, sample_index_dir, embedder, send_api: SendApi, postgres_server) -> Iterator[Cluster]:
+    folder = tmp_path_factory.mktemp("roles")
+    index = folder / "index"
+    shutil.copytree(sample_index_dir, index)
+    url = new_postgres_database(postgres_server, "roles")
+    bot = open_bot(SAMPLE, Settings(index_dir=index, database_url=url), embedder=embedder)
+    web = ServerThread(create_app(bot, webhook_settings(send_api.url, web_replies=False))).start()  # type: ignore[attr-defined]
+    cluster = Cluster(web, url, worker_env(send_api.url, url, index), folder)  # type: ignore[attr-defined]
+    try:
+        yield cluster
+    finally:
+        for worker in cluster.workers:
+            worker.stop()
+        web.stop()
+        bot.store.engine.dispose()
+
+
+@pytest.fixture
+def roles(cluster: Cluster, recorder: SendApi) -> tuple[ServerThread, list[WorkerProcess], str]:
+    """The web, two started workers and the database URL; each test uses users of its own."""
+    return cluster.web, cluster.ready(), cluster.url
+
+
+def users(prefix: str, count: int = 8) -> list[str]:
+    return [f"49{prefix}{n:04d}" for n in range(count)]
+
+
+def post_conversations(web: ServerThread, people: list[str], rounds: int) -> None:
+    """`rounds` messages from each user, interleaved across users, each acknowledged with 200."""
+    with httpx.Client(base_url=web.url) as client:
+        for n in range(rounds):
+            for user in people:
+                body = whatsapp_body(user, f"wamid.{user}.{n}", QUESTIONS[n % len(QUESTIONS)])
+                answer = client.post("/webhook/whatsapp", content=body, headers=signed(body, WHATSAPP_SECRET))
+                assert answer.json() == {"accepted": 1, "duplicates": 0, "ignored": 0}
+
+
+def wait_idle(web: ServerThread, timeout: float = 90) -> None:
+    wait_for(lambda: httpx.get(f"{web.url}/healthz").json()["pending"] == {"inbox": 0, "outbox": 0}, timeout, "an empty queue")
+
+
+def delivered_vs_queued(recorder: SendApi, url: str, people: list[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Per user: the message bodies the stand-in received, in arrival order, and the sends the outbox holds, in order."""
+    got: dict[str, list[str]] = {}
+    for record in recorder.delivered(lambda r: is_message(r) and recipient(r) in people):
+        got.setdefault(recipient(record), []).append(json.dumps(record.body, sort_keys=True))
+    queued: dict[str, list[str]] = {}
+    for row in sorted(rows(url, webhook_outbox), key=lambda r: (r["inbox_id"], r["seq"])):
+        if row["path"].endswith("/messages") and row["user_id"] in people:
+            queued.setdefault(row["user_id"], []).append(json.dumps(json.loads(row["body"]), sort_keys=True))
+    return got, queued
+
+
+def test_a_web_and_two_worker_processes_answer_every_event_once_in_order_on_postgresql(roles, recorder):
+    web, workers, url = roles
+    people, before = users("1510"), [w.replies() for w in workers]
+    post_conversations(web, people, rounds=3)
+    wait_idle(web)
+    inbox = [r for r in rows(url, webhook_inbox) if r["user_id"] in people]
+    assert len(inbox) == 3 * len(people) and {r["status"] for r in inbox} == {"done"}
+    for user in people:  # within a conversation, each event was done after the one before it
+        done = [r["done_at"] for r in inbox if r["user_id"] == user]
+        assert done == sorted(done)
+    got, queued = delivered_vs_queued(recorder, url, people)
+    assert got == queued and set(got) == set(people)  # every send exactly once, in the conversation's order
+    replies = [w.replies() - b for w, b in zip(workers, before)]
+    # both workers replied, each event once, and none was answered by the web process (its replies are not in these logs)
+    assert sum(replies) == len(inbox) and all(replies), replies
+
+
+def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(roles, recorder):
+    web, (doomed, survivor), url = roles
+    people, busy, resent_before = users("1520"), doomed.replies() + 2, survivor.text().count("may have sent already")
+    recorder.delay = 0.02  # sends take a moment, so the kill lands while work is in flight
+    post_conversations(web, people, rounds=3)
+    wait_for(lambda: doomed.replies() >= busy, 60, "the first worker to be busy")
+    doomed.stop(signal.SIGKILL)
+    wait_idle(web)
+    inbox = [r for r in rows(url, webhook_inbox) if r["user_id"] in people]
+    assert len(inbox) == 3 * len(people) and {r["status"] for r in inbox} == {"done"} and all(r["attempts"] == 0 for r in inbox)
+    got, queued = delivered_vs_queued(recorder, url, people)
+    resent = survivor.text().count("may have sent already") - resent_before  # documented: a send cut off in its HTTP call goes again
+    extra = sum(len(got.get(u, [])) - len(q) for u, q in queued.items())
+    assert extra == resent
+    for user, sends in queued.items():  # nothing lost, in order (a resent message follows its first copy)
+        assert list(dict.fromkeys(got[user])) == list(dict.fromkeys(sends))
+
+
+def test_serve_with_workers_spawns_them_and_stops_them_on_exit(tmp_path, settings, recorder):
+    port = free_port()
+    database = f"sqlite:///{tmp_path / 'serve.db'}"
+    env = worker_env(recorder.url, database, settings.index_dir)  # type: ignore[attr-defined]
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        serve = subprocess.Popen([sys.executable, "-m", "botkit", "serve", str(SAMPLE), "--port", str(port), "--workers", "2"],
+                                 env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: serve.poll() is not None or len(children(serve.pid)) == 2, 60, "two worker processes")
+        pids = children(serve.pid)
+        assert all("worker" in command for command in pids.values()), pids
+        wait_for(lambda: serve.poll() is not None or _healthy(port), 120, "the web to listen")
+        body = whatsapp_body("4915177777777", "wamid.serve1", QUESTIONS[0])
+        answer = httpx.post(f"http://127.0.0.1:{port}/webhook/whatsapp", content=body, headers=signed(body, WHATSAPP_SECRET))
+        assert answer.status_code == 200
+        assert recorder.wait_for(2, lambda r: is_message(r) and recipient(r) == "4915177777777", timeout=120)
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=90)
+    gone = [pid for pid in pids if ") Z " in _stat(pid)]
+    assert sorted(gone) == sorted(pids), log.read_text()
+
+
+def children(pid: int) -> dict[int, str]:
+    """The live child processes of `pid` and their command lines (from /proc)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found[int(entry.name)] = command
+    return found
+
+
+def _stat(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # reaped
+        return ") Z "
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def test_saving_events_wakes_listening_workers_on_postgresql(postgres_server):
+    from botkit.db import open_database
+    from botkit.webhook.outbox import WebhookQueue
+    from botkit.webhook.parse import parse
+    from botkit.webhook.wakeup import InboxListener
+
+    engine = open_database(new_postgres_database(postgres_server, "notify"))
+    woken = threading.Event()
+    try:
+        queue = WebhookQueue(engine)
+        with InboxListener(engine, woken.set):
+            assert woken.wait(10)  # once on connecting: events may have come while nobody listened
+            woken.clear()
+            assert queue.accept(parse("whatsapp", whatsapp_body("4915100000001", "wamid.n1", "Hallo")), time.time()) == (1, 0)
+            assert woken.wait(10)
+            woken.clear()
+            queue.accept(parse("whatsapp", whatsapp_body("4915100000001", "wamid.n1", "Hallo")), time.time())  # a redelivery
+            assert not woken.wait(1.0)  # saved nothing, so nobody is woken
+    finally:
+        engine.dispose()
