@@ -138,7 +138,7 @@ def cluster(tmp_path_factory, sample_index_dir, embedder, send_api: SendApi, pos
         for worker in cluster.workers:
             worker.stop()
         web.stop()
-        bot.store.engine.dispose()
+        bot.close()
 
 
 @pytest.fixture
