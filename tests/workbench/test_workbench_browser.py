@@ -66,13 +66,16 @@ def test_a_wrong_answer_is_fixed_in_the_simulator_and_the_same_message_is_then_a
                     )
                     return simulator.locator(".bk-meta").last.inner_text()
 
-                assert "pt-01" not in ask()  # the miss this test fixes
+                def answered_from_pt01(meta: str) -> bool:  # "<decision> (<reason>) · confidence c · <cited entries>"
+                    return meta.startswith("answered") and "pt-01" in meta
+
+                assert not answered_from_pt01(ask())  # the miss this test fixes (perhaps offered among suggestions)
                 page.locator(".widget-dropdown", has_text="Right entry").locator("select").select_option(
                     label="pt-01: Kann ich ein Probetraining machen?"
                 )
                 page.get_by_role("button", name="Wrong answer → this entry").click()
                 simulator.locator(".bk-note", has_text="knowledge updated").wait_for()
-                assert "pt-01" in ask()
+                assert answered_from_pt01(ask())
             except sync_api.Error:
                 page.screenshot(path=str(tmp_path / "failed.png"), full_page=True)  # kept in pytest's tmp_path for a look
                 raise
