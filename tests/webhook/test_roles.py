@@ -207,7 +207,8 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(roles, recorder):
     got, queued = delivered_vs_queued(recorder, url, people)
     resent = survivor.text().count("may have sent already") - resent_before  # documented: a send cut off in its HTTP call goes again
     extra = sum(len(got.get(u, [])) - len(q) for u, q in queued.items())
-    assert extra == resent
+    # only resent sends can arrive twice; one cut off before its request reached the platform arrives once
+    assert 0 <= extra <= resent
     for user, sends in queued.items():  # nothing lost, in order (a resent message follows its first copy)
         assert list(dict.fromkeys(got[user])) == list(dict.fromkeys(sends))
 
