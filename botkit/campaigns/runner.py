@@ -293,6 +293,26 @@ def _unsent(result: SendResult) -> Scope | None:
     return "sender" if result.status is None and result.error.startswith(("ConnectError", "ConnectTimeout")) else None
 
 
+def parse_rates(values: list[str]) -> dict[str, float]:
+    """`["whatsapp=1000", ...]` as {platform: messages per second}.
+
+    Raises:
+        ConfigError: not `platform=number`, an unknown platform, or a rate that is not positive.
+    """
+    rates: dict[str, float] = {}
+    for value in values:
+        name, _, number = value.partition("=")
+        get_platform(name.strip())  # an unknown name raises ConfigError listing the known ones
+        try:
+            rate = float(number)
+        except ValueError:
+            rate = 0.0
+        if rate <= 0:
+            raise ConfigError(f"--rate {value!r}: give platform=messages per second, e.g. whatsapp=1000")
+        rates[name.strip()] = rate
+    return rates
+
+
 def run_campaign(
     ledger: ConsentLedger, jobs: CampaignJobs, job_id: str, settings: WebhookSettings, **kwargs: Any
 ) -> CampaignStatus:
