@@ -11,8 +11,10 @@ at most once, and the in-doubt rows are the only ones that may have received it 
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,6 +105,14 @@ class CampaignJobs:
     def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
         self._clock = clock
+        # Writes of one process take turns: threads racing for SQLite's write lock would wait in
+        # its busy handler's sleeps instead (and a server database gains little from racing).
+        self._writing = threading.Lock()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._writing, self.engine.begin() as conn:
+            yield conn
 
     def create(self, job_id: str, topic: str, texts: Mapping[str, str], template: str | None,
                recipients: Iterable[tuple[str, str, str | None]]) -> Job:
@@ -150,7 +160,7 @@ class CampaignJobs:
             .values(status="claimed", lease_owner=owner, lease_until=now + lease)
             .returning(r.id, r.user_id, r.channel, r.lang, r.attempts)
         )
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             rows = conn.execute(claim).all()
         if not rows:
             return []
@@ -173,7 +183,7 @@ class CampaignJobs:
     def start_sending(self, row: int, owner: str) -> bool:
         """Mark a claimed row as being sent, committed before the first send; False if it is no longer ours (or erased)."""
         r = campaign_recipients.c
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             done = conn.execute(
                 update(campaign_recipients).where(r.id == row, r.status == "claimed", r.lease_owner == owner).values(status="sending")
             ).rowcount
@@ -185,7 +195,7 @@ class CampaignJobs:
             return
         now = self._clock()
         r = campaign_recipients.c
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             for o in outcomes:
                 values: dict[str, Any] = {"status": o.status, "why": o.why, "detail": o.detail, "lease_owner": None, "lease_until": None}
                 if o.status == "pending":
@@ -200,7 +210,7 @@ class CampaignJobs:
     def renew(self, owner: str, lease: float) -> None:
         """Extend the lease of every row this runner holds."""
         r = campaign_recipients.c
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 update(campaign_recipients).where(r.lease_owner == owner, r.status.in_(("claimed", "sending"))).values(lease_until=self._clock() + lease)
             )
@@ -208,7 +218,7 @@ class CampaignJobs:
     def release(self, owner: str) -> None:
         """Give back claimed rows not yet sent (a clean stop), so another runner continues at once."""
         r = campaign_recipients.c
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 update(campaign_recipients).where(r.lease_owner == owner, r.status == "claimed").values(status="pending", lease_owner=None, lease_until=None)
             )
@@ -216,7 +226,7 @@ class CampaignJobs:
     def settle_in_doubt(self, job_id: str, channel: str) -> int:
         """Settle rows whose runner died during their send as failed `in_doubt`; returns how many."""
         r = campaign_recipients.c
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             return int(conn.execute(
                 update(campaign_recipients)
                 .where(r.campaign == job_id, r.channel == channel, r.status == "sending", r.lease_until < self._clock())

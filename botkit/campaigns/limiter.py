@@ -64,6 +64,13 @@ class Pacer:
         if cell is not None:
             cell.paused_until = max(cell.paused_until, self._clock() + seconds)
 
+    def refund(self, key: str) -> None:
+        """Take back the last send counted on `key` (the platform refused it for another limit)."""
+        cell = self._cells.get(key)
+        if cell is not None and cell.sent:
+            cell.sent.pop()
+            cell.due -= 1 / cell.rate
+
     async def acquire(self, *keys: str) -> None:
         """Wait until each configured key allows a send, then count one send on each."""
         cells = [self._cells[k] for k in keys if k in self._cells]

@@ -203,6 +203,8 @@ class CampaignRunner:
             scope = platform.throttle(result.status, result.error) or _unsent(result)
             if scope is None:
                 return result
+            if scope == "sender":  # the user got nothing: their own pace is not used up
+                self.pacer.refund(user_key)
             self._hold(sender_key if scope == "sender" else user_key, result.retry_after)
         if topic is not None:  # never accepted: safe to put back and try in a later round
             return self._put_back(rec, result)

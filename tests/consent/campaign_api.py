@@ -45,6 +45,7 @@ class _Platform:
     pair_over: int = 0
     injected: int = 0
     last_to: dict[str, float] = field(default_factory=dict)
+    bodies: dict[str, Any] = field(default_factory=dict)  # the last accepted body per recipient
 
 
 class CampaignApi:
@@ -60,7 +61,7 @@ class CampaignApi:
             Route("/bot{token}/{method}", self._telegram, methods=["POST"]),
         ])
 
-    def _admit(self, name: str, recipient: str) -> str:
+    def _admit(self, name: str, recipient: str, body: Any) -> str:
         """"ok", "over" (sender limit), "pair" (per-user limit) or "injected"."""
         now = time.monotonic()
         with self._lock:
@@ -81,12 +82,13 @@ class CampaignApi:
             p.window.append(now)
             p.last_to[recipient] = now
             p.accepted.append((now, recipient))
+            p.bodies[recipient] = body
             return "ok"
 
     async def _whatsapp(self, request: Request) -> JSONResponse:
         body = await request.json()
         to = str(body.get("to", ""))
-        verdict = self._admit("whatsapp", to)
+        verdict = self._admit("whatsapp", to, body)
         if verdict == "ok":
             return JSONResponse({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
                                  "messages": [{"id": f"wamid.{time.monotonic_ns()}"}]})
@@ -97,14 +99,14 @@ class CampaignApi:
     async def _messenger(self, request: Request) -> JSONResponse:
         body = await request.json()
         to = str(body.get("recipient", {}).get("id", ""))
-        if self._admit("messenger", to) == "ok":
+        if self._admit("messenger", to, body) == "ok":
             return JSONResponse({"recipient_id": to, "message_id": f"m_{time.monotonic_ns()}"})
         return _graph_error(613, "(#613) Calls to this api have exceeded the rate limit.")
 
     async def _telegram(self, request: Request) -> JSONResponse:
         body = await request.json()
         chat = str(body.get("chat_id", ""))
-        if self._admit("telegram", chat) == "ok":
+        if self._admit("telegram", chat, body) == "ok":
             return JSONResponse({"ok": True, "result": {"message_id": time.monotonic_ns(), "chat": {"id": body.get("chat_id")}}})
         after = self._platforms["telegram"].limits.retry_after
         return JSONResponse({"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {after}",
@@ -122,7 +124,7 @@ class CampaignApi:
                     "over": p.over, "pair_over": p.pair_over, "injected": p.injected,
                     "duplicates": sum(n - 1 for n in per_user.values() if n > 1),
                     "busiest_second": busiest(times), "first": times[0] if times else None, "last": times[-1] if times else None,
-                    "recipients": dict(per_user), "times": {r: t for t, r in p.accepted},
+                    "recipients": dict(per_user), "times": {r: t for t, r in p.accepted}, "bodies": dict(p.bodies),
                 }
             return out
 
