@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from botkit.db import campaign_deliveries, campaign_jobs, campaign_recipients, conversations
+from botkit.db import campaign_deliveries, campaign_jobs, campaign_recipients, consent_events, conversations
 from botkit.errors import ConsentError
 
 OPEN = ("pending", "claimed", "sending")
@@ -180,12 +180,24 @@ class CampaignJobs:
         with self.engine.connect() as conn:
             return list(conn.execute(select(r.channel).where(r.campaign == job_id, r.status.in_(OPEN)).distinct()).scalars())
 
-    def start_sending(self, row: int, owner: str) -> bool:
-        """Mark a claimed row as being sent, committed before the first send; False if it is no longer ours (or erased)."""
+    def start_sending(self, row: int, owner: str, topic: str, version: str) -> bool:
+        """Mark a claimed row as being sent if the user's consent for `topic` at `version` still stands.
+
+        One statement reads the consent and marks the row, committed before the first send;
+        False when the consent is gone or the row is no longer ours (taken over, or erased).
+        """
         r = campaign_recipients.c
+        e = consent_events.c
+        latest = (
+            select(e.state, e.version)
+            .where(e.user_id == r.user_id, e.channel == r.channel, e.topic == topic)
+            .order_by(e.id.desc()).limit(1)
+        )
+        standing = and_(latest.with_only_columns(e.state).scalar_subquery() == "granted",
+                        latest.with_only_columns(e.version).scalar_subquery() == version)
         with self._write() as conn:
             done = conn.execute(
-                update(campaign_recipients).where(r.id == row, r.status == "claimed", r.lease_owner == owner).values(status="sending")
+                update(campaign_recipients).where(r.id == row, r.status == "claimed", r.lease_owner == owner, standing).values(status="sending")
             ).rowcount
         return bool(done)
 

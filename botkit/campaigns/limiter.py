@@ -26,6 +26,7 @@ class _Cell:
     due: float = 0.0  # theoretical arrival time of the next send (GCRA)
     paused_until: float = 0.0
     sent: deque[float] = field(default_factory=deque)
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class Pacer:
@@ -72,17 +73,24 @@ class Pacer:
             cell.due -= 1 / cell.rate
 
     async def acquire(self, *keys: str) -> None:
-        """Wait until each configured key allows a send, then count one send on each."""
+        """Wait until each configured key allows a send, then count one send on each.
+
+        Waiters for the same first key queue up (first come, first served) instead of all
+        waking up for every free slot.
+        """
         cells = [self._cells[k] for k in keys if k in self._cells]
-        while True:
-            now = self._clock()
-            ready = max((self._ready_at(c, now) for c in cells), default=now)
-            if ready <= now:
-                break
-            await self._sleep(ready - now)
-        for cell in cells:
-            cell.due = max(cell.due, now) + 1 / cell.rate
-            cell.sent.append(now)
+        if not cells:
+            return
+        async with cells[0].turn:
+            while True:
+                now = self._clock()
+                ready = max(self._ready_at(c, now) for c in cells)
+                if ready <= now:
+                    break
+                await self._sleep(ready - now)
+            for cell in cells:
+                cell.due = max(cell.due, now) + 1 / cell.rate
+                cell.sent.append(now)
 
     def _ready_at(self, cell: _Cell, now: float) -> float:
         while cell.sent and cell.sent[0] <= now - self.period:
