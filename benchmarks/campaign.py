@@ -13,8 +13,11 @@ the span, restarts included) against the configured limit; refusals for exceedin
 and the busiest one-second window; duplicates; sends that arrived after their user's
 withdrawal had committed; rows settled "in doubt" (the runner died mid-send; not sent again).
 
-The documented limits would make 100,000 users take over an hour (Telegram ~30/s), so the
-stand-ins enforce and the runner is configured with scaled-up limits (`--limits`).
+The stand-ins enforce, and the runner is configured with, the limits given by `--limits`. The
+defaults are below the documented ones (WhatsApp 80/s, Messenger 300/s, Telegram 30/s): this
+machine has 2 cores shared with other work, and one runner process sustains about 100
+sends/s on it; what is measured is whether the runner uses its configured rate and never
+exceeds it. Users are split between platforms in proportion to these limits.
 
 Run: python -m benchmarks.campaign [--users 100000] [--limits whatsapp=40,messenger=24,telegram=16] [--json out.json]
 """
@@ -114,7 +117,7 @@ def stats(api: str) -> dict[str, Any]:
 
 
 def accepted(api: str) -> int:
-    data = stats(api)
+    data = httpx.get(f"{api}/stats?counts=1", timeout=60).json()
     return sum(p["accepted"] for p in data.values())
 
 
@@ -195,7 +198,7 @@ def main() -> None:
             proc = runner(url, api, "bench", limits, args.lease)
             target = args.users * (k + 1) // (args.kills + 1)
             while accepted(api) < target and proc.poll() is None:
-                time.sleep(0.5)
+                time.sleep(1.0)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             kills.append(time.monotonic() - began)

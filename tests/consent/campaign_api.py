@@ -129,6 +129,9 @@ class CampaignApi:
             return out
 
     async def _stats(self, request: Request) -> JSONResponse:
+        if request.query_params.get("counts"):  # cheap enough to poll
+            with self._lock:
+                return JSONResponse({name: {"accepted": len(p.accepted)} for name, p in self._platforms.items()})
         return JSONResponse(self.stats())
 
 
