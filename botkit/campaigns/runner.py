@@ -1,8 +1,10 @@
 """Run a campaign job: send through the platforms' send APIs, within their rate limits, each user at most once.
 
-Per recipient: claim its row -> check how the platform can reach the user -> wait for the
-pacer (the platform's per-sender and per-user limits) -> read the consent again and mark the
-row `sending` (committed) -> send -> settle the row with its delivery record (group commit).
+Per recipient: claim its row -> check how the platform can reach the user -> in one committed
+statement, read the consent again and mark the row `sending` -> wait for the pacer (the
+platform's per-sender and per-user limits; at most about `lanes / rate` seconds) -> send ->
+settle the row with its delivery record (group commit every `flush_every` seconds). The pacing
+is per process: run one runner per job.
 A rejection the platform marks as "too fast" (HTTP 429 or its rate-limit error codes) pauses
 that sender or user for the Retry-After or an exponential backoff and is tried again: such a
 send was not accepted, so repeating it cannot deliver twice. Every other failure after the
@@ -198,11 +200,13 @@ class CampaignRunner:
         """Send one call, repeating it while the platform says "too fast"; before the first, check consent and mark the row."""
         sender_key = self._sender_key(platform, call)
         for attempt in range(self.options.tries):
-            await self.pacer.acquire(sender_key, user_key)
             if topic is not None and attempt == 0:
+                # Before the pacer, not between it and the send: a slow database write there would
+                # bunch sends up on arrival and push them over the platform's limit.
                 stop = await anyio.to_thread.run_sync(self._check_and_mark, rec, topic)
                 if stop is not None:
                     return stop
+            await self.pacer.acquire(sender_key, user_key)
             result = await self.sender.send(call)
             if result.verdict == "sent":
                 self._throttles.pop(sender_key, None)
