@@ -592,7 +592,11 @@ def campaign(
         job = start_campaign(ledger, jobs, job_id or f"{topic}-{datetime.now(UTC):%Y%m%d-%H%M%S}", topic, message,
                              whatsapp_template=whatsapp_template)
         err.print(f"campaign {job.id}: sending; run the same command with --id {job.id} to resume it.", highlight=False)
-        _print_campaign_status(run_campaign(ledger, jobs, job.id, load_settings(env_file)[1], options=options), as_json)
+        try:
+            status = run_campaign(ledger, jobs, job.id, load_settings(env_file)[1], options=options)
+        finally:
+            ledger.engine.dispose()
+        _print_campaign_status(status, as_json)
         return
     report = send_campaign(ledger, topic, message, whatsapp_template=whatsapp_template)
     if as_json:
@@ -620,7 +624,12 @@ def campaign_status(
     """
     from botkit.campaigns import CampaignJobs
 
-    _print_campaign_status(CampaignJobs(_ledger(knowledge, index_dir).engine).status(job_id), as_json)
+    engine = _ledger(knowledge, index_dir).engine
+    try:
+        status = CampaignJobs(engine).status(job_id)
+    finally:
+        engine.dispose()
+    _print_campaign_status(status, as_json)
 
 
 def _print_campaign_status(status: CampaignStatus, as_json: bool) -> None:

@@ -301,3 +301,22 @@ def test_the_pacer_spaces_sends_and_caps_each_window_after_a_stall():
     assert asyncio.run(sends(1))[0] == pytest.approx(7.4)
     with pytest.raises(ValueError):
         pacer.configure("s", 0)
+
+
+def test_campaign_send_on_the_command_line_sends_and_resumes(ledger, engine, tmp_path, serve_api, monkeypatch):
+    opted_in(ledger, "9200", "telegram")
+    opted_in(ledger, "9201", "telegram")
+    api, url = serve_api(FAST)
+    monkeypatch.setenv("BOTKIT_DATABASE_URL", str(engine.url.render_as_string(hide_password=False)))
+    monkeypatch.setenv("BOTKIT_TELEGRAM_BOT_TOKEN", "123456:test-telegram-bot-token")
+    monkeypatch.setenv("BOTKIT_TELEGRAM_API_BASE", url)
+    command = ["campaign", str(SAMPLE), TOPIC, "Neu.", "--send", "--id", "cli-send", "--rate", "telegram=1000",
+               "--json", "--index-dir", str(tmp_path), "--env-file", str(tmp_path / "none.env")]
+    first = CliRunner().invoke(app, command)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["sent"] == 2
+    again = CliRunner().invoke(app, command)  # the same id resumes the finished job: nobody gets it twice
+    assert json.loads(again.stdout)["sent"] == 2
+    assert api.stats()["telegram"]["recipients"] == {"9200": 1, "9201": 1}
+    bad = CliRunner().invoke(app, [*command[:-2], "--rate", "telegram=fast"])
+    assert bad.exit_code != 0
