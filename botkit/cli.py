@@ -588,12 +588,14 @@ def campaign(
     ledger = _ledger(knowledge, index_dir)
     if not dry_run:
         options = RunnerOptions(rates=parse_rates(rate or []))
+        webhook = load_settings(env_file)[1]
+        webhook.platforms()  # no platform configured: a ConfigError naming the variables to set
         jobs = CampaignJobs(ledger.engine)
         job = start_campaign(ledger, jobs, job_id or f"{topic}-{datetime.now(UTC):%Y%m%d-%H%M%S}", topic, message,
                              whatsapp_template=whatsapp_template)
         err.print(f"campaign {job.id}: sending; run the same command with --id {job.id} to resume it.", highlight=False)
         try:
-            status = run_campaign(ledger, jobs, job.id, load_settings(env_file)[1], options=options)
+            status = run_campaign(ledger, jobs, job.id, webhook, options=options)
         finally:
             ledger.engine.dispose()
         _print_campaign_status(status, as_json)

@@ -309,6 +309,7 @@ def test_campaign_send_on_the_command_line_sends_and_resumes(ledger, engine, tmp
     api, url = serve_api(FAST)
     monkeypatch.setenv("BOTKIT_DATABASE_URL", str(engine.url.render_as_string(hide_password=False)))
     monkeypatch.setenv("BOTKIT_TELEGRAM_BOT_TOKEN", "123456:test-telegram-bot-token")
+    monkeypatch.setenv("BOTKIT_TELEGRAM_SECRET_TOKEN", "test-telegram-secret_token")
     monkeypatch.setenv("BOTKIT_TELEGRAM_API_BASE", url)
     command = ["campaign", str(SAMPLE), TOPIC, "Neu.", "--send", "--id", "cli-send", "--rate", "telegram=1000",
                "--json", "--index-dir", str(tmp_path), "--env-file", str(tmp_path / "none.env")]
