@@ -13,12 +13,13 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
 # Only light modules here, so that `botkit --help` is quick: the bot, its embedder, the vector
 # store and the database are imported inside the commands that use them.
@@ -31,6 +32,7 @@ from botkit.types import Reply
 
 if TYPE_CHECKING:
     from botkit.bot import Bot
+    from botkit.campaigns import CampaignStatus
     from botkit.consent import ConsentLedger
     from botkit.evaluation.metrics import CaseResult
     from botkit.evaluation.runner import ConversationResult
@@ -677,7 +679,24 @@ def purge(
     console.print(table)
 
 
-@app.command()
+class _CampaignGroup(TyperGroup):
+    """`botkit campaign KNOWLEDGE TOPIC MESSAGE` still means `botkit campaign send ...`."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["send", *args]
+        return super().resolve_command(ctx, args)
+
+
+campaign_app = typer.Typer(
+    cls=_CampaignGroup, no_args_is_help=True, rich_markup_mode="markdown",
+    help="Marketing to consented users: `send` (a dry run unless --send) and `status` of a sending job.",
+)
+app.add_typer(campaign_app, name="campaign")
+CampaignIdOpt = Annotated[str | None, typer.Option("--id", help="The campaign job's id; the same id again resumes it.")]
+
+
+@campaign_app.command("send")
 def campaign(
     knowledge: KnowledgeArg,
     topic: TopicArg,
@@ -687,22 +706,40 @@ def campaign(
         str | None, typer.Option(help="Approved WhatsApp template for users outside the 24-hour window.")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run/--send", help="Only report who would receive it.")] = True,
+    job_id: CampaignIdOpt = None,
+    rate: Annotated[
+        list[str] | None, typer.Option("--rate", help="Messages/s per business sender instead of the documented limit, e.g. whatsapp=1000.")
+    ] = None,
+    env_file: Annotated[Path, typer.Option("--env-file", help="BOTKIT_* send-API tokens (as for `botkit serve`).")] = Path(".env"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Send a marketing message to every user who consented to TOPIC, and report who cannot be reached and why.
 
-    The command line has no channel sender, so it reports who *would* receive the message;
-    the server sends with `botkit.consent.send_campaign(..., send=...)`.
-    Example: `botkit campaign knowledge/ angebote-solar "Neu: 5 % Rabatt auf die Montage." --dry-run`
+    With `--send` it sends through the platforms' send APIs as a job in the database, within each
+    platform's rate limits, each user at most once; run the same command (same `--id`) again to resume.
+    Example: `botkit campaign send knowledge/ angebote-solar "Neu: 5 % Rabatt auf die Montage." --send --id solar-mai`
     """
+    from botkit.campaigns import CampaignJobs, run_campaign, start_campaign
+    from botkit.campaigns.runner import RunnerOptions, parse_rates
     from botkit.consent import send_campaign
+    from botkit.webhook.settings import load_settings
 
+    ledger = _ledger(knowledge, index_dir)
     if not dry_run:
-        raise ConfigError(
-            "the command line cannot send: it has no channel sender. Run with --dry-run to see who would receive "
-            "the message, and send from the server with botkit.consent.send_campaign(..., send=...)."
-        )
-    report = send_campaign(_ledger(knowledge, index_dir), topic, message, whatsapp_template=whatsapp_template)
+        options = RunnerOptions(rates=parse_rates(rate or []))
+        webhook = load_settings(env_file)[1]
+        webhook.platforms()  # no platform configured: a ConfigError naming the variables to set
+        jobs = CampaignJobs(ledger.engine)
+        job = start_campaign(ledger, jobs, job_id or f"{topic}-{datetime.now(UTC):%Y%m%d-%H%M%S}", topic, message,
+                             whatsapp_template=whatsapp_template)
+        err.print(f"campaign {job.id}: sending; run the same command with --id {job.id} to resume it.", highlight=False)
+        try:
+            status = run_campaign(ledger, jobs, job.id, webhook, options=options)
+        finally:
+            ledger.engine.dispose()
+        _print_campaign_status(status, as_json)
+        return
+    report = send_campaign(ledger, topic, message, whatsapp_template=whatsapp_template)
     if as_json:
         console.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
         return
@@ -713,6 +750,41 @@ def campaign(
     console.print(
         f"dry run: {len(report.delivered)} would receive it, {len(report.skipped)} cannot be reached.", highlight=False
     )
+
+
+@campaign_app.command("status")
+def campaign_status(
+    knowledge: KnowledgeArg,
+    job_id: Annotated[str, typer.Argument(help="The campaign job's id (printed by `botkit campaign send --send`).")],
+    index_dir: IndexDirOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Show a campaign job's sent, skipped (and why), failed (and why) and remaining recipients.
+
+    Example: `botkit campaign status knowledge/ solar-mai --json`
+    """
+    from botkit.campaigns import CampaignJobs
+
+    engine = _ledger(knowledge, index_dir).engine
+    try:
+        status = CampaignJobs(engine).status(job_id)
+    finally:
+        engine.dispose()
+    _print_campaign_status(status, as_json)
+
+
+def _print_campaign_status(status: CampaignStatus, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(status.to_dict(), ensure_ascii=False, indent=2))
+        return
+    table = Table("result", "why", "users")
+    table.add_row("sent", "", str(status.sent))
+    for kind, counts in (("skipped", status.skipped), ("failed", status.failed)):
+        for why, n in sorted(counts.items()):
+            table.add_row(kind, why, str(n))
+    table.add_row("remaining", "", str(status.remaining))
+    console.print(table)
+    console.print(f"campaign {status.campaign} ({status.topic}): {status.total} users, {'done' if status.done else 'not done'}.", highlight=False)
 
 
 CasesArg = Annotated[Path, typer.Argument(help="Test cases (.csv or .yaml: question,expected_id,lang).")]

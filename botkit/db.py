@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
     inspect,
@@ -189,9 +190,43 @@ webhook_outbox = Table(
     Column("sent_at", Float),
 )
 
+campaign_jobs = Table(
+    "campaign_jobs",
+    metadata,
+    # A campaign sent through the platforms' send APIs as a resumable job (botkit.campaigns).
+    Column("id", String, primary_key=True),
+    Column("topic", String, nullable=False),
+    Column("message", Text, nullable=False),  # JSON: the text per language ("" = any language)
+    Column("template", String),  # approved WhatsApp template for users outside the 24-hour window
+    Column("created_at", Float, nullable=False),
+)
+
+campaign_recipients = Table(
+    "campaign_recipients",
+    metadata,
+    # One row per consented (user, channel) of a campaign job; the unique key keeps each user
+    # to one send per campaign: pending -> claimed -> sending -> sent | skipped | failed.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("campaign", String, nullable=False),
+    Column("user_id", String, nullable=False, index=True),
+    Column("channel", String, nullable=False),
+    Column("lang", String),  # the language the consent was given in
+    Column("status", String, nullable=False),
+    Column("why", String),  # skipped or failed: no_consent | withdrawn | outside_window | unreachable | no_sender | rejected | in_doubt
+    Column("detail", Text),
+    Column("attempts", Integer, nullable=False, default=0),  # rounds put back after rate limits
+    Column("next_at", Float, nullable=False, default=0.0),
+    Column("lease_owner", String),
+    Column("lease_until", Float),
+    Column("done_at", Float),
+    UniqueConstraint("campaign", "user_id", "channel", name="uq_campaign_recipient"),
+    Index("ix_campaign_recipients_work", "campaign", "channel", "status", "next_at"),
+)
+
 USER_TABLES: list[Table] = [conversations, turns, handovers, consent_events, campaign_deliveries]
 """Tables holding personal data; modules that add such tables append them here."""
 USER_TABLES += [webhook_inbox, webhook_outbox]
+USER_TABLES += [campaign_recipients]
 
 
 def open_database(url: str) -> Engine:

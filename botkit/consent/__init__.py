@@ -11,7 +11,7 @@ report = send_campaign(ledger, "angebote-solar", "Neu: ...")  # no `send`: a dry
 
 from __future__ import annotations
 
-from botkit.consent.campaign import CampaignReport, CampaignResult, reachability, send_campaign, send_campaign_async
+from botkit.consent.campaign import CampaignReport, CampaignResult, send_campaign, send_campaign_async
 from botkit.consent.flow import ConsentFlow
 from botkit.consent.intents import Intent, classify
 from botkit.consent.ledger import GRANTED, PENDING, WITHDRAWN, ConsentEvent, ConsentLedger
@@ -27,7 +27,6 @@ __all__ = [
     "ConsentLedger",
     "Intent",
     "classify",
-    "reachability",
     "send_campaign",
     "send_campaign_async",
 ]

@@ -1,11 +1,11 @@
 """Campaigns: send a marketing message for a topic to exactly the users who consented to it.
 
-Who can be reached also depends on the channel's rules for business-initiated messages
-(platform-rules.md §3): WhatsApp allows free text only within 24 hours of the user's last
-message and a pre-approved template after that; Messenger allows promotional content only
-within its 24-hour window (message tags may not carry it); a Telegram bot cannot start a
-chat; the web chat has no way to reach someone who is not on the page; SMS needs only the
-consent. Every user who cannot be reached is reported with the reason.
+Who can be reached also depends on the platform's rules for business-initiated messages,
+which each platform module states (`Platform.reach`, platform-rules.md §3): e.g. WhatsApp
+allows free text only within 24 hours of the user's last message and an approved template
+after that. Every user who cannot be reached is reported with the reason. This module sends
+through a function you pass; `botkit.campaigns` runs a campaign as a resumable job in the
+database through the platforms' send APIs, within their rate limits.
 """
 
 from __future__ import annotations
@@ -21,14 +21,15 @@ from botkit.channels import HouseRules, render
 from botkit.consent.flow import say
 from botkit.consent.ledger import ConsentEvent, ConsentLedger
 from botkit.db import conversations
-from botkit.errors import ConsentError
+from botkit.errors import ConfigError, ConsentError
+from botkit.platforms import get_platform
+from botkit.platforms.outreach import Reach
 from botkit.types import Draft, Message, Topic
 
 Sender = Callable[[str, str, Sequence[Message]], "None | Awaitable[None]"]
 """Sends rendered messages: `send(user_id, channel, messages)`; raises to report a failure."""
 
 Status = Literal["delivered", "would_deliver", "skipped", "failed"]
-WINDOW_SECONDS = 24 * 3600  # WhatsApp customer service window; Messenger standard messaging window
 
 
 @dataclass(frozen=True)
@@ -141,28 +142,51 @@ async def send_campaign_async(
     return plan.report()
 
 
-def reachability(channel: str, last_user_at: float | None, now: float, whatsapp_template: str | None) -> tuple[str | None, str]:
-    """How a business-initiated message can reach a user: ("text" | "template" | None, reason when None)."""
-    inside = last_user_at is not None and now - last_user_at <= WINDOW_SECONDS
-    if channel == "whatsapp":
-        if inside:
-            return "text", ""
-        if whatsapp_template:
-            return "template", ""
-        return None, "outside WhatsApp's 24-hour customer service window and no approved template given (whatsapp_template)"
-    if channel == "messenger":
-        if inside:
-            return "text", ""
-        return None, "outside Messenger's 24-hour window; message tags may not carry promotional content"
-    if channel == "telegram":
-        if last_user_at is None:
-            return None, "has never written to the bot, and a Telegram bot cannot start a chat"
-        return "text", ""
-    if channel == "sms":
-        return "text", ""
-    if channel == "web":
-        return None, "the web chat cannot reach a user who is not on the page"
-    return None, f"unknown channel {channel!r}"
+def compose(
+    channel: str, body: str, lang: str, notice: bool, reach: Reach, rules: HouseRules | None
+) -> tuple[str, tuple[Message, ...]]:
+    """The text on record and the messages of one campaign send: rendered for the channel, or the platform's template.
+
+    The Art. 21(4) objection notice goes with the first marketing message to a user; later ones carry a STOP hint.
+    """
+    text = f"{body}\n\n{say('objection_notice' if notice else 'stop_hint', lang)}"
+    messages = get_platform(channel).initiate(render(channel, Draft(text), rules), reach, lang)
+    return text, tuple(messages)
+
+
+def consent_problem(ledger: ConsentLedger, user_id: str, channel: str, topic: Topic) -> tuple[str, str] | None:
+    """Why the user's consent does not (or no longer) cover the topic: (kind, reason); None when it does.
+
+    kind is "no_consent" (given for an older wording version) or "withdrawn" (withdrawn, or erased meanwhile).
+    """
+    current = ledger.state(user_id, channel, topic.id)
+    if current is not None and current.state == "granted":
+        if current.version == topic.version:
+            return None
+        return "no_consent", f"consent was given for wording version {current.version}, the topic is now at {topic.version}: ask again"
+    return "withdrawn", "consent was withdrawn"
+
+
+def reach_of(channel: str, last_user_at: float | None, now: float, template: str | None) -> Reach:
+    """How a business-initiated message reaches a user of `channel` (the platform decides); unknown channels are unreachable."""
+    try:
+        platform = get_platform(channel)
+    except ConfigError:
+        return Reach.not_now("unreachable", f"unknown channel {channel!r}")
+    return platform.reach(last_user_at, now, template)
+
+
+def message_texts(topic_id: str, message: str | Mapping[str, str]) -> dict[str, str]:
+    """The campaign text per language ("" for any); an empty message raises `ConsentError`."""
+    texts = {"": message} if isinstance(message, str) else dict(message)
+    if not any(t.strip() for t in texts.values()):
+        raise ConsentError(f"campaign for {topic_id!r} has an empty message; nothing to send")
+    return texts
+
+
+def pick_text(texts: Mapping[str, str], lang: str) -> str:
+    """The text in the user's language, else the first non-empty one."""
+    return texts.get(lang) or next(t for t in texts.values() if t.strip())
 
 
 class _Plan:
@@ -181,10 +205,7 @@ class _Plan:
     ) -> None:
         self.ledger = ledger
         self.topic: Topic = ledger.topic(topic_id)
-        texts = {"": message} if isinstance(message, str) else dict(message)
-        if not any(t.strip() for t in texts.values()):
-            raise ConsentError(f"campaign for {topic_id!r} has an empty message; nothing to send")
-        self.texts = texts
+        self.texts = message_texts(topic_id, message)
         self.campaign = campaign or f"{topic_id}@{int(ledger.now())}"
         self.template = whatsapp_template
         self.rules = house_rules
@@ -200,34 +221,22 @@ class _Plan:
     def _job(self, grant: ConsentEvent) -> _Job | None:
         user, channel = grant.user_id, grant.channel
         # Consent is read again right before sending: a withdrawal during a long campaign counts.
-        if not self.ledger.is_granted(user, channel, self.topic.id):
-            current = self.ledger.state(user, channel, self.topic.id)
-            if current is not None and current.state == "granted":
-                reason = f"consent was given for wording version {current.version}, the topic is now at {self.topic.version}: ask again"
-            else:
-                reason = "consent was withdrawn"
-            self._skip(user, channel, reason)
+        problem = consent_problem(self.ledger, user, channel, self.topic)
+        if problem is not None:
+            self._skip(user, channel, problem[1])
             return None
         if self.ledger.delivered(self.campaign, user, channel):
             self._skip(user, channel, f"already delivered in campaign {self.campaign}")
             return None
         last_user_at, lang = self._last_contact(user, channel)
         lang = lang or grant.lang or next(iter(self.topic.title), "en")
-        mode, reason = reachability(channel, last_user_at, self.ledger.now(), self.template)
-        if mode is None:
-            self._skip(user, channel, reason)
+        reach = reach_of(channel, last_user_at, self.ledger.now(), self.template)
+        if reach.mode is None:
+            self._skip(user, channel, reach.reason)
             return None
         notice = not self.ledger.notified(user, channel)
-        body = self.texts.get(lang) or next(t for t in self.texts.values() if t.strip())
-        text = f"{body}\n\n{say('objection_notice' if notice else 'stop_hint', lang)}"
-        if mode == "template":
-            # The template's approved wording is what WhatsApp shows; `text` is kept for the record.
-            payload = {"messaging_product": "whatsapp", "type": "template",
-                       "template": {"name": self.template, "language": {"code": lang}}}
-            messages: tuple[Message, ...] = (Message(channel, text, payload=payload),)
-        else:
-            messages = tuple(render(channel, Draft(text), self.rules))
-        return _Job(user, channel, messages, text, notice, self.template if mode == "template" else None)
+        text, messages = compose(channel, pick_text(self.texts, lang), lang, notice, reach, self.rules)
+        return _Job(user, channel, messages, text, notice, reach.template)
 
     def _last_contact(self, user_id: str, channel: str) -> tuple[float | None, str | None]:
         query = (
@@ -242,6 +251,7 @@ class _Plan:
 
     def _skip(self, user_id: str, channel: str, reason: str) -> None:
         self.results.append(CampaignResult(user_id, channel, "skipped", reason))
+        return None
 
     def would_deliver(self, job: _Job) -> None:
         how = f"as template {job.template}" if job.template else f"{len(job.messages)} message(s)"

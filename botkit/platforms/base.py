@@ -10,6 +10,7 @@ from botkit.channels.profiles import ChannelProfile, HouseRules
 from botkit.channels.render import Options
 from botkit.errors import ConfigError
 from botkit.platforms.events import Inbound, Outgoing
+from botkit.platforms.outreach import RateLimit, Reach, Scope
 from botkit.types import Message, Reply
 
 if TYPE_CHECKING:  # the webhook's settings need the `server` extra; platforms must not
@@ -82,6 +83,26 @@ class Platform(Protocol):
         """The URL and headers (credentials) of a send-API call."""
         ...
 
+    # Business-initiated messages (campaigns): reachability, templates, rate limits --------
+
+    rate_limits: tuple[RateLimit, ...]  # documented send rates, cited (botkit.platforms.outreach)
+
+    def reach(self, last_user_at: float | None, now: float, template: str | None) -> Reach:
+        """Whether and how a message the user did not ask for can reach them now (`template`: an approved one)."""
+        ...
+
+    def initiate(self, messages: Sequence[Message], reach: Reach, lang: str) -> list[Message]:
+        """The messages of a business-initiated send: the rendered ones, or what the platform needs instead."""
+        ...
+
+    def throttle(self, status: int | None, error: str) -> Scope | None:
+        """Whether a rejected send was "too fast", and for whom (sender or recipient); None for other errors."""
+        ...
+
+    def sender(self, request: Outgoing) -> str:
+        """The business sender a send-API call goes out from (its rate limits are per sender)."""
+        ...
+
 
 class WithoutWebhook:
     """For platforms botkit renders for but does not serve (SMS gateways, a web chat)."""
@@ -116,3 +137,16 @@ class WithoutWebhook:
 
     def address(self, request: Outgoing, settings: WebhookSettings) -> tuple[str, dict[str, str]]:
         raise self._no_webhook()
+
+    # Business-initiated messages (campaigns) -----------------------------------------------
+
+    rate_limits: tuple[RateLimit, ...] = ()  # botkit does not send these itself
+
+    def initiate(self, messages: Sequence[Message], reach: Reach, lang: str) -> list[Message]:
+        return list(messages)
+
+    def throttle(self, status: int | None, error: str) -> Scope | None:
+        return "sender" if status == 429 else None
+
+    def sender(self, request: Outgoing) -> str:
+        return self.name

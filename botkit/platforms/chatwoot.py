@@ -27,6 +27,7 @@ from botkit.channels.render import Options
 from botkit.errors import ConfigError, PayloadError, SignatureError, StaleRequestError
 from botkit.platforms.base import Look
 from botkit.platforms.events import Inbound, Kind, Outgoing
+from botkit.platforms.outreach import RateLimit, Reach, Scope
 from botkit.platforms.payload import choice_text, ident, items, load, obj, text
 from botkit.types import Message, Reply
 
@@ -148,6 +149,23 @@ class Chatwoot:
     def address(self, request: Outgoing, settings: WebhookSettings) -> tuple[str, dict[str, str]]:
         token = settings.chatwoot_token.get_secret_value() if settings.chatwoot_token else ""
         return f"{(settings.chatwoot_url or '').rstrip('/')}/{request.path}", {"api_access_token": token}
+
+    # Business-initiated messages (campaigns) -----------------------------------------------
+
+    rate_limits: tuple[RateLimit, ...] = ()
+
+    def reach(self, last_user_at: float | None, now: float, template: str | None) -> Reach:
+        return Reach.not_now("unreachable", "botkit answers Chatwoot conversations but does not start them; send on the user's own channel")
+
+    def initiate(self, messages: Sequence[Message], reach: Reach, lang: str) -> list[Message]:
+        return list(messages)
+
+    def throttle(self, status: int | None, error: str) -> Scope | None:
+        return "sender" if status == 429 else None
+
+    def sender(self, request: Outgoing) -> str:
+        return request.path.split("/conversations/", 1)[0]  # the account
+
 
 
 def _conversation_path(event: Inbound) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from botkit.channels.profiles import ChannelProfile, HouseRules
@@ -11,6 +12,7 @@ from botkit.errors import PayloadError
 from botkit.platforms import meta
 from botkit.platforms.base import Look
 from botkit.platforms.events import ANSWERED_KINDS, Inbound, Kind, Outgoing
+from botkit.platforms.outreach import RateLimit, Reach, Scope, error_codes, within_window
 from botkit.platforms.payload import choice_text, ident, items, load, obj, text
 from botkit.types import Message, Reply
 
@@ -22,6 +24,22 @@ _CONTROL: dict[str, tuple[Kind, str]] = {
     "take_thread_control": ("handover_take", "previous_owner_app_id"),
     "request_thread_control": ("handover_request", "requested_owner_app_id"),
 }
+
+
+# Business-initiated messages (campaigns): documented send rates ------------------------
+RATE_LIMITS = (
+    RateLimit(
+        "sender", 300.0,
+        "developers.facebook.com/documentation/business-messaging/messenger-platform/overview/rate-limiting "
+        "(updated 2026-03-23, read 2026-11)",
+        "official",
+        "Send API calls per second per Facebook Page for text, links, reactions and stickers; 10 for audio or video; "
+        "200 calls x engaged users per rolling 24 hours; no number for one thread ('may be rate limited')",
+    ),
+)
+# Graph API throttling codes: 4 app, 17 user, 32 Page request limit, 613 "calls to this API
+# have exceeded the rate limit" (secondary: Graph API error-handling guide as quoted by SDKs).
+THROTTLE_CODES = frozenset({4, 17, 32, 613})
 
 
 class Messenger:
@@ -95,6 +113,27 @@ class Messenger:
 
     def address(self, request: Outgoing, settings: WebhookSettings) -> tuple[str, dict[str, str]]:
         return meta.graph_address(request, settings.messenger_page_token, settings)
+
+    # Business-initiated messages (campaigns): reachability, message type, rate limits ------
+
+    rate_limits: tuple[RateLimit, ...] = RATE_LIMITS
+
+    def reach(self, last_user_at: float | None, now: float, template: str | None) -> Reach:
+        # Promotional content only within the 24-hour standard messaging window: message tags
+        # "can not be used to send promotional content" (platform-rules.md §2, official).
+        if within_window(last_user_at, now):
+            return Reach.text()
+        return Reach.not_now("outside_window", "outside Messenger's 24-hour window; message tags may not carry promotional content")
+
+    def initiate(self, messages: Sequence[Message], reach: Reach, lang: str) -> list[Message]:
+        # UPDATE: sent proactively, not in response to a received message (RESPONSE is for replies).
+        return [replace(m, payload={**m.payload, "messaging_type": "UPDATE"}) for m in messages]
+
+    def throttle(self, status: int | None, error: str) -> Scope | None:
+        return "sender" if status == 429 or error_codes(error) & THROTTLE_CODES else None
+
+    def sender(self, request: Outgoing) -> str:
+        return "page"  # me/messages: the Page of the access token
 
 
 def _pass_thread(event: Inbound, app_id: str, reason: str) -> Outgoing:

@@ -6,6 +6,7 @@ from botkit.channels.profiles import ChannelProfile, HouseRules
 from botkit.channels.render import Options
 from botkit.channels.sms import sms_info
 from botkit.platforms.base import Look, WithoutWebhook
+from botkit.platforms.outreach import Reach
 from botkit.types import Message
 
 
@@ -25,3 +26,8 @@ class Sms(WithoutWebhook):
             payload = {"body": bubble, "encoding": info.encoding, "segments": info.segments}
             out.append(Message("sms", bubble, (), None, payload))
         return out
+
+    # Business-initiated messages (campaigns) -----------------------------------------------
+
+    def reach(self, last_user_at: float | None, now: float, template: str | None) -> Reach:
+        return Reach.text()  # SMS needs only the consent; an SMS gateway sends

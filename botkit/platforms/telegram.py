@@ -11,6 +11,7 @@ from botkit.channels.render import Options
 from botkit.errors import SignatureError
 from botkit.platforms.base import Look
 from botkit.platforms.events import Inbound, Kind, Outgoing
+from botkit.platforms.outreach import RateLimit, Reach, Scope
 from botkit.platforms.payload import choice_text, ident, load, obj, text
 from botkit.types import Message, Reply
 
@@ -30,6 +31,24 @@ def verify_telegram_token(header: str | None, secret: str) -> None:
         raise SignatureError("missing X-Telegram-Bot-Api-Secret-Token header")
     if not header.isascii() or not hmac.compare_digest(header.encode(), secret.encode()):
         raise SignatureError("X-Telegram-Bot-Api-Secret-Token does not match")
+
+
+# Business-initiated messages (campaigns): documented send rates ------------------------
+RATE_LIMITS = (
+    RateLimit(
+        "sender", 30.0,
+        "core.telegram.org/bots/faq, quoted by grammy.dev/advanced/flood and the python-telegram-bot wiki "
+        "'Avoiding flood limits' (read 2026-11)",
+        "secondary",
+        "bulk notifications: 'not more than 30 messages per second or so'; spread large ones over 8-12 hours",
+    ),
+    RateLimit(
+        "recipient", 1.0,
+        "core.telegram.org/bots/faq, quoted by grammy.dev/advanced/flood (read 2026-11)",
+        "secondary",
+        "'avoid sending more than one message per second' in one chat; short bursts tolerated",
+    ),
+)
 
 
 class Telegram:
@@ -123,6 +142,25 @@ class Telegram:
         # The Bot API has no other way than the token in the path; the log scrubber hides it.
         token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
         return f"{settings.telegram_api_base.rstrip('/')}/bot{token}/{request.path}", {}
+
+    # Business-initiated messages (campaigns): reachability, rate limits ---------------------
+
+    rate_limits: tuple[RateLimit, ...] = RATE_LIMITS
+
+    def reach(self, last_user_at: float | None, now: float, template: str | None) -> Reach:
+        if last_user_at is None:
+            return Reach.not_now("unreachable", "has never written to the bot, and a Telegram bot cannot start a chat")
+        return Reach.text()
+
+    def initiate(self, messages: Sequence[Message], reach: Reach, lang: str) -> list[Message]:
+        return list(messages)
+
+    def throttle(self, status: int | None, error: str) -> Scope | None:
+        # 429 with `parameters.retry_after` (Bot API ResponseParameters); it does not say which limit.
+        return "sender" if status == 429 else None
+
+    def sender(self, request: Outgoing) -> str:
+        return "bot"  # the bot of the token
 
 
 def _message(message: dict[str, Any], update_id: str, where: str) -> Inbound:

@@ -7,6 +7,7 @@ from typing import Any
 from botkit.channels.profiles import ChannelProfile, HouseRules
 from botkit.channels.render import Options
 from botkit.platforms.base import Look, WithoutWebhook
+from botkit.platforms.outreach import Reach
 from botkit.types import Message
 
 
@@ -34,3 +35,8 @@ class Web(WithoutWebhook):
                 payload["image"] = with_image
             out.append(Message("web", bubble, shown, with_image, payload))
         return out
+
+    # Business-initiated messages (campaigns) -----------------------------------------------
+
+    def reach(self, last_user_at: float | None, now: float, template: str | None) -> Reach:
+        return Reach.not_now("unreachable", "the web chat cannot reach a user who is not on the page")

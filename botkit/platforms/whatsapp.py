@@ -13,11 +13,35 @@ from botkit.errors import ConfigError
 from botkit.platforms import meta
 from botkit.platforms.base import Look
 from botkit.platforms.events import Inbound, Kind, Outgoing
+from botkit.platforms.outreach import RateLimit, Reach, Scope, error_codes, within_window
 from botkit.platforms.payload import choice_text, ident, items, load, obj, text
 from botkit.types import Message, Reply
 
 if TYPE_CHECKING:
     from botkit.webhook.settings import WebhookSettings
+
+
+# Business-initiated messages (campaigns): documented send rates ------------------------
+RATE_LIMITS = (
+    RateLimit(
+        "sender", 80.0,
+        "developers.facebook.com/documentation/business-messaging/whatsapp/throughput (updated 2026-05-21, read 2026-11)",
+        "official",
+        "per registered business phone number, inbound and outbound together; 1,000 after Meta's automatic upgrade, "
+        "20 for numbers shared with the WhatsApp Business app; above it error 130429",
+    ),
+    RateLimit(
+        "recipient", 1 / 6,
+        "learn.turn.io 'Why am I seeing error code 131056' quoting Meta; dev.to/wapgrowai_org rate limits in practice (2026-11)",
+        "secondary",
+        "pair rate: 1 message every 6 seconds from one business number to one user (bursts tolerated); above it error 131056",
+    ),
+)
+# Graph API error codes that mean "too fast": 130429 throughput (official, throughput page),
+# 80007 WhatsApp Business Account rate limit and 4 app-level call limit (secondary: heltar.com,
+# help.chakrahq.com "Throttling errors"), sent with HTTP 400 or 429.
+THROTTLE_CODES = frozenset({4, 80007, 130429})
+PAIR_CODES = frozenset({131056})  # (business, consumer) pair rate limit hit: wait for this user only
 
 
 class WhatsApp:
@@ -115,6 +139,38 @@ class WhatsApp:
 
     def address(self, request: Outgoing, settings: WebhookSettings) -> tuple[str, dict[str, str]]:
         return meta.graph_address(request, settings.whatsapp_token, settings)
+
+    # Business-initiated messages (campaigns): reachability, template, rate limits ----------
+
+    rate_limits: tuple[RateLimit, ...] = RATE_LIMITS
+
+    def reach(self, last_user_at: float | None, now: float, template: str | None) -> Reach:
+        # Free-form messages only within 24 hours of the user's last message; after that
+        # only a pre-approved template (platform-rules.md §3).
+        if within_window(last_user_at, now):
+            return Reach.text()
+        if template:
+            return Reach("template", template=template)
+        return Reach.not_now(
+            "outside_window",
+            "outside WhatsApp's 24-hour customer service window and no approved template given (whatsapp_template)",
+        )
+
+    def initiate(self, messages: Sequence[Message], reach: Reach, lang: str) -> list[Message]:
+        if reach.mode != "template":
+            return list(messages)
+        # The template's approved wording is what WhatsApp shows; the text is kept for the record.
+        payload = _wa({"type": "template", "template": {"name": reach.template, "language": {"code": lang}}})
+        return [Message("whatsapp", "\n\n".join(m.text for m in messages), payload=payload)]
+
+    def throttle(self, status: int | None, error: str) -> Scope | None:
+        codes = error_codes(error)
+        if codes & PAIR_CODES:
+            return "recipient"
+        return "sender" if status == 429 or codes & THROTTLE_CODES else None
+
+    def sender(self, request: Outgoing) -> str:
+        return request.path.split("/", 1)[0]  # {phone_number_id}/messages
 
 
 def _wa(body: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,247 @@
+"""Campaign benchmark: synthetic opted-in users on three platforms, sent through rate-limiting send-API stand-ins.
+
+Processes besides this one: the send-API stand-ins (tests/consent/campaign_api.py on uvicorn:
+WhatsApp Cloud API, Messenger Send API and Telegram Bot API wire formats, each enforcing its
+per-sender limit in every one-second window and answering "too fast" as the platform does,
+plus an injected "too fast" every n-th request), and the campaign runner
+(tests/consent/campaign_worker.py, i.e. `botkit.campaigns.run_campaign`), which this process
+SIGKILLs twice mid-run and starts again. Meanwhile this process withdraws the consent of
+some users who have not been sent yet, as a STOP in the chat would.
+
+Measured: sends/s per platform (steady: median of one-second bins; overall: accepted over
+the span, restarts included) against the configured limit; refusals for exceeding the limit
+and the busiest one-second window; duplicates; sends that arrived after their user's
+withdrawal had committed; rows settled "in doubt" (the runner died mid-send; not sent again).
+
+The stand-ins enforce, and the runner is configured with, the limits given by `--limits`. The
+defaults are below the documented ones (WhatsApp 80/s, Messenger 300/s, Telegram 30/s): this
+machine has 2 cores shared with other work, and one runner process sustains about 100
+sends/s on it; what is measured is whether the runner uses its configured rate and never
+exceeds it. Users are split between platforms in proportion to these limits.
+
+Run: python -m benchmarks.campaign [--users 100000] [--limits whatsapp=40,messenger=24,telegram=16] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import insert
+
+from botkit.campaigns import CampaignJobs, start_campaign
+from botkit.consent import ConsentLedger
+from botkit.db import consent_events, conversations, open_database
+from botkit.knowledge import load_knowledge
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "knowledge"
+TOPIC = "angebote-solar"
+SHARES = {"whatsapp": 0.5, "messenger": 0.3, "telegram": 0.2}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def populate(url: str, users: int, seed: int) -> list[tuple[str, str]]:
+    """Opted-in users who wrote an hour ago, on the platforms in `SHARES`; returns (user, channel)."""
+    engine = open_database(url)
+    client = load_knowledge(SAMPLE).client
+    version = next(t.version for t in client.topics if t.id == TOPIC)
+    rng = random.Random(seed)
+    now = time.time()
+    people = []
+    for n in range(users):
+        channel = rng.choices(list(SHARES), weights=list(SHARES.values()))[0]
+        people.append((f"{n + 10_000_000}" if channel != "messenger" else f"psid{n}", channel))
+    grants = [{"user_id": u, "channel": c, "topic": TOPIC, "state": "granted", "version": version, "method": "import",
+               "evidence": "benchmark", "lang": "de", "at": now - 7200} for u, c in people]
+    chats = [{"id": f"{c}:{u}", "user_id": u, "channel": c, "with_human": 0, "misses": 0, "needs_disclosure": 0, "lang": "de",
+              "last_user_at": now - 3600, "created_at": now - 7200} for u, c in people]
+    with engine.begin() as conn:
+        for start in range(0, users, 5000):
+            conn.execute(insert(consent_events), grants[start:start + 5000])
+            conn.execute(insert(conversations), chats[start:start + 5000])
+    engine.dispose()
+    return people
+
+
+def stand_in(port: int, limits: dict[str, float], every: dict[str, int]) -> subprocess.Popen[bytes]:
+    config = {name: {"per_second": rate, "every": every.get(name, 0)} for name, rate in limits.items()}
+    code = (
+        "import json, sys, uvicorn\n"
+        "from tests.consent.campaign_api import CampaignApi, Limits\n"
+        "api = CampaignApi({k: Limits(**v) for k, v in json.loads(sys.argv[1]).items()})\n"
+        f"uvicorn.run(api.app, host='127.0.0.1', port={port}, log_level='warning', access_log=False)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(config)], cwd=ROOT, env=_env())
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/stats", timeout=1).raise_for_status()
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the send-API stand-in did not start")
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def runner(url: str, api: str, job: str, limits: dict[str, float], lease: float) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "tests.consent.campaign_worker", url, api, job, json.dumps(limits), str(lease)]
+    return subprocess.Popen(command, cwd=ROOT, env=_env(), stdout=subprocess.PIPE)
+
+
+def stats(api: str) -> dict[str, Any]:
+    return httpx.get(f"{api}/stats", timeout=60).json()
+
+
+def accepted(api: str) -> int:
+    data = httpx.get(f"{api}/stats?counts=1", timeout=60).json()
+    return sum(p["accepted"] for p in data.values())
+
+
+class Withdrawals:
+    """Withdraws the consent of random not-yet-sent users while the campaign runs (a STOP in the chat)."""
+
+    def __init__(self, url: str, people: list[tuple[str, str]], count: int, seed: int) -> None:
+        self.engine = open_database(url)
+        self.ledger = ConsentLedger(self.engine, load_knowledge(SAMPLE).client)
+        rng = random.Random(seed + 1)
+        # From the second half: the job sends in id order, so these have not been sent yet when withdrawn.
+        self.todo = rng.sample(people[len(people) // 2:], count)
+        self.done: dict[tuple[str, str], float] = {}
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        pause = 0.2
+        for user, channel in self.todo:
+            if self._stop.wait(pause):
+                return
+            self.ledger.withdraw(user, channel, TOPIC, method="chat", evidence="STOP")
+            self.done[(user, channel)] = time.monotonic()  # after the commit
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join()
+        self.engine.dispose()
+
+
+def steady_rate(times: list[float]) -> float:
+    """The median number of sends in the one-second bins between the first and the last send (empty bins left out)."""
+    if len(times) < 2:
+        return 0.0
+    start = times[0]
+    bins: dict[int, int] = {}
+    for t in times:
+        bins[int(t - start)] = bins.get(int(t - start), 0) + 1
+    full = [bins[k] for k in sorted(bins)[1:-1]]  # the first and last bins are partial
+    return float(statistics.median(full)) if full else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--limits", default="whatsapp=40,messenger=24,telegram=16")
+    parser.add_argument("--every", default="whatsapp=1000,messenger=1000,telegram=4000", help="inject a 'too fast' answer every n-th request")
+    parser.add_argument("--withdrawals", type=int, default=200)
+    parser.add_argument("--kills", type=int, default=2)
+    parser.add_argument("--lease", type=float, default=5.0)
+    parser.add_argument("--database-url", default=None, help="default: a SQLite file in a temporary folder")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    limits = {k: float(v) for k, v in (p.split("=") for p in args.limits.split(","))}
+    every = {k: int(v) for k, v in (p.split("=") for p in args.every.split(","))}
+    load_before = os.getloadavg()
+    folder = tempfile.mkdtemp(prefix="botkit-campaign-bench-")
+    url = args.database_url or f"sqlite:///{folder}/bench.db"
+
+    started = time.monotonic()
+    people = populate(url, args.users, args.seed)
+    engine = open_database(url)
+    ledger = ConsentLedger(engine, load_knowledge(SAMPLE).client)
+    start_campaign(ledger, CampaignJobs(engine), "bench", TOPIC, "Neu: 5 % Rabatt auf die Montage bis Ende Mai.")
+    setup_seconds = time.monotonic() - started
+    print(f"{args.users} users and the job created in {setup_seconds:.1f} s", flush=True)
+
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
+    server = stand_in(port, limits, every)
+    withdrawals = Withdrawals(url, people, args.withdrawals, args.seed)
+    kills: list[float] = []
+    try:
+        began = time.monotonic()
+        withdrawals.thread.start()
+        for k in range(args.kills):
+            proc = runner(url, api, "bench", limits, args.lease)
+            target = args.users * (k + 1) // (args.kills + 1)
+            while accepted(api) < target and proc.poll() is None:
+                time.sleep(1.0)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills.append(time.monotonic() - began)
+            print(f"SIGKILL {k + 1} at {kills[-1]:.0f} s, {accepted(api)} accepted", flush=True)
+        proc = runner(url, api, "bench", limits, args.lease)
+        out, _ = proc.communicate(timeout=3600)
+        elapsed = time.monotonic() - began
+        status = json.loads(out.decode().strip().splitlines()[-1])
+    finally:
+        withdrawals.stop()
+        final = stats(api)
+        server.terminate()
+        server.wait()
+    load_after = os.getloadavg()
+
+    late = 0
+    for (user, channel), at in withdrawals.done.items():
+        sent_at = final[channel]["times"].get(user)
+        late += sent_at is not None and sent_at > at
+    result: dict[str, Any] = {
+        "users": args.users, "database": "postgresql" if url.startswith("postgresql") else "sqlite",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in load_after],
+        "setup_seconds": round(setup_seconds, 1), "run_seconds": round(elapsed, 1), "kills_at": [round(k, 1) for k in kills],
+        "status": status, "withdrawn_during_run": len(withdrawals.done), "sent_after_withdrawal": late,
+        "platforms": {},
+    }
+    for name, p in final.items():
+        times = sorted(p["times"].values())
+        span = (times[-1] - times[0]) if len(times) > 1 else 0.0
+        result["platforms"][name] = {
+            "limit": limits[name], "accepted": p["accepted"], "duplicates": p["duplicates"], "over_limit": p["over"],
+            "busiest_second": p["busiest_second"], "injected_too_fast": p["injected"],
+            "steady_per_second": steady_rate(times), "overall_per_second": round(len(times) / span, 1) if span else 0.0,
+            "steady_share_of_limit": round(steady_rate(times) / limits[name], 3),
+        }
+    # Every accepted send is to a distinct user (duplicates aside), and every "sent" row was accepted: the rest of
+    # the accepted sends are the in-doubt rows that did reach their user.
+    result["in_doubt_delivered"] = sum(p["accepted"] - p["duplicates"] for p in final.values()) - status["sent"]
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,339 @@
+"""Run a campaign job: send through the platforms' send APIs, within their rate limits, each user at most once.
+
+Per recipient: claim its row -> check how the platform can reach the user -> in one committed
+statement, read the consent again and mark the row `sending` -> wait for the pacer (the
+platform's per-sender and per-user limits; at most about `lanes / rate` seconds) -> send ->
+settle the row with its delivery record (group commit every `flush_every` seconds). The pacing
+is per process: run one runner per job.
+A rejection the platform marks as "too fast" (HTTP 429 or its rate-limit error codes) pauses
+that sender or user for the Retry-After or an exponential backoff and is tried again: such a
+send was not accepted, so repeating it cannot deliver twice. Every other failure after the
+row was marked is final: at most once, never at least once. Running the job again resumes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+
+from botkit.campaigns.jobs import FAIL_REASONS, SKIP_REASONS, CampaignJobs, CampaignStatus, Job, Outcome, Recipient
+from botkit.campaigns.limiter import Pacer
+from botkit.channels import HouseRules
+from botkit.consent.campaign import compose, consent_problem, pick_text, reach_of
+from botkit.consent.ledger import ConsentLedger
+from botkit.errors import ConfigError, ConsentError
+from botkit.platforms import Inbound, Outgoing, Platform, get_platform
+from botkit.platforms.outreach import Scope, limit
+from botkit.types import Message, Topic
+from botkit.webhook.logs import SecretScrubber, log, mask
+from botkit.webhook.sender import Sender, SendResult
+from botkit.webhook.settings import WebhookSettings
+
+HEADROOM = 0.95  # pace at 95 % of a documented limit: network jitter must not push arrivals over it
+
+
+@dataclass(frozen=True)
+class RunnerOptions:
+    """How a runner paces and retries.
+
+    Args:
+        rates: messages per second per business sender, by platform, instead of the documented
+            default (e.g. {"whatsapp": 1000} after Meta's throughput upgrade).
+        lanes: concurrent sends per platform.
+        tries: tries of one throttled send before its row is put back for `retry_later` seconds.
+        rounds: times a row is put back before it fails as `rate_limited`.
+    """
+
+    rates: Mapping[str, float] | None = None
+    lanes: int = 16
+    batch: int = 100
+    lease: float = 30.0
+    tries: int = 6
+    rounds: int = 5
+    backoff: float = 0.5  # first pause after a rate-limit error without Retry-After; doubles, capped at max_backoff
+    max_backoff: float = 30.0
+    retry_later: float = 60.0
+    flush_every: float = 0.2
+
+
+class CampaignRunner:
+    """Sends one campaign job; any number of runners (processes) may work on the same job."""
+
+    def __init__(
+        self,
+        ledger: ConsentLedger,
+        jobs: CampaignJobs,
+        client: httpx.AsyncClient,
+        settings: WebhookSettings,
+        *,
+        rules: HouseRules | None = None,
+        options: RunnerOptions | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.jobs = jobs
+        self.options = options or RunnerOptions()
+        self.owner = owner or f"campaign-{uuid.uuid4().hex[:12]}"
+        self.rules = rules
+        scrubber = SecretScrubber()
+        scrubber.add(settings.secrets())
+        # One try per call: the sender's own retries would repeat 5xx and timeouts, which may
+        # have been delivered; here only "too fast" is repeated (see the module docstring).
+        self.settings = settings.model_copy(update={"send_attempts": 1})
+        self.sender = Sender(client, self.settings, scrubber)
+        self.pacer = Pacer()
+        self._throttles: dict[str, int] = {}  # rate-limit errors in a row, per pacer key
+        self._sender_rates: dict[str, float] = {}  # paced messages/s per business sender, by platform
+        self._configured: set[str] = set()
+        self._outcomes: list[Outcome] = []
+        self._composed: dict[tuple[str, str, bool, str | None], tuple[str, tuple[Message, ...]]] = {}
+
+    async def run(self, job_id: str) -> CampaignStatus:
+        """Send the job until every row is settled; returns its counts."""
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise ConsentError(f"no campaign job {job_id!r}")
+        topic = self.ledger.topic(job.topic)
+        flusher = asyncio.create_task(self._flush_loop(job))
+        renewer = asyncio.create_task(self._renew_loop())
+        try:
+            channels = await anyio.to_thread.run_sync(self.jobs.channels, job_id)
+            await asyncio.gather(*(self._channel(job, topic, c) for c in channels))
+        finally:
+            renewer.cancel()
+            flusher.cancel()
+            await asyncio.gather(renewer, flusher, return_exceptions=True)
+            await anyio.to_thread.run_sync(self._flush, job)
+            await anyio.to_thread.run_sync(self.jobs.release, self.owner)
+        return await anyio.to_thread.run_sync(self.jobs.status, job_id)
+
+    # one channel ---------------------------------------------------------------------
+
+    async def _channel(self, job: Job, topic: Topic, channel: str) -> None:
+        """Claim and send this channel's rows until none is open."""
+        platform = _platform(channel)
+        if platform is not None:
+            self._configure(platform)
+        lanes = asyncio.Semaphore(self.options.lanes)
+        tasks: set[asyncio.Task[None]] = set()
+        finished = asyncio.Event()  # set by each task as it ends (cheaper than asyncio.wait on all of them)
+
+        def done(task: asyncio.Task[None]) -> None:
+            tasks.discard(task)
+            finished.set()
+
+        while True:
+            if len(tasks) < self.options.batch:
+                claimed = await anyio.to_thread.run_sync(
+                    self.jobs.claim, job.id, channel, self.owner, self.options.batch, self.options.lease
+                )
+                for rec in claimed:
+                    task = asyncio.create_task(self._guarded(lanes, job, topic, platform, rec))
+                    tasks.add(task)
+                    task.add_done_callback(done)
+                if claimed:
+                    continue
+            if tasks:
+                finished.clear()
+                await finished.wait()
+                continue
+            await anyio.to_thread.run_sync(self.jobs.settle_in_doubt, job.id, channel)
+            due = await anyio.to_thread.run_sync(self.jobs.next_due, job.id, channel)
+            if due is None:
+                return
+            await asyncio.sleep(min(max(0.05, due - time.time()), 1.0))
+
+    def _configure(self, platform: Platform) -> None:
+        documented = limit(platform.rate_limits, "sender")
+        rate = (self.options.rates or {}).get(platform.name, documented.per_second if documented else None)
+        if rate is not None:
+            self._sender_rates[platform.name] = rate * HEADROOM
+
+    async def _guarded(self, lanes: asyncio.Semaphore, job: Job, topic: Topic, platform: Platform | None, rec: Recipient) -> None:
+        async with lanes:
+            try:
+                outcome = await self._send(job, topic, platform, rec)
+            except Exception as exc:  # noqa: BLE001 - one recipient's bug must not stop the campaign; its row stays leased
+                log.error("campaign %s: sending to %s failed unexpectedly", job.id, mask(rec.user_id), exc_info=exc)
+                return
+            self._outcomes.append(outcome)
+
+    async def _send(self, job: Job, topic: Topic, platform: Platform | None, rec: Recipient) -> Outcome:
+        if platform is None:
+            return _skipped(rec, "unreachable", f"unknown channel {rec.channel!r}")
+        reach = reach_of(rec.channel, rec.last_user_at, self.ledger.now(), job.template)
+        if reach.mode is None:
+            return _skipped(rec, reach.why or "unreachable", reach.reason)
+        if not platform.needs:
+            return _skipped(rec, "no_sender", SKIP_REASONS["no_sender"])
+        lang = rec.lang or next(iter(topic.title), "en")
+        key = (rec.channel, lang, not rec.notified, reach.template if reach.mode == "template" else None)
+        if key not in self._composed:
+            self._composed[key] = compose(rec.channel, pick_text(job.texts, lang), lang, not rec.notified, reach, self.rules)
+        text, messages = self._composed[key]
+        event = Inbound(rec.channel, "other", rec.user_id, f"campaign:{job.id}", reply_to=rec.user_id)
+        calls = platform.messages(event, messages, self.settings)
+        user_key = self._user_key(platform, rec)
+        try:
+            for n, call in enumerate(calls):
+                result = await self._deliver(platform, call, user_key, rec, topic if n == 0 else None)
+                if isinstance(result, Outcome):
+                    return result
+                if result.verdict != "sent":
+                    return self._failed(platform, rec, result, n, len(calls))
+        finally:
+            self.pacer.forget(user_key)
+        detail = f"template {reach.template}" if reach.mode == "template" else None
+        delivery = {"user_id": rec.user_id, "channel": rec.channel, "status": "delivered", "text": text,
+                    "objection_notice": int(not rec.notified), "detail": detail}
+        return Outcome(rec.row, "sent", detail=detail, delivery=delivery)
+
+    async def _deliver(self, platform: Platform, call: Outgoing, user_key: str, rec: Recipient, topic: Topic | None) -> SendResult | Outcome:
+        """Send one call, repeating it while the platform says "too fast"; before the first, check consent and mark the row."""
+        sender_key = self._sender_key(platform, call)
+        for attempt in range(self.options.tries):
+            if topic is not None and attempt == 0:
+                # Before the pacer, not between it and the send: a slow database write there would
+                # bunch sends up on arrival and push them over the platform's limit.
+                stop = await anyio.to_thread.run_sync(self._check_and_mark, rec, topic)
+                if stop is not None:
+                    return stop
+            await self.pacer.acquire(sender_key, user_key)
+            result = await self.sender.send(call)
+            if result.verdict == "sent":
+                self._throttles.pop(sender_key, None)
+                return result
+            scope = platform.throttle(result.status, result.error) or _unsent(result)
+            if scope is None:
+                return result
+            if scope == "sender":  # the user got nothing: their own pace is not used up
+                self.pacer.refund(user_key)
+            self._hold(sender_key if scope == "sender" else user_key, result.retry_after)
+        if topic is not None:  # never accepted: safe to put back and try in a later round
+            return self._put_back(rec, result)
+        return result
+
+    def _check_and_mark(self, rec: Recipient, topic: Topic) -> Outcome | None:
+        """Right before the first send: mark the row as being sent if the consent still stands (one statement)."""
+        if self.jobs.start_sending(rec.row, self.owner, topic.id, topic.version):
+            return None
+        problem = consent_problem(self.ledger, rec.user_id, rec.channel, topic)
+        if problem is not None:
+            return _skipped(rec, problem[0], problem[1])
+        return Outcome(rec.row, "lost")  # taken over after a lapsed lease, or erased: not ours to settle
+
+    def _hold(self, key: str, retry_after: float | None) -> None:
+        count = self._throttles.get(key, 0) + 1
+        self._throttles[key] = count
+        backoff = min(self.options.max_backoff, self.options.backoff * 2 ** (count - 1))
+        wait = retry_after if retry_after is not None else backoff * (0.5 + random.random() / 2)  # noqa: S311 - jitter
+        self.pacer.pause(key, wait)
+
+    def _put_back(self, rec: Recipient, result: SendResult) -> Outcome:
+        if rec.attempts + 1 >= self.options.rounds:
+            return Outcome(rec.row, "failed", "rate_limited", f"{FAIL_REASONS['rate_limited']}: {result.error}")
+        return Outcome(rec.row, "pending", detail=result.error, next_at=time.time() + self.options.retry_later)
+
+    def _failed(self, platform: Platform, rec: Recipient, result: SendResult, n: int, total: int) -> Outcome:
+        why = "rejected" if result.status is not None and result.status < 500 else "in_doubt"
+        part = f" (after {n} of {total} messages)" if n else ""
+        return Outcome(rec.row, "failed", why, f"{FAIL_REASONS[why]}{part}: {result.error}")
+
+    def _sender_key(self, platform: Platform, call: Outgoing) -> str:
+        key = f"{platform.name}:{platform.sender(call)}"
+        rate = self._sender_rates.get(platform.name)
+        if rate is not None and key not in self._configured:
+            self.pacer.configure(key, rate)
+            self._configured.add(key)
+        return key
+
+    def _user_key(self, platform: Platform, rec: Recipient) -> str:
+        key = f"{platform.name}:user:{rec.user_id}"
+        per_user = limit(platform.rate_limits, "recipient")
+        if per_user is not None:
+            self.pacer.configure(key, per_user.per_second * HEADROOM)
+        return key
+
+    # bookkeeping ----------------------------------------------------------------------
+
+    def _flush(self, job: Job) -> None:
+        outcomes, self._outcomes = self._outcomes, []
+        settled = [o for o in outcomes if o.status != "lost"]
+        try:
+            self.jobs.settle(settled, self.owner, job.topic, job.id)
+        except Exception:
+            self._outcomes = outcomes + self._outcomes  # kept for the next flush
+            raise
+
+    async def _flush_loop(self, job: Job) -> None:
+        while True:
+            await asyncio.sleep(self.options.flush_every)
+            try:
+                await anyio.to_thread.run_sync(self._flush, job)
+            except Exception as exc:  # noqa: BLE001 - the database may be away for a moment; retried next time
+                log.warning("campaign %s: recording outcomes failed: %s", job.id, type(exc).__name__)
+
+    async def _renew_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.lease / 3)
+            try:
+                await anyio.to_thread.run_sync(self.jobs.renew, self.owner, self.options.lease)
+            except Exception as exc:  # noqa: BLE001 - retried at the next beat, well within the lease
+                log.warning("campaign: renewing leases failed: %s", type(exc).__name__)
+
+
+def _platform(channel: str) -> Platform | None:
+    try:
+        return get_platform(channel)
+    except ConfigError:
+        return None
+
+
+def _skipped(rec: Recipient, why: str, reason: str) -> Outcome:
+    return Outcome(rec.row, "skipped", why, reason)
+
+
+def _unsent(result: SendResult) -> Scope | None:
+    """A connection that was never made delivered nothing: as safe to repeat as a 429."""
+    return "sender" if result.status is None and result.error.startswith(("ConnectError", "ConnectTimeout")) else None
+
+
+def parse_rates(values: list[str]) -> dict[str, float]:
+    """`["whatsapp=1000", ...]` as {platform: messages per second}.
+
+    Raises:
+        ConfigError: not `platform=number`, an unknown platform, or a rate that is not positive.
+    """
+    rates: dict[str, float] = {}
+    for value in values:
+        name, _, number = value.partition("=")
+        get_platform(name.strip())  # an unknown name raises ConfigError listing the known ones
+        try:
+            rate = float(number)
+        except ValueError:
+            rate = 0.0
+        if rate <= 0:
+            raise ConfigError(f"--rate {value!r}: give platform=messages per second, e.g. whatsapp=1000")
+        rates[name.strip()] = rate
+    return rates
+
+
+def run_campaign(
+    ledger: ConsentLedger, jobs: CampaignJobs, job_id: str, settings: WebhookSettings, **kwargs: Any
+) -> CampaignStatus:
+    """`CampaignRunner.run` in a new event loop with its own HTTP client (for the CLI)."""
+
+    async def main() -> CampaignStatus:
+        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=32, max_keepalive_connections=32)) as client:
+            return await CampaignRunner(ledger, jobs, client, settings, **kwargs).run(job_id)
+
+    return asyncio.run(main())
+
