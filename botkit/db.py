@@ -1,7 +1,7 @@
 """One SQLAlchemy engine and schema for everything botkit stores about people.
 
 Every table that holds data about a person has a `user_id` column, so export and erasure
-(GDPR Art. 15 and 17) can find all of it by looking at `USER_TABLES`.
+(GDPR Art. 15 and 17, `botkit.privacy`) find all of it from the schema.
 """
 
 from __future__ import annotations
@@ -223,10 +223,6 @@ campaign_recipients = Table(
     Index("ix_campaign_recipients_work", "campaign", "channel", "status", "next_at"),
 )
 
-USER_TABLES: list[Table] = [conversations, turns, handovers, consent_events, campaign_deliveries]
-"""Tables holding personal data; modules that add such tables append them here."""
-USER_TABLES += [webhook_inbox, webhook_outbox]
-USER_TABLES += [campaign_recipients]
 
 
 def open_database(url: str) -> Engine:
