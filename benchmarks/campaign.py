@@ -71,14 +71,38 @@ def populate(url: str, users: int, seed: int) -> list[tuple[str, str]]:
     for n in range(users):
         channel = rng.choices(list(SHARES), weights=list(SHARES.values()))[0]
         people.append((f"{n + 10_000_000}" if channel != "messenger" else f"psid{n}", channel))
-    grants = [{"user_id": u, "channel": c, "topic": TOPIC, "state": "granted", "version": version, "method": "import",
-               "evidence": "benchmark", "lang": "de", "at": now - 7200} for u, c in people]
-    chats = [{"id": f"{c}:{u}", "user_id": u, "channel": c, "with_human": 0, "misses": 0, "needs_disclosure": 0, "lang": "de",
-              "last_user_at": now - 3600, "created_at": now - 7200} for u, c in people]
+    grants = [
+        {
+            "user_id": u,
+            "channel": c,
+            "topic": TOPIC,
+            "state": "granted",
+            "version": version,
+            "method": "import",
+            "evidence": "benchmark",
+            "lang": "de",
+            "at": now - 7200,
+        }
+        for u, c in people
+    ]
+    chats = [
+        {
+            "id": f"{c}:{u}",
+            "user_id": u,
+            "channel": c,
+            "with_human": 0,
+            "misses": 0,
+            "needs_disclosure": 0,
+            "lang": "de",
+            "last_user_at": now - 3600,
+            "created_at": now - 7200,
+        }
+        for u, c in people
+    ]
     with engine.begin() as conn:
         for start in range(0, users, 5000):
-            conn.execute(insert(consent_events), grants[start:start + 5000])
-            conn.execute(insert(conversations), chats[start:start + 5000])
+            conn.execute(insert(consent_events), grants[start : start + 5000])
+            conn.execute(insert(conversations), chats[start : start + 5000])
     engine.dispose()
     return people
 
@@ -129,7 +153,7 @@ class Withdrawals:
         self.ledger = ConsentLedger(self.engine, load_knowledge(SAMPLE).client)
         rng = random.Random(seed + 1)
         # From the second half: the job sends in id order, so these have not been sent yet when withdrawn.
-        self.todo = rng.sample(people[len(people) // 2:], count)
+        self.todo = rng.sample(people[len(people) // 2 :], count)
         self.done: dict[tuple[str, str], float] = {}
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -219,20 +243,31 @@ def main() -> None:
         sent_at = final[channel]["times"].get(user)
         late += sent_at is not None and sent_at > at
     result: dict[str, Any] = {
-        "users": args.users, "database": "postgresql" if url.startswith("postgresql") else "sqlite",
+        "users": args.users,
+        "database": "postgresql" if url.startswith("postgresql") else "sqlite",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in load_after],
-        "setup_seconds": round(setup_seconds, 1), "run_seconds": round(elapsed, 1), "kills_at": [round(k, 1) for k in kills],
-        "status": status, "withdrawn_during_run": len(withdrawals.done), "sent_after_withdrawal": late,
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in load_after],
+        "setup_seconds": round(setup_seconds, 1),
+        "run_seconds": round(elapsed, 1),
+        "kills_at": [round(k, 1) for k in kills],
+        "status": status,
+        "withdrawn_during_run": len(withdrawals.done),
+        "sent_after_withdrawal": late,
         "platforms": {},
     }
     for name, p in final.items():
         times = sorted(p["times"].values())
         span = (times[-1] - times[0]) if len(times) > 1 else 0.0
         result["platforms"][name] = {
-            "limit": limits[name], "accepted": p["accepted"], "duplicates": p["duplicates"], "over_limit": p["over"],
-            "busiest_second": p["busiest_second"], "injected_too_fast": p["injected"],
-            "steady_per_second": steady_rate(times), "overall_per_second": round(len(times) / span, 1) if span else 0.0,
+            "limit": limits[name],
+            "accepted": p["accepted"],
+            "duplicates": p["duplicates"],
+            "over_limit": p["over"],
+            "busiest_second": p["busiest_second"],
+            "injected_too_fast": p["injected"],
+            "steady_per_second": steady_rate(times),
+            "overall_per_second": round(len(times) / span, 1) if span else 0.0,
             "steady_share_of_limit": round(steady_rate(times) / limits[name], 3),
         }
     # Every accepted send is to a distinct user (duplicates aside), and every "sent" row was accepted: the rest of

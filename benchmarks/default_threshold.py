@@ -141,8 +141,10 @@ def main() -> None:
     for name, parts in result["transfer"].items():
         for kind in ("calibrated_on_the_others", "own_tuning_cases", "default"):
             v = parts[kind]
-            print(f"{name:20} {kind:26} resolved {v['resolved_rate']:.3f} wrong {v['wrong_answer_rate']:.3f} "
-                  f"suggest {v['suggest_rate']:.3f} t {v['threshold']:.3f} band {v['suggest_threshold']:.3f}")
+            print(
+                f"{name:20} {kind:26} resolved {v['resolved_rate']:.3f} wrong {v['wrong_answer_rate']:.3f} "
+                f"suggest {v['suggest_rate']:.3f} t {v['threshold']:.3f} band {v['suggest_threshold']:.3f}"
+            )
 
 
 if __name__ == "__main__":

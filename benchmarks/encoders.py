@@ -57,7 +57,9 @@ def _build_entries() -> list[FaqEntry]:
     knowledge, _, _ = banking77.split()
     rows = [t for texts in knowledge.values() for t in texts]
     return [
-        FaqEntry(id=f"e{i:03d}", question=rows[3 * i], answer=f"Answer {i}.", topic="t", scope="service", lang="en", paraphrases=(rows[3 * i + 1], rows[3 * i + 2]))
+        FaqEntry(
+            id=f"e{i:03d}", question=rows[3 * i], answer=f"Answer {i}.", topic="t", scope="service", lang="en", paraphrases=(rows[3 * i + 1], rows[3 * i + 2])
+        )
         for i in range(BUILD_ENTRIES)
     ]
 

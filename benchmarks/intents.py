@@ -32,10 +32,7 @@ MISS_WEIGHT = {"withdrawal": 3.0, "greeting": 2.0, "thanks": 2.0, "ack": 2.0, "g
 
 def load_tuning() -> dict[str, list[str]]:
     """Messages per kind, from benchmarks/intent_tuning/."""
-    return {
-        path.stem: [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        for path in sorted(TUNING.glob("*.txt"))
-    }
+    return {path.stem: [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] for path in sorted(TUNING.glob("*.txt"))}
 
 
 def _related(kind: str, other: str) -> bool:

@@ -61,8 +61,11 @@ def run(count: int = 20) -> dict:
         base = Settings(index_dir=Path(tmp) / "index", database_url=f"sqlite:///{tmp}/verbatim.db")
         plain = open_bot(KNOWLEDGE, base, embedder=embedder)
         llm_settings = Settings(
-            index_dir=Path(tmp) / "index", database_url=f"sqlite:///{tmp}/llm.db", llm_base_url=server.url,
-            llm_model="smollm2", llm_timeout=120.0,
+            index_dir=Path(tmp) / "index",
+            database_url=f"sqlite:///{tmp}/llm.db",
+            llm_base_url=server.url,
+            llm_model="smollm2",
+            llm_timeout=120.0,
         )
         phrased = open_bot(KNOWLEDGE, llm_settings, embedder=embedder)
         phrased.phraser = Phraser(open_chat_model(llm_settings), phrased.knowledge, cache_size=0)  # time every call
@@ -117,11 +120,18 @@ def rows(result: dict) -> list[Row]:
     added, share = result["added_ms"], result["pass_share"]
     outcomes = ", ".join(f"{k} {v}" for k, v in result["outcomes"].items())
     return [
-        (f"LLM gate, SmolLM2-135M, {result['answered']} answered of {result['questions']}: passed the gate",
-         f"{share:.0%} ({outcomes})" if share is not None else "–", "–", ""),
-        ("LLM gate: added latency per answer p50 / p95",
-         f"{added['p50'] / 1000:.1f} / {added['p95'] / 1000:.1f} s (load avg {result['load_average'][0]}–{result['load_average'][1]})",
-         "–", ""),
+        (
+            f"LLM gate, SmolLM2-135M, {result['answered']} answered of {result['questions']}: passed the gate",
+            f"{share:.0%} ({outcomes})" if share is not None else "–",
+            "–",
+            "",
+        ),
+        (
+            "LLM gate: added latency per answer p50 / p95",
+            f"{added['p50'] / 1000:.1f} / {added['p95'] / 1000:.1f} s (load avg {result['load_average'][0]}–{result['load_average'][1]})",
+            "–",
+            "",
+        ),
     ]
 
 

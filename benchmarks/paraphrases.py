@@ -166,7 +166,14 @@ def run(embedder: Embedder, with_answers: bool = False) -> dict[str, object]:
         for k in KS if view == "rest" else KS[:3]:
             views[view][k] = _mean([measure(cached, seed, k, view == "fixed", with_answers) for seed in SEEDS])
             print(view, k, views[view][k], flush=True)
-    return {"dataset": "deepset-covid-faq-de", "embedder": embedder.model_id, "seeds": list(SEEDS), "with_answers": with_answers, "views": views, "target": TARGET}
+    return {
+        "dataset": "deepset-covid-faq-de",
+        "embedder": embedder.model_id,
+        "seeds": list(SEEDS),
+        "with_answers": with_answers,
+        "views": views,
+        "target": TARGET,
+    }
 
 
 def main() -> None:

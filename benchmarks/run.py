@@ -65,13 +65,38 @@ def speed_rows(result: dict) -> list[Row]:
     b, p, t = result["sides"]["botkit"], result["sides"]["langchain"], result["targets"]
     n = result["entries"]
     return [
-        (f"Speed {n} entries: reply p50 (plain embed+query p50)", f"{b['reply']['p50_ms']:.1f} ms ({p['embed_query']['p50_ms']:.1f} ms) = {result['reply_p50_vs_plain']:.2f}×", f"≤ {t['reply_p50_vs_plain']}×", _mark(result["reply_p50_vs_plain"], t["reply_p50_vs_plain"], higher=False)),
-        ("Speed: reply p99 (plain)", f"{b['reply']['p99_ms']:.1f} ms ({p['embed_query']['p99_ms']:.1f} ms)", f"≤ {t['reply_p99_ms']} ms", _mark(b["reply"]["p99_ms"], t["reply_p99_ms"], higher=False)),
+        (
+            f"Speed {n} entries: reply p50 (plain embed+query p50)",
+            f"{b['reply']['p50_ms']:.1f} ms ({p['embed_query']['p50_ms']:.1f} ms) = {result['reply_p50_vs_plain']:.2f}×",
+            f"≤ {t['reply_p50_vs_plain']}×",
+            _mark(result["reply_p50_vs_plain"], t["reply_p50_vs_plain"], higher=False),
+        ),
+        (
+            "Speed: reply p99 (plain)",
+            f"{b['reply']['p99_ms']:.1f} ms ({p['embed_query']['p99_ms']:.1f} ms)",
+            f"≤ {t['reply_p99_ms']} ms",
+            _mark(b["reply"]["p99_ms"], t["reply_p99_ms"], higher=False),
+        ),
         ("Speed: retrieve only p50 / p99", f"{b['retrieve']['p50_ms']:.1f} / {b['retrieve']['p99_ms']:.1f} ms", "–", ""),
-        ("Speed: ingest entries/s (plain)", f"{b['ingest_entries_per_s']:.0f} ({p['ingest_entries_per_s']:.0f}); {b['texts']} texts", f"≥ {t['ingest_entries_per_s']:.0f}", _mark(b["ingest_entries_per_s"], t["ingest_entries_per_s"])),
-        ("Speed: re-ingest one changed entry (plain)", f"{b['reingest_one_s']:.2f} s ({p['reingest_one_s']:.2f} s)", f"< {t['reingest_one_s']} s", _mark(b["reingest_one_s"], t["reingest_one_s"], higher=False)),
+        (
+            "Speed: ingest entries/s (plain)",
+            f"{b['ingest_entries_per_s']:.0f} ({p['ingest_entries_per_s']:.0f}); {b['texts']} texts",
+            f"≥ {t['ingest_entries_per_s']:.0f}",
+            _mark(b["ingest_entries_per_s"], t["ingest_entries_per_s"]),
+        ),
+        (
+            "Speed: re-ingest one changed entry (plain)",
+            f"{b['reingest_one_s']:.2f} s ({p['reingest_one_s']:.2f} s)",
+            f"< {t['reingest_one_s']} s",
+            _mark(b["reingest_one_s"], t["reingest_one_s"], higher=False),
+        ),
         ("Speed: open bot (build check + load)", f"{b['open_bot_s']:.2f} s", "–", ""),
-        ("Speed: one changed entry, edit to answer from its new text", f"{b['change_to_answer_s']:.2f} s", "< 1 s", _mark(b["change_to_answer_s"], 1.0, higher=False)),
+        (
+            "Speed: one changed entry, edit to answer from its new text",
+            f"{b['change_to_answer_s']:.2f} s",
+            "< 1 s",
+            _mark(b["change_to_answer_s"], 1.0, higher=False),
+        ),
         ("Speed: peak RSS (plain)", f"{b['peak_rss_mb']:.0f} MB ({p['peak_rss_mb']:.0f} MB)", "–", ""),
     ]
 

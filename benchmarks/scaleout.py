@@ -74,8 +74,7 @@ def postgres(folder: Path) -> Iterator[str]:
         os.chown(folder, account.pw_uid, account.pw_gid)
         prefix = ["runuser", "-u", "postgres", "--"]
     data = folder / "data"
-    subprocess.run([*prefix, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"],
-                   check=True, capture_output=True)
+    subprocess.run([*prefix, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
     options = f"-k {folder} -h '' -p 5432 -c max_connections=200"
     subprocess.run([*prefix, pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(folder / "log"), "start"], check=True, capture_output=True)
     try:
@@ -101,8 +100,11 @@ def chroma(folder: Path, log: Path) -> Iterator[str]:
     """A `chroma run` server on 127.0.0.1; yields its URL."""
     port = free_port()
     with open(log, "wb") as out:
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(folder), "--host", "127.0.0.1",
-                                 "--port", str(port)], stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(folder), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300  # tens of seconds on a busy machine
@@ -127,8 +129,9 @@ class Worker:
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.log = log
         with open(log, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "botkit", "worker", str(KNOWLEDGE)], cwd=ROOT,
-                                         env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "botkit", "worker", str(KNOWLEDGE)], cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+            )
 
     def wait_started(self) -> Worker:
         deadline = time.monotonic() + 300
@@ -177,14 +180,14 @@ def storage(url: str) -> dict[str, Any]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            tables = {name: int(size) for name, size in conn.execute(text(
-                "SELECT relname, pg_total_relation_size(relid) FROM pg_stat_user_tables ORDER BY 2 DESC"))}
+            tables = {
+                name: int(size) for name, size in conn.execute(text("SELECT relname, pg_total_relation_size(relid) FROM pg_stat_user_tables ORDER BY 2 DESC"))
+            }
             events = int(conn.execute(text("SELECT count(*) FROM webhook_inbox")).scalar_one())
             database = int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
     finally:
         engine.dispose()
-    return {"events": events, "database_bytes": database, "table_bytes": tables,
-            "bytes_per_event": round(sum(tables.values()) / max(1, events))}
+    return {"events": events, "database_bytes": database, "table_bytes": tables, "bytes_per_event": round(sum(tables.values()) / max(1, events))}
 
 
 def wait_for_replies(stand_in: Served, url: str, users: set[str], timeout: float) -> list[tuple[str, float]]:
@@ -219,14 +222,20 @@ def burst(tag: str, n: int, texts: list[str]) -> list[tuple[str, bytes]]:
     return [(f"49{tag}{i:08d}", whatsapp_body(f"49{tag}{i:08d}", f"wamid.{tag}{i}", texts[i % len(texts)])) for i in range(n)]
 
 
-def measure(webs: int, count: int, base_env: dict[str, str], stand_in: Served, work: Path, texts: list[str],
-            messages: int, seconds: float, connections: int) -> dict[str, Any]:
+def measure(
+    webs: int, count: int, base_env: dict[str, str], stand_in: Served, work: Path, texts: list[str], messages: int, seconds: float, connections: int
+) -> dict[str, Any]:
     name = f"w{webs}k{count}"
     url = new_database(base_env["BOTKIT_DATABASE_URL_BASE"], name)
     env = {k: v for k, v in base_env.items() if k != "BOTKIT_DATABASE_URL_BASE"} | {"BOTKIT_DATABASE_URL": url}
     result: dict[str, Any] = {"web": webs, "workers": count, "load_before": [round(x, 2) for x in os.getloadavg()]}
-    web = Served("botkit.webhook.entry:app_from_env", cwd=ROOT, log=work / f"{name}-web.log", workers=webs,
-                 env=env | {"BOTKIT_SERVE_KNOWLEDGE": str(KNOWLEDGE), "BOTKIT_WEB_REPLIES": "0"})
+    web = Served(
+        "botkit.webhook.entry:app_from_env",
+        cwd=ROOT,
+        log=work / f"{name}-web.log",
+        workers=webs,
+        env=env | {"BOTKIT_SERVE_KNOWLEDGE": str(KNOWLEDGE), "BOTKIT_WEB_REPLIES": "0"},
+    )
     workers = [Worker(env, work / f"{name}-worker{n}.log") for n in range(count)]
     try:
         for worker in workers:
@@ -271,8 +280,13 @@ def measure(webs: int, count: int, base_env: dict[str, str], stand_in: Served, w
         got = wait_for_replies(stand_in, url, kill_users, timeout=300)
         lost, duplicated = check_delivery(got, outbox_counts(url), {p.user for p in killed_posted})
         resent = sum(w.log.read_text(errors="replace").count("may have sent already") for w in workers[1:])
-        result["kill"] = {"messages": len(killed_posted), "lost": lost, "duplicated": duplicated, "resent_in_flight": resent,
-                          "non_200": sum(p.status != 200 for p in killed_posted)}
+        result["kill"] = {
+            "messages": len(killed_posted),
+            "lost": lost,
+            "duplicated": duplicated,
+            "resent_in_flight": resent,
+            "non_200": sum(p.status != 200 for p in killed_posted),
+        }
         print(f"{name}: SIGKILL of a worker mid-burst: {result['kill']}", flush=True)
         result["storage"] = storage(url)
     finally:
@@ -289,8 +303,13 @@ def run(messages: int, seconds: float, connections: int) -> dict[str, Any]:
     from botkit.wiring import build
 
     texts = questions()
-    results: dict[str, Any] = {"messages": messages, "connections": connections, "cpus": os.cpu_count(),
-                               "python": platform.python_version(), "load_start": [round(x, 2) for x in os.getloadavg()]}
+    results: dict[str, Any] = {
+        "messages": messages,
+        "connections": connections,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_start": [round(x, 2) for x in os.getloadavg()],
+    }
     # PostgreSQL's folder outside the 0700 temporary folder: the postgres user must reach it
     pg_folder = Path(tempfile.mkdtemp(prefix="botkit-bench-pg-"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -299,10 +318,17 @@ def run(messages: int, seconds: float, connections: int) -> dict[str, Any]:
         try:
             with postgres(pg_folder) as base, chroma(work / "chroma", work / "chroma.log") as chroma_url:
                 env = {
-                    "BOTKIT_WHATSAPP_APP_SECRET": SECRET, "BOTKIT_VERIFY_TOKEN": "bench-verify", "BOTKIT_WHATSAPP_TOKEN": "bench-token",
-                    "BOTKIT_GRAPH_API_BASE": f"{stand_in.url}/v21.0", "BOTKIT_CHROMA_URL": chroma_url,
-                    "BOTKIT_INDEX_DIR": str(work / "index"), "BOTKIT_LEASE_SECONDS": "5", "BOTKIT_SEND_TIMEOUT": "2",
-                    "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                    "BOTKIT_WHATSAPP_APP_SECRET": SECRET,
+                    "BOTKIT_VERIFY_TOKEN": "bench-verify",
+                    "BOTKIT_WHATSAPP_TOKEN": "bench-token",
+                    "BOTKIT_GRAPH_API_BASE": f"{stand_in.url}/v21.0",
+                    "BOTKIT_CHROMA_URL": chroma_url,
+                    "BOTKIT_INDEX_DIR": str(work / "index"),
+                    "BOTKIT_LEASE_SECONDS": "5",
+                    "BOTKIT_SEND_TIMEOUT": "2",
+                    "PYTHONPATH": str(ROOT),
+                    "OPENBLAS_NUM_THREADS": "1",
+                    "OMP_NUM_THREADS": "1",
                 }
                 build(KNOWLEDGE, Settings.from_env(env | {"BOTKIT_DATABASE_URL": new_database(base, "build")}))
                 results["index"] = {"entries": len(load_knowledge(KNOWLEDGE).entries), "chroma_bytes": folder_bytes(work / "chroma")}

@@ -42,8 +42,18 @@ TARGETS = {"reply_p50_vs_plain": 1.5, "reply_p99_ms": 15.0, "ingest_entries_per_
 
 _ASK = ("{}", "{}", "Quick question: {}", "{} Thanks!", "Hi, {}", "{} ({})", "About my {}: {}")
 _PRODUCTS = (
-    "Visa debit card", "Mastercard", "premium account", "joint account", "savings pot", "business account",
-    "junior account", "travel card", "virtual card", "metal plan", "crypto wallet", "mortgage",
+    "Visa debit card",
+    "Mastercard",
+    "premium account",
+    "joint account",
+    "savings pot",
+    "business account",
+    "junior account",
+    "travel card",
+    "virtual card",
+    "metal plan",
+    "crypto wallet",
+    "mortgage",
 )
 _ANSWER = (
     "Open the app, go to {p} and choose '{a}'. It usually takes {n} minutes. Reference {ref}.",

@@ -54,6 +54,7 @@ TARGETS = {"ack_p99_ms": 20.0, "throughput_ratio": 0.7, "e2e_p99_ms": 100.0}
 
 # The two helper apps, started in their own processes by uvicorn --factory -------------------
 
+
 class StandIn:
     """The Graph API stand-in: records (recipient, arrival time) of every send and answers 200.
 
@@ -110,6 +111,7 @@ def echo_app() -> FastAPI:
 
 # Helpers --------------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -122,8 +124,24 @@ class Served:
     def __init__(self, factory: str, *, cwd: Path, env: dict[str, str] | None = None, log: Path, workers: int = 1, raw: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        args = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--port", str(self.port),
-                "--no-access-log", "--log-level", "warning", "--ws", "none", "--workers", str(workers)]
+        args = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            factory,
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--ws",
+            "none",
+            "--workers",
+            str(workers),
+        ]
         if raw:  # a plain function of the port, not an ASGI app
             module, _, function = factory.partition(":")
             args = [sys.executable, "-c", f"import {module}; {module}.{function}({self.port})"]
@@ -189,9 +207,7 @@ class Connection:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         assert self._reader is not None
         head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self._writer.write(
-            f"POST {self.path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode() + body
-        )
+        self._writer.write(f"POST {self.path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode() + body)
         status = int((await self._reader.readline()).split()[1])
         length = 0
         while (line := await self._reader.readline()) not in (b"\r\n", b""):
@@ -294,6 +310,7 @@ def e2e_ms(posted: list[Posted], got: list[tuple[str, float]]) -> list[float]:
 
 # The run ----------------------------------------------------------------------------------------
 
+
 def in_process_rate(work: Path, texts: list[str], seconds: float) -> float:
     """Baseline (b): replies per second of `bot.reply` in a loop, new user per message."""
     from botkit import Settings, open_bot
@@ -316,8 +333,14 @@ def run(messages: int, seconds: float, connections: int, reply_workers: int, wor
     from botkit.wiring import build
 
     texts = questions()
-    results: dict[str, Any] = {"messages": messages, "connections": connections, "reply_workers": reply_workers, "workers": workers,
-                               "cpus": os.cpu_count(), "python": platform.python_version()}
+    results: dict[str, Any] = {
+        "messages": messages,
+        "connections": connections,
+        "reply_workers": reply_workers,
+        "workers": workers,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         build(KNOWLEDGE, Settings(index_dir=work / "index"))
@@ -338,8 +361,11 @@ def run(messages: int, seconds: float, connections: int, reply_workers: int, wor
 
         stand_in = Served("benchmarks.webhook_load:serve_stand_in", cwd=ROOT, log=work / "stand_in.log", raw=True)
         env = {
-            "BOTKIT_WHATSAPP_APP_SECRET": SECRET, "BOTKIT_VERIFY_TOKEN": "bench-verify", "BOTKIT_WHATSAPP_TOKEN": "bench-token",
-            "BOTKIT_GRAPH_API_BASE": f"{stand_in.url}/v21.0", "BOTKIT_DATABASE_URL": f"sqlite:///{work / 'served.db'}",
+            "BOTKIT_WHATSAPP_APP_SECRET": SECRET,
+            "BOTKIT_VERIFY_TOKEN": "bench-verify",
+            "BOTKIT_WHATSAPP_TOKEN": "bench-token",
+            "BOTKIT_GRAPH_API_BASE": f"{stand_in.url}/v21.0",
+            "BOTKIT_DATABASE_URL": f"sqlite:///{work / 'served.db'}",
             "BOTKIT_REPLY_WORKERS": str(reply_workers),
         }
         server = Served("app:create", cwd=exported, env=env, log=work / "served.log", workers=workers)
@@ -356,8 +382,11 @@ def run(messages: int, seconds: float, connections: int, reply_workers: int, wor
             done = max(at for u, at in got if u in users)
             span = done - min(p.started for p in posted)
             throughput = len(posted) / span
-            results["ack"] = {"requests_per_s": round(len(posted) / ack_elapsed, 1), "latency_ms": summary([p.ack_ms for p in posted]),
-                              "non_200": sum(p.status != 200 for p in posted)}
+            results["ack"] = {
+                "requests_per_s": round(len(posted) / ack_elapsed, 1),
+                "latency_ms": summary([p.ack_ms for p in posted]),
+                "non_200": sum(p.status != 200 for p in posted),
+            }
             results["e2e_throughput_per_s"] = round(throughput, 1)
             results["burst_e2e_ms"] = summary(e2e_ms(posted, got))
             first = min(p.started for p in posted)

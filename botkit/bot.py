@@ -112,9 +112,7 @@ class Bot:
         lang = self._languages.detect(text, state.lang or self._default_lang)
         if state.with_human:
             return self._while_with_human(state, text, lang, message_id)
-        due = state.needs_disclosure or (
-            state.last_user_at is not None and self.clock() - state.last_user_at > self._pause
-        )
+        due = state.needs_disclosure or (state.last_user_at is not None and self.clock() - state.last_user_at > self._pause)
         retrieval: Retrieval | None = None
         outcome, question = self._special(state, text, lang, message_id, due)
         if outcome is None:
@@ -228,9 +226,7 @@ class Bot:
 
     # the ladder ------------------------------------------------------------------------
 
-    def _special(
-        self, state: ConversationState, text: str, lang: str, message_id: str | None, due: bool
-    ) -> tuple[_Outcome | None, str]:
+    def _special(self, state: ConversationState, text: str, lang: str, message_id: str | None, due: bool) -> tuple[_Outcome | None, str]:
         """Messages answered before retrieval: consent steps, "are you a bot?", a person, small talk,
         a picked option. Returns the outcome, or None and the text to look up (a greeting's
         question part)."""
@@ -356,7 +352,9 @@ class Bot:
         if verdict.decision == Decision.CLARIFY:
             options = clarify_options(retrieval, self.limits)
             titles = tuple(self._entries[i].question for i in options)
-            return _Outcome(Decision.CLARIFY, verdict.reason, Draft(say("clarify", lang, self.knowledge.client), quick_replies=titles), options, pending=options)
+            return _Outcome(
+                Decision.CLARIFY, verdict.reason, Draft(say("clarify", lang, self.knowledge.client), quick_replies=titles), options, pending=options
+            )
         assert top is not None  # decide() hands over when there is no hit
         return self._answer(state, self._entries[top.entry_id], text, lang, verdict.reason)
 
@@ -374,9 +372,7 @@ class Bot:
         # Only answers are phrased, and only from the consent-shaped draft: the model never
         # sees a teaser the user has not opted into.
         phrased = self.phraser.phrase(PhraseRequest(draft, entry, text, lang, state.channel))
-        return _Outcome(
-            Decision.ANSWERED, reason, phrased.draft, (entry.id,), phrasing=phrased.phrasing, phrasing_reason=phrased.reason, extra=extra
-        )
+        return _Outcome(Decision.ANSWERED, reason, phrased.draft, (entry.id,), phrasing=phrased.phrasing, phrasing_reason=phrased.reason, extra=extra)
 
     def _rules(self, lang: str) -> HouseRules:
         """The client's house rules, with the list button worded in `lang`."""
@@ -435,9 +431,7 @@ def _bot_turn(decision: Decision, reason: Reason, entries: tuple[str, ...], conf
 
 def _replayed(conversation_id: str, stored: StoredReply) -> Reply:
     """The reply of a message handled before, with the messages exactly as they were rendered."""
-    messages = tuple(
-        Message(m["channel"], m["text"], tuple(m["quick_replies"]), m["image"], m["payload"]) for m in stored.messages
-    )
+    messages = tuple(Message(m["channel"], m["text"], tuple(m["quick_replies"]), m["image"], m["payload"]) for m in stored.messages)
     decision, reason = Decision(stored.decision), Reason(stored.reason)
     handover = Handover(conversation_id, reason, {}, ()) if decision == Decision.HANDOVER and reason != Reason.WAITING else None
     return Reply(conversation_id, decision, reason, stored.confidence, stored.entries, messages, handover=handover)

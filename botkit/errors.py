@@ -35,9 +35,7 @@ class KnowledgeError(BotkitError):
         self.problems = list(problems)
         lines = "\n".join(f"  {p}" for p in self.problems)
         noun = "problem" if len(self.problems) == 1 else "problems"
-        super().__init__(
-            f"{len(self.problems)} {noun} found; nothing was indexed. Fix them and run again:\n{lines}"
-        )
+        super().__init__(f"{len(self.problems)} {noun} found; nothing was indexed. Fix them and run again:\n{lines}")
 
 
 class EvaluationDataError(KnowledgeError):

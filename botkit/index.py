@@ -110,9 +110,7 @@ def build_index(
         if stale:
             collection.delete(stale)
         texts = [
-            IndexedText(f"{e.id}#{i}", e.id, text, wanted[e.id][1], e.lang)
-            for e in added + changed
-            for i, text in enumerate(index_texts(e, with_answers))
+            IndexedText(f"{e.id}#{i}", e.id, text, wanted[e.id][1], e.lang) for e in added + changed for i, text in enumerate(index_texts(e, with_answers))
         ]
         for start in range(0, len(texts), _BATCH):
             batch = texts[start : start + _BATCH]

@@ -61,8 +61,7 @@ def load_knowledge(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> Know
         raise KnowledgeError([Problem(str(root), None, None, "does not exist; pass a file or folder of FAQ entries")])
     files, linked_out = _discover(root)
     problems: list[Problem] = [
-        Problem(str(p), None, None, "links to a file outside the knowledge folder and is not read; copy the file in instead")
-        for p in linked_out
+        Problem(str(p), None, None, "links to a file outside the knowledge folder and is not read; copy the file in instead") for p in linked_out
     ]
     named = (root if root.is_dir() else root.parent) / CLIENT_FILE
     if named.exists() and client_file(root) is None:
@@ -90,11 +89,15 @@ def _unconsentable(entries: list[FaqEntry], client: Client) -> list[Problem]:
         if entry.scope == "marketing" and entry.topic not in topics:
             file, _, line = entry.source.rpartition(":")
             known = f"known: {', '.join(topics)}" if topics else f"{CLIENT_FILE} defines none"
-            problems.append(Problem(
-                file or entry.source, int(line) if line.isdigit() else None, "topic",
-                f"marketing entry {entry.id!r} has topic {entry.topic!r}, which is not a consent topic ({known}); "
-                f"add it under 'topics:' in {CLIENT_FILE} or make the entry 'service'",
-            ))
+            problems.append(
+                Problem(
+                    file or entry.source,
+                    int(line) if line.isdigit() else None,
+                    "topic",
+                    f"marketing entry {entry.id!r} has topic {entry.topic!r}, which is not a consent topic ({known}); "
+                    f"add it under 'topics:' in {CLIENT_FILE} or make the entry 'service'",
+                )
+            )
     return problems
 
 
@@ -111,11 +114,7 @@ def _discover(root: Path) -> tuple[list[Path], list[Path]]:
     outside: list[Path] = []
     base = root.resolve()
     for p in sorted(root.rglob("*")):
-        if (
-            p.suffix.lower() in {".yaml", ".yml", ".csv"}
-            and p.name != CLIENT_FILE
-            and not any(part.startswith(".") for part in p.relative_to(root).parts)
-        ):
+        if p.suffix.lower() in {".yaml", ".yml", ".csv"} and p.name != CLIENT_FILE and not any(part.startswith(".") for part in p.relative_to(root).parts):
             (inside if p.resolve().is_relative_to(base) else outside).append(p)
     return [p for p in inside if p.is_file()], outside
 
@@ -202,9 +201,7 @@ def _read_csv(text: str, name: str, problems: list[Problem]) -> Iterator[RawReco
     header, rows = csv_rows(text)
     missing = [c for c in CSV_COLUMNS if c not in header and c != "paraphrases"]
     if missing:
-        problems.append(
-            Problem(name, 1, None, f"header lacks column(s) {', '.join(missing)}; expected {','.join(CSV_COLUMNS)}")
-        )
+        problems.append(Problem(name, 1, None, f"header lacks column(s) {', '.join(missing)}; expected {','.join(CSV_COLUMNS)}"))
         return
     for line, row in rows:
         values: dict[str, Any] = {}
@@ -292,7 +289,16 @@ def _read_client(path: Path, problems: list[Problem], max_bytes: int, notices: l
 
 CLIENT_SECTIONS = ("client", "topics", "hours", "texts", "house_rules")
 CLIENT_FIELDS = (
-    "name", "bot_name", "contact", "phone", "email", "privacy_url", "tone", "handover_minutes", "capabilities", "disclosure",
+    "name",
+    "bot_name",
+    "contact",
+    "phone",
+    "email",
+    "privacy_url",
+    "tone",
+    "handover_minutes",
+    "capabilities",
+    "disclosure",
 )
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()/.-]{3,}[0-9]$")

@@ -23,8 +23,7 @@ class LanguageDetector:
         variants: dict[str, list[str]] = {}
         for lang in dict.fromkeys(self.languages):
             variants.setdefault(lang.split("-")[0].lower(), []).append(lang)
-        self._by_base = {base: (names[0] if len(names) == 1 else base) for base, names in variants.items()
-                         if len(names) == 1 or base in names}
+        self._by_base = {base: (names[0] if len(names) == 1 else base) for base, names in variants.items() if len(names) == 1 or base in names}
         self._identifier = _identifier(tuple(sorted(self._by_base))) if len(self._by_base) > 1 else None
 
     def detect(self, text: str, fallback: str) -> str:

@@ -79,10 +79,7 @@ class Retriever:
         self._rows /= np.linalg.norm(self._rows, axis=1, keepdims=True).clip(min=1e-12)
         self._entries = [entry_ids[row] for row in self._starts]
         self._centroids = _normalise(np.add.reduceat(self._rows, self._starts, axis=0)) if self._entries else self._rows
-        self._in_language = {
-            lang: np.array([self._languages.get(e) == lang for e in self._entries], dtype=bool)
-            for lang in set(self._languages.values())
-        }
+        self._in_language = {lang: np.array([self._languages.get(e) == lang for e in self._entries], dtype=bool) for lang in set(self._languages.values())}
         # A short sketch of the centroids finds the entries worth scoring exactly: reading all
         # full vectors for every question would cost more memory bandwidth than the embedding.
         axes = _principal_axes(self._centroids, _SKETCH_DIMS)

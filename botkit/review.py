@@ -187,9 +187,7 @@ class Reviewer:
         """The messages to review, grouped, each group with its nearest entries."""
         kb = load_knowledge(self.knowledge)
         messages = find_messages(self._engine, include_answered=include_answered)
-        groups = tuple(
-            ReviewGroup(tuple(g), self._nearest(kb, g)) for g in group_messages(messages, self._embedder, min_similarity=min_similarity)
-        )
+        groups = tuple(ReviewGroup(tuple(g), self._nearest(kb, g)) for g in group_messages(messages, self._embedder, min_similarity=min_similarity))
         thin = tuple(NearEntry(e.id, e.question, 0.0, len(e.phrasings)) for e in kb.entries if len(e.phrasings) < MIN_PHRASINGS)
         return ReviewList(groups, thin)
 
@@ -291,7 +289,12 @@ def few_paraphrases(entries: Sequence[FaqEntry]) -> list[LintFinding]:
     """A `botkit lint` warning (not an error) per entry with fewer than `MIN_PARAPHRASES` paraphrases."""
     return [
         LintFinding(
-            e.id, "all", "paraphrases", len(e.paraphrases), MIN_PARAPHRASES, hard=False,
+            e.id,
+            "all",
+            "paraphrases",
+            len(e.paraphrases),
+            MIN_PARAPHRASES,
+            hard=False,
             note="few phrasings: real questions are missed more often; add some (botkit review, botkit llm paraphrases)",
         )
         for e in entries

@@ -97,15 +97,15 @@ class ConversationStore:
         """The reply already given to this user message, if it was handled before (a redelivery)."""
         with self.engine.connect() as conn:
             user_turn = conn.execute(
-                select(turns.c.id).where(
-                    turns.c.conversation_id == conversation_id, turns.c.message_id == message_id, turns.c.role == "user"
-                )
+                select(turns.c.id).where(turns.c.conversation_id == conversation_id, turns.c.message_id == message_id, turns.c.role == "user")
             ).scalar()
             if user_turn is None:
                 return None
-            row = conn.execute(
-                select(turns).where(turns.c.conversation_id == conversation_id, turns.c.id > user_turn).order_by(turns.c.id).limit(1)
-            ).mappings().first()
+            row = (
+                conn.execute(select(turns).where(turns.c.conversation_id == conversation_id, turns.c.id > user_turn).order_by(turns.c.id).limit(1))
+                .mappings()
+                .first()
+            )
         if row is None or row["role"] != "bot" or row["messages"] is None:
             return StoredReply("silent", "with_human", (), 0.0, [])
         return StoredReply(
@@ -142,11 +142,7 @@ class ConversationStore:
             updated = conn.execute(update(conversations).where(conversations.c.id == state.id).values(**values))
             if updated.rowcount == 0:
                 conn.execute(insert(conversations).values(id=state.id, created_at=now, **values))
-            conn.execute(
-                insert(turns).values(
-                    conversation_id=state.id, user_id=state.user_id, role="user", text=user_text, message_id=message_id, at=now
-                )
-            )
+            conn.execute(insert(turns).values(conversation_id=state.id, user_id=state.user_id, role="user", text=user_text, message_id=message_id, at=now))
             if bot_turn is not None:
                 conn.execute(insert(turns).values(conversation_id=state.id, user_id=state.user_id, role="bot", at=now, **bot_turn))
             if handover is not None:
@@ -156,9 +152,7 @@ class ConversationStore:
     def transcript(self, conversation_id: str) -> tuple[dict[str, str], ...]:
         """Every turn of a conversation, oldest first, as role/text pairs."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(turns.c.role, turns.c.text).where(turns.c.conversation_id == conversation_id).order_by(turns.c.id)
-            ).all()
+            rows = conn.execute(select(turns.c.role, turns.c.text).where(turns.c.conversation_id == conversation_id).order_by(turns.c.id)).all()
         return tuple({"role": role, "text": text} for role, text in rows)
 
     def open(self, handover: Handover, user_id: str, channel: str) -> int:
@@ -173,21 +167,21 @@ class ConversationStore:
             "transcript": json.dumps(list(handover.transcript), ensure_ascii=False),
         }
         # Asked again after nobody came: the standing request is renewed, not queued twice.
-        standing = conn.execute(
-            select(handovers.c.id).where(handovers.c.conversation_id == handover.conversation_id, handovers.c.status == "waiting")
-        ).scalar()
+        standing = conn.execute(select(handovers.c.id).where(handovers.c.conversation_id == handover.conversation_id, handovers.c.status == "waiting")).scalar()
         if standing is not None:
             conn.execute(update(handovers).where(handovers.c.id == standing).values(created_at=now, timed_out_at=None, **values))
             return int(standing)
         result = conn.execute(
-            insert(handovers).values(
+            insert(handovers)
+            .values(
                 conversation_id=handover.conversation_id,
                 user_id=user_id,
                 channel=channel,
                 status="waiting",
                 created_at=now,
                 **values,
-            ).returning(handovers.c.id)
+            )
+            .returning(handovers.c.id)
         )
         return int(result.scalar_one())
 
@@ -215,25 +209,17 @@ class ConversationStore:
             raise HandoverError(f"handover {handover_id} was released; the conversation is the bot's again")
         now = self._clock()
         with self.engine.begin() as conn:
-            conn.execute(
-                update(handovers).where(handovers.c.id == handover_id).values(status="with_person", taken_at=now, taken_by=person or None)
-            )
-            conn.execute(
-                update(conversations).where(conversations.c.id == item.conversation_id).values(with_human=1, waiting_since=None)
-            )
+            conn.execute(update(handovers).where(handovers.c.id == handover_id).values(status="with_person", taken_at=now, taken_by=person or None))
+            conn.execute(update(conversations).where(conversations.c.id == item.conversation_id).values(with_human=1, waiting_since=None))
         return self.get(handover_id)
 
     def take_conversation(self, conversation_id: str, user_id: str, channel: str, person: str = "") -> None:
         """Mark a conversation as handled by a person (e.g. a platform handover event), new or not."""
         now = self._clock()
         with self.engine.begin() as conn:
-            updated = conn.execute(
-                update(conversations).where(conversations.c.id == conversation_id).values(with_human=1, waiting_since=None)
-            )
+            updated = conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(with_human=1, waiting_since=None))
             if updated.rowcount == 0:
-                conn.execute(
-                    insert(conversations).values(id=conversation_id, user_id=user_id, channel=channel, with_human=1, created_at=now)
-                )
+                conn.execute(insert(conversations).values(id=conversation_id, user_id=user_id, channel=channel, with_human=1, created_at=now))
             conn.execute(
                 update(handovers)
                 .where(handovers.c.conversation_id == conversation_id, handovers.c.status == "waiting")
@@ -284,9 +270,7 @@ class ConversationStore:
                 .where(conversations.c.id == item.conversation_id, conversations.c.with_human == 0)
                 .values(waiting_since=None, misses=0, pending="[]")
             )
-            conn.execute(
-                insert(turns).values(conversation_id=item.conversation_id, user_id=item.user_id, role="bot", at=now, **bot_turn)
-            )
+            conn.execute(insert(turns).values(conversation_id=item.conversation_id, user_id=item.user_id, role="bot", at=now, **bot_turn))
         return True
 
     def queue(self, status: str | None = "waiting") -> list[QueuedHandover]:

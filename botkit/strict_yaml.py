@@ -81,10 +81,13 @@ def read_capped(path: Path, max_bytes: int, name: str | None = None) -> bytes:
     shown = name or str(path)
     size = path.stat().st_size
     if size > max_bytes:
-        raise KnowledgeError([Problem(shown, None, None, (
-            f"is {size:,} bytes, more than the limit of {max_bytes:,}; split it into smaller files "
-            "or raise BOTKIT_MAX_FILE_BYTES"
-        ))])
+        raise KnowledgeError(
+            [
+                Problem(
+                    shown, None, None, (f"is {size:,} bytes, more than the limit of {max_bytes:,}; split it into smaller files or raise BOTKIT_MAX_FILE_BYTES")
+                )
+            ]
+        )
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
         try:
             with zipfile.ZipFile(path) as book:
@@ -92,8 +95,17 @@ def read_capped(path: Path, max_bytes: int, name: str | None = None) -> bytes:
         except zipfile.BadZipFile as exc:
             raise KnowledgeError([Problem(shown, None, None, "is not an .xlsx workbook; save it again from Excel")]) from exc
         if unpacked > max_bytes * UNZIPPED_FACTOR:
-            raise KnowledgeError([Problem(shown, None, None, (
-                f"unpacks to {unpacked:,} bytes, more than {UNZIPPED_FACTOR} x the limit of {max_bytes:,}; "
-                "save a smaller workbook or raise BOTKIT_MAX_FILE_BYTES"
-            ))])
+            raise KnowledgeError(
+                [
+                    Problem(
+                        shown,
+                        None,
+                        None,
+                        (
+                            f"unpacks to {unpacked:,} bytes, more than {UNZIPPED_FACTOR} x the limit of {max_bytes:,}; "
+                            "save a smaller workbook or raise BOTKIT_MAX_FILE_BYTES"
+                        ),
+                    )
+                ]
+            )
     return path.read_bytes()

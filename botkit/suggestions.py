@@ -137,10 +137,7 @@ def check_review_path(path: Path, knowledge: KnowledgeBase) -> None:
     hidden = inside and any(part.startswith(".") for part in candidate.relative_to(root.resolve()).parts[:-1])
     would_load = inside and not hidden and candidate.suffix.lower() in {".yaml", ".yml", ".csv"}
     if candidate in loaded or would_load:
-        raise ConfigError(
-            f"{path} would become part of the knowledge base; write suggestions outside it "
-            f"or into its {REVIEW_FOLDER}/ folder"
-        )
+        raise ConfigError(f"{path} would become part of the knowledge base; write suggestions outside it or into its {REVIEW_FOLDER}/ folder")
 
 
 def _write(path: Path, text: str) -> Path:

@@ -57,8 +57,5 @@ def decode_text(data: bytes, name: str) -> TextFile:
         text = data.decode(CP1252)
     except UnicodeDecodeError as exc:
         raise KnowledgeError([Problem(name, first_bad, None, f"is neither UTF-8 nor Windows-1252 text; {SAVE_AS_UTF8}")]) from exc
-    notice = (
-        f"{name} is not UTF-8 (first at line {first_bad}) and was read as Windows-1252 (cp1252); "
-        f"check its umlauts, or {SAVE_AS_UTF8}"
-    )
+    notice = f"{name} is not UTF-8 (first at line {first_bad}) and was read as Windows-1252 (cp1252); check its umlauts, or {SAVE_AS_UTF8}"
     return TextFile(text, CP1252, notice)

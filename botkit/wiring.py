@@ -177,8 +177,7 @@ def open_chat_model(settings: Settings) -> ChatModel:
         raise ConfigError(f"LLM phrasing needs the llm extra: pip install 'botkit[llm]' ({exc})") from exc
     if settings.llm_base_url is None and not settings.llm_api_key:
         raise ConfigError(
-            "LLM phrasing with api.openai.com needs BOTKIT_LLM_API_KEY; for a local model set "
-            "BOTKIT_LLM_BASE_URL to the address `botkit llm serve` prints"
+            "LLM phrasing with api.openai.com needs BOTKIT_LLM_API_KEY; for a local model set BOTKIT_LLM_BASE_URL to the address `botkit llm serve` prints"
         )
     if settings.llm_timeout <= 0:
         raise ConfigError(f"BOTKIT_LLM_TIMEOUT={settings.llm_timeout} must be a positive number of seconds")

@@ -127,8 +127,7 @@ def postgres_server() -> Iterator[str]:
         prefix = ["runuser", "-u", "postgres", "--"]
     data = os.path.join(folder, "data")
     try:
-        subprocess.run([*prefix, initdb, "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"],
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run([*prefix, initdb, "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"], check=True, capture_output=True, timeout=120)
         # No TCP listener (-h ''): the socket in our own folder cannot clash with another server.
         options = f"-k {folder} -h '' -p 5432 -F"
         # If this test run is killed (e.g. by `timeout`), no teardown runs: a watchdog, started
@@ -137,8 +136,9 @@ def postgres_server() -> Iterator[str]:
         stop = " ".join(shlex.quote(a) for a in [*prefix, pg_ctl, "-D", data, "-m", "immediate", "stop"])
         watchdog = f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; sleep 3; {stop}; rm -rf {shlex.quote(folder)}"
         subprocess.run(["sh", "-c", f"({watchdog}) >/dev/null 2>&1 &"], check=True, start_new_session=True, timeout=30)
-        subprocess.run([*prefix, pg_ctl, "-D", data, "-o", options, "-w", "-l", os.path.join(folder, "log"), "start"],
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [*prefix, pg_ctl, "-D", data, "-o", options, "-w", "-l", os.path.join(folder, "log"), "start"], check=True, capture_output=True, timeout=120
+        )
         yield f"postgresql+psycopg://postgres@/{{database}}?host={folder}&port=5432"
         subprocess.run([*prefix, pg_ctl, "-D", data, "-m", "immediate", "stop"], check=True, capture_output=True, timeout=120)
     finally:

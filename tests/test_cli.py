@@ -88,9 +88,7 @@ def test_lint_lists_findings_as_json_and_fails_on_hard_limits(tmp_path):
     findings = json.loads(ok.stdout)
     assert all({"entry_id", "channel", "rule", "measured", "limit", "hard"} <= set(f) for f in findings)
     long_answer = " ".join(["Dies ist ein sehr langer Satz über Abschläge."] * 120)
-    (tmp_path / "faq.yaml").write_text(
-        f"- id: lang\n  question: Frage?\n  answer: {long_answer}\n  topic: t\n  scope: service\n  lang: de\n", encoding="utf-8"
-    )
+    (tmp_path / "faq.yaml").write_text(f"- id: lang\n  question: Frage?\n  answer: {long_answer}\n  topic: t\n  scope: service\n  lang: de\n", encoding="utf-8")
     bad = CliRunner().invoke(app, ["lint", str(tmp_path), "--channel", "whatsapp", "--json"])
     assert bad.exit_code == 1
     assert any(f["hard"] and f["entry_id"] == "lang" for f in json.loads(bad.stdout))

@@ -148,9 +148,7 @@ def test_killed_build_leaves_previous_index_answering(kb_copy, tmp_path, fake_em
     settings = Settings(index_dir=tmp_path / "idx")
     build(kb_copy, settings, embedder=fake_embedder)
     before = (tmp_path / "idx" / "index" / "CURRENT").read_text()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", KILLED_BUILD, str(kb_copy), str(tmp_path / "idx")], stdout=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_BUILD, str(kb_copy), str(tmp_path / "idx")], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "embedding"
     proc.stdout.readline()  # the second batch: the new generation is half written

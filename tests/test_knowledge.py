@@ -97,7 +97,7 @@ def test_a_windows_1252_file_loads_with_a_notice(tmp_path):
 
 
 def test_csv_as_excel_writes_it_semicolons_and_bom(tmp_path):
-    text = "\ufeffid;question;answer;topic;scope;lang;paraphrases;notes\n" 'a;Frage?;"Antwort; mit Semikolon";t;service;de;eins | zwei;ignored\n'
+    text = '\ufeffid;question;answer;topic;scope;lang;paraphrases;notes\na;Frage?;"Antwort; mit Semikolon";t;service;de;eins | zwei;ignored\n'
     (tmp_path / "faq.csv").write_text(text, encoding="utf-8")
     (entry,) = load_knowledge(tmp_path).entries
     assert entry.answer == "Antwort; mit Semikolon"
@@ -138,9 +138,7 @@ def test_invalid_yaml_reports_the_line(tmp_path):
 def test_knowledge_loader_does_not_read_yaml_linked_from_outside_the_folder(tmp_path):
     folder = tmp_path / "kb"
     folder.mkdir()
-    (folder / "faq.yaml").write_text(
-        "- id: a\n  question: Q?\n  answer: A.\n  topic: t\n  scope: service\n  lang: de\n", encoding="utf-8"
-    )
+    (folder / "faq.yaml").write_text("- id: a\n  question: Q?\n  answer: A.\n  topic: t\n  scope: service\n  lang: de\n", encoding="utf-8")
     outside = tmp_path / "elsewhere.yaml"
     outside.write_text("- id: secret\n  question: S?\n  answer: S.\n  topic: t\n  scope: service\n  lang: de\n", encoding="utf-8")
     (folder / "linked.yaml").symlink_to(outside)
@@ -151,7 +149,14 @@ def test_knowledge_loader_does_not_read_yaml_linked_from_outside_the_folder(tmp_
 
 def _laughs(levels: int) -> str:
     """A "billion laughs" entry: each level an anchored list of nine aliases of the one before."""
-    lines = ["- id: bomb", "  question: Q?", "  scope: service", "  lang: de", "  topic: t", '  paraphrases: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines = [
+        "- id: bomb",
+        "  question: Q?",
+        "  scope: service",
+        "  lang: de",
+        "  topic: t",
+        '  paraphrases: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+    ]
     for level in range(1, levels + 1):
         lines.append(f"  p{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 9)}]")
     lines.append(f"  answer: *l{levels}")
@@ -200,12 +205,7 @@ def test_oversized_knowledge_file_is_refused_before_reading(tmp_path):
 
 def test_a_marketing_entry_whose_topic_is_no_consent_topic_is_an_error_with_file_and_line(kb_copy):
     (kb_copy / "offers.yaml").write_text(
-        "- id: sommer-rabatt\n"
-        "  question: Gibt es einen Sommerrabatt?\n"
-        "  answer: Ja, im Juli.\n"
-        "  topic: sommeraktion\n"
-        "  scope: marketing\n"
-        "  lang: de\n",
+        "- id: sommer-rabatt\n  question: Gibt es einen Sommerrabatt?\n  answer: Ja, im Juli.\n  topic: sommeraktion\n  scope: marketing\n  lang: de\n",
         encoding="utf-8",
     )
     with pytest.raises(KnowledgeError) as info:

@@ -90,7 +90,7 @@ def test_notice_after_a_request_for_a_person_is_signed_and_complete(notified_bot
     bot.reply("whatsapp:4917600000001", "Wie melde ich meinen Zählerstand?", "whatsapp", user_id="4917600000001")
     reply = bot.reply("whatsapp:4917600000001", ASK_PERSON, "whatsapp", user_id="4917600000001")
     assert reply.handover is not None
-    (headers, body, _), = receiver.wait_for(1)
+    ((headers, body, _),) = receiver.wait_for(1)
     assert verified(headers, body)
     assert not verified(headers, body, secret="another-secret")
     assert headers["x-botkit-timestamp"] == str(int(clock()))
@@ -134,7 +134,7 @@ def test_reply_returns_before_the_receiver_answers(notified_bot, receiver):
     started = time.monotonic()
     reply = notified_bot.reply("telegram:77", ASK_PERSON, "telegram", user_id="77")
     took = time.monotonic() - started
-    (headers, body, _), = receiver.wait_for(1)
+    ((headers, body, _),) = receiver.wait_for(1)
     assert reply.handover is not None and reply.messages
     assert took < 5.0  # the receiver still holds the request open: a blocking sink would hang here
     assert verified(headers, body)
@@ -172,4 +172,3 @@ def test_the_background_thread_ends_when_idle_and_comes_back(receiver, clock):
 def test_sign_matches_a_receivers_hmac():
     body = b'{"handover_id": 1}'
     assert sign(body, "k", 1780000000) == "sha256=" + hmac.new(b"k", b"1780000000." + body, hashlib.sha256).hexdigest()
-

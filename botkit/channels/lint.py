@@ -53,9 +53,7 @@ class LintFinding:
         return asdict(self)
 
 
-def lint_entries(
-    entries: Sequence[FaqEntry], channels: Sequence[str], rules: HouseRules | None = None
-) -> list[LintFinding]:
+def lint_entries(entries: Sequence[FaqEntry], channels: Sequence[str], rules: HouseRules | None = None) -> list[LintFinding]:
     """Findings for every entry on every channel, in entry then channel order.
 
     An unknown channel name raises `ConfigError` before anything is checked.
@@ -103,8 +101,7 @@ def _check(entry: FaqEntry, profile: ChannelProfile, rules: HouseRules, r: Rende
     if n_options > rules.max_quick_replies:
         add("quick_replies", n_options, rules.max_quick_replies, False)
     if r.markup_drift:
-        add("literal_markup", r.markup_drift, 0, False,
-            "a literal * or _ shows as formatting on WhatsApp (no escape exists); reword")
+        add("literal_markup", r.markup_drift, 0, False, "a literal * or _ shows as formatting on WhatsApp (no escape exists); reword")
     if profile.length_unit == "sms":
         sent = "".join(m.text for m in texts)
         info = sms_info(sent)
@@ -133,18 +130,12 @@ def format_findings(findings: Sequence[LintFinding]) -> str:
     if not findings:
         return "No findings: every answer fits every checked channel and house rule."
     header = ("entry", "channel", "rule", "measured", "limit", "kind", "note")
-    rows = [
-        (f.entry_id, f.channel, f.rule, str(f.measured), str(f.limit), "HARD" if f.hard else "house", f.note)
-        for f in findings
-    ]
+    rows = [(f.entry_id, f.channel, f.rule, str(f.measured), str(f.limit), "HARD" if f.hard else "house", f.note) for f in findings]
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
     right = {3, 4}
 
     def line(row: Sequence[str]) -> str:
-        cells = [
-            row[i].rjust(widths[i]) if i in right else row[i].ljust(widths[i])
-            for i in range(len(widths))
-        ]
+        cells = [row[i].rjust(widths[i]) if i in right else row[i].ljust(widths[i]) for i in range(len(widths))]
         return "  ".join([*cells, row[-1]]).rstrip()
 
     hard = sum(f.hard for f in findings)

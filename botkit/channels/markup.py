@@ -102,10 +102,7 @@ def parse_markup(text: str) -> Styled:
 
     # Where a closer may stand does not depend on the opener, so find them once: the
     # scan below stays O(n log n) even for long answers full of stray asterisks.
-    closers = {
-        m: [j for j, c in enumerate(text) if c == m and not in_url[j] and closes(j)]
-        for m in _MARKER_FLAG
-    }
+    closers = {m: [j for j, c in enumerate(text) if c == m and not in_url[j] and closes(j)] for m in _MARKER_FLAG}
     line_ends = [j for j, c in enumerate(text) if c == "\n"] + [len(text)]
 
     def scan(lo: int, hi: int, allowed: int) -> None:

@@ -114,38 +114,38 @@ WHATSAPP = ChannelProfile(
     length_unit="codepoints",
     markup="whatsapp",
     citations=(
-        ("max_text", Citation(
-            "Meta error \"(#100) Param text['body'] must be at most 4096 characters long.\" "
-            "(Tanzania-AI-Community/twiga PR #327); docs.360dialog.com text-messages",
-            "secondary", "the error string is Meta's own")),
-        ("max_caption", Citation(
-            "nyaruka/courier PR #1081 review; Gupshup reply node", "secondary")),
-        ("max_interactive_body", Citation(
-            "nyaruka/courier PR #1081; developer.exotel.com reply buttons body 'max 1,024'",
-            "secondary")),
-        ("max_buttons", Citation(
-            f"{_WA_DOCS}/interactive-reply-buttons-messages ('up to three predefined replies')",
-            "official")),
-        ("max_button_title", Citation(
-            "whatsapp.github.io/WhatsApp-Nodejs-SDK/api-reference/types/ButtonObject "
-            "('Maximum length of 20 characters'); titles must be unique, no markdown",
-            "official")),
-        ("max_list_rows", Citation(
-            f"{_WA_DOCS}/interactive-list-messages ('up to 10 rows for all sections combined')",
-            "official")),
-        ("max_row_title", Citation(
-            "whatsapp.github.io/WhatsApp-Nodejs-SDK/api-reference/types/RowObject", "official")),
-        ("max_row_description", Citation(
-            "whatsapp.github.io/WhatsApp-Nodejs-SDK/api-reference/types/RowObject", "official")),
-        ("max_list_button", Citation(
-            "docs.gupshup.io list-node (20); hubtype/botonic PR #2801 (24)",
-            "secondary", "sources conflict; the smaller value is used")),
-        ("max_reply_id_bytes", Citation(
-            "button id <= 256, row id <= 200 characters (Meta Node SDK)",
-            "official", "the smaller value is used, counted in UTF-8 bytes to be safe")),
-        ("length_unit", Citation(
-            "Meta says 'characters'", "unverified",
-            "counted as code points; emoji-heavy text near 4096 is untested")),
+        (
+            "max_text",
+            Citation(
+                "Meta error \"(#100) Param text['body'] must be at most 4096 characters long.\" "
+                "(Tanzania-AI-Community/twiga PR #327); docs.360dialog.com text-messages",
+                "secondary",
+                "the error string is Meta's own",
+            ),
+        ),
+        ("max_caption", Citation("nyaruka/courier PR #1081 review; Gupshup reply node", "secondary")),
+        ("max_interactive_body", Citation("nyaruka/courier PR #1081; developer.exotel.com reply buttons body 'max 1,024'", "secondary")),
+        ("max_buttons", Citation(f"{_WA_DOCS}/interactive-reply-buttons-messages ('up to three predefined replies')", "official")),
+        (
+            "max_button_title",
+            Citation(
+                "whatsapp.github.io/WhatsApp-Nodejs-SDK/api-reference/types/ButtonObject "
+                "('Maximum length of 20 characters'); titles must be unique, no markdown",
+                "official",
+            ),
+        ),
+        ("max_list_rows", Citation(f"{_WA_DOCS}/interactive-list-messages ('up to 10 rows for all sections combined')", "official")),
+        ("max_row_title", Citation("whatsapp.github.io/WhatsApp-Nodejs-SDK/api-reference/types/RowObject", "official")),
+        ("max_row_description", Citation("whatsapp.github.io/WhatsApp-Nodejs-SDK/api-reference/types/RowObject", "official")),
+        (
+            "max_list_button",
+            Citation("docs.gupshup.io list-node (20); hubtype/botonic PR #2801 (24)", "secondary", "sources conflict; the smaller value is used"),
+        ),
+        (
+            "max_reply_id_bytes",
+            Citation("button id <= 256, row id <= 200 characters (Meta Node SDK)", "official", "the smaller value is used, counted in UTF-8 bytes to be safe"),
+        ),
+        ("length_unit", Citation("Meta says 'characters'", "unverified", "counted as code points; emoji-heavy text near 4096 is untested")),
     ),
 )
 
@@ -161,21 +161,25 @@ MESSENGER = ChannelProfile(
     length_unit="codepoints",
     markup="plain",
     citations=(
-        ("max_text", Citation(
-            "Send API reference 'Must be UTF-8 and has a 2000 character limit' as quoted in "
-            "microsoft/botframework-sdk#4261 and @warriorteam/messenger-sdk",
-            "secondary", "historically 320 and 640; nyaruka/courier still uses 1000")),
-        ("max_caption", Citation(
-            "image attachments carry no text in the Send API", "secondary")),
-        ("max_buttons", Citation(
-            f"{_MSG_DOCS}/send-messages/quick-replies ('up to 13 buttons')", "official")),
-        ("max_button_title", Citation(
-            "developers.facebook.com/docs/messenger-platform/instagram/features/quick-replies "
-            "('up to 20 characters before being truncated'); Rasa docs",
-            "secondary", "official for Instagram only")),
-        ("max_reply_id_bytes", Citation(
-            "quick reply payload, 1000 characters", "unverified",
-            "not in platform-rules.md; counted in UTF-8 bytes to be safe")),
+        (
+            "max_text",
+            Citation(
+                "Send API reference 'Must be UTF-8 and has a 2000 character limit' as quoted in microsoft/botframework-sdk#4261 and @warriorteam/messenger-sdk",
+                "secondary",
+                "historically 320 and 640; nyaruka/courier still uses 1000",
+            ),
+        ),
+        ("max_caption", Citation("image attachments carry no text in the Send API", "secondary")),
+        ("max_buttons", Citation(f"{_MSG_DOCS}/send-messages/quick-replies ('up to 13 buttons')", "official")),
+        (
+            "max_button_title",
+            Citation(
+                "developers.facebook.com/docs/messenger-platform/instagram/features/quick-replies ('up to 20 characters before being truncated'); Rasa docs",
+                "secondary",
+                "official for Instagram only",
+            ),
+        ),
+        ("max_reply_id_bytes", Citation("quick reply payload, 1000 characters", "unverified", "not in platform-rules.md; counted in UTF-8 bytes to be safe")),
         ("length_unit", Citation("Meta says 'characters'", "unverified")),
     ),
 )
@@ -192,21 +196,12 @@ TELEGRAM = ChannelProfile(
     length_unit="utf16",
     markup="markdownv2",
     citations=(
-        ("max_text", Citation(
-            "core.telegram.org/bots/api/methods/sendmessage ('1-4096 characters after "
-            "entities parsing')", "official")),
-        ("max_caption", Citation(
-            "teloxide-core docs generated from the spec ('0-1024 characters after entities "
-            "parsing')", "secondary")),
-        ("max_buttons", Citation(
-            "no documented maximum found", "house", "more quick replies become a numbered list")),
-        ("max_button_title", Citation(
-            "no documented maximum found; clients cut long labels visually", "house")),
-        ("max_reply_id_bytes", Citation(
-            "grammy.dev/ref/types/inlinekeyboardbutton/callbackbutton (callback_data 1-64 "
-            "bytes)", "secondary")),
-        ("length_unit", Citation(
-            "webserver_base (docs.rs), PraisonAI ('length_unit utf16')", "unverified")),
+        ("max_text", Citation("core.telegram.org/bots/api/methods/sendmessage ('1-4096 characters after entities parsing')", "official")),
+        ("max_caption", Citation("teloxide-core docs generated from the spec ('0-1024 characters after entities parsing')", "secondary")),
+        ("max_buttons", Citation("no documented maximum found", "house", "more quick replies become a numbered list")),
+        ("max_button_title", Citation("no documented maximum found; clients cut long labels visually", "house")),
+        ("max_reply_id_bytes", Citation("grammy.dev/ref/types/inlinekeyboardbutton/callbackbutton (callback_data 1-64 bytes)", "secondary")),
+        ("length_unit", Citation("webserver_base (docs.rs), PraisonAI ('length_unit utf16')", "unverified")),
     ),
 )
 
@@ -223,18 +218,30 @@ SMS = ChannelProfile(
     markup="plain",
     sms=SmsSegments(),
     citations=(
-        ("max_text", Citation(
-            "sendgrid.com/docs/glossary/what-sms-character-limit (Twilio accepts up to 1600 "
-            "characters, recommends <= 320)", "secondary", "a provider cap, not a standard")),
-        ("sms", Citation(
-            "160/70 single, 153/67 concatenated (6-byte UDH): IBM sms_overview, "
-            "pub.dev message_segment_calculator, sendgrid/Twilio",
-            "secondary", "consistent across 4 sources; a 7-octet UDH would give 152/66")),
-        ("max_buttons", Citation(
-            "SMS has no buttons", "official", "quick replies become a numbered list")),
-        ("length_unit", Citation(
-            "doc.didww.com sms-encoding-reference: one non-GSM character switches the whole "
-            "message to UCS-2; extension characters take 2 septets", "secondary")),
+        (
+            "max_text",
+            Citation(
+                "sendgrid.com/docs/glossary/what-sms-character-limit (Twilio accepts up to 1600 characters, recommends <= 320)",
+                "secondary",
+                "a provider cap, not a standard",
+            ),
+        ),
+        (
+            "sms",
+            Citation(
+                "160/70 single, 153/67 concatenated (6-byte UDH): IBM sms_overview, pub.dev message_segment_calculator, sendgrid/Twilio",
+                "secondary",
+                "consistent across 4 sources; a 7-octet UDH would give 152/66",
+            ),
+        ),
+        ("max_buttons", Citation("SMS has no buttons", "official", "quick replies become a numbered list")),
+        (
+            "length_unit",
+            Citation(
+                "doc.didww.com sms-encoding-reference: one non-GSM character switches the whole message to UCS-2; extension characters take 2 septets",
+                "secondary",
+            ),
+        ),
     ),
 )
 
@@ -250,15 +257,11 @@ WEB = ChannelProfile(
     length_unit="codepoints",
     markup="plain",
     citations=tuple(
-        (name, Citation("botkit's own web widget", "house"))
-        for name in ("max_text", "max_caption", "max_buttons", "max_button_title",
-                     "max_reply_id_bytes")
+        (name, Citation("botkit's own web widget", "house")) for name in ("max_text", "max_caption", "max_buttons", "max_button_title", "max_reply_id_bytes")
     ),
 )
 
-_PROFILES: dict[str, ChannelProfile] = {
-    p.name: p for p in (WHATSAPP, MESSENGER, TELEGRAM, SMS, WEB)
-}
+_PROFILES: dict[str, ChannelProfile] = {p.name: p for p in (WHATSAPP, MESSENGER, TELEGRAM, SMS, WEB)}
 
 
 def get_profile(name: str) -> ChannelProfile:
@@ -266,9 +269,7 @@ def get_profile(name: str) -> ChannelProfile:
     try:
         return _PROFILES[name]
     except (KeyError, TypeError):
-        raise ConfigError(
-            f"unknown channel {name!r}; known channels: {', '.join(CHANNELS)}"
-        ) from None
+        raise ConfigError(f"unknown channel {name!r}; known channels: {', '.join(CHANNELS)}") from None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -149,9 +149,7 @@ def render_report(channel: str, draft: Draft, rules: HouseRules | None = None) -
         cut_words=split.cut_words,
         options=options,
         text_forced_options=bool(titles) and text_blank and profile.max_buttons > 0,
-        markup_drift=sum(
-            parse_markup(b).text != c.text for c, b in zip(split.chunks, bubbles)
-        ) if profile.markup == "whatsapp" else 0,
+        markup_drift=sum(parse_markup(b).text != c.text for c, b in zip(split.chunks, bubbles)) if profile.markup == "whatsapp" else 0,
     )
 
 
@@ -201,10 +199,7 @@ def _plan_options(profile: ChannelProfile, titles: tuple[str, ...], text_blank: 
         # WhatsApp: a list message has room for 24-character titles and shows the full
         # text in the row description, so prefer it to cutting button titles to 20.
         shown = tuple(shorten_unique(titles, rows.title, measure))
-        descriptions = tuple(
-            "" if s == t else shorten(t, profile.max_row_description, measure)
-            for s, t in zip(shown, titles)
-        )
+        descriptions = tuple("" if s == t else shorten(t, profile.max_row_description, measure) for s, t in zip(shown, titles))
         return Options("list", titles, shown, ids, descriptions, rows.title, count_limit)
     shown = tuple(shorten_unique(titles, buttons.title, measure))
     return Options("buttons", titles, shown, ids, (), buttons.title, count_limit)

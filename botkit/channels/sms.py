@@ -13,10 +13,7 @@ from typing import Literal
 from botkit.channels.profiles import SMS
 
 # GSM 03.38 basic character set (3GPP TS 23.038), in table order; ESC (0x1B) left out.
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
+GSM7_BASIC = frozenset("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
 # Extension table: each takes two septets (ESC + code).
 GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
 
@@ -24,13 +21,39 @@ GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
 # their identity (a "ç" stays and forces UCS-2 rather than turning into "Ç").
 _GSM7_LOOKALIKES = str.maketrans(
     {
-        "„": '"', "“": '"', "”": '"', "‟": '"', "«": '"', "»": '"', "″": '"',
-        "‚": "'", "‘": "'", "’": "'", "‛": "'", "‹": "'", "›": "'", "´": "'", "`": "'",
+        "„": '"',
+        "“": '"',
+        "”": '"',
+        "‟": '"',
+        "«": '"',
+        "»": '"',
+        "″": '"',
+        "‚": "'",
+        "‘": "'",
+        "’": "'",
+        "‛": "'",
+        "‹": "'",
+        "›": "'",
+        "´": "'",
+        "`": "'",
         "′": "'",
-        "–": "-", "—": "-", "‒": "-", "―": "-", "−": "-", "‐": "-", "‑": "-", "•": "-",
+        "–": "-",
+        "—": "-",
+        "‒": "-",
+        "―": "-",
+        "−": "-",
+        "‐": "-",
+        "‑": "-",
+        "•": "-",
         "…": "...",
-        "\t": " ", "\u00a0": " ", "\u2007": " ", "\u2009": " ", "\u200a": " ",
-        "\u202f": " ", "\u2002": " ", "\u2003": " ",
+        "\t": " ",
+        "\u00a0": " ",
+        "\u2007": " ",
+        "\u2009": " ",
+        "\u200a": " ",
+        "\u202f": " ",
+        "\u2002": " ",
+        "\u2003": " ",
     }
 )
 

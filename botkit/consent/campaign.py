@@ -142,9 +142,7 @@ async def send_campaign_async(
     return plan.report()
 
 
-def compose(
-    channel: str, body: str, lang: str, notice: bool, reach: Reach, rules: HouseRules | None
-) -> tuple[str, tuple[Message, ...]]:
+def compose(channel: str, body: str, lang: str, notice: bool, reach: Reach, rules: HouseRules | None) -> tuple[str, tuple[Message, ...]]:
     """The text on record and the messages of one campaign send: rendered for the channel, or the platform's template.
 
     The Art. 21(4) objection notice goes with the first marketing message to a user; later ones carry a STOP hint.
@@ -264,9 +262,7 @@ class _Plan:
 
     def failed(self, job: _Job, exc: Exception) -> None:
         reason = f"sending failed: {exc}"
-        self.ledger.record_delivery(
-            self.campaign, self.topic.id, job.user_id, job.channel, job.text, objection_notice=False, status="failed", detail=reason
-        )
+        self.ledger.record_delivery(self.campaign, self.topic.id, job.user_id, job.channel, job.text, objection_notice=False, status="failed", detail=reason)
         self.results.append(CampaignResult(job.user_id, job.channel, "failed", reason))
 
     def report(self) -> CampaignReport:

@@ -113,10 +113,7 @@ class ConsentFlow:
     def pending(self, user_id: str, channel: str) -> list[ConsentEvent]:
         """The requests of the user's latest unexpired opt-in message in this channel."""
         horizon = self.ledger.now() - self.pending_seconds
-        waiting = [
-            e for e in self.ledger.states(user_id)
-            if e.channel == channel and e.state == PENDING and e.at >= horizon and e.topic in self.ledger.topics
-        ]
+        waiting = [e for e in self.ledger.states(user_id) if e.channel == channel and e.state == PENDING and e.at >= horizon and e.topic in self.ledger.topics]
         latest = max((e.at for e in waiting), default=None)
         return [e for e in waiting if e.at == latest]
 
@@ -137,10 +134,7 @@ class ConsentFlow:
     def _request_text(self, topics: Sequence[Topic], channel: str, lang: str) -> str:
         client = self.ledger.client
         head = say("request", lang, client, titles=self._titles(topics, lang), channel=_display_name(channel))
-        details = [
-            (f"{title(t, lang)}: " if len(topics) > 1 else "") + (t.description.get(lang) or t.description.get("en") or "")
-            for t in topics
-        ]
+        details = [(f"{title(t, lang)}: " if len(topics) > 1 else "") + (t.description.get(lang) or t.description.get("en") or "") for t in topics]
         parts = [head, *details, say("request_how", lang, client)]
         if client.privacy_url:
             parts.append(say("privacy", lang, client, url=client.privacy_url))

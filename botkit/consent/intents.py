@@ -23,42 +23,143 @@ from botkit.types import Topic
 Kind = Literal["stop_all", "stop_topics", "opt_in", "confirm", "decline"]
 
 # Whole-message keywords (after dropping polite fillers) that withdraw every consent.
-STOP_KEYWORDS: frozenset[str] = frozenset({
-    "stop", "stopp", "stop all", "stopall", "infostop", "info stop", "werbestopp", "werbung stop", "stop werbung",
-    "stopp werbung", "abmelden", "abbestellen", "austragen", "unsubscribe", "opt out", "optout",
-    "widerruf", "widerrufen", "ich widerrufe", "widerspruch", "ich widerspreche", "i object",
-    "keine werbung", "keine werbung mehr", "keine angebote mehr", "keine nachrichten mehr",
-    "no marketing", "no more marketing", "no more offers", "no more messages", "no more ads",
-})
+STOP_KEYWORDS: frozenset[str] = frozenset(
+    {
+        "stop",
+        "stopp",
+        "stop all",
+        "stopall",
+        "infostop",
+        "info stop",
+        "werbestopp",
+        "werbung stop",
+        "stop werbung",
+        "stopp werbung",
+        "abmelden",
+        "abbestellen",
+        "austragen",
+        "unsubscribe",
+        "opt out",
+        "optout",
+        "widerruf",
+        "widerrufen",
+        "ich widerrufe",
+        "widerspruch",
+        "ich widerspreche",
+        "i object",
+        "keine werbung",
+        "keine werbung mehr",
+        "keine angebote mehr",
+        "keine nachrichten mehr",
+        "no marketing",
+        "no more marketing",
+        "no more offers",
+        "no more messages",
+        "no more ads",
+    }
+)
 # Phrases that withdraw every consent wherever they appear in a message.
 STOP_PHRASES: tuple[str, ...] = (
-    "keine werbung", "no more marketing", "no marketing messages", "widerrufe meine einwilligung",
-    "widerrufe die einwilligung", "withdraw my consent", "widerspreche der werbung", "object to marketing",
+    "keine werbung",
+    "no more marketing",
+    "no marketing messages",
+    "widerrufe meine einwilligung",
+    "widerrufe die einwilligung",
+    "withdraw my consent",
+    "widerspreche der werbung",
+    "object to marketing",
 )
 # Whole-message confirmations of a pending request (double opt-in) and refusals.
-CONFIRM_WORDS: frozenset[str] = frozenset({
-    "ja", "yes", "jawohl", "ja klar", "ja will ich", "bestaetigen", "ja bestaetigen", "ich bestaetige",
-    "ja ich bestaetige", "bestaetigt", "confirm", "yes confirm", "i confirm", "yes i confirm", "confirmed",
-    "yes i do", "yes sure",
-})
-DECLINE_WORDS: frozenset[str] = frozenset({
-    "nein", "no", "nope", "lieber nicht", "abbrechen", "cancel", "no thanks", "nein danke",
-})
+CONFIRM_WORDS: frozenset[str] = frozenset(
+    {
+        "ja",
+        "yes",
+        "jawohl",
+        "ja klar",
+        "ja will ich",
+        "bestaetigen",
+        "ja bestaetigen",
+        "ich bestaetige",
+        "ja ich bestaetige",
+        "bestaetigt",
+        "confirm",
+        "yes confirm",
+        "i confirm",
+        "yes i confirm",
+        "confirmed",
+        "yes i do",
+        "yes sure",
+    }
+)
+DECLINE_WORDS: frozenset[str] = frozenset(
+    {
+        "nein",
+        "no",
+        "nope",
+        "lieber nicht",
+        "abbrechen",
+        "cancel",
+        "no thanks",
+        "nein danke",
+    }
+)
 
 _FILLERS = frozenset({"bitte", "please", "pls", "danke", "thanks", "thank", "you", "jetzt", "now", "sofort", "gerne", "gern"})
 _STOP_CUES = (
-    "stop", "stopp", "infostop", "abmelden", "abbestellen", "austragen", "unsubscribe", "widerrufen", "widerrufe",
-    "opt out", "optout", "keine", "nicht mehr", "no more", "no longer", "dont want", "don t want", "do not want",
+    "stop",
+    "stopp",
+    "infostop",
+    "abmelden",
+    "abbestellen",
+    "austragen",
+    "unsubscribe",
+    "widerrufen",
+    "widerrufe",
+    "opt out",
+    "optout",
+    "keine",
+    "nicht mehr",
+    "no more",
+    "no longer",
+    "dont want",
+    "don t want",
+    "do not want",
 )
 _SUBSCRIBE_CUES = (
-    "abonnieren", "abonniere", "abonniert", "abo", "subscribe", "anmelden", "sign up", "sign me up", "opt in",
-    "optin", "einwilligen", "send me", "schickt mir", "schicken sie mir",
+    "abonnieren",
+    "abonniere",
+    "abonniert",
+    "abo",
+    "subscribe",
+    "anmelden",
+    "sign up",
+    "sign me up",
+    "opt in",
+    "optin",
+    "einwilligen",
+    "send me",
+    "schickt mir",
+    "schicken sie mir",
 )
 _DESIRE = ("moechte", "moechten", "will", "wuerde", "wuerden", "want", "like", "interested", "interessiert", "interessiere")
 _RECEIVE = ("erhalten", "bekommen", "zugeschickt", "zuschicken", "zusenden", "receive", "get", "getting")
 _MARKETING_WORDS = (
-    "angebote", "angebot", "offers", "offer", "aktionen", "werbung", "marketing", "newsletter", "infos",
-    "informationen", "news", "nachrichten", "messages", "updates", "tipps", "tips",
+    "angebote",
+    "angebot",
+    "offers",
+    "offer",
+    "aktionen",
+    "werbung",
+    "marketing",
+    "newsletter",
+    "infos",
+    "informationen",
+    "news",
+    "nachrichten",
+    "messages",
+    "updates",
+    "tipps",
+    "tips",
 )
 # Words too common to identify a topic on their own.
 _GENERIC = frozenset({*_MARKETING_WORDS, "energy", "saving", "energie", "strom", "power", "e"})

@@ -87,8 +87,17 @@ class ConsentLedger:
         """Record that the user asked to opt in and was shown `wording` to confirm."""
         topic = self.topic(topic_id)
         return self._append(
-            user_id, channel, topic.id, PENDING, topic.version, "chat",
-            wording=wording, lang=lang, message_id=message_id, evidence=evidence, at=at,
+            user_id,
+            channel,
+            topic.id,
+            PENDING,
+            topic.version,
+            "chat",
+            wording=wording,
+            lang=lang,
+            message_id=message_id,
+            evidence=evidence,
+            at=at,
         )
 
     def grant(
@@ -113,7 +122,10 @@ class ConsentLedger:
         if confirms is not None and (confirms.state != PENDING or (confirms.user_id, confirms.channel, confirms.topic) != (user_id, channel, topic.id)):
             raise ConsentError(f"event #{confirms.id} is not a pending request of {user_id} for {topic.id} in {channel}")
         return self._append(
-            user_id, channel, topic.id, GRANTED,
+            user_id,
+            channel,
+            topic.id,
+            GRANTED,
             confirms.version if confirms else topic.version,
             method,
             wording=confirms.wording if confirms else wording,
@@ -148,8 +160,15 @@ class ConsentLedger:
         current = self.state(user_id, channel, topic_id)
         version = current.version if current else self.topic(topic_id).version
         return self._append(
-            user_id, channel, topic_id, WITHDRAWN, version, method,
-            message_id=message_id, evidence=evidence, ref=answers.id if answers else None,
+            user_id,
+            channel,
+            topic_id,
+            WITHDRAWN,
+            version,
+            method,
+            message_id=message_id,
+            evidence=evidence,
+            ref=answers.id if answers else None,
         )
 
     def state(self, user_id: str, channel: str, topic_id: str) -> ConsentEvent | None:
@@ -206,8 +225,15 @@ class ConsentLedger:
         with self.engine.begin() as conn:
             conn.execute(
                 insert(campaign_deliveries).values(
-                    campaign=campaign, topic=topic_id, user_id=user_id, channel=channel, status=status, text=text,
-                    objection_notice=int(objection_notice), detail=detail, at=self._clock(),
+                    campaign=campaign,
+                    topic=topic_id,
+                    user_id=user_id,
+                    channel=channel,
+                    status=status,
+                    text=text,
+                    objection_notice=int(objection_notice),
+                    detail=detail,
+                    at=self._clock(),
                 )
             )
 
@@ -281,8 +307,17 @@ class ConsentLedger:
         if not user_id or not channel:
             raise ConsentError(f"a consent event needs a user id and a channel, got {user_id!r} and {channel!r}")
         values = dict(
-            user_id=user_id, channel=channel, topic=topic_id, state=state, version=version, method=method,
-            wording=wording, lang=lang, message_id=message_id, ref=ref, evidence=evidence,
+            user_id=user_id,
+            channel=channel,
+            topic=topic_id,
+            state=state,
+            version=version,
+            method=method,
+            wording=wording,
+            lang=lang,
+            message_id=message_id,
+            ref=ref,
+            evidence=evidence,
             at=self._clock() if at is None else at,
         )
         with self.engine.begin() as conn:

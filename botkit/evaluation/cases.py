@@ -81,7 +81,7 @@ class Turn:
 
     @property
     def kind(self) -> str:
-        """"user", "campaign", "person" or "wait"."""
+        """ "user", "campaign", "person" or "wait"."""
         if self.user is not None:
             return "user"
         if self.campaign is not None:
@@ -203,9 +203,7 @@ def _csv_rows(text: str, name: str, problems: list[Problem]) -> Iterator[_Row]:
     header, rows = csv_rows(text)
     wrong = sorted(set(header) ^ set(CASE_COLUMNS))
     if wrong:
-        problems.append(
-            Problem(name, 1, None, f"header must be {','.join(CASE_COLUMNS)} (wrong or missing: {', '.join(wrong)})")
-        )
+        problems.append(Problem(name, 1, None, f"header must be {','.join(CASE_COLUMNS)} (wrong or missing: {', '.join(wrong)})"))
         return
     for line, row in rows:
         if len(row) != len(header):
@@ -394,10 +392,8 @@ def _duration(value: Any) -> float | None:
 def _campaign(field: tuple[yaml.Node, int], report: Report) -> Campaign | None:
     node, line = field
     value = _value(node)
-    if not isinstance(value, dict) or set(value) != set(CAMPAIGN_KEYS) or not all(
-        isinstance(value[k], str) and value[k].strip() for k in CAMPAIGN_KEYS
-    ):
-        report("campaign", "must be {topic: TOPIC, text: \"...\"}, both non-empty texts", line)
+    if not isinstance(value, dict) or set(value) != set(CAMPAIGN_KEYS) or not all(isinstance(value[k], str) and value[k].strip() for k in CAMPAIGN_KEYS):
+        report("campaign", 'must be {topic: TOPIC, text: "..."}, both non-empty texts', line)
         return None
     return Campaign(value["topic"].strip(), value["text"].strip())
 
@@ -427,11 +423,7 @@ def _expectations(field: tuple[yaml.Node, int] | None, step: str, report: Report
             report(key, "can only be true (nothing may expect promotion without consent)", key_line)
         elif kind == "text" and (not isinstance(value, str) or not value.strip()):
             report(key, "must be an entry id", key_line)
-        elif kind == "consent" and not (
-            isinstance(value, dict)
-            and value
-            and all(isinstance(t, str) and s in CONSENT_STATES for t, s in value.items())
-        ):
+        elif kind == "consent" and not (isinstance(value, dict) and value and all(isinstance(t, str) and s in CONSENT_STATES for t, s in value.items())):
             report(key, f"must map topics to {' or '.join(CONSENT_STATES)}, e.g. {{newsletter: granted}}", key_line)
         else:
             expect[key] = value.strip() if isinstance(value, str) else value

@@ -22,12 +22,33 @@ from botkit.evaluation.runner import ConversationResult, conversation_metrics
 from botkit.tabular import spreadsheet_safe
 
 CASE_COLUMNS = (
-    "source", "lang", "question", "expected_id", "decision", "reason", "entries",
-    "top1", "rank", "confidence", "margin", "correct", "latency_ms",
+    "source",
+    "lang",
+    "question",
+    "expected_id",
+    "decision",
+    "reason",
+    "entries",
+    "top1",
+    "rank",
+    "confidence",
+    "margin",
+    "correct",
+    "latency_ms",
 )
 TURN_COLUMNS = (
-    "conversation", "step", "channel", "user", "decision", "entries", "bot",
-    "failed", "format_problems", "marketing_leaks", "latency_ms", "source",
+    "conversation",
+    "step",
+    "channel",
+    "user",
+    "decision",
+    "entries",
+    "bot",
+    "failed",
+    "format_problems",
+    "marketing_leaks",
+    "latency_ms",
+    "source",
 )
 
 
@@ -58,27 +79,39 @@ def turn_rows(results: Sequence[ConversationResult]) -> list[dict[str, Any]]:
     rows = []
     for conversation in results:
         for setup in conversation.setup:
-            rows.append({
-                "conversation": conversation.name, "step": 0, "channel": conversation.channel, "user": "",
-                "decision": "setup", "entries": "", "bot": "",
-                "failed": f"{setup.key}: {setup.note}", "format_problems": "", "marketing_leaks": "",
-                "latency_ms": 0.0, "source": conversation.source,
-            })
+            rows.append(
+                {
+                    "conversation": conversation.name,
+                    "step": 0,
+                    "channel": conversation.channel,
+                    "user": "",
+                    "decision": "setup",
+                    "entries": "",
+                    "bot": "",
+                    "failed": f"{setup.key}: {setup.note}",
+                    "format_problems": "",
+                    "marketing_leaks": "",
+                    "latency_ms": 0.0,
+                    "source": conversation.source,
+                }
+            )
         for t in conversation.turns:
-            rows.append({
-                "conversation": t.conversation,
-                "step": t.step,
-                "channel": t.channel,
-                "user": t.user,
-                "decision": t.decision,
-                "entries": " | ".join(t.entries),
-                "bot": "\n---\n".join(t.messages),
-                "failed": "; ".join(_describe(c.key, c.expected, c.actual, c.note) for c in t.failed),
-                "format_problems": "; ".join(t.format_problems),
-                "marketing_leaks": ", ".join(t.marketing_leaks),
-                "latency_ms": round(t.latency_ms, 1),
-                "source": t.source,
-            })
+            rows.append(
+                {
+                    "conversation": t.conversation,
+                    "step": t.step,
+                    "channel": t.channel,
+                    "user": t.user,
+                    "decision": t.decision,
+                    "entries": " | ".join(t.entries),
+                    "bot": "\n---\n".join(t.messages),
+                    "failed": "; ".join(_describe(c.key, c.expected, c.actual, c.note) for c in t.failed),
+                    "format_problems": "; ".join(t.format_problems),
+                    "marketing_leaks": ", ".join(t.marketing_leaks),
+                    "latency_ms": round(t.latency_ms, 1),
+                    "source": t.source,
+                }
+            )
     return rows
 
 
@@ -106,8 +139,12 @@ def plot_reliability(bins: Sequence[ReliabilityBin]) -> Figure:
     filled = [b for b in bins if b.count]
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
     ax.bar(
-        [(b.low + b.high) / 2 for b in filled], [b.accuracy or 0.0 for b in filled],
-        width=[b.high - b.low for b in filled], alpha=0.6, edgecolor="black", label="top entry right",
+        [(b.low + b.high) / 2 for b in filled],
+        [b.accuracy or 0.0 for b in filled],
+        width=[b.high - b.low for b in filled],
+        alpha=0.6,
+        edgecolor="black",
+        label="top entry right",
     )
     for b in filled:
         ax.annotate(str(b.count), ((b.low + b.high) / 2, (b.accuracy or 0.0) + 0.02), ha="center", fontsize=8)
@@ -156,9 +193,7 @@ def write_case_report(
     folder.mkdir(parents=True, exist_ok=True)
     rows = case_rows(results)
     _write_csv(folder / "cases.csv", CASE_COLUMNS, rows)
-    wrong = sorted(
-        (r for r in results if r.in_scope and not r.answered_right), key=lambda r: (-r.confidence, r.source)
-    )
+    wrong = sorted((r for r in results if r.in_scope and not r.answered_right), key=lambda r: (-r.confidence, r.source))
     sections = [
         ("Metrics", _table(["metric", "value"], list(case_metrics(results).items()))),
         ("Confidence: in scope vs out of scope", _img(plot_confidence(results, threshold))),
@@ -188,8 +223,13 @@ def write_conversation_report(results: Sequence[ConversationResult], directory: 
     sections = [
         ("Metrics", _table(["metric", "value"], list(conversation_metrics(results).items()))),
         ("Failed checks", _table(columns, [[r[c] for c in columns] for r in failing])),
-        ("Transcripts", _table(["conversation", "step", "user", "bot", "decision", "entries"],
-                               [[r[c] for c in ("conversation", "step", "user", "bot", "decision", "entries")] for r in rows])),
+        (
+            "Transcripts",
+            _table(
+                ["conversation", "step", "user", "bot", "decision", "entries"],
+                [[r[c] for c in ("conversation", "step", "user", "bot", "decision", "entries")] for r in rows],
+            ),
+        ),
         ("Turns", '<p>Every step with its checks: <a href="turns.csv">turns.csv</a>.</p>'),
     ]
     return _write_html(folder / "report.html", title, sections)
@@ -211,9 +251,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     if not rows:
         return "<p>None.</p>"
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>" for row in rows
-    )
+    body = "".join("<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 

@@ -30,9 +30,7 @@ NOT_SUPPORTED = "not supported: this bot has no consent ledger (a botkit.consent
 PRELOAD_EVIDENCE = "granted by the evaluation script before its first turn"
 
 
-def evaluate_cases(
-    bot: Bot, cases: Sequence[Case], *, progress: ProgressFn | None = None, timer: Timer = time.perf_counter
-) -> list[CaseResult]:
+def evaluate_cases(bot: Bot, cases: Sequence[Case], *, progress: ProgressFn | None = None, timer: Timer = time.perf_counter) -> list[CaseResult]:
     """Ask every case as the first message of a new web conversation and record the outcome."""
     if cases:
         _warm_up(bot, cases[0].question)
@@ -335,8 +333,7 @@ def _warm_up(bot: Bot, text: str) -> None:
 def _require_new(bot: Bot, conversation_id: str) -> None:
     if bot.store.transcript(conversation_id):
         raise ConfigError(
-            f"the bot's database already holds conversation {conversation_id!r}; evaluate on a fresh database, "
-            "e.g. Settings(database_url='sqlite://')"
+            f"the bot's database already holds conversation {conversation_id!r}; evaluate on a fresh database, e.g. Settings(database_url='sqlite://')"
         )
 
 

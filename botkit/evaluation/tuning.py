@@ -25,7 +25,6 @@ plateau of thresholds. The margin is then the smallest that maximises
 `resolved_rate` (a clarification never adds a wrong answer).
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence

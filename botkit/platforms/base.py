@@ -49,9 +49,7 @@ class Platform(Protocol):
     speaks_in_standby: bool  # may send while a person has the conversation (a STOP confirmation)
     body_schema: dict[str, Any]  # the JSON envelope, for the OpenAPI schema
 
-    def build(
-        self, profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None
-    ) -> list[Message]:
+    def build(self, profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None) -> list[Message]:
         """Wrap rendered bubbles (in the profile's markup, within its limits) into send-API bodies."""
         ...
 

@@ -65,9 +65,7 @@ def sign(timestamp: str, body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
-def verify_chatwoot_signature(
-    body: bytes, signature: str | None, timestamp: str | None, secret: str, now: float
-) -> None:
+def verify_chatwoot_signature(body: bytes, signature: str | None, timestamp: str | None, secret: str, now: float) -> None:
     """Check an Agent Bot request's signature (constant time) and its age.
 
     Raises:
@@ -103,9 +101,7 @@ class Chatwoot:
         "properties": {"event": {"type": "string"}, "id": {"type": "integer"}, "content": {"type": ["string", "null"]}},
     }
 
-    def build(
-        self, profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None
-    ) -> list[Message]:
+    def build(self, profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None) -> list[Message]:
         raise ConfigError("chatwoot renders with its inbox's channel profile (whatsapp, telegram, web, sms, ...)")
 
     def verify(self, headers: Mapping[str, str], body: bytes, settings: WebhookSettings, now: float) -> None:
@@ -165,7 +161,6 @@ class Chatwoot:
 
     def sender(self, request: Outgoing) -> str:
         return request.path.split("/conversations/", 1)[0]  # the account
-
 
 
 def _conversation_path(event: Inbound) -> str:

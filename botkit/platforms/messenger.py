@@ -29,9 +29,9 @@ _CONTROL: dict[str, tuple[Kind, str]] = {
 # Business-initiated messages (campaigns): documented send rates ------------------------
 RATE_LIMITS = (
     RateLimit(
-        "sender", 300.0,
-        "developers.facebook.com/documentation/business-messaging/messenger-platform/overview/rate-limiting "
-        "(updated 2026-03-23, read 2026-11)",
+        "sender",
+        300.0,
+        "developers.facebook.com/documentation/business-messaging/messenger-platform/overview/rate-limiting (updated 2026-03-23, read 2026-11)",
         "official",
         "Send API calls per second per Facebook Page for text, links, reactions and stickers; 10 for audio or video; "
         "200 calls x engaged users per rolling 24 hours; no number for one thread ('may be rate limited')",
@@ -54,9 +54,7 @@ class Messenger:
     speaks_in_standby = False  # the app that does not own the thread cannot send
     body_schema = meta.BODY_SCHEMA
 
-    def build(
-        self, profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None
-    ) -> list[Message]:
+    def build(self, profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None) -> list[Message]:
         # "RESPONSE": a reply inside the 24-hour window; the sender may override it.
         out: list[Message] = []
         if image:
@@ -68,10 +66,7 @@ class Messenger:
             shown: tuple[str, ...] = ()
             if k == len(bubbles) - 1 and options.mode == "buttons":
                 shown = options.shown
-                message["quick_replies"] = [
-                    {"content_type": "text", "title": title, "payload": rid}
-                    for rid, title in zip(options.ids, options.shown)
-                ]
+                message["quick_replies"] = [{"content_type": "text", "title": title, "payload": rid} for rid, title in zip(options.ids, options.shown)]
             payload = {"messaging_type": "RESPONSE", "message": message}
             out.append(Message("messenger", bubble, shown, None, payload))
         return out
@@ -173,6 +168,5 @@ def _event(event: dict[str, Any], page: str, where: str) -> Inbound:
             control = obj(event[name], f"{where}.{name}")
             app = control.get(app_field)
             metadata = control.get("metadata")
-            return make(kind, f"{name}:{user}:{stamp}", "", "", app_id="" if app is None else str(app),
-                        metadata=metadata if isinstance(metadata, str) else "")
+            return make(kind, f"{name}:{user}:{stamp}", "", "", app_id="" if app is None else str(app), metadata=metadata if isinstance(metadata, str) else "")
     return make("other", f"other:{user}:{stamp}")

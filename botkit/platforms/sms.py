@@ -17,9 +17,7 @@ class Sms(WithoutWebhook):
     display_name = "SMS"
     look = Look("#ffffff", "#e9e9eb", "#000000", "#34c759", "#ffffff", "#ffffff", "#000000")
 
-    def build(
-        self, profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None
-    ) -> list[Message]:
+    def build(self, profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None) -> list[Message]:
         out = []
         for bubble in bubbles:
             info = sms_info(bubble)

@@ -36,14 +36,15 @@ def verify_telegram_token(header: str | None, secret: str) -> None:
 # Business-initiated messages (campaigns): documented send rates ------------------------
 RATE_LIMITS = (
     RateLimit(
-        "sender", 30.0,
-        "core.telegram.org/bots/faq, quoted by grammy.dev/advanced/flood and the python-telegram-bot wiki "
-        "'Avoiding flood limits' (read 2026-11)",
+        "sender",
+        30.0,
+        "core.telegram.org/bots/faq, quoted by grammy.dev/advanced/flood and the python-telegram-bot wiki 'Avoiding flood limits' (read 2026-11)",
         "secondary",
         "bulk notifications: 'not more than 30 messages per second or so'; spread large ones over 8-12 hours",
     ),
     RateLimit(
-        "recipient", 1.0,
+        "recipient",
+        1.0,
         "core.telegram.org/bots/faq, quoted by grammy.dev/advanced/flood (read 2026-11)",
         "secondary",
         "'avoid sending more than one message per second' in one chat; short bursts tolerated",
@@ -72,12 +73,8 @@ class Telegram:
         },
     }
 
-    def build(
-        self, profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None
-    ) -> list[Message]:
-        keyboard = {
-            "inline_keyboard": [[{"text": title, "callback_data": rid}] for rid, title in zip(options.ids, options.shown)]
-        }
+    def build(self, profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None) -> list[Message]:
+        keyboard = {"inline_keyboard": [[{"text": title, "callback_data": rid}] for rid, title in zip(options.ids, options.shown)]}
         buttons = options.mode == "buttons"
         out: list[Message] = []
         # "method" lets the body double as a webhook reply; callers posting to

@@ -18,9 +18,7 @@ class Web(WithoutWebhook):
     display_name = "Web chat"
     look = Look("#f6f7f9", "#ffffff", "#1f2937", "#2563eb", "#ffffff", "#ffffff", "#2563eb")
 
-    def build(
-        self, profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None
-    ) -> list[Message]:
+    def build(self, profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None) -> list[Message]:
         if image and not bubbles:
             bubbles = [""]
         out = []

@@ -24,14 +24,16 @@ if TYPE_CHECKING:
 # Business-initiated messages (campaigns): documented send rates ------------------------
 RATE_LIMITS = (
     RateLimit(
-        "sender", 80.0,
+        "sender",
+        80.0,
         "developers.facebook.com/documentation/business-messaging/whatsapp/throughput (updated 2026-05-21, read 2026-11)",
         "official",
         "per registered business phone number, inbound and outbound together; 1,000 after Meta's automatic upgrade, "
         "20 for numbers shared with the WhatsApp Business app; above it error 130429",
     ),
     RateLimit(
-        "recipient", 1 / 6,
+        "recipient",
+        1 / 6,
         "learn.turn.io 'Why am I seeing error code 131056' quoting Meta; dev.to/wapgrowai_org rate limits in practice (2026-11)",
         "secondary",
         "pair rate: 1 message every 6 seconds from one business number to one user (bursts tolerated); above it error 131056",
@@ -56,9 +58,7 @@ class WhatsApp:
     speaks_in_standby = True
     body_schema = meta.BODY_SCHEMA
 
-    def build(
-        self, profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None
-    ) -> list[Message]:
+    def build(self, profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None) -> list[Message]:
         out: list[Message] = []
         interactive = options.mode in ("buttons", "list")
         if image:
@@ -77,10 +77,7 @@ class WhatsApp:
                 continue
             if options.mode == "buttons":
                 action: dict[str, Any] = {
-                    "buttons": [
-                        {"type": "reply", "reply": {"id": rid, "title": title}}
-                        for rid, title in zip(options.ids, options.shown)
-                    ]
+                    "buttons": [{"type": "reply", "reply": {"id": rid, "title": title}} for rid, title in zip(options.ids, options.shown)]
                 }
                 kind = "button"
             else:
@@ -126,10 +123,7 @@ class WhatsApp:
         number = event.account or settings.whatsapp_phone_number_id
         if not number:
             raise ConfigError("the WhatsApp event names no phone_number_id: set BOTKIT_WHATSAPP_PHONE_NUMBER_ID")
-        return [
-            Outgoing("whatsapp", f"{number}/messages", {**m.payload, "recipient_type": "individual", "to": event.reply_to})
-            for m in messages
-        ]
+        return [Outgoing("whatsapp", f"{number}/messages", {**m.payload, "recipient_type": "individual", "to": event.reply_to}) for m in messages]
 
     def calls(self, event: Inbound, reply: Reply, settings: WebhookSettings) -> list[Outgoing]:
         return self.messages(event, reply.messages, settings)

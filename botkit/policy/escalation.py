@@ -73,9 +73,7 @@ def decide(retrieval: Retrieval, limits: Thresholds, misses: int, repeats_last_a
             return Verdict(Decision.CLARIFY, Reason.UNCERTAIN)
         return Verdict(Decision.HANDOVER, Reason.LOW_CONFIDENCE)
     second = retrieval.hits[1] if len(retrieval.hits) > 1 else None
-    ambiguous = (
-        second is not None and retrieval.margin < limits.clarify_margin and retrieval.confidence - retrieval.margin >= limits.threshold
-    )
+    ambiguous = second is not None and retrieval.margin < limits.clarify_margin and retrieval.confidence - retrieval.margin >= limits.threshold
     missed = ambiguous or repeats_last_answer
     if missed and misses + 1 >= limits.max_misses:
         return Verdict(Decision.HANDOVER, Reason.REPEATED_MISSES)

@@ -104,18 +104,43 @@ _URL = re.compile(
 )
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _MONTHS = {
-    "januar": 1, "jan": 1, "january": 1, "jänner": 1,
-    "februar": 2, "feb": 2, "february": 2,
-    "märz": 3, "maerz": 3, "mär": 3, "march": 3, "mar": 3,
-    "april": 4, "apr": 4,
-    "mai": 5, "may": 5,
-    "juni": 6, "jun": 6, "june": 6,
-    "juli": 7, "jul": 7, "july": 7,
-    "august": 8, "aug": 8,
-    "september": 9, "sep": 9, "sept": 9,
-    "oktober": 10, "okt": 10, "october": 10, "oct": 10,
-    "november": 11, "nov": 11,
-    "dezember": 12, "dez": 12, "december": 12, "dec": 12,
+    "januar": 1,
+    "jan": 1,
+    "january": 1,
+    "jänner": 1,
+    "februar": 2,
+    "feb": 2,
+    "february": 2,
+    "märz": 3,
+    "maerz": 3,
+    "mär": 3,
+    "march": 3,
+    "mar": 3,
+    "april": 4,
+    "apr": 4,
+    "mai": 5,
+    "may": 5,
+    "juni": 6,
+    "jun": 6,
+    "june": 6,
+    "juli": 7,
+    "jul": 7,
+    "july": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "sep": 9,
+    "sept": 9,
+    "oktober": 10,
+    "okt": 10,
+    "october": 10,
+    "oct": 10,
+    "november": 11,
+    "nov": 11,
+    "dezember": 12,
+    "dez": 12,
+    "december": 12,
+    "dec": 12,
 }
 _MONTH = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _DATE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -358,9 +383,7 @@ _PERSONA = re.compile(
     rf"|(?:^|[.!?]\s+|(?i:hi|hey|hallo|hello|moin|servus)\s*,?\s+){_NAME}\s+(?i:hier|here)\b\s*[,.!:–-]"
     rf"|[–—-]\s*{_NAME}\s*$"
 )
-_NOT_NAMES = frozenset(
-    {"ihr", "ihre", "ihnen", "sie", "der", "die", "das", "ein", "eine", "your", "the", "a", "an", "it", "our", "unser", "unsere"}
-)
+_NOT_NAMES = frozenset({"ihr", "ihre", "ihnen", "sie", "der", "die", "das", "ein", "eine", "your", "the", "a", "an", "it", "our", "unser", "unsere"})
 
 
 def _human_claims(text: str, grounds: Grounds) -> Iterator[Violation]:

@@ -254,9 +254,7 @@ class IntentMatcher:
         joined = " ".join(words).replace("opt out", "optout")
         core = [w for w in joined.split() if w not in self._rules.fillers]
         return (
-            bool(core)
-            and all(w in self._rules.stop_words or w in self._rules.stop_companions for w in core)
-            and any(w in self._rules.stop_words for w in core)
+            bool(core) and all(w in self._rules.stop_words or w in self._rules.stop_companions for w in core) and any(w in self._rules.stop_words for w in core)
         )
 
     def _split(self, clean: str) -> tuple[str | None, str]:

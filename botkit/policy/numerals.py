@@ -81,9 +81,7 @@ _EN_SMALL = {
 }
 _EN_SCALES = {"hundred": 100, "thousand": 1000}
 _ARTICLES = frozenset({"ein", "eine", "einen", "a", "an", "one"})
-_CURRENCY_WORDS = frozenset(
-    {"euro", "eur", "cent", "dollar", "dollars", "pounds", "franken", "€", "$", "£"}
-)
+_CURRENCY_WORDS = frozenset({"euro", "eur", "cent", "dollar", "dollars", "pounds", "franken", "€", "$", "£"})
 _UNIT_WORDS = frozenset(
     {
         "minute",
@@ -105,9 +103,7 @@ _UNIT_WORDS = frozenset(
     }
 )
 _DE_ORDINAL = re.compile(r"(.+?)(?:ste|te)[nrms]?")
-_DE_NOT_ORDINAL = frozenset(
-    {"ein", "eins", "drei", "sieben", "acht", "null"}
-)  # "ersten", "Dritte", "achten Sie"
+_DE_NOT_ORDINAL = frozenset({"ein", "eins", "drei", "sieben", "acht", "null"})  # "ersten", "Dritte", "achten Sie"
 _EN_ORDINALS = {
     "fourth": 4,
     "fifth": 5,
@@ -174,11 +170,7 @@ def _bare_article(word: str, following: str) -> bool:
     """ "ein Foto", "a photo": an article, not a number."""
     if word.lower() not in _ARTICLES:
         return False
-    if (
-        following in _CURRENCY_WORDS
-        or following.rstrip("ns") in _UNIT_WORDS
-        or following in _UNIT_WORDS
-    ):
+    if following in _CURRENCY_WORDS or following.rstrip("ns") in _UNIT_WORDS or following in _UNIT_WORDS:
         return False
     return _german(following) is None and not _is_english(following)
 
@@ -212,9 +204,7 @@ def _german_ordinal(word: str) -> int | None:
     return value if value is not None and value >= 2 else None
 
 
-def _english_run(
-    text: str, matches: list[re.Match[str]], start: int
-) -> tuple[int, list[str]]:
+def _english_run(text: str, matches: list[re.Match[str]], start: int) -> tuple[int, list[str]]:
     """The numbers read from English number words starting at `matches[start]` and where the run ends."""
     numbers: list[str] = []
     total = current = 0
@@ -224,12 +214,7 @@ def _english_run(
         word = matches[i].group(0).lower()
         if i > start and text[matches[i - 1].end() : matches[i].start()].strip(" -"):
             break  # punctuation between words ends the run
-        if (
-            word == "and"
-            and started
-            and i + 1 < len(matches)
-            and _is_english(matches[i + 1].group(0).lower())
-        ):
+        if word == "and" and started and i + 1 < len(matches) and _is_english(matches[i + 1].group(0).lower()):
             i += 1
             continue
         parts = word.split("-")
@@ -237,31 +222,17 @@ def _english_run(
         # "first", "second", "third" only after a tens word ("twenty-first"): alone they are words
         value = _en_ordinal(last)
         ordinal = value is not None and (value > 3 or started or len(parts) > 1)
-        if (
-            word in ("a", "an")
-            and not started
-            and not _bare_article(word, _next_word(text, matches[i].end()))
-        ):
+        if word in ("a", "an") and not started and not _bare_article(word, _next_word(text, matches[i].end())):
             parts = ["one"]  # "a hundred", "an hour"
-        elif not all(
-            p in _EN_SMALL or p in _EN_SCALES
-            for p in (parts[:-1] if ordinal else parts)
-        ) or (
-            not started
-            and not ordinal
-            and word in _ARTICLES
-            and _bare_article(word, _next_word(text, matches[i].end()))
+        elif not all(p in _EN_SMALL or p in _EN_SCALES for p in (parts[:-1] if ordinal else parts)) or (
+            not started and not ordinal and word in _ARTICLES and _bare_article(word, _next_word(text, matches[i].end()))
         ):
             break
         for n, part in enumerate(parts):
             if ordinal and value is not None and n == len(parts) - 1:
-                part = (
-                    "hundred" if value == 100 else "thousand" if value == 1000 else ""
-                )
+                part = "hundred" if value == 100 else "thousand" if value == 1000 else ""
                 if not part:
-                    total, current, started = _add(
-                        numbers, total, current, value, started
-                    )
+                    total, current, started = _add(numbers, total, current, value, started)
             if part in _EN_SCALES:
                 if part == "hundred":
                     current = (current or 1) * 100
@@ -270,9 +241,7 @@ def _english_run(
                     current = 0
                 started = True
             elif part:
-                total, current, started = _add(
-                    numbers, total, current, _EN_SMALL[part], started
-                )
+                total, current, started = _add(numbers, total, current, _EN_SMALL[part], started)
         i += 1
         if ordinal:
             numbers.append(f"{total + current}th")
@@ -282,14 +251,10 @@ def _english_run(
     return i, numbers
 
 
-def _add(
-    numbers: list[str], total: int, current: int, value: int, started: int
-) -> tuple[int, int, bool]:
+def _add(numbers: list[str], total: int, current: int, value: int, started: int) -> tuple[int, int, bool]:
     """Add a word below 100 to the number being read; "one two" starts a new number instead."""
     last = current % 100
-    if started and not (
-        total or current
-    ):  # "zero eight": a leading zero is a digit of its own
+    if started and not (total or current):  # "zero eight": a leading zero is a digit of its own
         numbers.append("0")
     elif started and not (last == 0 or (last >= 20 and last % 10 == 0 and value < 10)):
         numbers.append(str(total + current))  # "one two three": digits read one by one

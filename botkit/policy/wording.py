@@ -65,8 +65,7 @@ TEXTS: dict[str, Text] = {
             "Hallo! Ich bin {bot}, der digitale Assistent von {client}: ein Bot, kein Mensch. {capabilities} "
             "Wenn du mit einem Menschen sprechen möchtest, schreib einfach „Mitarbeiter“.",
         ),
-        "Hi! I'm {bot}, the automated assistant of {client}: a bot, not a person. {capabilities} "
-        'To talk to a person, just write "agent".',
+        'Hi! I\'m {bot}, the automated assistant of {client}: a bot, not a person. {capabilities} To talk to a person, just write "agent".',
         disclosing=True,
     ),
     "capabilities": Text(_same("Ich beantworte Fragen aus unseren FAQ."), "I answer questions from our FAQ."),
@@ -78,7 +77,7 @@ TEXTS: dict[str, Text] = {
             "Ich kann nicht so tun, als wäre ich ein Mensch. Schreib „Mitarbeiter“, dann übernimmt ein Mensch.",
         ),
         "No, I'm not a person: I'm {bot}, a bot of {client}, and I answer with texts from our FAQ. "
-        "I can't pretend to be a person. Write \"agent\" and a person will take over.",
+        'I can\'t pretend to be a person. Write "agent" and a person will take over.',
         disclosing=True,
     ),
     # Small talk, per kind.
@@ -178,8 +177,7 @@ TEXTS: dict[str, Text] = {
             "Leider hat sich noch niemand aus unserem Team gemeldet. Deine Anfrage bleibt vorgemerkt; "
             "bis dahin beantworte ich gern weiter deine Fragen. {contact}",
         ),
-        "Sorry, nobody from our team has replied yet. Your request stays with them; "
-        "until then I'm happy to answer your questions. {contact}",
+        "Sorry, nobody from our team has replied yet. Your request stays with them; until then I'm happy to answer your questions. {contact}",
         required=("contact",),
     ),
     "released": Text(

@@ -222,4 +222,3 @@ class ChromaServerStore:
         except Exception:  # chroma raises NotFoundError or ValueError depending on version
             return None
         return (pointer.metadata or {}).get("generation")
-

@@ -63,9 +63,7 @@ class TakeRequest(BaseModel):
 
 
 class PersonMessage(BaseModel):
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)] = Field(
-        description="What the person writes to the user."
-    )
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)] = Field(description="What the person writes to the user.")
 
 
 class MessageQueued(BaseModel):
@@ -140,8 +138,12 @@ def agent_router(
         person = body.person if body is not None else ""
         return detail(await run(lambda: bot.take(handover_id, person)))
 
-    @router.post("/handovers/{handover_id}/messages", response_model=MessageQueued, status_code=202,
-                 summary="Send the user a message from the person who took the conversation")
+    @router.post(
+        "/handovers/{handover_id}/messages",
+        response_model=MessageQueued,
+        status_code=202,
+        summary="Send the user a message from the person who took the conversation",
+    )
     async def message(
         handover_id: int,
         body: PersonMessage,
@@ -158,8 +160,9 @@ def agent_router(
             wake()
         return MessageQueued(handover_id=handover_id, key=event.key, duplicate=not saved)
 
-    @router.post("/handovers/{handover_id}/release", response_model=HandoverDetail,
-                 summary="Hand the conversation back to the bot, which discloses itself again")
+    @router.post(
+        "/handovers/{handover_id}/release", response_model=HandoverDetail, summary="Hand the conversation back to the bot, which discloses itself again"
+    )
     async def release(handover_id: int) -> HandoverDetail:
         handover = await known(handover_id)
         if handover.status == "released":

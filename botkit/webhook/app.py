@@ -114,8 +114,9 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
             if settings.web_replies:
-                async with open_worker(bot, settings, scrubber=scrubber, clock=clock, owner=owner, client=client,
-                                       retention=retention, metrics=metrics) as worker:
+                async with open_worker(
+                    bot, settings, scrubber=scrubber, clock=clock, owner=owner, client=client, retention=retention, metrics=metrics
+                ) as worker:
                     workers.append(worker)
                     log.info("serving %s at /webhook/<platform>, replying in this process", ", ".join(platforms))
                     yield
@@ -174,9 +175,14 @@ def create_app(
         header = {"name": platform.auth_header, "in": "header", "required": False, "schema": {"type": "string"}}
         body = {"required": True, "content": {"application/json": {"schema": platform.body_schema}}}
 
-        @app.post(path, response_model=Receipt, responses=_REFUSALS, name=f"{platform.name}_events",
-                  summary=f"{platform.name} events, authenticated by {platform.auth_header}",
-                  openapi_extra={"parameters": [header], "requestBody": body})
+        @app.post(
+            path,
+            response_model=Receipt,
+            responses=_REFUSALS,
+            name=f"{platform.name}_events",
+            summary=f"{platform.name} events, authenticated by {platform.auth_header}",
+            openapi_extra={"parameters": [header], "requestBody": body},
+        )
         async def events(request: Request) -> Any:
             return await accept(platform, request)
 
@@ -184,9 +190,13 @@ def create_app(
             add_handshake(platform.name, path)
 
     def add_handshake(name: str, path: str) -> None:
-        @app.get(path, response_class=PlainTextResponse, name=f"{name}_handshake",
-                 summary=f"{name} subscription handshake: echoes hub.challenge",
-                 responses={200: {"content": {"text/plain": {}}}, 400: {"model": Problem}, 403: {"model": Problem}})
+        @app.get(
+            path,
+            response_class=PlainTextResponse,
+            name=f"{name}_handshake",
+            summary=f"{name} subscription handshake: echoes hub.challenge",
+            responses={200: {"content": {"text/plain": {}}}, 400: {"model": Problem}, 403: {"model": Problem}},
+        )
         async def handshake(
             mode: Annotated[str | None, Query(alias="hub.mode")] = None,
             token: Annotated[str | None, Query(alias="hub.verify_token")] = None,

@@ -60,8 +60,7 @@ def _event(engine: Engine, handover: QueuedHandover, kind: Kind, message_id: str
     where = latest_event(engine, handover.conversation_id)
     if where is None:
         raise HandoverError(
-            f"conversation {handover.conversation_id} did not come in through a platform webhook; "
-            f"answer it where it happened ({handover.channel})"
+            f"conversation {handover.conversation_id} did not come in through a platform webhook; answer it where it happened ({handover.channel})"
         )
     details = {**where.details, "handover_id": handover.id}
     return Inbound(where.platform, kind, where.user_id, message_id, text, "", where.reply_to, where.account, details)

@@ -62,7 +62,9 @@ def botkit_wheel(dest: Path) -> Path:
     if (source / "pyproject.toml").is_file():
         result = subprocess.run(
             [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(dest), str(source)],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise ConfigError(f"building the botkit wheel from {source} failed:\n{result.stderr.strip()}")

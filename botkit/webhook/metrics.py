@@ -21,16 +21,13 @@ class Metrics:
 
     def __init__(self, engine: Engine, clock: Callable[[], float]) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.inbound = Counter("botkit_inbound_events", "Webhook events by platform and outcome",
-                               ["platform", "outcome"], registry=self.registry)
-        self.replies = Counter("botkit_replies", "Bot replies by decision and reason",
-                               ["decision", "reason"], registry=self.registry)
-        self.sends = Counter("botkit_sends", "Send-API calls by platform and final status",
-                             ["platform", "status"], registry=self.registry)
-        self.reply_seconds = Histogram("botkit_reply_seconds", "Time to make one bot reply",
-                                       buckets=_LATENCY_BUCKETS, registry=self.registry)
-        self.send_seconds = Histogram("botkit_send_seconds", "Time of one send-API call with its retries",
-                                      ["platform"], buckets=_LATENCY_BUCKETS, registry=self.registry)
+        self.inbound = Counter("botkit_inbound_events", "Webhook events by platform and outcome", ["platform", "outcome"], registry=self.registry)
+        self.replies = Counter("botkit_replies", "Bot replies by decision and reason", ["decision", "reason"], registry=self.registry)
+        self.sends = Counter("botkit_sends", "Send-API calls by platform and final status", ["platform", "status"], registry=self.registry)
+        self.reply_seconds = Histogram("botkit_reply_seconds", "Time to make one bot reply", buckets=_LATENCY_BUCKETS, registry=self.registry)
+        self.send_seconds = Histogram(
+            "botkit_send_seconds", "Time of one send-API call with its retries", ["platform"], buckets=_LATENCY_BUCKETS, registry=self.registry
+        )
         self.registry.register(_QueueCollector(engine, clock))
 
     def count_inbound(self, platform: str, outcome: str, n: int = 1) -> None:
@@ -67,9 +64,7 @@ class _QueueCollector(Collector):
         states = GaugeMetricFamily("botkit_handovers", "Handovers by state", labels=["state"])
         i, o, h = webhook_inbox, webhook_outbox, handovers
         with self._engine.connect() as conn:
-            inbox, first = conn.execute(
-                select(func.count(), func.min(i.c.received_at)).where(i.c.status == "pending")
-            ).one()
+            inbox, first = conn.execute(select(func.count(), func.min(i.c.received_at)).where(i.c.status == "pending")).one()
             outbox = conn.execute(select(func.count()).select_from(o).where(o.c.status.in_(_UNSENT))).scalar_one()
             by_state: dict[str, int] = dict(conn.execute(select(h.c.status, func.count()).group_by(h.c.status)).all())
         depth.add_metric(["inbox"], int(inbox))

@@ -70,7 +70,8 @@ class WebhookQueue:
 
     def __init__(self, engine: Engine) -> None:
         dialects: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
-            "sqlite": sqlite.insert, "postgresql": postgresql.insert,
+            "sqlite": sqlite.insert,
+            "postgresql": postgresql.insert,
         }
         if engine.dialect.name not in dialects:
             raise ConfigError(f"the webhook needs SQLite or PostgreSQL, not {engine.dialect.name!r}")
@@ -121,23 +122,24 @@ class WebhookQueue:
         """
         i, h, j = webhook_inbox, webhook_inbox.alias("h"), webhook_inbox.alias("j")
         heads = select(func.min(i.c.id).label("head")).where(i.c.status == "pending").group_by(i.c.conversation_id).subquery()
-        before = (
-            select(j.c.done_at).where(j.c.conversation_id == h.c.conversation_id, j.c.id < h.c.id).order_by(j.c.id.desc()).limit(1)
-        ).scalar_subquery()
+        before = (select(j.c.done_at).where(j.c.conversation_id == h.c.conversation_id, j.c.id < h.c.id).order_by(j.c.id.desc()).limit(1)).scalar_subquery()
         waiting_since = case((before > h.c.received_at, before), else_=h.c.received_at)
         o = webhook_outbox
-        elsewhere = select(o.c.id).where(
-            o.c.conversation_id == h.c.conversation_id, o.c.status.in_(_UNSENT), or_(o.c.lease_owner.is_(None), o.c.lease_owner != owner)
-        ).exists()
+        elsewhere = (
+            select(o.c.id)
+            .where(o.c.conversation_id == h.c.conversation_id, o.c.status.in_(_UNSENT), or_(o.c.lease_owner.is_(None), o.c.lease_owner != owner))
+            .exists()
+        )
         head = (
-            select(h.c.id).join(heads, h.c.id == heads.c.head).where(h.c.status == "pending", _free(h, now), ~elsewhere)
-            .order_by(waiting_since, h.c.id).limit(1).with_for_update(of=h, skip_locked=True)
+            select(h.c.id)
+            .join(heads, h.c.id == heads.c.head)
+            .where(h.c.status == "pending", _free(h, now), ~elsewhere)
+            .order_by(waiting_since, h.c.id)
+            .limit(1)
+            .with_for_update(of=h, skip_locked=True)
         ).scalar_subquery()
         token = f"{owner}#{uuid.uuid4().hex[:12]}"
-        claim = (
-            update(i).where(i.c.id == head, i.c.status == "pending", _free(i, now))
-            .values(lease_owner=token, lease_until=now + lease).returning(*i.c)
-        )
+        claim = update(i).where(i.c.id == head, i.c.status == "pending", _free(i, now)).values(lease_owner=token, lease_until=now + lease).returning(*i.c)
         with self._tx(conn) as writer:
             row = writer.execute(claim).mappings().first()
         return None if row is None else InboxItem(row["id"], _event(row), row["attempts"], token)
@@ -211,12 +213,7 @@ class WebhookQueue:
     def claim_sends(self, owner: str, now: float, lease: float, limit: int = 50, conn: Connection | None = None) -> list[OutboxItem]:
         """Lease due, unleased sends left over from failures or crashed workers, oldest first."""
         o = webhook_outbox
-        query = (
-            select(o)
-            .where(o.c.status.in_(_UNSENT), o.c.next_at <= now, _free(o, now))
-            .order_by(o.c.inbox_id, o.c.seq)
-            .limit(limit)
-        )
+        query = select(o).where(o.c.status.in_(_UNSENT), o.c.next_at <= now, _free(o, now)).order_by(o.c.inbox_id, o.c.seq).limit(limit)
         if conn is None:
             with self.engine.connect() as reader:
                 rows = reader.execute(query).mappings().all()
@@ -230,19 +227,25 @@ class WebhookQueue:
                 )
                 if claimed.rowcount == 1:
                     request = Outgoing(row["platform"], row["path"], json.loads(row["body"]))
-                    items.append(OutboxItem(
-                        row["id"], row["inbox_id"], row["seq"], row["conversation_id"], row["user_id"], request, row["attempts"],
-                        maybe_sent=row["status"] == "sending",
-                    ))
+                    items.append(
+                        OutboxItem(
+                            row["id"],
+                            row["inbox_id"],
+                            row["seq"],
+                            row["conversation_id"],
+                            row["user_id"],
+                            request,
+                            row["attempts"],
+                            maybe_sent=row["status"] == "sending",
+                        )
+                    )
         return items
 
     def sending(self, item: OutboxItem, owner: str, conn: Connection | None = None) -> bool:
         """Mark a send as under way, right before its HTTP call; False if `owner` no longer holds it (do not send)."""
         o = webhook_outbox
         with self._tx(conn) as conn:
-            result = conn.execute(
-                update(o).where(o.c.id == item.id, o.c.lease_owner == owner, o.c.status.in_(_UNSENT)).values(status="sending")
-            )
+            result = conn.execute(update(o).where(o.c.id == item.id, o.c.lease_owner == owner, o.c.status.in_(_UNSENT)).values(status="sending"))
         return result.rowcount == 1
 
     def sent(self, item: OutboxItem, now: float, attempts: int, conn: Connection | None = None) -> None:
@@ -255,16 +258,15 @@ class WebhookQueue:
 
     def later(self, item: OutboxItem, error: str, attempts: int, next_at: float, conn: Connection | None = None) -> None:
         """Keep a send pending and try again at `next_at` (the platform stayed unavailable)."""
-        self._update_send(
-            conn, item, status="pending", error=error, attempts=item.attempts + attempts, next_at=next_at, lease_owner=None, lease_until=None
-        )
+        self._update_send(conn, item, status="pending", error=error, attempts=item.attempts + attempts, next_at=next_at, lease_owner=None, lease_until=None)
 
     def release(self, owner: str) -> None:
         """Give up every lease `owner` holds (on shutdown), so others continue at once."""
         with self.engine.begin() as conn:
             i, o = webhook_inbox, webhook_outbox
             conn.execute(
-                update(i).where(or_(i.c.lease_owner == owner, i.c.lease_owner.startswith(f"{owner}#", autoescape=True)), i.c.status == "pending")
+                update(i)
+                .where(or_(i.c.lease_owner == owner, i.c.lease_owner.startswith(f"{owner}#", autoescape=True)), i.c.status == "pending")
                 .values(lease_owner=None, lease_until=None)
             )
             conn.execute(update(o).where(o.c.lease_owner == owner, o.c.status.in_(_UNSENT)).values(lease_owner=None, lease_until=None))

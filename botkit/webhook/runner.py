@@ -61,8 +61,18 @@ async def open_worker(
     """
     http = client or httpx.AsyncClient(limits=httpx.Limits(max_connections=64))
     marks = GroupWriter(bot.store.engine)  # send results: many deliveries share a commit
-    worker = Worker(bot, WebhookQueue(bot.store.engine), marks, Sender(http, settings, scrubber), settings, clock=clock,
-                    owner=owner or process_owner(), retention=retention, metrics=metrics, idle_poll=idle_poll)
+    worker = Worker(
+        bot,
+        WebhookQueue(bot.store.engine),
+        marks,
+        Sender(http, settings, scrubber),
+        settings,
+        clock=clock,
+        owner=owner or process_owner(),
+        retention=retention,
+        metrics=metrics,
+        idle_poll=idle_poll,
+    )
     worker.start()
     try:
         yield worker
@@ -85,8 +95,7 @@ async def serve_worker(
     settings.platforms()  # fail on missing secrets, as `botkit serve` does
     sqlite = bot.store.engine.dialect.name == "sqlite"
     idle = settings.wake_poll_seconds if sqlite else settings.poll_seconds
-    async with open_worker(bot, settings, scrubber=guard_logs(settings.secrets()), clock=clock, client=client,
-                           retention=retention, idle_poll=idle):
+    async with open_worker(bot, settings, scrubber=guard_logs(settings.secrets()), clock=clock, client=client, retention=retention, idle_poll=idle):
         log.info("worker started on %s (%s)", bot.store.engine.dialect.name, "short poll" if sqlite else "LISTEN/NOTIFY")
         await stop.wait()
     log.info("worker stopped")

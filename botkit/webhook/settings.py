@@ -75,10 +75,7 @@ class WebhookSettings(BaseSettings):
                 raise ConfigError(f"{platform.name} is configured only partly: also set {env}")
         if not served:
             first = [f"BOTKIT_{p.needs[0].upper()}" for p in platforms]
-            raise ConfigError(
-                f"no platform is configured: set {', '.join(first[:-1])} or {first[-1]} "
-                "with the other variables in the README"
-            )
+            raise ConfigError(f"no platform is configured: set {', '.join(first[:-1])} or {first[-1]} with the other variables in the README")
         return tuple(served)
 
     def secrets(self) -> tuple[str, ...]:

@@ -59,11 +59,11 @@ class Worker:
         idle_poll: float | None = None,
     ) -> None:
         """Args:
-            clock: time source of leases, retries and timestamps (a `ManualClock` in tests).
-            owner: this process's name in leases; unique per process.
-            idle_poll: seconds an idle reply loop waits before it looks at the inbox again,
-                unless woken (by the web app in the same process, or a PostgreSQL NOTIFY);
-                `settings.poll_seconds` by default.
+        clock: time source of leases, retries and timestamps (a `ManualClock` in tests).
+        owner: this process's name in leases; unique per process.
+        idle_poll: seconds an idle reply loop waits before it looks at the inbox again,
+            unless woken (by the web app in the same process, or a PostgreSQL NOTIFY);
+            `settings.poll_seconds` by default.
         """
         self.bot = bot
         self.metrics = metrics
@@ -167,8 +167,9 @@ class Worker:
         if self.metrics is not None:
             self.metrics.observe_reply(reply.decision.value, reply.reason, seconds)
         conversation = mask(event.conversation_id)
-        log.info("%s reply to %s: %s (%s) in %.3f s", event.platform, conversation, reply.decision.value, reply.reason,
-                 seconds, extra={"conversation": conversation})
+        log.info(
+            "%s reply to %s: %s (%s) in %.3f s", event.platform, conversation, reply.decision.value, reply.reason, seconds, extra={"conversation": conversation}
+        )
         return reply
 
     def _person_side(self, event: Inbound) -> list[Outgoing]:
@@ -243,8 +244,13 @@ class Worker:
         final = failures >= MAX_ATTEMPTS
         log.warning(
             "processing %s event %s of %s failed (attempt %d%s): %s",
-            item.event.platform, mask(item.event.message_id), mask(item.event.user_id), failures,
-            ", giving up" if final else "", type(exc).__name__, exc_info=not isinstance(exc, BotkitError),
+            item.event.platform,
+            mask(item.event.message_id),
+            mask(item.event.user_id),
+            failures,
+            ", giving up" if final else "",
+            type(exc).__name__,
+            exc_info=not isinstance(exc, BotkitError),
         )
         retry_at = None if final else self._clock() + self.settings.poll_seconds * failures
         self.queue.give_up(item, f"{type(exc).__name__}: {exc}"[:500], retry_at)
@@ -333,7 +339,11 @@ class Worker:
             later = self._clock() + self.settings.retry_later_seconds
             log.warning(
                 "%s send to %s still failing after %d tries (%s); retrying in %.0f s",
-                item.request.platform, mask(item.user_id), result.attempts, result.error, self.settings.retry_later_seconds,
+                item.request.platform,
+                mask(item.user_id),
+                result.attempts,
+                result.error,
+                self.settings.retry_later_seconds,
             )
             rest = items[n:]  # keep the order: the rest waits too
 

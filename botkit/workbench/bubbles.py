@@ -148,10 +148,7 @@ def _options(message: Message, colours: Look) -> str:
     if interactive.get("type") == "list":
         label = html.escape(interactive["action"].get("button", ""))
         rows = "".join(f"<div>• {html.escape(title)}</div>" for title, _ in options)
-        return (
-            f'<div class="bk-buttons stacked"><span class="bk-button" style="{style}">☰ {label}</span></div>'
-            f'<div class="bk-list">{rows}</div>'
-        )
+        return f'<div class="bk-buttons stacked"><span class="bk-button" style="{style}">☰ {label}</span></div><div class="bk-list">{rows}</div>'
     stacked = " stacked" if colours.stacked_buttons else ""
     buttons = "".join(f'<span class="bk-button" style="{style}">{html.escape(title)}</span>' for title, _ in options)
     return f'<div class="bk-buttons{stacked}">{buttons}</div>'

@@ -35,9 +35,7 @@ def png_data_uri(fig: Figure) -> str:
 
 def coverage_table(entries: Sequence[FaqEntry]) -> pd.DataFrame:
     """Entries per topic (rows) and language (columns), with totals; topics by size."""
-    frame = pd.crosstab(
-        pd.Series([e.topic for e in entries], name="topic"), pd.Series([e.lang for e in entries], name="lang")
-    )
+    frame = pd.crosstab(pd.Series([e.topic for e in entries], name="topic"), pd.Series([e.lang for e in entries], name="lang"))
     frame["total"] = frame.sum(axis=1)
     return frame.sort_values(["total"], ascending=False, kind="stable")
 

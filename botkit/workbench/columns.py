@@ -41,23 +41,55 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "scope": ("scope", "zweck", "art", "typ", "type", "kind"),
     "lang": ("sprache", "lang", "language", "locale", "sprachcode"),
     "paraphrases": (
-        "paraphrasen", "paraphrases", "weitereformulierungen", "alternativefragen", "formulierungen",
-        "varianten", "synonyme", "umschreibungen", "variants", "alternativequestions", "otherphrasings",
-        "schlagwoerter", "schlagworte", "stichwoerter", "stichworte", "suchbegriffe", "keywords", "tags",
+        "paraphrasen",
+        "paraphrases",
+        "weitereformulierungen",
+        "alternativefragen",
+        "formulierungen",
+        "varianten",
+        "synonyme",
+        "umschreibungen",
+        "variants",
+        "alternativequestions",
+        "otherphrasings",
+        "schlagwoerter",
+        "schlagworte",
+        "stichwoerter",
+        "stichworte",
+        "suchbegriffe",
+        "keywords",
+        "tags",
     ),
     "links": ("link", "links", "url", "urls", "weblink", "mehrinfos", "mehrerfahren", "weiterlesen", "quelle", "source", "moreinfo"),
     "quick_replies": ("buttons", "schnellantworten", "quickreplies", "antwortknoepfe", "vorschlaege", "suggestions"),
     "teaser": ("teaser", "werbetext", "angebotstext", "promotion"),
 }
 LANGUAGES: dict[str, str] = {
-    "deutsch": "de", "german": "de", "ger": "de", "deu": "de", "de": "de",
-    "englisch": "en", "english": "en", "eng": "en", "en": "en",
-    "franzoesisch": "fr", "french": "fr", "fr": "fr",
-    "tuerkisch": "tr", "turkish": "tr", "tr": "tr",
+    "deutsch": "de",
+    "german": "de",
+    "ger": "de",
+    "deu": "de",
+    "de": "de",
+    "englisch": "en",
+    "english": "en",
+    "eng": "en",
+    "en": "en",
+    "franzoesisch": "fr",
+    "french": "fr",
+    "fr": "fr",
+    "tuerkisch": "tr",
+    "turkish": "tr",
+    "tr": "tr",
 }
 SCOPES: dict[str, str] = {
-    "service": "service", "kundenservice": "service", "info": "service", "information": "service",
-    "marketing": "marketing", "werbung": "marketing", "angebot": "marketing", "vertrieb": "marketing",
+    "service": "service",
+    "kundenservice": "service",
+    "info": "service",
+    "information": "service",
+    "marketing": "marketing",
+    "werbung": "marketing",
+    "angebot": "marketing",
+    "vertrieb": "marketing",
 }
 _LIST_SPLIT = re.compile(r"\s*(?:\||\r?\n)\s*")
 _KEYWORD_SPLIT = re.compile(r"\s*[,;]\s*")
@@ -161,15 +193,11 @@ def apply_mapping(
     """
     unknown = sorted({f for f in mapping.values() if f and f not in FIELDS})
     if unknown:
-        raise KnowledgeError(
-            [Problem(table.name, None, None, f"mapping uses unknown field(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}")]
-        )
+        raise KnowledgeError([Problem(table.name, None, None, f"mapping uses unknown field(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}")])
     by_field: dict[str, str] = {}
     for column, field in mapping.items():
         if field and field in by_field:
-            raise KnowledgeError(
-                [Problem(table.name, None, None, f"columns {by_field[field]!r} and {column!r} are both mapped to {field!r}; keep one")]
-            )
+            raise KnowledgeError([Problem(table.name, None, None, f"columns {by_field[field]!r} and {column!r} are both mapped to {field!r}; keep one")])
         if field:
             by_field[field] = column
     detector = None if "lang" in by_field else LanguageDetector(tuple(dict.fromkeys((lang, "de", "en"))))
@@ -255,11 +283,18 @@ def _read_csv(path: Path, max_bytes: int) -> ClientTable:
     start = 2
     for record in reader:
         line, start = start, reader.line_num + 1
-        if any(cell.strip() for cell in record[len(header):]):  # trailing empty cells are harmless
-            problems.append(Problem(path.name, line, None, (
-                f"has {len(record)} cells but the header has {len(header)}: is there a {delimiter!r} inside "
-                "a cell that is not in quotes? The row was skipped"
-            )))
+        if any(cell.strip() for cell in record[len(header) :]):  # trailing empty cells are harmless
+            problems.append(
+                Problem(
+                    path.name,
+                    line,
+                    None,
+                    (
+                        f"has {len(record)} cells but the header has {len(header)}: is there a {delimiter!r} inside "
+                        "a cell that is not in quotes? The row was skipped"
+                    ),
+                )
+            )
             continue
         rows.append([*record, *[""] * len(header)][: len(header)])
         lines.append(line)

@@ -88,11 +88,7 @@ def write_topics(topics: Sequence[Topic], path: str | Path) -> Path:
     """Write topics in `botkit.yaml`'s `topics:` format (for the developers to merge)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {
-        "topics": [
-            {"id": t.id, "title": dict(t.title), "description": dict(t.description), "version": t.version} for t in topics
-        ]
-    }
+    data = {"topics": [{"id": t.id, "title": dict(t.title), "description": dict(t.description), "version": t.version} for t in topics]}
     header = "# Consent topics proposed in the workshop: copy them into the knowledge base's botkit.yaml once approved.\n"
     path.write_text(header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100), encoding="utf-8")
     return path

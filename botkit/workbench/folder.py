@@ -80,9 +80,7 @@ class ClientDetails:
 
     def client(self) -> Client:
         """The core's `Client` for these details."""
-        return Client(
-            name=self.name or Client.name, bot_name=self.bot_name, contact=self.contact, privacy_url=self.privacy_url, topics=self.topics
-        )
+        return Client(name=self.name or Client.name, bot_name=self.bot_name, contact=self.contact, privacy_url=self.privacy_url, topics=self.topics)
 
 
 @dataclass(frozen=True)
@@ -170,8 +168,7 @@ class Workshop:
         file = root / WORKSHOP_FILE
         if not file.is_file():
             raise ConfigError(
-                f"{root} is not a workshop folder (no {WORKSHOP_FILE}); create one with `botkit workshop new {root}` "
-                "and set WORKSHOP in the first cell to it"
+                f"{root} is not a workshop folder (no {WORKSHOP_FILE}); create one with `botkit workshop new {root}` and set WORKSHOP in the first cell to it"
             )
         try:
             data = yaml.safe_load(read_text_file(file).text) or {}
@@ -259,10 +256,7 @@ class Workshop:
         if not found:
             raise ConfigError(f"no {what} in {self.inputs}; copy the client's file there and run the cell again")
         names = ", ".join(p.name for p in found)
-        raise ConfigError(
-            f"{self.inputs} holds several files that could be {what}: {names}; name one in {WORKSHOP_FILE} "
-            f"under inputs: {role}: FILE"
-        )
+        raise ConfigError(f"{self.inputs} holds several files that could be {what}: {names}; name one in {WORKSHOP_FILE} under inputs: {role}: FILE")
 
     def _named(self, name: str) -> Path:
         path = self.inputs / name
@@ -346,8 +340,14 @@ class Workshop:
         d = self.details
         data: dict[str, Any] = {
             "client": {
-                "name": d.name, "bot_name": d.bot_name, "tone": d.tone, "lang": d.lang, "contact": d.contact,
-                "privacy_url": d.privacy_url, "business_hours": d.business_hours, "channels": list(d.channels),
+                "name": d.name,
+                "bot_name": d.bot_name,
+                "tone": d.tone,
+                "lang": d.lang,
+                "contact": d.contact,
+                "privacy_url": d.privacy_url,
+                "business_hours": d.business_hours,
+                "channels": list(d.channels),
             },
             "topics": [{**_topic_data(t), **({"proposed": True} if t.id in d.proposed else {})} for t in d.topics],
             "inputs": dict(self.files),
@@ -424,9 +424,7 @@ def _choices(raw: Any, file: Path) -> ImportChoices:
         offers = {str(k): bool(v) for k, v in (raw.get("offers") or {}).items()}
         overlaps = {(str(o["first"]), str(o["second"])): str(o["choice"]) for o in raw.get("overlaps") or []}
     except (AttributeError, KeyError, TypeError) as exc:
-        raise ConfigError(
-            f"{file}: 'choices' needs 'offers' (entry id: true/false) and 'overlaps' (a list of first, second, choice) ({exc})"
-        ) from exc
+        raise ConfigError(f"{file}: 'choices' needs 'offers' (entry id: true/false) and 'overlaps' (a list of first, second, choice) ({exc})") from exc
     try:
         return ImportChoices(offers, overlaps)
     except ConfigError as exc:

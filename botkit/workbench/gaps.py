@@ -192,10 +192,7 @@ def miss_rows(asked: Sequence[AskedQuestion], limits: Thresholds, questions: Map
 
 def cluster_rows(clusters: Iterable[Cluster]) -> list[dict[str, Any]]:
     """One table row per group: size, candidate question, the other questions, cohesion."""
-    return [
-        {"questions": c.size, "candidate entry": c.label, "also asked as": " | ".join(c.questions[1:]), "cohesion": c.cohesion}
-        for c in clusters
-    ]
+    return [{"questions": c.size, "candidate entry": c.label, "also asked as": " | ".join(c.questions[1:]), "cohesion": c.cohesion} for c in clusters]
 
 
 def cluster_questions(questions: Sequence[str], embedder: Embedder, *, min_similarity: float = 0.5) -> list[Cluster]:
@@ -295,9 +292,7 @@ def _text_column(header: list[str], column: str | None, name: str) -> int:
         return header.index(column)
     index = message_column(header)
     if index is None:
-        raise KnowledgeError(
-            [Problem(name, 1, None, f"no column looks like the customer's message; name it 'Nachricht' (columns: {', '.join(header)})")]
-        )
+        raise KnowledgeError([Problem(name, 1, None, f"no column looks like the customer's message; name it 'Nachricht' (columns: {', '.join(header)})")])
     return index
 
 

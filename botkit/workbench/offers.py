@@ -139,9 +139,7 @@ def move_to_teaser(entry: FaqEntry, finding: OfferFinding, topic: str, consent_t
     return replace(as_marketing(entry, topic, consent_topics), answer=" ".join(finding.rest), teaser=teaser)
 
 
-def apply_offer_choices(
-    entries: Sequence[FaqEntry], choices: Mapping[str, bool], topics: Sequence[Topic]
-) -> list[FaqEntry]:
+def apply_offer_choices(entries: Sequence[FaqEntry], choices: Mapping[str, bool], topics: Sequence[Topic]) -> list[FaqEntry]:
     """Apply the consultant's confirmed choices (entry id -> True) to the entries; unconfirmed findings change nothing."""
     topic = offer_topic(entries, topics)
     # Before the client has consent topics, the marketing entries' topics are the ones that get drafted.
@@ -151,9 +149,7 @@ def apply_offer_choices(
     for entry in entries:
         finding = findings.get(entry.id)
         if finding is not None and choices.get(entry.id):
-            entry = as_marketing(entry, topic, consent_topics) if finding.kind == MARKETING else move_to_teaser(
-                entry, finding, topic, consent_topics
-            )
+            entry = as_marketing(entry, topic, consent_topics) if finding.kind == MARKETING else move_to_teaser(entry, finding, topic, consent_topics)
         out.append(entry)
     return out
 

@@ -91,8 +91,13 @@ def overlap_rows(overlaps: Sequence[Overlap], choices: Mapping[tuple[str, str], 
     """One table row per pair: kind, entries, similarity, answers and the choice made ("open" if none yet)."""
     return [
         {
-            "kind": o.kind, "first": o.first, "second": o.second, "similarity": o.similarity,
-            "first answer": o.first_answer, "second answer": o.second_answer, "choice": choices.get((o.first, o.second), "open"),
+            "kind": o.kind,
+            "first": o.first,
+            "second": o.second,
+            "similarity": o.similarity,
+            "first answer": o.first_answer,
+            "second answer": o.second_answer,
+            "choice": choices.get((o.first, o.second), "open"),
         }
         for o in overlaps
     ]

@@ -47,28 +47,60 @@ SECTIONS: tuple[str, ...] = (
 LANGUAGES = ("de", "en")
 _WORDS: dict[str, dict[str, str]] = {
     "en": {
-        "Knowledge base": "Knowledge base", "Validation problems": "Validation problems", "Channel lint": "Channel lint",
-        "Coverage": "Coverage", "Duplicates and conflicts": "Duplicates and conflicts", "Gaps": "Gaps",
-        "Threshold and trade-off": "Threshold and trade-off", "Consent topics": "Consent topics", "Open decisions": "Open decisions",
-        "Example conversations": "Example conversations", "no_examples": "No example conversations were recorded.",
-        "ex_answer": "The bot introduces itself and answers", "ex_bot_question": "“Are you a human?”",
-        "ex_not_in_faq": "A real question the FAQ does not answer", "ex_person": "Asking for a person",
+        "Knowledge base": "Knowledge base",
+        "Validation problems": "Validation problems",
+        "Channel lint": "Channel lint",
+        "Coverage": "Coverage",
+        "Duplicates and conflicts": "Duplicates and conflicts",
+        "Gaps": "Gaps",
+        "Threshold and trade-off": "Threshold and trade-off",
+        "Consent topics": "Consent topics",
+        "Open decisions": "Open decisions",
+        "Example conversations": "Example conversations",
+        "no_examples": "No example conversations were recorded.",
+        "ex_answer": "The bot introduces itself and answers",
+        "ex_bot_question": "“Are you a human?”",
+        "ex_not_in_faq": "A real question the FAQ does not answer",
+        "ex_person": "Asking for a person",
         "customer": "customer",
-        "title": "Workshop report: {client}", "bot": "bot",
-        "entries": "entries", "scopes": "service / marketing entries", "languages": "languages", "topics": "topics",
-        "phrasings": "phrasings (questions and paraphrases)", "bare": "entries without paraphrases", "consent_topics": "consent topics",
+        "title": "Workshop report: {client}",
+        "bot": "bot",
+        "entries": "entries",
+        "scopes": "service / marketing entries",
+        "languages": "languages",
+        "topics": "topics",
+        "phrasings": "phrasings (questions and paraphrases)",
+        "bare": "entries without paraphrases",
+        "consent_topics": "consent topics",
         "no_export": "No client export was checked in this workshop.",
-        "export_rows": "{source}: {usable} of {rows} row(s) became valid entries.", "no_problems": "No problems found.",
-        "row": "row", "field": "field", "problem": "problem",
+        "export_rows": "{source}: {usable} of {rows} row(s) became valid entries.",
+        "no_problems": "No problems found.",
+        "row": "row",
+        "field": "field",
+        "problem": "problem",
         "lint_ok": "Every answer fits every channel's limits and the house rules.",
         "lint_intro": "{n} finding(s), {hard} of them platform limits (the reply is split or cut), the others house rules for short messages.",
-        "entry": "entry", "channel": "channel", "rule": "rule", "kind": "kind", "measured": "measured", "limit": "limit", "note": "note",
-        "platform": "platform", "house": "house", "empty_kb": "The knowledge base is empty.",
+        "entry": "entry",
+        "channel": "channel",
+        "rule": "rule",
+        "kind": "kind",
+        "measured": "measured",
+        "limit": "limit",
+        "note": "note",
+        "platform": "platform",
+        "house": "house",
+        "empty_kb": "The knowledge base is empty.",
         "no_overlaps": "No near-duplicate questions found.",
         "overlap_intro": "A <b>duplicate</b> has the same answer (merge the entries). A <b>conflict</b> has a different answer: "
         "either one answer is wrong, or the questions need clearer wording so the bot can tell them apart.",
-        "where": "where", "entries_col": "entries", "closest": "closest phrasings", "similarity": "similarity", "answers": "answers",
-        "duplicate": "duplicate", "conflict": "conflict", "in_kb": "knowledge base",
+        "where": "where",
+        "entries_col": "entries",
+        "closest": "closest phrasings",
+        "similarity": "similarity",
+        "answers": "answers",
+        "duplicate": "duplicate",
+        "conflict": "conflict",
+        "in_kb": "knowledge base",
         "not_looked": "Not looked at in this workshop.",
         "gaps_summary": "{asked} real customer question(s) were asked; at threshold {threshold} the bot would answer <b>{share}</b> "
         "of the {retrieved} that needed the knowledge base (greetings and requests for a person aside). "
@@ -76,20 +108,36 @@ _WORDS: dict[str, dict[str, str]] = {
         "missed_title": "Covered but missed",
         "missed_intro": "{n} question(s) fell just below the threshold, in the band where the bot offers its nearest entries: "
         "the FAQ most likely covers them. Add each as a phrasing of its entry (notebook 2) rather than writing a new entry.",
-        "no_missed": "No question fell in the band just below the threshold.", "nearest": "nearest entry", "score": "score",
+        "no_missed": "No question fell in the band just below the threshold.",
+        "nearest": "nearest entry",
+        "score": "score",
         "no_band": "The calibration has no uncertain band below the threshold, so a question's score cannot tell a miss from a "
         "hole: every unanswered question is listed below as not in the FAQ, each with its nearest entry to check.",
         "single_nearest": "nearest entry {entry}, score {score}",
         "d_missed": "Add the {n} question(s) the FAQ covers but the bot missed as phrasings of their nearest entries (see Gaps).",
-        "groups": "Groups of questions not in the FAQ", "size": "questions", "candidate": "candidate entry (most central question)",
-        "also": "also asked as", "cohesion": "cohesion", "singles": "{n} single question(s) without a group:",
+        "groups": "Groups of questions not in the FAQ",
+        "size": "questions",
+        "candidate": "candidate entry (most central question)",
+        "also": "also asked as",
+        "cohesion": "cohesion",
+        "singles": "{n} single question(s) without a group:",
         "counts": "Measured on {cases} labelled case(s): {answered} answered ({wrong} wrongly), {handed} handed over, "
         "{clarified} asked back. In-scope accuracy {accuracy}.",
         "held_out": "The threshold was tuned on {tuned} other cases; these {cases} were kept apart to measure it honestly.",
-        "wrong_title": "Answered wrongly at this threshold", "no_wrong": "No case was answered wrongly at this threshold.",
-        "question": "question", "given": "answered from", "right": "right entry", "a_person": "a person should answer",
-        "topic": "topic", "status": "status", "version": "version", "title_col": "title", "marketing": "marketing entries",
-        "wording": "wording", "in_use": "in use", "proposed": "proposed",
+        "wrong_title": "Answered wrongly at this threshold",
+        "no_wrong": "No case was answered wrongly at this threshold.",
+        "question": "question",
+        "given": "answered from",
+        "right": "right entry",
+        "a_person": "a person should answer",
+        "topic": "topic",
+        "status": "status",
+        "version": "version",
+        "title_col": "title",
+        "marketing": "marketing entries",
+        "wording": "wording",
+        "in_use": "in use",
+        "proposed": "proposed",
         "no_topics": "No consent topics: the bot sends no marketing content.",
         "orphans": "Marketing entries whose topic nobody can opt into (never promoted): {topics}",
         "nothing_open": "Nothing left open.",
@@ -99,10 +147,17 @@ _WORDS: dict[str, dict[str, str]] = {
         "d_offer_marketing": "Row {id} looks like an offer ({words}): mark it as marketing or keep it as service (notebook 1).",
         "d_offer_teaser": "The service answer of {id} holds offer text ({words}) that reaches every customer without consent: "
         "move it to a teaser (notebook 1).",
-        "offers_title": "Offers found in the export", "suggestion": "suggestion", "found": "found", "state": "decision",
-        "s_marketing": "mark as marketing", "s_teaser": "move the offer to a teaser",
-        "st_open": "open: nothing applied", "st_applied": "applied", "st_kept": "kept as it is",
-        "decision": "decision", "open": "open",
+        "offers_title": "Offers found in the export",
+        "suggestion": "suggestion",
+        "found": "found",
+        "state": "decision",
+        "s_marketing": "mark as marketing",
+        "s_teaser": "move the offer to a teaser",
+        "st_open": "open: nothing applied",
+        "st_applied": "applied",
+        "st_kept": "kept as it is",
+        "decision": "decision",
+        "open": "open",
         "d_lint": "Shorten or split {n} answer(s) that break a platform limit: {ids}.",
         "d_gap": "New entry or hand over to people? {n} questions like “{label}”.",
         "d_threshold": "Confirm the escalation threshold {threshold} with the service team.",
@@ -110,29 +165,61 @@ _WORDS: dict[str, dict[str, str]] = {
         "d_topic": "Have the wording of the proposed consent topic {id!r} (version {version}) approved.",
     },
     "de": {
-        "Knowledge base": "Wissensbasis", "Validation problems": "Probleme beim Import", "Channel lint": "Prüfung je Kanal",
-        "Coverage": "Abdeckung", "Duplicates and conflicts": "Doppelte und widersprüchliche Einträge", "Gaps": "Lücken",
-        "Threshold and trade-off": "Schwelle und Abwägung", "Consent topics": "Einwilligungsthemen", "Open decisions": "Offene Entscheidungen",
-        "Example conversations": "Beispielgespräche", "no_examples": "Es wurden keine Beispielgespräche aufgezeichnet.",
-        "ex_answer": "Der Bot stellt sich vor und antwortet", "ex_bot_question": "„Bist du ein Mensch?“",
-        "ex_not_in_faq": "Eine echte Frage, die das FAQ nicht beantwortet", "ex_person": "Bitte um einen Menschen",
+        "Knowledge base": "Wissensbasis",
+        "Validation problems": "Probleme beim Import",
+        "Channel lint": "Prüfung je Kanal",
+        "Coverage": "Abdeckung",
+        "Duplicates and conflicts": "Doppelte und widersprüchliche Einträge",
+        "Gaps": "Lücken",
+        "Threshold and trade-off": "Schwelle und Abwägung",
+        "Consent topics": "Einwilligungsthemen",
+        "Open decisions": "Offene Entscheidungen",
+        "Example conversations": "Beispielgespräche",
+        "no_examples": "Es wurden keine Beispielgespräche aufgezeichnet.",
+        "ex_answer": "Der Bot stellt sich vor und antwortet",
+        "ex_bot_question": "„Bist du ein Mensch?“",
+        "ex_not_in_faq": "Eine echte Frage, die das FAQ nicht beantwortet",
+        "ex_person": "Bitte um einen Menschen",
         "customer": "Kunde",
-        "title": "Workshop-Bericht: {client}", "bot": "Bot",
-        "entries": "Einträge", "scopes": "Service- / Marketing-Einträge", "languages": "Sprachen", "topics": "Themen",
-        "phrasings": "Formulierungen (Fragen und Umschreibungen)", "bare": "Einträge ohne Umschreibungen", "consent_topics": "Einwilligungsthemen",
+        "title": "Workshop-Bericht: {client}",
+        "bot": "Bot",
+        "entries": "Einträge",
+        "scopes": "Service- / Marketing-Einträge",
+        "languages": "Sprachen",
+        "topics": "Themen",
+        "phrasings": "Formulierungen (Fragen und Umschreibungen)",
+        "bare": "Einträge ohne Umschreibungen",
+        "consent_topics": "Einwilligungsthemen",
         "no_export": "In diesem Workshop wurde kein Export des Kunden geprüft.",
-        "export_rows": "{source}: aus {usable} von {rows} Zeile(n) wurden gültige Einträge.", "no_problems": "Keine Probleme gefunden.",
-        "row": "Zeile", "field": "Feld", "problem": "Problem",
+        "export_rows": "{source}: aus {usable} von {rows} Zeile(n) wurden gültige Einträge.",
+        "no_problems": "Keine Probleme gefunden.",
+        "row": "Zeile",
+        "field": "Feld",
+        "problem": "Problem",
         "lint_ok": "Jede Antwort passt in die Grenzen jedes Kanals und die Hausregeln.",
         "lint_intro": "{n} Befund(e), davon {hard} Grenzen einer Plattform (die Antwort wird geteilt oder gekürzt), die übrigen "
         "Hausregeln für kurze Nachrichten.",
-        "entry": "Eintrag", "channel": "Kanal", "rule": "Regel", "kind": "Art", "measured": "gemessen", "limit": "Grenze", "note": "Hinweis",
-        "platform": "Plattform", "house": "Hausregel", "empty_kb": "Die Wissensbasis ist leer.",
+        "entry": "Eintrag",
+        "channel": "Kanal",
+        "rule": "Regel",
+        "kind": "Art",
+        "measured": "gemessen",
+        "limit": "Grenze",
+        "note": "Hinweis",
+        "platform": "Plattform",
+        "house": "Hausregel",
+        "empty_kb": "Die Wissensbasis ist leer.",
         "no_overlaps": "Keine fast gleichen Fragen gefunden.",
         "overlap_intro": "Eine <b>Dublette</b> hat dieselbe Antwort (Einträge zusammenführen). Ein <b>Widerspruch</b> hat eine andere "
         "Antwort: entweder ist eine Antwort falsch, oder die Fragen müssen klarer formuliert werden, damit der Bot sie unterscheiden kann.",
-        "where": "Fundort", "entries_col": "Einträge", "closest": "ähnlichste Formulierungen", "similarity": "Ähnlichkeit", "answers": "Antworten",
-        "duplicate": "Dublette", "conflict": "Widerspruch", "in_kb": "Wissensbasis",
+        "where": "Fundort",
+        "entries_col": "Einträge",
+        "closest": "ähnlichste Formulierungen",
+        "similarity": "Ähnlichkeit",
+        "answers": "Antworten",
+        "duplicate": "Dublette",
+        "conflict": "Widerspruch",
+        "in_kb": "Wissensbasis",
         "not_looked": "In diesem Workshop nicht betrachtet.",
         "gaps_summary": "{asked} echte Kundenfrage(n) wurden gestellt; bei der Schwelle {threshold} würde der Bot <b>{share}</b> der "
         "{retrieved} Fragen beantworten, die die Wissensbasis brauchen (Begrüßungen und Bitten um einen Menschen ausgenommen). "
@@ -140,20 +227,36 @@ _WORDS: dict[str, dict[str, str]] = {
         "missed_title": "Im FAQ, aber verfehlt",
         "missed_intro": "{n} Frage(n) lagen knapp unter der Schwelle, dort, wo der Bot seine nächsten Einträge anbietet: "
         "Das FAQ deckt sie sehr wahrscheinlich ab. Jede als Formulierung ihres Eintrags ergänzen (Notebook 2) statt einen neuen Eintrag zu schreiben.",
-        "no_missed": "Keine Frage lag knapp unter der Schwelle.", "nearest": "nächster Eintrag", "score": "Wert",
+        "no_missed": "Keine Frage lag knapp unter der Schwelle.",
+        "nearest": "nächster Eintrag",
+        "score": "Wert",
         "no_band": "Die Kalibrierung hat keinen Unsicherheitsbereich unter der Schwelle; am Wert einer Frage lässt sich daher nicht "
         "erkennen, ob das FAQ sie abdeckt: Jede unbeantwortete Frage steht unten als „nicht im FAQ“, mit ihrem nächsten Eintrag zum Prüfen.",
         "single_nearest": "nächster Eintrag {entry}, Wert {score}",
         "d_missed": "Die {n} Frage(n), die das FAQ abdeckt, der Bot aber verfehlt hat, als Formulierungen ihrer nächsten Einträge ergänzen (siehe Lücken).",
-        "groups": "Gruppen von Fragen, die das FAQ nicht beantwortet", "size": "Fragen", "candidate": "möglicher Eintrag (zentralste Frage)",
-        "also": "auch gefragt als", "cohesion": "Zusammenhalt", "singles": "{n} einzelne Frage(n) ohne Gruppe:",
+        "groups": "Gruppen von Fragen, die das FAQ nicht beantwortet",
+        "size": "Fragen",
+        "candidate": "möglicher Eintrag (zentralste Frage)",
+        "also": "auch gefragt als",
+        "cohesion": "Zusammenhalt",
+        "singles": "{n} einzelne Frage(n) ohne Gruppe:",
         "counts": "Gemessen an {cases} Testfrage(n): {answered} beantwortet ({wrong} davon falsch), {handed} an einen Menschen übergeben, "
         "{clarified} nachgefragt. Treffsicherheit bei Fragen aus dem FAQ: {accuracy}.",
         "held_out": "Die Schwelle wurde an {tuned} anderen Testfragen abgestimmt; diese {cases} wurden zurückgehalten, um sie ehrlich zu messen.",
-        "wrong_title": "Bei dieser Schwelle falsch beantwortet", "no_wrong": "Bei dieser Schwelle wurde keine Testfrage falsch beantwortet.",
-        "question": "Frage", "given": "beantwortet aus", "right": "richtiger Eintrag", "a_person": "ein Mensch sollte antworten",
-        "topic": "Thema", "status": "Status", "version": "Version", "title_col": "Titel", "marketing": "Marketing-Einträge",
-        "wording": "Wortlaut", "in_use": "in Gebrauch", "proposed": "vorgeschlagen",
+        "wrong_title": "Bei dieser Schwelle falsch beantwortet",
+        "no_wrong": "Bei dieser Schwelle wurde keine Testfrage falsch beantwortet.",
+        "question": "Frage",
+        "given": "beantwortet aus",
+        "right": "richtiger Eintrag",
+        "a_person": "ein Mensch sollte antworten",
+        "topic": "Thema",
+        "status": "Status",
+        "version": "Version",
+        "title_col": "Titel",
+        "marketing": "Marketing-Einträge",
+        "wording": "Wortlaut",
+        "in_use": "in Gebrauch",
+        "proposed": "vorgeschlagen",
         "no_topics": "Keine Einwilligungsthemen: Der Bot versendet keine Werbung.",
         "orphans": "Marketing-Einträge, deren Thema niemand abonnieren kann (werden nie beworben): {topics}",
         "nothing_open": "Nichts offen.",
@@ -163,10 +266,17 @@ _WORDS: dict[str, dict[str, str]] = {
         "d_offer_marketing": "Zeile {id} sieht nach einem Angebot aus ({words}): als Marketing markieren oder als Service lassen (Notebook 1).",
         "d_offer_teaser": "Die Service-Antwort von {id} enthält Angebotstext ({words}), der jeden Kunden ohne Einwilligung erreicht: "
         "in einen Teaser verschieben (Notebook 1).",
-        "offers_title": "Angebote im Export", "suggestion": "Vorschlag", "found": "gefunden", "state": "Entscheidung",
-        "s_marketing": "als Marketing markieren", "s_teaser": "Angebot in einen Teaser verschieben",
-        "st_open": "offen: nichts angewendet", "st_applied": "angewendet", "st_kept": "unverändert gelassen",
-        "decision": "Entscheidung", "open": "offen",
+        "offers_title": "Angebote im Export",
+        "suggestion": "Vorschlag",
+        "found": "gefunden",
+        "state": "Entscheidung",
+        "s_marketing": "als Marketing markieren",
+        "s_teaser": "Angebot in einen Teaser verschieben",
+        "st_open": "offen: nichts angewendet",
+        "st_applied": "angewendet",
+        "st_kept": "unverändert gelassen",
+        "decision": "Entscheidung",
+        "open": "offen",
         "d_lint": "{n} Antwort(en) kürzen oder teilen, die eine Plattform-Grenze überschreiten: {ids}.",
         "d_gap": "Neuer Eintrag oder an Menschen übergeben? {n} Fragen wie „{label}“.",
         "d_threshold": "Die Schwelle {threshold} für die Übergabe mit dem Service-Team bestätigen.",
@@ -318,9 +428,7 @@ def write_report(workshop: Findings, path: str | Path, *, title: str | None = No
         "Open decisions": _decisions(open_decisions(workshop, lang), w),
     }
     nav = "".join(f'<a href="#{_anchor(h)}">{html.escape(w[h])}</a>' for h in SECTIONS)
-    sections = "".join(
-        f'<section id="{_anchor(h)}"><h2>{html.escape(w[h])}</h2>{bodies[h]}</section>' for h in SECTIONS
-    )
+    sections = "".join(f'<section id="{_anchor(h)}"><h2>{html.escape(w[h])}</h2>{bodies[h]}</section>' for h in SECTIONS)
     subtitle = f"{html.escape(client.name)} · {w['bot']} “{html.escape(client.bot_name)}” · {workshop.day.isoformat()}"
     path.write_text(
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
@@ -386,9 +494,7 @@ def _coverage(workshop: Findings, w: dict[str, str]) -> str:
 def _overlap_list(workshop: Findings) -> list[tuple[str | None, Overlap]]:
     """Overlaps of the knowledge base and of the export, each pair of entries once (the knowledge base's first)."""
     export = workshop.export
-    found: list[tuple[str | None, Overlap]] = [
-        *((None, o) for o in workshop.overlaps), *(((export.source, o) for o in export.overlaps) if export else ())
-    ]
+    found: list[tuple[str | None, Overlap]] = [*((None, o) for o in workshop.overlaps), *(((export.source, o) for o in export.overlaps) if export else ())]
     seen: set[frozenset[str]] = set()
     unique = []
     for where, o in found:
@@ -405,8 +511,15 @@ def _overlaps(workshop: Findings, w: dict[str, str]) -> str:
         return f"<p class='ok'>{w['no_overlaps']}</p>"
     decided = workshop.export.choices.overlaps if workshop.export is not None else {}
     rows = [
-        (where or w["in_kb"], w[o.kind], f"{o.first}\n{o.second}", f"{o.first_phrasing}\n{o.second_phrasing}", f"{o.similarity:.2f}",
-         f"{o.first_answer}\n—\n{o.second_answer}", decided.get((o.first, o.second), w["open"]))
+        (
+            where or w["in_kb"],
+            w[o.kind],
+            f"{o.first}\n{o.second}",
+            f"{o.first_phrasing}\n{o.second_phrasing}",
+            f"{o.similarity:.2f}",
+            f"{o.first_answer}\n—\n{o.second_answer}",
+            decided.get((o.first, o.second), w["open"]),
+        )
         for where, o in found
     ]
     header = [w["where"], w["kind"], w["entries_col"], w["closest"], w["similarity"], w["answers"], w["decision"]]
@@ -418,9 +531,9 @@ def _gaps(gaps: GapFindings | None, w: dict[str, str], lang: str, entries: dict[
         return f"<p>{w['not_looked']}</p>"
     retrieved = [a for a in gaps.asked if a.retrieved]
     share = answerable_share(gaps.asked, gaps.threshold)
-    summary = "<p>" + w["gaps_summary"].format(
-        asked=len(gaps.asked), threshold=_number(gaps.threshold, lang), share=_pct(share), retrieved=len(retrieved)
-    ) + "</p>"
+    summary = (
+        "<p>" + w["gaps_summary"].format(asked=len(gaps.asked), threshold=_number(gaps.threshold, lang), share=_pct(share), retrieved=len(retrieved)) + "</p>"
+    )
     groups = [c for c in gaps.clusters if c.size >= 2]
     singles = [c.label for c in gaps.clusters if c.size < 2]
     rows = [(c.size, c.label, "\n".join(c.questions[1:]), f"{c.cohesion:.2f}") for c in groups]
@@ -434,20 +547,17 @@ def _gaps(gaps: GapFindings | None, w: dict[str, str], lang: str, entries: dict[
         nearest = f"{a.nearest}: {entries[a.nearest].question}" if a.nearest in entries else a.nearest
         return f"{html.escape(question)} <i>({html.escape(w['single_nearest'].format(entry=nearest, score=_number(a.confidence, lang)))})</i>"
 
-    rest = (
-        f"<p>{w['singles'].format(n=len(singles))}</p><ul>" + "".join(f"<li>{single(s)}</li>" for s in singles) + "</ul>"
-        if singles
-        else ""
-    )
+    rest = f"<p>{w['singles'].format(n=len(singles))}</p><ul>" + "".join(f"<li>{single(s)}</li>" for s in singles) + "</ul>" if singles else ""
     missed = misses(gaps.asked, gaps.limits)
     missed_rows = [
-        (a.question, f"{a.nearest}: {entries[a.nearest].question}" if a.nearest in entries else a.nearest or "", _number(a.confidence, lang))
-        for a in missed
+        (a.question, f"{a.nearest}: {entries[a.nearest].question}" if a.nearest in entries else a.nearest or "", _number(a.confidence, lang)) for a in missed
     ]
     missed_part = f"<h3>{w['missed_title']}</h3>" + (
         f"<p>{w['missed_intro'].format(n=len(missed))}</p>" + _table([w["question"], w["nearest"], w["score"]], missed_rows)
         if missed
-        else f"<p class='ok'>{w['no_missed']}</p>" if has_band(gaps.limits) else f"<p class='warn'>{w['no_band']}</p>"
+        else f"<p class='ok'>{w['no_missed']}</p>"
+        if has_band(gaps.limits)
+        else f"<p class='warn'>{w['no_band']}</p>"
     )
     return summary + _img(plot_answerable(gaps.asked, gaps.threshold)) + missed_part + f"<h3>{w['groups']}</h3>" + table + rest
 
@@ -459,10 +569,21 @@ def _threshold(workshop: Findings, w: dict[str, str], lang: str) -> str:
     results = findings.results
     at = tradeoff_at(results, findings.limits, findings.threshold)
     sentence = f"<blockquote>{html.escape(describe(at, lang))}</blockquote>"
-    counts = "<p>" + html.escape(w["counts"].format(
-        cases=at.cases, answered=at.answered, wrong=at.wrong, handed=at.handed_over, clarified=at.clarified,
-        accuracy=_pct(at.in_scope_accuracy),
-    )) + (f" {html.escape(w['held_out'].format(tuned=findings.tuned_on, cases=at.cases))}" if findings.tuned_on else "") + "</p>"
+    counts = (
+        "<p>"
+        + html.escape(
+            w["counts"].format(
+                cases=at.cases,
+                answered=at.answered,
+                wrong=at.wrong,
+                handed=at.handed_over,
+                clarified=at.clarified,
+                accuracy=_pct(at.in_scope_accuracy),
+            )
+        )
+        + (f" {html.escape(w['held_out'].format(tuned=findings.tuned_on, cases=at.cases))}" if findings.tuned_on else "")
+        + "</p>"
+    )
     curve = tradeoff_curve(results, findings.limits)
     plots = '<div class="plots">' + _img(plot_tradeoff(curve, findings.threshold)) + _img(plot_reliability(reliability(results))) + "</div>"
     entries = workshop.knowledge.by_id()
@@ -506,8 +627,13 @@ def _offers(export: ExportCheck | None, w: dict[str, str]) -> str:
         return ""
     states = {None: w["st_open"], True: w["st_applied"], False: w["st_kept"]}
     rows = [
-        (o.entry_id, w["s_marketing"] if o.kind == MARKETING else w["s_teaser"], ", ".join(o.words), " ".join(o.offer),
-         states[export.choices.offers.get(o.entry_id)])
+        (
+            o.entry_id,
+            w["s_marketing"] if o.kind == MARKETING else w["s_teaser"],
+            ", ".join(o.words),
+            " ".join(o.offer),
+            states[export.choices.offers.get(o.entry_id)],
+        )
         for o in export.offers
     ]
     return f"<h3>{w['offers_title']}</h3>" + _table([w["entry"], w["suggestion"], w["found"], w["answers"], w["state"]], rows)

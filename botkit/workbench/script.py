@@ -35,8 +35,7 @@ _TOPIC_WORDING: dict[str, str] = {
     "Sie können die Einwilligung jederzeit hier im Chat widerrufen.",
     "de-du": "Angebote und Aktionen von {client} zum Thema {title}. Höchstens 2 Nachrichten pro Monat in diesem Chat. "
     "Du kannst die Einwilligung jederzeit hier im Chat widerrufen.",
-    "en": "Offers and promotions from {client} on {title}. At most 2 messages per month in this chat. "
-    "You can withdraw your consent in this chat at any time.",
+    "en": "Offers and promotions from {client} on {title}. At most 2 messages per month in this chat. You can withdraw your consent in this chat at any time.",
 }
 
 
@@ -108,9 +107,7 @@ def another_question(knowledge: KnowledgeBase, n: int = 1) -> str:
     return entries[n % len(entries)].question
 
 
-def propose_topics(
-    entries: Sequence[FaqEntry], topics: Sequence[Topic], *, client: str, tone: str, labels: Mapping[str, str] | None = None
-) -> list[Topic]:
+def propose_topics(entries: Sequence[FaqEntry], topics: Sequence[Topic], *, client: str, tone: str, labels: Mapping[str, str] | None = None) -> list[Topic]:
     """Draft a consent topic for every marketing topic of `entries` that has none yet.
 
     The title is the client's own category name (`labels`: topic slug -> name as written in
@@ -138,9 +135,7 @@ def consent_script(knowledge: KnowledgeBase) -> ConsentScript:
     lang = main_language(knowledge)
     marketing = [e for e in knowledge.entries if e.scope == "marketing"]
     for topic in knowledge.client.topics:
-        entry = next((e for e in marketing if e.topic == topic.id and e.lang == lang), None) or next(
-            (e for e in marketing if e.topic == topic.id), None
-        )
+        entry = next((e for e in marketing if e.topic == topic.id and e.lang == lang), None) or next((e for e in marketing if e.topic == topic.id), None)
         if entry is None:
             continue
         subscribe = offer_label(topic, lang)

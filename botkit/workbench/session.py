@@ -40,9 +40,7 @@ class Session:
     the conversations, so a fix made in the simulator is used by the very next message.
     """
 
-    def __init__(
-        self, workshop: Workshop, *, embedder: Embedder | None = None, clock: Callable[[], float] = time.time, **settings: object
-    ) -> None:
+    def __init__(self, workshop: Workshop, *, embedder: Embedder | None = None, clock: Callable[[], float] = time.time, **settings: object) -> None:
         self.workshop = workshop
         self.embedder = embedder or default_embedder()
         self.clock = clock
@@ -99,9 +97,7 @@ def import_faq(
     details = workshop.details
     chosen = apply_offer_choices(mapped.entries, workshop.choices.offers, details.topics)
     chosen = resolve_overlaps(chosen, workshop.choices.overlaps)
-    drafts = propose_topics(
-        chosen, details.topics, client=details.name or "uns", tone=details.tone, labels=topic_labels(table, mapping)
-    )
+    drafts = propose_topics(chosen, details.topics, client=details.name or "uns", tone=details.tone, labels=topic_labels(table, mapping))
     if drafts:
         details = replace(details, topics=(*details.topics, *drafts), proposed=(*details.proposed, *(t.id for t in drafts)))
     workshop = workshop.save(details=details, mapping=SavedMapping(table.name, dict(mapping), dict(values)))
@@ -115,8 +111,7 @@ def workshop_cases(workshop: Workshop, knowledge: KnowledgeBase) -> list[Case]:
     files = workshop.case_files()
     if not files:
         raise ConfigError(
-            "no test cases yet: save some in notebook 2 (buttons under the chat) or copy labelled cases "
-            "(a CSV with question,expected_id,lang) into inputs/"
+            "no test cases yet: save some in notebook 2 (buttons under the chat) or copy labelled cases (a CSV with question,expected_id,lang) into inputs/"
         )
     cases = [case for file in files for case in load_cases(file)]
     check_references(knowledge, cases)

@@ -66,9 +66,7 @@ class ChatSimulator:
         user_id: a fixed user (e.g. "anna" in the consent notebook); default: a new one per conversation.
     """
 
-    def __init__(
-        self, bot: Bot | Session, *, channel: str = "whatsapp", consent: str = NO_CONSENT, user_id: str | None = None
-    ) -> None:
+    def __init__(self, bot: Bot | Session, *, channel: str = "whatsapp", consent: str = NO_CONSENT, user_id: str | None = None) -> None:
         self.session = bot if isinstance(bot, Session) else None
         self.bot = bot.bot if isinstance(bot, Session) else bot
         self.fixed_user = user_id
@@ -256,9 +254,7 @@ def transcripts(simulators: Sequence[ChatSimulator]) -> HTML:
 
 def channel_previews(previews: Mapping[str, Sequence[Message]]) -> HTML:
     """Messages per channel side by side, e.g. from `preview_campaign` or `preview_opt_in`."""
-    cells = "".join(
-        f'<div style="flex:1;min-width:240px">{chat(note(display_name(c)) + bot_bubbles(m, c), c)}</div>' for c, m in previews.items()
-    )
+    cells = "".join(f'<div style="flex:1;min-width:240px">{chat(note(display_name(c)) + bot_bubbles(m, c), c)}</div>' for c, m in previews.items())
     return HTML(f'<div style="display:flex;gap:10px;flex-wrap:wrap">{cells}</div>')  # type: ignore[no-untyped-call]  # IPython.display is untyped
 
 
@@ -271,9 +267,7 @@ class _View:
         self.consent = widgets.Dropdown(options=list(sim.profiles), value=sim.consent, description="Consent")
         self.new = widgets.Button(description="New conversation", icon="refresh")
         # Enter (or leaving the box) sends: the value only syncs then.
-        self.text = widgets.Text(
-            placeholder="Type what a customer would write, then Enter …", continuous_update=False, layout=widgets.Layout(flex="1")
-        )
+        self.text = widgets.Text(placeholder="Type what a customer would write, then Enter …", continuous_update=False, layout=widgets.Layout(flex="1"))
         self.send = widgets.Button(description="Send", button_style="primary", icon="paper-plane")
         self.chat = widgets.HTML()
         self.details = widgets.HTML(layout=widgets.Layout(width="40%"))
@@ -467,14 +461,11 @@ def _details(reply: Reply, bot: Bot) -> str:
         _confidence_bar(reply.confidence, bot.limits.threshold),
     ]
     if reply.entries:
-        cited = "".join(
-            f"<li><code>{html.escape(e)}</code>: {html.escape(entries[e].question) if e in entries else ''}</li>" for e in reply.entries
-        )
+        cited = "".join(f"<li><code>{html.escape(e)}</code>: {html.escape(entries[e].question) if e in entries else ''}</li>" for e in reply.entries)
         rows.append(f"<div>cited entries:<ul style='margin:2px 0'>{cited}</ul></div>")
     if reply.retrieval is not None and reply.retrieval.hits:
         hits = "".join(
-            f"<tr><td><code>{html.escape(h.entry_id)}</code></td><td>{h.score:.2f}</td><td>{html.escape(h.matched)}</td></tr>"
-            for h in reply.retrieval.hits[:3]
+            f"<tr><td><code>{html.escape(h.entry_id)}</code></td><td>{h.score:.2f}</td><td>{html.escape(h.matched)}</td></tr>" for h in reply.retrieval.hits[:3]
         )
         rows.append(
             "<div>closest entries:<table style='font-size:12px;border-collapse:collapse'>"

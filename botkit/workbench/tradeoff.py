@@ -137,9 +137,7 @@ def plot_tradeoff(curve: Sequence[Tradeoff], threshold: float | None = None) -> 
     return fig
 
 
-def workshop_calibration(
-    tuned: Calibration, results: Sequence[CaseResult], threshold: float, *, max_misses: int = 2
-) -> Calibration:
+def workshop_calibration(tuned: Calibration, results: Sequence[CaseResult], threshold: float, *, max_misses: int = 2) -> Calibration:
     """`tuned` with the threshold agreed in the workshop and its metrics on `results`: the held-out check cases.
 
     The clarification margin and uncertain band stay the tuned ones; `objective` records that a

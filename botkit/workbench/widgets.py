@@ -66,8 +66,14 @@ class ThresholdPicker:
         self.limits = limits
         self.curve = tradeoff_curve(self.results, limits)
         self.slider = widgets.FloatSlider(
-            value=round(threshold, 2), min=0.0, max=1.0, step=0.01, description="Threshold",
-            continuous_update=False, readout_format=".2f", layout=widgets.Layout(width="520px"),
+            value=round(threshold, 2),
+            min=0.0,
+            max=1.0,
+            step=0.01,
+            description="Threshold",
+            continuous_update=False,
+            readout_format=".2f",
+            layout=widgets.Layout(width="520px"),
         )
         self.words = widgets.HTML()
         self.chart = widgets.HTML()
@@ -95,8 +101,12 @@ class ClientForm:
     """The client's details as a form, preset from `workshop.yaml`; `save()` writes them back."""
 
     _TEXT_FIELDS = (
-        ("name", "Client"), ("bot_name", "Bot name"), ("contact", "Contact"), ("privacy_url", "Privacy URL"),
-        ("business_hours", "Business hours"), ("lang", "Language"),
+        ("name", "Client"),
+        ("bot_name", "Bot name"),
+        ("contact", "Contact"),
+        ("privacy_url", "Privacy URL"),
+        ("business_hours", "Business hours"),
+        ("lang", "Language"),
     )
 
     def __init__(self, workshop: Workshop) -> None:
@@ -108,9 +118,7 @@ class ClientForm:
             for key, label in self._TEXT_FIELDS
         }
         self._tone = widgets.ToggleButtons(options=[("du", "du"), ("Sie", "sie")], value=details.tone, description="Tone", style=style)
-        self._channels = widgets.SelectMultiple(
-            options=list(CHANNELS), value=tuple(details.channels), description="Channels", style=style, rows=len(CHANNELS)
-        )
+        self._channels = widgets.SelectMultiple(options=list(CHANNELS), value=tuple(details.channels), description="Channels", style=style, rows=len(CHANNELS))
         self.box = widgets.VBox([*self._texts.values(), self._tone, self._channels])
 
     def save(self) -> Workshop:
@@ -141,7 +149,10 @@ class ImportReview:
             what = "looks like marketing" if finding.kind == MARKETING else "has offer text in its service answer"
             label = f"<b>{html.escape(finding.entry_id)}</b> {what}: {html.escape(', '.join(finding.words))}"
             apply = "Mark as marketing" if finding.kind == MARKETING else "Move to teaser"
-            buttons = [self._button(apply, self.choose_offer, finding.entry_id, True), self._button("Keep as it is", self.choose_offer, finding.entry_id, False)]
+            buttons = [
+                self._button(apply, self.choose_offer, finding.entry_id, True),
+                self._button("Keep as it is", self.choose_offer, finding.entry_id, False),
+            ]
             state = workshop.choices.offers.get(finding.entry_id)
             rows.append(self._row(finding.entry_id, label, buttons, "open" if state is None else "applied" if state else "kept"))
         for o in overlaps:

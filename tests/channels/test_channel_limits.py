@@ -20,8 +20,10 @@ CHANNELS = ["whatsapp", "messenger", "telegram", "sms", "web"]
         (Message("messenger", "x" * 2001), "text is 2001 long, the messenger limit is 2000"),
         (Message("telegram", "1. Schritt"), "invalid MarkdownV2"),
         (Message("web", " "), "empty message"),
-        (Message("whatsapp", "Frage?", ("Eine viel zu lange Antwort",), payload={"interactive": {"type": "button"}}),
-         "quick reply 'Eine viel zu lange Antwort' is longer than 20"),
+        (
+            Message("whatsapp", "Frage?", ("Eine viel zu lange Antwort",), payload={"interactive": {"type": "button"}}),
+            "quick reply 'Eine viel zu lange Antwort' is longer than 20",
+        ),
         (Message("whatsapp", "Bild", image="https://x.example/a.png", payload={}), None),
         (Message("whatsapp", "x" * 1025, image="https://x.example/a.png"), "caption is 1025 long, the whatsapp limit is 1024"),
         (Message("whatsapp", "Frage?", ("Eine lange Antwort, 24 Z",), payload={"interactive": {"type": "list"}}), None),
@@ -41,6 +43,7 @@ def test_what_the_renderer_sends_fits_every_channel(channel):
 
 def test_sms_length_counts_segments_units():
     assert message_problems(Message("sms", "€" * 801)) == ["text is 1602 long, the sms limit is 1600"]
+
 
 @pytest.mark.parametrize(
     ("channel", "image", "options", "expected"),

@@ -23,12 +23,16 @@ SAMPLE = Path(__file__).resolve().parents[2] / "knowledge"
 SENTENCE = "Ihren Zählerstand melden Sie bequem online im Kundenportal oder in der App. "
 
 
-def entry(
-    answer: str, quick_replies: tuple[str, ...] = (), links: tuple[str, ...] = (), id: str = "e1"
-) -> FaqEntry:
+def entry(answer: str, quick_replies: tuple[str, ...] = (), links: tuple[str, ...] = (), id: str = "e1") -> FaqEntry:
     return FaqEntry(
-        id=id, question="Frage?", answer=answer, topic="service", scope="service", lang="de",
-        links=links, quick_replies=quick_replies,
+        id=id,
+        question="Frage?",
+        answer=answer,
+        topic="service",
+        scope="service",
+        lang="de",
+        links=links,
+        quick_replies=quick_replies,
     )
 
 

@@ -33,9 +33,7 @@ def styles(text: str) -> list[tuple[str, int]]:
 
 
 def test_bold_and_italic_spans_are_parsed():
-    assert styles("Bitte *Zählernummer* und _Datum_ angeben.") == [
-        ("Bitte ", 0), ("Zählernummer", BOLD), (" und ", 0), ("Datum", ITALIC), (" angeben.", 0)
-    ]
+    assert styles("Bitte *Zählernummer* und _Datum_ angeben.") == [("Bitte ", 0), ("Zählernummer", BOLD), (" und ", 0), ("Datum", ITALIC), (" angeben.", 0)]
 
 
 def test_spans_nest_once():
@@ -117,9 +115,7 @@ def test_check_markdown_v2_rejects_what_telegram_rejects(bad):
 
 MARKUP_TEXT = st.lists(
     st.one_of(
-        st.sampled_from(
-            ["*", "_", " ", "\n", "a", "Ä", "ß", ".", "-", "\\", "`", "https://x.de/a_b*c", "😀"]
-        ),
+        st.sampled_from(["*", "_", " ", "\n", "a", "Ä", "ß", ".", "-", "\\", "`", "https://x.de/a_b*c", "😀"]),
         st.text(max_size=4),
     ),
     max_size=40,
@@ -146,9 +142,9 @@ SPAN = st.one_of(
     st.tuples(WORD, WORD, WORD).map(lambda t: f"*{t[0]} _{t[1]}_ {t[2]}*"),
     st.tuples(WORD, WORD).map(lambda t: f"_{t[0]} *{t[1]}*_"),
 )
-WELL_FORMED = st.lists(
-    st.tuples(st.one_of(WORD, SPAN), st.sampled_from([" ", " ", "\n", "\n\n"])), max_size=30
-).map(lambda parts: "".join(a + b for a, b in parts))
+WELL_FORMED = st.lists(st.tuples(st.one_of(WORD, SPAN), st.sampled_from([" ", " ", "\n", "\n\n"])), max_size=30).map(
+    lambda parts: "".join(a + b for a, b in parts)
+)
 
 
 @given(WELL_FORMED)
@@ -157,6 +153,4 @@ def test_whatsapp_output_reads_back_as_the_same_styles(text):
     again = parse_markup(render_markup(parsed, "whatsapp"))
     assert again.text == parsed.text
     # Spaces at span edges may lose their style; visible characters never do.
-    assert [f for c, f in zip(again.text, again.flags) if not c.isspace()] == [
-        f for c, f in zip(parsed.text, parsed.flags) if not c.isspace()
-    ]
+    assert [f for c, f in zip(again.text, again.flags) if not c.isspace()] == [f for c, f in zip(parsed.text, parsed.flags) if not c.isspace()]

@@ -11,12 +11,19 @@ from botkit.errors import ConfigError
 
 # Values from shared/research/platform-rules.md, section 3.
 RESEARCHED = {
-    "whatsapp": {"max_text": 4096, "max_caption": 1024, "max_interactive_body": 1024, "max_buttons": 3,
-                 "max_button_title": 20, "max_list_rows": 10, "max_row_title": 24,
-                 "max_row_description": 72, "max_list_button": 20},
+    "whatsapp": {
+        "max_text": 4096,
+        "max_caption": 1024,
+        "max_interactive_body": 1024,
+        "max_buttons": 3,
+        "max_button_title": 20,
+        "max_list_rows": 10,
+        "max_row_title": 24,
+        "max_row_description": 72,
+        "max_list_button": 20,
+    },
     "messenger": {"max_text": 2000, "max_buttons": 13, "max_button_title": 20},
-    "telegram": {"max_text": 4096, "max_caption": 1024, "max_reply_id_bytes": 64,
-                 "length_unit": "utf16", "markup": "markdownv2"},
+    "telegram": {"max_text": 4096, "max_caption": 1024, "max_reply_id_bytes": 64, "length_unit": "utf16", "markup": "markdownv2"},
     "sms": {"max_text": 1600, "max_buttons": 0, "length_unit": "sms"},
 }
 
@@ -76,8 +83,7 @@ def test_house_rules_defaults_are_short_messages():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"bubble_chars": 0}, {"max_bubbles": 0}, {"max_images": -1}, {"bubble_chars": True},
-     {"list_label": " "}, {"max_quick_replies": 1.5}],
+    [{"bubble_chars": 0}, {"max_bubbles": 0}, {"max_images": -1}, {"bubble_chars": True}, {"list_label": " "}, {"max_quick_replies": 1.5}],
 )
 def test_house_rules_reject_unusable_values(kwargs):
     with pytest.raises(ConfigError, match="HouseRules"):

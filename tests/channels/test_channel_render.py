@@ -149,6 +149,7 @@ def expected_titles(draft: Draft, channel: str, rules: HouseRules) -> list[str]:
 
 def expected_content(draft: Draft, channel: str, rules: HouseRules, mode: str) -> tuple[str, str]:
     """(visible, raw) text the messages must contain in order: text, links, list."""
+
     def gsm(text: str) -> str:
         # "\r\n" and "\r" end lines like "\n" (a span never crosses a line end).
         text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -209,8 +210,25 @@ def check_reply(channel: str, draft: Draft, rules: HouseRules) -> None:
 # --- strategies: German, emoji, URLs and every MarkdownV2 reserved character ---
 
 GERMAN = [
-    "Öffnungszeiten", "Straße", "für", "Größe", "Grüße", "Mo.-Fr.", "z. B.", "ca.", "9–17 Uhr",
-    "ÄÖÜäöüß", "Kündigung", "„Tarif“", "–", "…", "€", "10 %", "Zählerstand", "Abschlag:", "Nr. 5",
+    "Öffnungszeiten",
+    "Straße",
+    "für",
+    "Größe",
+    "Grüße",
+    "Mo.-Fr.",
+    "z. B.",
+    "ca.",
+    "9–17 Uhr",
+    "ÄÖÜäöüß",
+    "Kündigung",
+    "„Tarif“",
+    "–",
+    "…",
+    "€",
+    "10 %",
+    "Zählerstand",
+    "Abschlag:",
+    "Nr. 5",
 ]
 EMOJI = ["😀", "👍🏽", "🇩🇪", "👨\u200d👩\u200d👧", "❤️", "e\u0301", "✓"]
 URLS = [
@@ -220,8 +238,32 @@ URLS = [
     "https://www.stadtwerke-lindenau.example/kundencenter",
 ]
 MARKUP = [
-    "*", "_", "*fett*", "_kursiv_", "*fett _beides_*", "**", "__", "`", "[", "]", "(", ")", "\\",
-    "~", "|", "||", ">", "#", "+", "-", "=", "{", "}", ".", "!", "\\*",
+    "*",
+    "_",
+    "*fett*",
+    "_kursiv_",
+    "*fett _beides_*",
+    "**",
+    "__",
+    "`",
+    "[",
+    "]",
+    "(",
+    ")",
+    "\\",
+    "~",
+    "|",
+    "||",
+    ">",
+    "#",
+    "+",
+    "-",
+    "=",
+    "{",
+    "}",
+    ".",
+    "!",
+    "\\*",
 ]
 SEPARATORS = [" ", " ", " ", " ", "\n", "\n\n", "\t", "\u00a0", ". ", "! ", "? ", "\r\n"]
 
@@ -249,13 +291,19 @@ PARAGRAPHS = [
 ]
 # Long replies (several bubbles) from real-looking paragraphs with random text between:
 # cheaper to draw than hundreds of random fragments, and closer to what consultants write.
-LONG_TEXT = st.lists(
-    st.one_of(st.sampled_from(PARAGRAPHS), SHORT_TEXT, st.sampled_from(SEPARATORS)), min_size=3, max_size=14
-).map("".join)
+LONG_TEXT = st.lists(st.one_of(st.sampled_from(PARAGRAPHS), SHORT_TEXT, st.sampled_from(SEPARATORS)), min_size=3, max_size=14).map("".join)
 TEXT = st.one_of(SHORT_TEXT, SHORT_TEXT, LONG_TEXT)
 TITLES = [
-    "Ja", "Nein", "Adresse", "Kontakt", "Öffnungszeiten am Wochenende", "Öffnungszeiten am Wochentag",
-    "Zählerstand melden", "*Tarif*", "Abschlag ändern 👍", "Mehr…",
+    "Ja",
+    "Nein",
+    "Adresse",
+    "Kontakt",
+    "Öffnungszeiten am Wochenende",
+    "Öffnungszeiten am Wochentag",
+    "Zählerstand melden",
+    "*Tarif*",
+    "Abschlag ändern 👍",
+    "Mehr…",
 ]
 QUICK_REPLIES = st.lists(
     st.one_of(st.sampled_from(TITLES), st.text(max_size=30), st.text(alphabet="ab *_äß😀 ", max_size=80)),
@@ -271,9 +319,7 @@ RULES = st.sampled_from(
         HouseRules(sms_prefer_gsm7=False, list_label="Bitte wählen Sie eine Option"),
     ]
 )
-DRAFT = st.builds(
-    Draft, text=TEXT, links=LINKS, quick_replies=QUICK_REPLIES.map(tuple), image=IMAGE
-)
+DRAFT = st.builds(Draft, text=TEXT, links=LINKS, quick_replies=QUICK_REPLIES.map(tuple), image=IMAGE)
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
@@ -440,9 +486,7 @@ def test_long_answer_becomes_at_most_three_bubbles_at_sentence_ends():
 
 def test_image_goes_first_and_only_once():
     messages = render("messenger", Draft(ANSWER, image="https://x.de/a.png"))
-    assert messages[0].payload["message"] == {
-        "attachment": {"type": "image", "payload": {"url": "https://x.de/a.png", "is_reusable": True}}
-    }
+    assert messages[0].payload["message"] == {"attachment": {"type": "image", "payload": {"url": "https://x.de/a.png", "is_reusable": True}}}
     assert [m.image for m in messages] == ["https://x.de/a.png", None]
 
 

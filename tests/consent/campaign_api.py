@@ -54,15 +54,17 @@ class CampaignApi:
     def __init__(self, limits: dict[str, Limits]) -> None:
         self._lock = threading.Lock()
         self._platforms = {name: _Platform(lim) for name, lim in limits.items()}
-        self.app = Starlette(routes=[
-            Route("/stats", self._stats, methods=["GET"]),
-            Route("/{version}/me/messages", self._messenger, methods=["POST"]),
-            Route("/{version}/{number}/messages", self._whatsapp, methods=["POST"]),
-            Route("/bot{token}/{method}", self._telegram, methods=["POST"]),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/stats", self._stats, methods=["GET"]),
+                Route("/{version}/me/messages", self._messenger, methods=["POST"]),
+                Route("/{version}/{number}/messages", self._whatsapp, methods=["POST"]),
+                Route("/bot{token}/{method}", self._telegram, methods=["POST"]),
+            ]
+        )
 
     def _admit(self, name: str, recipient: str, body: Any) -> str:
-        """"ok", "over" (sender limit), "pair" (per-user limit) or "injected"."""
+        """ "ok", "over" (sender limit), "pair" (per-user limit) or "injected"."""
         now = time.monotonic()
         with self._lock:
             p = self._platforms[name]
@@ -90,10 +92,12 @@ class CampaignApi:
         to = str(body.get("to", ""))
         verdict = self._admit("whatsapp", to, body)
         if verdict == "ok":
-            return JSONResponse({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
-                                 "messages": [{"id": f"wamid.{time.monotonic_ns()}"}]})
-        code, message = (131056, "(#131056) (Business Account, Consumer Account) pair rate limit hit") if verdict == "pair" \
-            else (130429, "(#130429) Rate limit hit")
+            return JSONResponse(
+                {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": f"wamid.{time.monotonic_ns()}"}]}
+            )
+        code, message = (
+            (131056, "(#131056) (Business Account, Consumer Account) pair rate limit hit") if verdict == "pair" else (130429, "(#130429) Rate limit hit")
+        )
         return _graph_error(code, message)
 
     async def _messenger(self, request: Request) -> JSONResponse:
@@ -109,8 +113,9 @@ class CampaignApi:
         if self._admit("telegram", chat, body) == "ok":
             return JSONResponse({"ok": True, "result": {"message_id": time.monotonic_ns(), "chat": {"id": body.get("chat_id")}}})
         after = self._platforms["telegram"].limits.retry_after
-        return JSONResponse({"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {after}",
-                             "parameters": {"retry_after": after}}, status_code=429)
+        return JSONResponse(
+            {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {after}", "parameters": {"retry_after": after}}, status_code=429
+        )
 
     def stats(self) -> dict[str, Any]:
         """Per platform: requests, accepted, refusals, duplicates, the busiest one-second window, accepted times."""
@@ -120,11 +125,19 @@ class CampaignApi:
                 times = [t for t, _ in p.accepted]
                 per_user = Counter(r for _, r in p.accepted)
                 out[name] = {
-                    "limit": p.limits.per_second, "requests": p.requests, "accepted": len(p.accepted),
-                    "over": p.over, "pair_over": p.pair_over, "injected": p.injected,
+                    "limit": p.limits.per_second,
+                    "requests": p.requests,
+                    "accepted": len(p.accepted),
+                    "over": p.over,
+                    "pair_over": p.pair_over,
+                    "injected": p.injected,
                     "duplicates": sum(n - 1 for n in per_user.values() if n > 1),
-                    "busiest_second": busiest(times), "first": times[0] if times else None, "last": times[-1] if times else None,
-                    "recipients": dict(per_user), "times": {r: t for t, r in p.accepted}, "bodies": dict(p.bodies),
+                    "busiest_second": busiest(times),
+                    "first": times[0] if times else None,
+                    "last": times[-1] if times else None,
+                    "recipients": dict(per_user),
+                    "times": {r: t for t, r in p.accepted},
+                    "bodies": dict(p.bodies),
                 }
             return out
 

@@ -23,10 +23,16 @@ def settings(api_url: str) -> WebhookSettings:
     """Send-API settings aimed at the stand-ins (test tokens)."""
     return WebhookSettings(
         _env_file=None,  # type: ignore[call-arg]
-        whatsapp_token="test-whatsapp-token-EAAG", messenger_page_token="test-page-token-EAAB",
-        telegram_bot_token="123456:test-telegram-bot-token", whatsapp_phone_number_id="PNID1",
-        graph_api_base=f"{api_url}/v21.0", telegram_api_base=api_url,
-        whatsapp_app_secret="s", messenger_app_secret="s", verify_token="v", telegram_secret_token="t",
+        whatsapp_token="test-whatsapp-token-EAAG",
+        messenger_page_token="test-page-token-EAAB",
+        telegram_bot_token="123456:test-telegram-bot-token",
+        whatsapp_phone_number_id="PNID1",
+        graph_api_base=f"{api_url}/v21.0",
+        telegram_api_base=api_url,
+        whatsapp_app_secret="s",
+        messenger_app_secret="s",
+        verify_token="v",
+        telegram_secret_token="t",
     )
 
 

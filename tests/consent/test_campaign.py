@@ -100,10 +100,15 @@ def test_channel_rules_for_business_initiated_messages_decide_who_can_be_reached
     consented(ledger, engine, clock, "web", "web", hours_ago=0.1)
     report = send_campaign(ledger, "angebote-solar", "Neu: 5 % Rabatt.", send=Outbox())
     assert statuses(report) == {
-        ("wa-inside", "whatsapp"): "delivered", ("wa-outside", "whatsapp"): "skipped",
-        ("fb-inside", "messenger"): "delivered", ("fb-outside", "messenger"): "skipped", ("fb-never", "messenger"): "skipped",
-        ("tg-old", "telegram"): "delivered", ("tg-never", "telegram"): "skipped",
-        ("sms-never", "sms"): "delivered", ("web", "web"): "skipped",
+        ("wa-inside", "whatsapp"): "delivered",
+        ("wa-outside", "whatsapp"): "skipped",
+        ("fb-inside", "messenger"): "delivered",
+        ("fb-outside", "messenger"): "skipped",
+        ("fb-never", "messenger"): "skipped",
+        ("tg-old", "telegram"): "delivered",
+        ("tg-never", "telegram"): "skipped",
+        ("sms-never", "sms"): "delivered",
+        ("web", "web"): "skipped",
     }
     why = reasons(report)
     assert "24-hour customer service window" in why[("wa-outside", "whatsapp")] and "template" in why[("wa-outside", "whatsapp")]

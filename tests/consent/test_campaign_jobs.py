@@ -112,7 +112,13 @@ def test_each_reachable_user_gets_the_campaign_once_and_the_counts_add_up(ledger
     assert stats["messenger"]["recipients"] == {f"psid{n}": 1 for n in range(6)}
     assert stats["telegram"]["recipients"] == {f"{7000 + n}": 1 for n in range(6)}
     assert status == {
-        "campaign": "c1", "topic": TOPIC, "total": 24, "sent": 18, "remaining": 0, "done": True, "failed": {},
+        "campaign": "c1",
+        "topic": TOPIC,
+        "total": 24,
+        "sent": 18,
+        "remaining": 0,
+        "done": True,
+        "failed": {},
         "skipped": {"outside_window": 2, "unreachable": 2, "no_sender": 1, "no_consent": 1},
     }
     with engine.connect() as conn:
@@ -265,7 +271,14 @@ def test_campaign_status_on_the_command_line(ledger, engine, tmp_path, serve_api
     result = CliRunner().invoke(app, ["campaign", "status", str(SAMPLE), "cli1", "--json", "--index-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) | {} == {
-        "campaign": "cli1", "topic": TOPIC, "total": 2, "sent": 1, "skipped": {"unreachable": 1}, "failed": {}, "remaining": 0, "done": True,
+        "campaign": "cli1",
+        "topic": TOPIC,
+        "total": 2,
+        "sent": 1,
+        "skipped": {"unreachable": 1},
+        "failed": {},
+        "remaining": 0,
+        "done": True,
     }
     table = CliRunner().invoke(app, ["campaign", "status", str(SAMPLE), "cli1", "--index-dir", str(tmp_path)])
     assert "unreachable" in table.output and "done" in table.output
@@ -311,8 +324,22 @@ def test_campaign_send_on_the_command_line_sends_and_resumes(ledger, engine, tmp
     monkeypatch.setenv("BOTKIT_TELEGRAM_BOT_TOKEN", "123456:test-telegram-bot-token")
     monkeypatch.setenv("BOTKIT_TELEGRAM_SECRET_TOKEN", "test-telegram-secret_token")
     monkeypatch.setenv("BOTKIT_TELEGRAM_API_BASE", url)
-    command = ["campaign", str(SAMPLE), TOPIC, "Neu.", "--send", "--id", "cli-send", "--rate", "telegram=1000",
-               "--json", "--index-dir", str(tmp_path), "--env-file", str(tmp_path / "none.env")]
+    command = [
+        "campaign",
+        str(SAMPLE),
+        TOPIC,
+        "Neu.",
+        "--send",
+        "--id",
+        "cli-send",
+        "--rate",
+        "telegram=1000",
+        "--json",
+        "--index-dir",
+        str(tmp_path),
+        "--env-file",
+        str(tmp_path / "none.env"),
+    ]
     first = CliRunner().invoke(app, command)
     assert first.exit_code == 0, first.output
     assert json.loads(first.stdout)["sent"] == 2

@@ -33,7 +33,7 @@ def start(url: str, worker: int, ops: int, go: Path, out: Path) -> subprocess.Po
 def printed_ids(out: Path) -> list[int]:
     """Ids a worker printed after their commit; a line cut off by the kill has no newline and is ignored."""
     content = out.read_text()
-    return [int(line) for line in content.split("\n")[: -1] if line]
+    return [int(line) for line in content.split("\n")[:-1] if line]
 
 
 @pytest.fixture

@@ -43,8 +43,19 @@ def run(*args: str, input: str | None = None):
 
 
 def test_import_then_proof_prints_the_imported_consent(index_dir, ledger):
-    result = run("consent", "import", str(SAMPLE), USER, "angebote-solar", "--channel", "whatsapp",
-                 "--proof", "Formular 03.11.2026, Scan 4711", "--index-dir", str(index_dir))
+    result = run(
+        "consent",
+        "import",
+        str(SAMPLE),
+        USER,
+        "angebote-solar",
+        "--channel",
+        "whatsapp",
+        "--proof",
+        "Formular 03.11.2026, Scan 4711",
+        "--index-dir",
+        str(index_dir),
+    )
     assert result.exit_code == 0, result.output
     assert ledger.is_granted(USER, "whatsapp", "angebote-solar")
     proof = run("consent", "proof", str(SAMPLE), USER, "angebote-solar", "--index-dir", str(index_dir))

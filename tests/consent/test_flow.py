@@ -157,16 +157,28 @@ def test_one_request_for_two_topics_is_confirmed_by_one_yes(bot):
     assert ledger.is_granted("u-two", "web", "angebote-solar") and ledger.is_granted("u-two", "web", "newsletter")
 
 
-GERMAN_KEYWORDS = ["STOP", "STOPP", "ABMELDEN", "INFOSTOP", "keine Werbung mehr", "Abbestellen", "Austragen",
-                   "Widerruf", "Ich widerspreche", "Stopp bitte", "Werbestopp"]
-ENGLISH_KEYWORDS = ["STOP", "unsubscribe", "Unsubscribe please", "opt out", "no more marketing", "stop all",
-                    "I want to withdraw my consent"]
+GERMAN_KEYWORDS = [
+    "STOP",
+    "STOPP",
+    "ABMELDEN",
+    "INFOSTOP",
+    "keine Werbung mehr",
+    "Abbestellen",
+    "Austragen",
+    "Widerruf",
+    "Ich widerspreche",
+    "Stopp bitte",
+    "Werbestopp",
+]
+ENGLISH_KEYWORDS = ["STOP", "unsubscribe", "Unsubscribe please", "opt out", "no more marketing", "stop all", "I want to withdraw my consent"]
 
 
 @pytest.mark.parametrize(
     ("lang", "keywords", "question", "promo", "done"),
-    [("de", GERMAN_KEYWORDS, NEWS_Q_DE, NEWS_TEASER_DE, "keine Werbung mehr"),
-     ("en", ENGLISH_KEYWORDS, SOLAR_Q_EN, SOLAR_LINK_EN, "no longer receive marketing")],
+    [
+        ("de", GERMAN_KEYWORDS, NEWS_Q_DE, NEWS_TEASER_DE, "keine Werbung mehr"),
+        ("en", ENGLISH_KEYWORDS, SOLAR_Q_EN, SOLAR_LINK_EN, "no longer receive marketing"),
+    ],
 )
 def test_every_withdrawal_keyword_is_confirmed_and_effective_on_the_next_message(bot, lang, keywords, question, promo, done):
     ledger = ledger_of(bot)

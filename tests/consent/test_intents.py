@@ -16,9 +16,26 @@ TOPICS = load_knowledge(SAMPLE).client.topics
 
 @pytest.mark.parametrize(
     "text",
-    ["STOP", "Stopp!", "stop all", "ABMELDEN", "abbestellen", "INFOSTOP", "keine Werbung mehr", "Keine Werbung!",
-     "Ich möchte keine Werbung mehr", "unsubscribe", "Unsubscribe please", "opt out", "Widerruf", "Ich widerspreche",
-     "no more marketing", "I want to withdraw my consent", "stopp bitte", "Werbestopp"],
+    [
+        "STOP",
+        "Stopp!",
+        "stop all",
+        "ABMELDEN",
+        "abbestellen",
+        "INFOSTOP",
+        "keine Werbung mehr",
+        "Keine Werbung!",
+        "Ich möchte keine Werbung mehr",
+        "unsubscribe",
+        "Unsubscribe please",
+        "opt out",
+        "Widerruf",
+        "Ich widerspreche",
+        "no more marketing",
+        "I want to withdraw my consent",
+        "stopp bitte",
+        "Werbestopp",
+    ],
 )
 def test_global_withdrawal_keywords_in_both_languages(text):
     assert classify(text, TOPICS) == Intent("stop_all")
@@ -26,9 +43,15 @@ def test_global_withdrawal_keywords_in_both_languages(text):
 
 @pytest.mark.parametrize(
     ("text", "topic"),
-    [("Newsletter abbestellen", "newsletter"), ("STOP Solar", "angebote-solar"), ("keine Solar-Angebote mehr", "angebote-solar"),
-     ("Ich möchte keine E-Mobilität-Angebote mehr erhalten", "angebote-emobilitaet"), ("unsubscribe from the newsletter", "newsletter"),
-     ("no more solar offers please", "angebote-solar"), ("Energiespar-Newsletter abmelden", "newsletter")],
+    [
+        ("Newsletter abbestellen", "newsletter"),
+        ("STOP Solar", "angebote-solar"),
+        ("keine Solar-Angebote mehr", "angebote-solar"),
+        ("Ich möchte keine E-Mobilität-Angebote mehr erhalten", "angebote-emobilitaet"),
+        ("unsubscribe from the newsletter", "newsletter"),
+        ("no more solar offers please", "angebote-solar"),
+        ("Energiespar-Newsletter abmelden", "newsletter"),
+    ],
 )
 def test_withdrawal_naming_a_topic_withdraws_only_that_topic(text, topic):
     assert classify(text, TOPICS) == Intent("stop_topics", (topic,))
@@ -36,12 +59,19 @@ def test_withdrawal_naming_a_topic_withdraws_only_that_topic(text, topic):
 
 @pytest.mark.parametrize(
     ("text", "topics"),
-    [("Ich möchte Solar-Angebote erhalten", ("angebote-solar",)), ("Solar-Angebote abonnieren", ("angebote-solar",)),
-     ("Ja, Solar-Angebote abonnieren", ("angebote-solar",)), ("Subscribe: Solar offers", ("angebote-solar",)),
-     ("Abonnieren: Solar-Angebote", ("angebote-solar",)), ("Abonnieren: Solar-…", ("angebote-solar",)),
-     ("I would like to receive solar offers", ("angebote-solar",)), ("Newsletter abonnieren", ("newsletter",)),
-     ("Ich möchte den Newsletter bekommen", ("newsletter",)), ("E-Mobilität abonnieren", ("angebote-emobilitaet",)),
-     ("Subscribe to Solar offers and the newsletter", ("angebote-solar", "newsletter"))],
+    [
+        ("Ich möchte Solar-Angebote erhalten", ("angebote-solar",)),
+        ("Solar-Angebote abonnieren", ("angebote-solar",)),
+        ("Ja, Solar-Angebote abonnieren", ("angebote-solar",)),
+        ("Subscribe: Solar offers", ("angebote-solar",)),
+        ("Abonnieren: Solar-Angebote", ("angebote-solar",)),
+        ("Abonnieren: Solar-…", ("angebote-solar",)),
+        ("I would like to receive solar offers", ("angebote-solar",)),
+        ("Newsletter abonnieren", ("newsletter",)),
+        ("Ich möchte den Newsletter bekommen", ("newsletter",)),
+        ("E-Mobilität abonnieren", ("angebote-emobilitaet",)),
+        ("Subscribe to Solar offers and the newsletter", ("angebote-solar", "newsletter")),
+    ],
 )
 def test_opt_in_requests(text, topics):
     assert classify(text, TOPICS) == Intent("opt_in", topics)
@@ -59,10 +89,20 @@ def test_refusals(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["Wie melde ich meinen Strom ab?", "Muss ich ein Balkonkraftwerk anmelden?", "Wie stoppe ich meinen Abschlag?",
-     "How do I stop my solar panels feeding in at night?", "Ich möchte eine Solaranlage auf dem Dach bekommen",
-     "Wie bekomme ich Ihren Newsletter?", "ok", "Verkaufen Sie Balkonkraftwerke?", "Kann ich mich vom Kundenportal abmelden?",
-     "Do you offer solar panels?", "Wie kann ich Strom sparen?", ""],
+    [
+        "Wie melde ich meinen Strom ab?",
+        "Muss ich ein Balkonkraftwerk anmelden?",
+        "Wie stoppe ich meinen Abschlag?",
+        "How do I stop my solar panels feeding in at night?",
+        "Ich möchte eine Solaranlage auf dem Dach bekommen",
+        "Wie bekomme ich Ihren Newsletter?",
+        "ok",
+        "Verkaufen Sie Balkonkraftwerke?",
+        "Kann ich mich vom Kundenportal abmelden?",
+        "Do you offer solar panels?",
+        "Wie kann ich Strom sparen?",
+        "",
+    ],
 )
 def test_service_questions_are_not_consent_steps(text):
     assert classify(text, TOPICS) is None
@@ -80,9 +120,18 @@ def test_stop_keywords_survive_normalisation():
 # utterances and the tuning set).
 INTENT_DATA = Path(__file__).resolve().parents[1] / "data" / "intents"
 ISSUE_EXAMPLES = [
-    "I want to unsubscribe", "Unsubscribe me", "Ich möchte mich abmelden", "Bitte melden Sie mich ab",
-    "Ich will keine Angebote mehr", "Stop sending me messages", "Opt me out", "Stop!!! Stop!!!", "Stopp alles",
-    "ＳＴＯＰ", "S\u00adTOP", "🛑",
+    "I want to unsubscribe",
+    "Unsubscribe me",
+    "Ich möchte mich abmelden",
+    "Bitte melden Sie mich ab",
+    "Ich will keine Angebote mehr",
+    "Stop sending me messages",
+    "Opt me out",
+    "Stop!!! Stop!!!",
+    "Stopp alles",
+    "ＳＴＯＰ",
+    "S\u00adTOP",
+    "🛑",
 ]
 
 
@@ -116,8 +165,10 @@ def test_withdrawal_recall_is_at_least_98_percent(matcher):
     by_rules = sum(withdraws(classify(t, TOPICS)) for t in texts)
     by_matcher = sum(matcher.classify(t).kind == "withdrawal" for t in texts)
     recall = 1 - len(missed) / len(texts)
-    print(f"\nwithdrawal recall {recall:.1%} of {len(texts)} (exact rules alone {by_rules / len(texts):.1%}, "
-          f"matcher alone {by_matcher / len(texts):.1%}); missed: {missed}")
+    print(
+        f"\nwithdrawal recall {recall:.1%} of {len(texts)} (exact rules alone {by_rules / len(texts):.1%}, "
+        f"matcher alone {by_matcher / len(texts):.1%}); missed: {missed}"
+    )
     assert recall >= 0.98
 
 
@@ -131,8 +182,12 @@ def test_near_misses_rarely_withdraw(matcher):
 
 @pytest.mark.parametrize(
     ("text", "topic"),
-    [("Ich will keine Angebote zur E-Mobilität mehr", "angebote-emobilitaet"), ("Bitte keine Angebote mehr zu Solar", "angebote-solar"),
-     ("Stop sending me e-mobility offers", "angebote-emobilitaet"), ("I no longer want your newsletter", "newsletter")],
+    [
+        ("Ich will keine Angebote zur E-Mobilität mehr", "angebote-emobilitaet"),
+        ("Bitte keine Angebote mehr zu Solar", "angebote-solar"),
+        ("Stop sending me e-mobility offers", "angebote-emobilitaet"),
+        ("I no longer want your newsletter", "newsletter"),
+    ],
 )
 def test_a_withdrawal_read_by_meaning_still_names_its_topic(matcher, text, topic):
     intent = classify(text, TOPICS, matcher)
@@ -147,8 +202,15 @@ def test_normalisation_lets_the_exact_rules_hear_width_and_soft_hyphens():
 
 @pytest.mark.parametrize(
     "text",
-    ["Wie melde ich meinen Strom ab?", "Wie stoppe ich meinen Abschlag?", "Kann ich mich vom Kundenportal abmelden?",
-     "How do I stop my solar panels feeding in at night?", "Wie bekomme ich Ihren Newsletter?", "ok", "Hallo Lina"],
+    [
+        "Wie melde ich meinen Strom ab?",
+        "Wie stoppe ich meinen Abschlag?",
+        "Kann ich mich vom Kundenportal abmelden?",
+        "How do I stop my solar panels feeding in at night?",
+        "Wie bekomme ich Ihren Newsletter?",
+        "ok",
+        "Hallo Lina",
+    ],
 )
 def test_service_questions_are_not_consent_steps_with_the_matcher_either(matcher, text):
     assert classify(text, TOPICS, matcher) is None

@@ -98,17 +98,34 @@ def test_a_topic_removed_from_the_config_can_still_be_withdrawn(engine, clock):
 
 
 def test_proof_prints_every_event_with_wording_message_ids_and_import_proof(ledger, clock):
-    request = ledger.request("u1", "whatsapp", "angebote-solar", wording="Bitte bestätigen Sie: Solar-Angebote.\n\nAntworten Sie JA.", lang="de", message_id="wamid.1", evidence="Solar abonnieren")
+    request = ledger.request(
+        "u1",
+        "whatsapp",
+        "angebote-solar",
+        wording="Bitte bestätigen Sie: Solar-Angebote.\n\nAntworten Sie JA.",
+        lang="de",
+        message_id="wamid.1",
+        evidence="Solar abonnieren",
+    )
     clock.advance(30)
     ledger.grant("u1", "whatsapp", "angebote-solar", confirms=request, message_id="wamid.2", evidence="JA")
     ledger.import_with_proof("u1", "sms", "angebote-solar", "Formular vom 03.11.2026, Scan 4711")
     ledger.grant("u1", "whatsapp", "newsletter")  # another topic: not part of this proof
     text = ledger.proof("u1", "angebote-solar")
     for expected in (
-        "Controller:   Stadtwerke Test (0800 1)", "User:         u1", "angebote-solar (Solar-Angebote / Solar offers)",
-        "Channel sms: granted", "Channel whatsapp: granted", "wamid.1", "wamid.2", "user wrote: JA",
-        "double opt-in: the user confirmed request #1", "Bitte bestätigen Sie: Solar-Angebote.", "Antworten Sie JA.",
-        "proof: Formular vom 03.11.2026, Scan 4711", "2026-05-28T",
+        "Controller:   Stadtwerke Test (0800 1)",
+        "User:         u1",
+        "angebote-solar (Solar-Angebote / Solar offers)",
+        "Channel sms: granted",
+        "Channel whatsapp: granted",
+        "wamid.1",
+        "wamid.2",
+        "user wrote: JA",
+        "double opt-in: the user confirmed request #1",
+        "Bitte bestätigen Sie: Solar-Angebote.",
+        "Antworten Sie JA.",
+        "proof: Formular vom 03.11.2026, Scan 4711",
+        "2026-05-28T",
     ):
         assert expected in text
     assert "newsletter" not in text.lower()

@@ -29,9 +29,18 @@ def case(expected: str | None, *scored: tuple[str, float]) -> CaseResult:
     runner_up = hits[1].score if len(hits) > 1 else 0.0
     retrieval = Retrieval("q", hits, hits[0].score, hits[0].score - runner_up)
     return CaseResult(
-        question="q", lang="de", expected_id=expected, decision=Decision.ANSWERED, reason="r", entries=(),
-        ranked=tuple(h.entry_id for h in hits), confidence=retrieval.confidence, margin=retrieval.margin,
-        latency_ms=1.0, source="t.csv:2", retrieval=retrieval,
+        question="q",
+        lang="de",
+        expected_id=expected,
+        decision=Decision.ANSWERED,
+        reason="r",
+        entries=(),
+        ranked=tuple(h.entry_id for h in hits),
+        confidence=retrieval.confidence,
+        margin=retrieval.margin,
+        latency_ms=1.0,
+        source="t.csv:2",
+        retrieval=retrieval,
     )
 
 
@@ -105,8 +114,19 @@ def test_a_calibration_for_another_embedder_or_version_is_refused(tmp_path, mode
     [
         ('{"threshold": 0.6,\n "clarify_margin": }', "c.json:2: is not a JSON calibration"),
         ("[]", "c.json:1: must be a JSON object written by `botkit tune`"),
-        (json.dumps({"format": "botkit-calibration/1", "threshold": 1.5, "clarify_margin": 0.04, "embedder_id": "x",
-                     "embedder_version": "1", "objective": "balanced"}), "c.json: 'threshold' must be a number between 0 and 1, not 1.5"),
+        (
+            json.dumps(
+                {
+                    "format": "botkit-calibration/1",
+                    "threshold": 1.5,
+                    "clarify_margin": 0.04,
+                    "embedder_id": "x",
+                    "embedder_version": "1",
+                    "objective": "balanced",
+                }
+            ),
+            "c.json: 'threshold' must be a number between 0 and 1, not 1.5",
+        ),
     ],
 )
 def test_a_malformed_calibration_names_file_line_and_field(tmp_path, text, expected):

@@ -71,7 +71,7 @@ def test_csv_with_a_wrong_header_is_refused_on_line_1(tmp_path):
 
 
 def test_yaml_cases_as_a_list_or_under_cases(tmp_path):
-    listed = write(tmp_path, "a.yaml", "- {question: \"Wo?\", expected_id: kundencenter-adresse, lang: de}\n")
+    listed = write(tmp_path, "a.yaml", '- {question: "Wo?", expected_id: kundencenter-adresse, lang: de}\n')
     nested = write(tmp_path, "b.yaml", "cases:\n  - question: Wetter?\n    lang: de\n")
     assert load_cases(listed)[0].source == "a.yaml:1"
     assert load_cases(nested) == [Case("Wetter?", None, "de", "b.yaml:2")]
@@ -135,8 +135,7 @@ def test_unknown_expectation_keys_are_errors_not_ignored(tmp_path):
     with pytest.raises(EvaluationDataError) as exc:
         load_conversations(path)
     assert problems(exc) == [
-        "conv.yaml:7: 'entri' is not a known expectation "
-        "(known: disclosure, entry, handover, clarify, no_marketing, consent, delivered, waiting, with_person)"
+        "conv.yaml:7: 'entri' is not a known expectation (known: disclosure, entry, handover, clarify, no_marketing, consent, delivered, waiting, with_person)"
     ]
 
 
@@ -149,10 +148,15 @@ def test_unknown_expectation_keys_are_errors_not_ignored(tmp_path):
         (("{delivered: true, ", "{entry: gasgeruch, "), "conv.yaml:9: 'entry' cannot be checked on a campaign step"),
         (("granted}}", "maybe}}"), "conv.yaml:9: 'consent' must map topics to granted or withdrawn, e.g. {newsletter: granted}"),
         (("{disclosure: true}", "{no_marketing: false}"), "conv.yaml:7: 'no_marketing' can only be true (nothing may expect promotion without consent)"),
-        (('- user: "Hallo"', '- user: "Hallo"\n        campaign: {topic: newsletter, text: x}'),
-         "conv.yaml:6: needs exactly one of 'user' (a message), 'campaign', 'person' (take, release or a text) or 'wait' (e.g. 45m)"),
+        (
+            ('- user: "Hallo"', '- user: "Hallo"\n        campaign: {topic: newsletter, text: x}'),
+            "conv.yaml:6: needs exactly one of 'user' (a message), 'campaign', 'person' (take, release or a text) or 'wait' (e.g. 45m)",
+        ),
         (('text: "Neu"}', 'text: ""}'), "conv.yaml:8: 'campaign' must be {topic: TOPIC, text: \"...\"}, both non-empty texts"),
-        (("    consents: [newsletter]", "    consents: [newsletter]\n    tags: [x]"), "conv.yaml:5: 'tags' is not a known key (known: name, channel, consents, turns)"),
+        (
+            ("    consents: [newsletter]", "    consents: [newsletter]\n    tags: [x]"),
+            "conv.yaml:5: 'tags' is not a known key (known: name, channel, consents, turns)",
+        ),
         (("    turns:", "    turns: []\n    old:"), "conv.yaml:5: 'turns' must be a non-empty list of turns ('- user: ...' or '- campaign: ...')"),
     ],
 )

@@ -17,8 +17,19 @@ from tests.conftest import ROOT, SAMPLE
 
 DATA = ROOT / "evaluations" / "data"
 CASE_KEYS = {
-    "n_cases", "in_scope_accuracy", "oos_recall", "handover_precision", "hit_at_1", "hit_at_3", "mrr", "oos_auroc",
-    "latency_ms_p50", "latency_ms_p99", "resolved_rate", "wrong_answer_rate", "suggest_rate",
+    "n_cases",
+    "in_scope_accuracy",
+    "oos_recall",
+    "handover_precision",
+    "hit_at_1",
+    "hit_at_3",
+    "mrr",
+    "oos_auroc",
+    "latency_ms_p50",
+    "latency_ms_p99",
+    "resolved_rate",
+    "wrong_answer_rate",
+    "suggest_rate",
 }
 CONVERSATION_KEYS = {"turns", "expectations_failed", "disclosure_rate", "consent_violations", "format_violations"}
 
@@ -62,8 +73,18 @@ def test_tune_writes_a_calibration_that_eval_uses(tmp_path, sample_index_dir, em
     calibration = read_calibration(path, embedder)
     assert reported["threshold"] == calibration.threshold and calibration.objective == "balanced"
     assert (calibration.embedder_id, calibration.embedder_version) == (embedder.model_id, embedder.version)
-    evaluated = invoke("eval", str(SAMPLE), str(DATA / "conversations.yaml"), "--calibration", str(path), "--json",
-                       "--index-dir", str(sample_index_dir), "--report", str(tmp_path / "report"))
+    evaluated = invoke(
+        "eval",
+        str(SAMPLE),
+        str(DATA / "conversations.yaml"),
+        "--calibration",
+        str(path),
+        "--json",
+        "--index-dir",
+        str(sample_index_dir),
+        "--report",
+        str(tmp_path / "report"),
+    )
     assert evaluated.exit_code == 0, evaluated.output
     metrics = json.loads(evaluated.stdout)
     assert CASE_KEYS | CONVERSATION_KEYS <= set(metrics)
@@ -73,8 +94,20 @@ def test_tune_writes_a_calibration_that_eval_uses(tmp_path, sample_index_dir, em
 
 def test_tune_few_wrong_keeps_wrong_answers_within_the_bound_on_the_tune_cases(tmp_path, sample_index_dir):
     path = tmp_path / "calibration.json"
-    tuned = invoke("tune", str(SAMPLE), str(DATA / "tune-cases.csv"), "--write", str(path), "--json", "--index-dir", str(sample_index_dir),
-                   "--objective", "few-wrong", "--max-wrong-answers", "0.1")
+    tuned = invoke(
+        "tune",
+        str(SAMPLE),
+        str(DATA / "tune-cases.csv"),
+        "--write",
+        str(path),
+        "--json",
+        "--index-dir",
+        str(sample_index_dir),
+        "--objective",
+        "few-wrong",
+        "--max-wrong-answers",
+        "0.1",
+    )
     assert tuned.exit_code == 0, tuned.output
     reported = json.loads(tuned.stdout)
     assert reported["objective"] == "few-wrong (wrong_answer_rate<=0.1)" and reported["metrics"]["wrong_answer_rate"] <= 0.1
@@ -104,8 +137,7 @@ def test_contradicting_options_are_refused(args, message):
 
 
 def test_report_of_cases_has_csv_and_html(tmp_path: Path, sample_index_dir):
-    result = invoke("eval", str(SAMPLE), str(DATA / "cases.csv"), "--threshold", "0.4", "--report", str(tmp_path / "r"),
-                    "--index-dir", str(sample_index_dir))
+    result = invoke("eval", str(SAMPLE), str(DATA / "cases.csv"), "--threshold", "0.4", "--report", str(tmp_path / "r"), "--index-dir", str(sample_index_dir))
     assert result.exit_code == 0, result.output
     assert "in_scope_accuracy" in result.stdout and "0.400" in result.stdout
     assert (tmp_path / "r" / "cases.csv").read_text(encoding="utf-8").startswith("source,lang,question")

@@ -28,8 +28,17 @@ from tests.conftest import ROOT, SAMPLE
 
 def result(expected, decision, entries=(), ranked=(), confidence=0.5, latency_ms=10.0) -> CaseResult:
     return CaseResult(
-        question="q", lang="de", expected_id=expected, decision=decision, reason="r", entries=tuple(entries),
-        ranked=tuple(ranked), confidence=confidence, margin=0.1, latency_ms=latency_ms, source="t.csv:2",
+        question="q",
+        lang="de",
+        expected_id=expected,
+        decision=decision,
+        reason="r",
+        entries=tuple(entries),
+        ranked=tuple(ranked),
+        confidence=confidence,
+        margin=0.1,
+        latency_ms=latency_ms,
+        source="t.csv:2",
     )
 
 

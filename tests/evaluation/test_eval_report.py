@@ -20,9 +20,7 @@ CASES = [
 
 def test_case_report_has_csv_metrics_plots_and_confusions(bot, tmp_path):
     results = evaluate_cases(bot, CASES)
-    html_path = write_case_report(
-        results, tmp_path / "report", sweep_points=sweep(results, bot.limits, threshold_grid()), threshold=bot.limits.threshold
-    )
+    html_path = write_case_report(results, tmp_path / "report", sweep_points=sweep(results, bot.limits, threshold_grid()), threshold=bot.limits.threshold)
     html = html_path.read_text(encoding="utf-8")
     for section in ("Metrics", "Confidence: in scope vs out of scope", "Reliability", "Threshold", "Worst confusions"):
         assert f"<h2>{section}</h2>" in html

@@ -59,7 +59,10 @@ def test_script_expectations_pass_and_fail_on_what_the_bot_did(bot, tmp_path):
     assert passing.passed and all(c.passed for c in passing.checks)
     assert not failing.passed
     assert [(c.key, c.actual) for c in failing.turns[0].failed] == [
-        ("disclosure", True), ("entry", "zaehlerstand-melden"), ("handover", False), ("clarify", False)
+        ("disclosure", True),
+        ("entry", "zaehlerstand-melden"),
+        ("handover", False),
+        ("clarify", False),
     ]
     metrics = conversation_metrics([passing, failing])
     assert (metrics["turns"], metrics["expectations"], metrics["expectations_failed"]) == (4, 10, 4)
@@ -127,5 +130,3 @@ def test_consent_checks_without_a_ledger_fail_as_not_supported(bot, tmp_path):
     assert {c.key for c in unsupported} == {"consents", "delivered", "consent"}
     assert not any(c.passed for c in unsupported)
     assert conversation_metrics([opted_in])["expectations_not_supported"] == len(unsupported)
-
-

@@ -28,7 +28,10 @@ def test_changing_one_knowledge_answer_fails_the_notebook_regression(tmp_path):
 
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "-vv", str(evaluations / NOTEBOOK)],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
         env={**os.environ, "BOTKIT_KNOWLEDGE": str(knowledge)},
     )
     assert result.returncode == 1, result.stdout[-3000:]

@@ -42,9 +42,7 @@ class FakeOpenAI:
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
 
-    def script(
-        self, reply: str = DEFAULT_REPLY, *, match: str = "", status: int = 200, delay: float = 0.0, finish_reason: str = "stop"
-    ) -> None:
+    def script(self, reply: str = DEFAULT_REPLY, *, match: str = "", status: int = 200, delay: float = 0.0, finish_reason: str = "stop") -> None:
         """Add a rule; later rules win over earlier ones."""
         self.rules.insert(0, Rule(match, reply, status, delay, finish_reason))
 
@@ -114,9 +112,7 @@ class FakeServer:
     """Runs the app on a free port of 127.0.0.1 in a daemon thread."""
 
     def __init__(self, fake: FakeOpenAI) -> None:
-        config = uvicorn.Config(
-            create_app(fake), host="127.0.0.1", port=0, log_config=None, lifespan="off", ws="none", access_log=False
-        )
+        config = uvicorn.Config(create_app(fake), host="127.0.0.1", port=0, log_config=None, lifespan="off", ws="none", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.fake = fake

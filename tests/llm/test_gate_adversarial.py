@@ -21,22 +21,14 @@ def grounds_for(case: dict, *, lengths: bool) -> Grounds:
         *case["links"],
         *([case["teaser"]] if case.get("consent") else ()),
     )
-    withheld = tuple(
-        w
-        for w in SET["withheld"]
-        if not (case.get("consent") and w == case.get("teaser", "").strip())
-    )
+    withheld = tuple(w for w in SET["withheld"] if not (case.get("consent") and w == case.get("teaser", "").strip()))
     own = case["answer"]
     return Grounds(
         sources,
         withheld=withheld,
         bot_name=SET["bot_name"],
         min_chars=min(40, len(own) // 4) if lengths else 0,
-        max_chars=len(own) * 3 // 2
-        + 40
-        + (len(case.get("teaser", "")) if case.get("consent") else 0)
-        if lengths
-        else None,
+        max_chars=len(own) * 3 // 2 + 40 + (len(case.get("teaser", "")) if case.get("consent") else 0) if lengths else None,
     )
 
 

@@ -55,9 +55,7 @@ class EmbeddingsApi:
             return _error(400, "'input' must be a non-empty list of non-empty strings.", "invalid_request_error", None)
         vectors = self._vectors.embed(texts) * SCALE
         encoded = body.get("encoding_format", "float")
-        data = [
-            {"object": "embedding", "index": i, "embedding": _encode(v, encoded)} for i, v in enumerate(vectors)
-        ]
+        data = [{"object": "embedding", "index": i, "embedding": _encode(v, encoded)} for i, v in enumerate(vectors)]
         usage = {"prompt_tokens": sum(len(t.split()) for t in texts), "total_tokens": sum(len(t.split()) for t in texts)}
         return JSONResponse({"object": "list", "data": data, "model": body["model"], "usage": usage})
 

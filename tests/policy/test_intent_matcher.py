@@ -133,12 +133,32 @@ def test_genuine_questions_are_rarely_taken_for_small_talk_a_person_or_a_bot_que
 
 @pytest.mark.parametrize(
     ("text", "kind"),
-    [("/start", "greeting"), ("/start ref_4711", "greeting"), ("/start@LinaBot", "greeting"), ("/help", "greeting"),
-     ("?", "empty"), ("??!", "empty"), ("🤷", "empty"), ("...", "empty"), ("", "empty"), ("👋", "greeting"),
-     ("👍", "ack"), ("🛑", "withdrawal"), ("STOP", "withdrawal"), ("Stop!!! Stop!!!", "withdrawal"),
-     ("ＳＴＯＰ", "withdrawal"), ("S\u00adTOP", "withdrawal"), ("ST\u200bOP", "withdrawal"), ("Stopp alles", "withdrawal"),
-     ("ABMELDEN bitte", "withdrawal"), ("unsubscribe", "withdrawal"), ("opt-out", "withdrawal"),
-     ("Hallo Lina, STOP!", "withdrawal"), ("Hallo Lina 👋", "greeting"), ("Guten Morgen!!!", "greeting")],
+    [
+        ("/start", "greeting"),
+        ("/start ref_4711", "greeting"),
+        ("/start@LinaBot", "greeting"),
+        ("/help", "greeting"),
+        ("?", "empty"),
+        ("??!", "empty"),
+        ("🤷", "empty"),
+        ("...", "empty"),
+        ("", "empty"),
+        ("👋", "greeting"),
+        ("👍", "ack"),
+        ("🛑", "withdrawal"),
+        ("STOP", "withdrawal"),
+        ("Stop!!! Stop!!!", "withdrawal"),
+        ("ＳＴＯＰ", "withdrawal"),
+        ("S\u00adTOP", "withdrawal"),
+        ("ST\u200bOP", "withdrawal"),
+        ("Stopp alles", "withdrawal"),
+        ("ABMELDEN bitte", "withdrawal"),
+        ("unsubscribe", "withdrawal"),
+        ("opt-out", "withdrawal"),
+        ("Hallo Lina, STOP!", "withdrawal"),
+        ("Hallo Lina 👋", "greeting"),
+        ("Guten Morgen!!!", "greeting"),
+    ],
 )
 def test_exact_rules_decide_without_the_embedder(embedder, text, kind):
     counting = CountingEmbedder(embedder)

@@ -19,8 +19,17 @@ SIE = Client(name="Stadtwerke Test", bot_name="Tessa", phone="0800 123 4567", em
 DU = Client(name="Stadtwerke Test", bot_name="Tessa", tone="du")
 FORMAL = re.compile(r"\b(Sie|Ihnen|Ihr|Ihre[nmrs]?)\b")
 INFORMAL = re.compile(r"\b(du|dich|dir|dein\w*|Du|Dich|Dir|Dein\w*)\b")
-SAMPLE_VALUES = {"promise": "P.", "minutes": "30", "until": "18:00 Uhr", "when": "morgen ab 08:00 Uhr", "reach": "0800 1",
-                 "titles": "„Solar-Angebote“", "channel": "WhatsApp", "url": "https://x.example", "title": "Solar"}
+SAMPLE_VALUES = {
+    "promise": "P.",
+    "minutes": "30",
+    "until": "18:00 Uhr",
+    "when": "morgen ab 08:00 Uhr",
+    "reach": "0800 1",
+    "titles": "„Solar-Angebote“",
+    "channel": "WhatsApp",
+    "url": "https://x.example",
+    "title": "Solar",
+}
 
 
 def values_of(key: str) -> dict[str, str]:

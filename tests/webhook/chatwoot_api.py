@@ -42,10 +42,12 @@ class ChatwootApi:
         self.calls: list[Call] = []
         self.url = ""
         base = "/api/v1/accounts/{account:int}/conversations/{conversation:int}"
-        self.app = Starlette(routes=[
-            Route(f"{base}/messages", self._message, methods=["POST"]),
-            Route(f"{base}/toggle_status", self._toggle, methods=["POST"]),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route(f"{base}/messages", self._message, methods=["POST"]),
+                Route(f"{base}/toggle_status", self._toggle, methods=["POST"]),
+            ]
+        )
 
     def clear(self) -> None:
         with self._lock:
@@ -88,13 +90,22 @@ class ChatwootApi:
         call = self._record(request, body)
         with self._lock:
             number = len(self.calls)
-        return JSONResponse({
-            "id": 5000 + number, "content": body["content"], "inbox_id": 7, "conversation_id": call.conversation,
-            "message_type": 1, "content_type": content_type, "status": "sent",
-            "content_attributes": body.get("content_attributes", {}), "created_at": int(time.time()),
-            "private": bool(body.get("private", False)), "source_id": None,
-            "sender": {"id": 2, "name": "Lindenau FAQ-Bot", "type": "agent_bot"},
-        })
+        return JSONResponse(
+            {
+                "id": 5000 + number,
+                "content": body["content"],
+                "inbox_id": 7,
+                "conversation_id": call.conversation,
+                "message_type": 1,
+                "content_type": content_type,
+                "status": "sent",
+                "content_attributes": body.get("content_attributes", {}),
+                "created_at": int(time.time()),
+                "private": bool(body.get("private", False)),
+                "source_id": None,
+                "sender": {"id": 2, "name": "Lindenau FAQ-Bot", "type": "agent_bot"},
+            }
+        )
 
     async def _toggle(self, request: Request) -> JSONResponse:
         body, refused = await self._checked(request)

@@ -139,6 +139,7 @@ def is_message(record: Recorded) -> bool:
 
 # Bodies as the platforms send them ------------------------------------------------------
 
+
 def messenger_body(user: str, mid: str, text: str = "", *, quick_reply: str | None = None, **event: Any) -> bytes:
     item: dict[str, Any] = {"sender": {"id": user}, "recipient": {"id": "PAGE1"}, "timestamp": 1780000000000}
     if text or quick_reply is not None:

@@ -130,7 +130,7 @@ def test_a_person_takes_writes_once_and_hands_back(agent_server, recorder, platf
 
     user.says(QUESTION)
     wait_idle(server)
-    after = texts_to(recorder, user)[before + 1:]
+    after = texts_to(recorder, user)[before + 1 :]
     assert after, "the bot answers again after the release"
     expected = shown_text(render(platform, Draft(disclosure.disclosure_text(server.bot.knowledge.client, "de")), rules)[0].payload)
     assert expected in after, after
@@ -203,8 +203,13 @@ def test_without_the_token_setting_there_are_no_agent_routes(server):
 
 def test_the_agent_routes_are_in_the_openapi_schema(agent_server):
     schema = httpx.get(f"{agent_server.url}/openapi.json").json()
-    assert {"/agent/handovers", "/agent/handovers/{handover_id}", "/agent/handovers/{handover_id}/take",
-            "/agent/handovers/{handover_id}/messages", "/agent/handovers/{handover_id}/release"} <= set(schema["paths"])
+    assert {
+        "/agent/handovers",
+        "/agent/handovers/{handover_id}",
+        "/agent/handovers/{handover_id}/take",
+        "/agent/handovers/{handover_id}/messages",
+        "/agent/handovers/{handover_id}/release",
+    } <= set(schema["paths"])
     assert {"QueueItem", "HandoverDetail", "PersonMessage", "MessageQueued"} <= set(schema["components"]["schemas"])
     assert any(s.get("scheme") == "bearer" for s in schema["components"]["securitySchemes"].values())
 
@@ -223,8 +228,7 @@ def test_unknown_ids_wrong_states_and_bad_bodies_are_refused(agent_server):
     assert agent(server, "POST", f"/handovers/{handover}/take").status_code == 200  # no body: nobody named
     for bad in ({}, {"text": ""}, {"text": "  \n "}, {"text": 5}, {"text": "x" * 5000}, {"message": "Hallo"}):
         assert agent(server, "POST", f"/handovers/{handover}/messages", json=bad).status_code == 422, bad
-    assert agent(server, "POST", f"/handovers/{handover}/messages", content=b"not json",
-                 headers={"Content-Type": "application/json"}).status_code == 422
+    assert agent(server, "POST", f"/handovers/{handover}/messages", content=b"not json", headers={"Content-Type": "application/json"}).status_code == 422
     assert agent(server, "POST", "/handovers/abc/take").status_code == 422
     assert agent(server, "POST", f"/handovers/{handover}/release").status_code == 200
     assert agent(server, "POST", f"/handovers/{handover}/take").status_code == 409  # released: the bot has it

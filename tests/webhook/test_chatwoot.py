@@ -35,8 +35,7 @@ def fixture(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def message(mid: int, text: str, *, conversation: int, contact: int = 4711, status: str = "pending",
-            channel: str = "Channel::WebWidget") -> dict[str, Any]:
+def message(mid: int, text: str, *, conversation: int, contact: int = 4711, status: str = "pending", channel: str = "Channel::WebWidget") -> dict[str, Any]:
     """The web-widget `message_created` fixture with another id, text, conversation, contact or status."""
     data = copy.deepcopy(fixture("message_created_web_widget"))
     data.update(id=mid, content=text)
@@ -101,6 +100,7 @@ def chatwoot(chatwoot_api: ChatwootApi, serve) -> ServerThread:
 
 # parsing the documented shapes ---------------------------------------------------------------
 
+
 def test_an_incoming_web_widget_message_in_a_pending_conversation_is_a_question_for_the_bot():
     body = json.dumps(fixture("message_created_web_widget")).encode()
     [event] = parse("chatwoot", body)
@@ -145,18 +145,22 @@ def test_status_changes_hand_the_conversation_to_a_person_and_back():
     assert [e.kind for e in parse("chatwoot", json.dumps(snoozed).encode())] == ["other"]
 
 
-@pytest.mark.parametrize("data, reason", [
-    ({"id": 1}, "'event'|event"),
-    ({"event": "message_created", "id": 1, "message_type": "incoming", "sender": {"id": 1, "type": "contact"}, "content": "hi"}, "conversation"),
-    ({"event": "conversation_status_changed", "id": 4, "status": "open"}, "meta.sender.id"),
-    ([1, 2], "body must be an object"),
-])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        ({"id": 1}, "'event'|event"),
+        ({"event": "message_created", "id": 1, "message_type": "incoming", "sender": {"id": 1, "type": "contact"}, "content": "hi"}, "conversation"),
+        ({"event": "conversation_status_changed", "id": 4, "status": "open"}, "meta.sender.id"),
+        ([1, 2], "body must be an object"),
+    ],
+)
 def test_malformed_chatwoot_bodies_raise_payload_error(data, reason):
     with pytest.raises(PayloadError, match=reason):
         parse("chatwoot", json.dumps(data).encode())
 
 
 # signature ----------------------------------------------------------------------------------
+
 
 def test_the_signature_covers_timestamp_and_body_and_expires_after_five_minutes():
     body, now = b'{"event": "message_created"}', 1_800_000_000
@@ -173,6 +177,7 @@ def test_the_signature_covers_timestamp_and_body_and_expires_after_five_minutes(
 
 
 # through the app ------------------------------------------------------------------------------
+
 
 def test_unsigned_wrongly_signed_and_stale_events_are_refused(chatwoot, chatwoot_api):
     data = message(2001, QUESTION, conversation=101)
@@ -254,8 +259,8 @@ def test_quick_replies_are_input_select_in_the_web_widget_and_numbered_text_else
     chatwoot = get_platform("chatwoot")
     settings = webhook_settings("http://127.0.0.1:9", chatwoot_url="http://127.0.0.1:9", chatwoot_token=TOKEN, chatwoot_webhook_secret=SECRET)
     draft = Draft("Meinten Sie eines davon?", quick_replies=("Zählerstand melden", "Abschlag ändern"))
-    web_event, = parse("chatwoot", json.dumps(message(1, QUESTION, conversation=7)).encode())
-    sms_event, = parse("chatwoot", json.dumps(message(2, QUESTION, conversation=8, channel="Channel::Sms")).encode())
+    (web_event,) = parse("chatwoot", json.dumps(message(1, QUESTION, conversation=7)).encode())
+    (sms_event,) = parse("chatwoot", json.dumps(message(2, QUESTION, conversation=8, channel="Channel::Sms")).encode())
     for event, profile in ((web_event, "web"), (sms_event, "whatsapp")):
         reply = Reply(event.conversation_id, Decision.CLARIFY, "clarify", 0.5, (), tuple(render(profile, draft)))
         [call] = chatwoot.calls(event, reply, settings)
@@ -263,7 +268,9 @@ def test_quick_replies_are_input_select_in_the_web_widget_and_numbered_text_else
         if profile == "web":
             assert call.body["content_type"] == "input_select"
             assert call.body["content_attributes"]["items"] == [
-                {"title": "Zählerstand melden", "value": "Zählerstand melden"}, {"title": "Abschlag ändern", "value": "Abschlag ändern"}]
+                {"title": "Zählerstand melden", "value": "Zählerstand melden"},
+                {"title": "Abschlag ändern", "value": "Abschlag ändern"},
+            ]
         else:
             assert "content_type" not in call.body and call.body["content"].endswith("1. Zählerstand melden\n2. Abschlag ändern")
     handover = Handover("chatwoot:7", "low_confidence", {"confidence": 0.31, "threshold": 0.55, "top_hits": [{"entry": "zaehler-1", "score": 0.31}]}, ())

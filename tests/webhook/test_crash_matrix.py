@@ -160,8 +160,13 @@ def records(engine: Any) -> dict[str, list]:
     """What the database says happened, without ids and times."""
     with engine.connect() as conn:
         return {
-            "turns": [tuple(r) for r in conn.execute(select(turns.c.role, turns.c.text, turns.c.message_id, turns.c.decision, turns.c.reason).order_by(turns.c.id))],
-            "consent": [tuple(r) for r in conn.execute(select(consent_events.c.topic, consent_events.c.state, consent_events.c.message_id).order_by(consent_events.c.id))],
+            "turns": [
+                tuple(r) for r in conn.execute(select(turns.c.role, turns.c.text, turns.c.message_id, turns.c.decision, turns.c.reason).order_by(turns.c.id))
+            ],
+            "consent": [
+                tuple(r)
+                for r in conn.execute(select(consent_events.c.topic, consent_events.c.state, consent_events.c.message_id).order_by(consent_events.c.id))
+            ],
             "handovers": [tuple(r) for r in conn.execute(select(handovers.c.reason, handovers.c.status).order_by(handovers.c.id))],
             "inbox": sorted(conn.execute(select(webhook_inbox.c.status)).scalars()),
             "outbox": sorted(conn.execute(select(webhook_outbox.c.status)).scalars()),
@@ -219,7 +224,9 @@ def crash_matrix(settings, embedder, clock, recorder, tmp_path):
 
     def both(name: str, point: str) -> tuple[Outcome, Outcome]:
         start = clock.now
-        crash_free = play({**SCENARIOS, **INSIDE}[name], replace(settings, database_url=f"sqlite:///{tmp_path / 'crash-free.db'}"), embedder, clock, recorder, None)
+        crash_free = play(
+            {**SCENARIOS, **INSIDE}[name], replace(settings, database_url=f"sqlite:///{tmp_path / 'crash-free.db'}"), embedder, clock, recorder, None
+        )
         clock.now = start
         return crash_free, play({**SCENARIOS, **INSIDE}[name], settings, embedder, clock, recorder, point)
 

@@ -47,11 +47,7 @@ def scrape(server) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     response = httpx.get(f"{server.url}/metrics", timeout=10)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=")
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(response.text)
-        for s in family.samples
-    }
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value for family in text_string_to_metric_families(response.text) for s in family.samples}
 
 
 def wait_for(server, name: str, labels: dict[str, str], value: float, timeout: float = 20.0) -> dict:
@@ -169,7 +165,10 @@ def test_botkit_serve_with_json_log_format_writes_json_lines(tmp_path, recorder,
     shutil.copytree(sample_index_dir, index)
     server = Process(
         [sys.executable, "-m", "botkit", "serve", str(SAMPLE), "--host", "127.0.0.1", "--port", str(port), "--index-dir", str(index)],
-        server_env(recorder.url, tmp_path / "bot.db", BOTKIT_LOG_FORMAT="json"), tmp_path, tmp_path / "serve.log", port,  # type: ignore[attr-defined]
+        server_env(recorder.url, tmp_path / "bot.db", BOTKIT_LOG_FORMAT="json"),
+        tmp_path,
+        tmp_path / "serve.log",
+        port,  # type: ignore[attr-defined]
     )
     try:
         server.wait_healthy()

@@ -49,11 +49,23 @@ QUESTIONS = ["Wie melde ich meinen Zählerstand?", "Wann kommt meine Jahresabrec
 def worker_env(api_url: str, database_url: str, index_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOTKIT_")}
     env.update(
-        BOTKIT_MESSENGER_APP_SECRET=MESSENGER_SECRET, BOTKIT_WHATSAPP_APP_SECRET=WHATSAPP_SECRET, BOTKIT_VERIFY_TOKEN=VERIFY_TOKEN,
-        BOTKIT_MESSENGER_PAGE_TOKEN=PAGE_TOKEN, BOTKIT_WHATSAPP_TOKEN=WHATSAPP_TOKEN, BOTKIT_TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN,
-        BOTKIT_TELEGRAM_SECRET_TOKEN=TELEGRAM_SECRET, BOTKIT_GRAPH_API_BASE=f"{api_url}/v21.0", BOTKIT_TELEGRAM_API_BASE=api_url,
-        BOTKIT_DATABASE_URL=database_url, BOTKIT_INDEX_DIR=str(index_dir), BOTKIT_LEASE_SECONDS="2", BOTKIT_POLL_SECONDS="0.2",
-        BOTKIT_RETRY_INITIAL_WAIT="0.01", BOTKIT_RETRY_MAX_WAIT="0.05", BOTKIT_RETRY_LATER_SECONDS="0.5", BOTKIT_SEND_TIMEOUT="1",
+        BOTKIT_MESSENGER_APP_SECRET=MESSENGER_SECRET,
+        BOTKIT_WHATSAPP_APP_SECRET=WHATSAPP_SECRET,
+        BOTKIT_VERIFY_TOKEN=VERIFY_TOKEN,
+        BOTKIT_MESSENGER_PAGE_TOKEN=PAGE_TOKEN,
+        BOTKIT_WHATSAPP_TOKEN=WHATSAPP_TOKEN,
+        BOTKIT_TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN,
+        BOTKIT_TELEGRAM_SECRET_TOKEN=TELEGRAM_SECRET,
+        BOTKIT_GRAPH_API_BASE=f"{api_url}/v21.0",
+        BOTKIT_TELEGRAM_API_BASE=api_url,
+        BOTKIT_DATABASE_URL=database_url,
+        BOTKIT_INDEX_DIR=str(index_dir),
+        BOTKIT_LEASE_SECONDS="2",
+        BOTKIT_POLL_SECONDS="0.2",
+        BOTKIT_RETRY_INITIAL_WAIT="0.01",
+        BOTKIT_RETRY_MAX_WAIT="0.05",
+        BOTKIT_RETRY_LATER_SECONDS="0.5",
+        BOTKIT_SEND_TIMEOUT="1",
     )
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))  # this checkout's botkit
     env.update(extra)
@@ -66,8 +78,7 @@ class WorkerProcess:
     def __init__(self, env: dict[str, str], cwd: Path, log: Path) -> None:
         self.log = log
         with open(log, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "botkit", "worker", str(SAMPLE)], env=env, cwd=cwd,
-                                         stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen([sys.executable, "-m", "botkit", "worker", str(SAMPLE)], env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
 
     def text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
@@ -219,8 +230,13 @@ def test_serve_with_workers_spawns_them_and_stops_them_on_exit(tmp_path, setting
     env = worker_env(recorder.url, database, settings.index_dir)  # type: ignore[attr-defined]
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
-        serve = subprocess.Popen([sys.executable, "-m", "botkit", "serve", str(SAMPLE), "--port", str(port), "--workers", "2"],
-                                 env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "botkit", "serve", str(SAMPLE), "--port", str(port), "--workers", "2"],
+            env=env,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_for(lambda: serve.poll() is not None or len(children(serve.pid)) == 2, 60, "two worker processes")
         pids = children(serve.pid)

@@ -52,22 +52,29 @@ def test_export_installs_by_its_dockerfile_steps_in_a_fresh_venv_runs_the_demo_a
     clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith("BOTKIT_")}
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=clean, timeout=300)
     # the Dockerfile's pip steps as written (wheels from the lock, then an install with --no-index), `pip` being the new venv's
-    steps = [re.sub(r"--mount=\S+ ", "", args) for _, op, args in instructions(Path(folder) / "Dockerfile") if op == "RUN" and args.split()[-1].startswith("requirements.")]
+    steps = [
+        re.sub(r"--mount=\S+ ", "", args)
+        for _, op, args in instructions(Path(folder) / "Dockerfile")
+        if op == "RUN" and args.split()[-1].startswith("requirements.")
+    ]
     assert len(steps) == 2 and "--no-index" in steps[1]
     for step in steps:
-        ran = subprocess.run(["bash", "-c", step], cwd=folder, env={**clean, "PATH": f"{venv / 'bin'}:{clean['PATH']}"},
-                             capture_output=True, text=True, timeout=1200)
+        ran = subprocess.run(
+            ["bash", "-c", step], cwd=folder, env={**clean, "PATH": f"{venv / 'bin'}:{clean['PATH']}"}, capture_output=True, text=True, timeout=1200
+        )
         assert ran.returncode == 0, step + "\n" + ran.stdout[-3000:] + ran.stderr[-3000:]
-    shown = subprocess.run([str(venv / "bin" / "python"), "-c", "import botkit, sys; print(botkit.__file__)"],
-                           cwd=tmp_path, env=clean, capture_output=True, text=True, check=True)
+    shown = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import botkit, sys; print(botkit.__file__)"], cwd=tmp_path, env=clean, capture_output=True, text=True, check=True
+    )
     assert str(venv) in shown.stdout  # botkit came from the export's wheel, not from this checkout
     demo = subprocess.run([str(venv / "bin" / "botkit"), "demo"], cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=600)
     assert demo.returncode == 0 and "handover queue" in demo.stdout, demo.stdout[-2000:] + demo.stderr[-2000:]
 
     port = free_port()
     env = {**clean, **{k: v for k, v in server_env(recorder.url, tmp_path / "fresh.db").items() if k.startswith("BOTKIT_")}}
-    server = Process([str(venv / "bin" / "uvicorn"), "app:create", "--factory", "--host", "127.0.0.1", "--port", str(port)],
-                     env, Path(folder), tmp_path / "fresh.log", port)
+    server = Process(
+        [str(venv / "bin" / "uvicorn"), "app:create", "--factory", "--host", "127.0.0.1", "--port", str(port)], env, Path(folder), tmp_path / "fresh.log", port
+    )
     try:
         server.wait_healthy(timeout=180)
         body = whatsapp_body("4915177777777", "wamid.fresh1", "Wie melde ich meinen Zählerstand?")

@@ -31,9 +31,7 @@ def _connections(base: str, database: str, allow: bool) -> None:
     admin.dispose()
 
 
-def test_while_the_database_is_away_the_webhook_answers_503_and_a_redelivery_is_answered_later(
-    postgres_server, settings, embedder, recorder
-):
+def test_while_the_database_is_away_the_webhook_answers_503_and_a_redelivery_is_answered_later(postgres_server, settings, embedder, recorder):
     url = new_postgres_database(postgres_server, "away")
     database = make_url(url).database
     bot = open_bot(SAMPLE, replace(settings, database_url=url), embedder=embedder)

@@ -84,8 +84,7 @@ def test_schema_driven_requests_never_get_a_server_error(fuzz_server, operations
 
 
 def _seeds() -> list[tuple[str, bytes]]:
-    seeds = [("messenger", messenger_body("u1", "m1", "Hallo")), ("whatsapp", whatsapp_body("491", "w1", "Hallo")),
-             ("telegram", telegram_body(1, 2, "Hallo"))]
+    seeds = [("messenger", messenger_body("u1", "m1", "Hallo")), ("whatsapp", whatsapp_body("491", "w1", "Hallo")), ("telegram", telegram_body(1, 2, "Hallo"))]
     if payloads_present():
         seeds += [(p, body) for p in ("messenger", "whatsapp", "telegram") for _, body in fixture_bodies(p)]
     return seeds

@@ -36,8 +36,7 @@ from tests.webhook.support import (
 )
 
 HUGE = "__huge_integer__"
-SEEDS = [("messenger", messenger_body("u1", "m1", "Hallo")), ("whatsapp", whatsapp_body("491", "w1", "Hallo")),
-         ("telegram", telegram_body(1, 2, "Hallo"))]
+SEEDS = [("messenger", messenger_body("u1", "m1", "Hallo")), ("whatsapp", whatsapp_body("491", "w1", "Hallo")), ("telegram", telegram_body(1, 2, "Hallo"))]
 SECRETS = {"messenger": MESSENGER_SECRET, "whatsapp": WHATSAPP_SECRET}
 STATUSES: dict[str, Counter[int]] = {}
 _IDS = itertools.count()
@@ -131,13 +130,17 @@ def test_the_mutations_were_sent_and_the_server_still_answers_a_real_message(hos
 def test_a_lone_surrogate_or_nul_does_not_fail_the_other_messages_of_its_batch(hostile_server, recorder):
     users = [f"4917{hostile_server.database[:2]}{i:05d}" for i in range(21)]  # type: ignore[attr-defined]
     messages = [
-        {"from": u, "id": f"wamid.batch.{hostile_server.database}.{i}", "timestamp": "1780000000", "type": "text",  # type: ignore[attr-defined]
-         "text": {"body": "Wie melde ich meinen Zählerstand?"}}
+        {
+            "from": u,
+            "id": f"wamid.batch.{hostile_server.database}.{i}",
+            "timestamp": "1780000000",
+            "type": "text",  # type: ignore[attr-defined]
+            "text": {"body": "Wie melde ich meinen Zählerstand?"},
+        }
         for i, u in enumerate(users)
     ]
     messages[0]["text"]["body"] = "Hallo \ud800 und \x00 Zählerstand"
-    value = {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "1555", "phone_number_id": "PNID1"},
-             "messages": messages}
+    value = {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "1555", "phone_number_id": "PNID1"}, "messages": messages}
     body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "W", "changes": [{"value": value, "field": "messages"}]}]})
     assert "\\ud800" in body and "\\u0000" in body
     response = post(hostile_server, "whatsapp", body.encode())

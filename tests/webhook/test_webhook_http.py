@@ -66,6 +66,7 @@ def messages_to(recorder, user: str):
 
 # handshake, health, schema -----------------------------------------------------------
 
+
 @pytest.mark.parametrize("platform", ["messenger", "whatsapp"])
 def test_handshake_echoes_the_challenge_only_with_the_verify_token(server, platform):
     url = f"{server.url}/webhook/{platform}"
@@ -73,9 +74,12 @@ def test_handshake_echoes_the_challenge_only_with_the_verify_token(server, platf
     assert (ok.status_code, ok.text) == (200, "1158201444")
     wrong = httpx.get(url, params={"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"})
     assert wrong.status_code == 403
-    for params in ({}, {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"},
-                   {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN},
-                   {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "<script>"*40}):
+    for params in (
+        {},
+        {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"},
+        {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN},
+        {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "<script>" * 40},
+    ):
         assert httpx.get(url, params=params).status_code == 400
 
 
@@ -96,6 +100,7 @@ def test_only_configured_platforms_are_served(serve):
 
 
 # bad input ------------------------------------------------------------------------------
+
 
 def test_unsigned_wrongly_signed_truncated_and_malformed_bodies_are_refused(server, recorder):
     body = whatsapp_body("4915100000001", "wamid.bad1", QUESTION)
@@ -130,6 +135,7 @@ def test_bodies_over_the_limit_get_413(serve):
 
     def chunks():
         yield body  # no Content-Length: the limit holds while streaming
+
     response = httpx.post(f"{server.url}/webhook/whatsapp", content=chunks(), headers=signed(body, WHATSAPP_SECRET))
     assert response.status_code == 413
 
@@ -154,6 +160,7 @@ def test_statuses_media_and_unknown_events_are_acknowledged_and_ignored(server, 
 
 
 # the shared payloads ----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("platform", ["messenger", "whatsapp", "telegram"])
 def test_every_shared_payload_is_acknowledged_and_answerable_ones_are_answered_once(serve, recorder, platform):
@@ -191,6 +198,7 @@ def test_signed_shared_bodies_are_accepted_with_their_own_secrets(serve, recorde
 
 
 # idempotency and delivery ---------------------------------------------------------------
+
 
 def test_three_concurrent_deliveries_of_one_message_give_one_reply(server, recorder):
     body = messenger_body("PSID-dup-1", "m_dup_1", QUESTION)
@@ -282,6 +290,7 @@ def test_a_conversations_messages_are_answered_in_order(server, recorder):
 
 # choices and handover -------------------------------------------------------------------
 
+
 def test_a_tapped_option_of_a_clarification_is_answered_with_that_entry(server, recorder):
     """The bot asked "which one?" with two entries as buttons; the user taps the second one."""
     user, store = "4915100000005", server.bot.store
@@ -299,9 +308,16 @@ def test_a_tapped_option_of_a_clarification_is_answered_with_that_entry(server, 
 
 
 def test_telegram_callback_queries_are_acknowledged_and_answered(server, recorder):
-    update = {"update_id": 9300, "callback_query": {"id": "cq-9300", "from": {"id": 9191, "is_bot": False, "first_name": "T"},
-                                                    "chat_instance": "1", "data": QUESTION,
-                                                    "message": {"message_id": 1, "date": 1, "chat": {"id": 9191, "type": "private"}}}}
+    update = {
+        "update_id": 9300,
+        "callback_query": {
+            "id": "cq-9300",
+            "from": {"id": 9191, "is_bot": False, "first_name": "T"},
+            "chat_instance": "1",
+            "data": QUESTION,
+            "message": {"message_id": 1, "date": 1, "chat": {"id": 9191, "type": "private"}},
+        },
+    }
     assert post(server, "telegram", json.dumps(update).encode()).json()["accepted"] == 1
     wait_until_idle(server)
     paths = [r.path.rsplit("/", 1)[1] for r in recorder.delivered(lambda r: recipient(r) in {"9191", "cq-9300"})]
@@ -320,8 +336,18 @@ def test_bot_is_silent_while_a_person_owns_the_messenger_thread(server, recorder
     first = len(messages_to(recorder, user))
     post(server, "messenger", handover_event(user, "take_thread_control", 2, previous_owner_app_id=1, metadata="agent"))
     post(server, "messenger", messenger_body(user, "m_h2", "Wie kann ich kündigen?"))
-    standby = json.dumps({"object": "page", "entry": [{"id": "PAGE1", "time": 3, "standby": [
-        {"sender": {"id": user}, "recipient": {"id": "PAGE1"}, "timestamp": 3, "message": {"mid": "m_h3", "text": "Danke!"}}]}]}).encode()
+    standby = json.dumps(
+        {
+            "object": "page",
+            "entry": [
+                {
+                    "id": "PAGE1",
+                    "time": 3,
+                    "standby": [{"sender": {"id": user}, "recipient": {"id": "PAGE1"}, "timestamp": 3, "message": {"mid": "m_h3", "text": "Danke!"}}],
+                }
+            ],
+        }
+    ).encode()
     assert post(server, "messenger", standby).json()["accepted"] == 1
     wait_until_idle(server)
     assert len(messages_to(recorder, user)) == first
@@ -342,8 +368,18 @@ def test_a_bot_handover_passes_the_messenger_thread_to_the_page_inbox(server, re
     assert [h.conversation_id for h in server.bot.store.queue()] == [f"messenger:{user}"]
     before = len(messages_to(recorder, user))
     # The Page Inbox owns the thread now: Meta delivers the user's messages on the standby channel.
-    standby = json.dumps({"object": "page", "entry": [{"id": "PAGE1", "time": 3, "standby": [
-        {"sender": {"id": user}, "recipient": {"id": "PAGE1"}, "timestamp": 3, "message": {"mid": "m_a2", "text": QUESTION}}]}]}).encode()
+    standby = json.dumps(
+        {
+            "object": "page",
+            "entry": [
+                {
+                    "id": "PAGE1",
+                    "time": 3,
+                    "standby": [{"sender": {"id": user}, "recipient": {"id": "PAGE1"}, "timestamp": 3, "message": {"mid": "m_a2", "text": QUESTION}}],
+                }
+            ],
+        }
+    ).encode()
     post(server, "messenger", standby)
     wait_until_idle(server)
     assert len(messages_to(recorder, user)) == before
@@ -380,6 +416,7 @@ def test_whatsapp_handover_waits_in_the_queue_and_the_bot_keeps_answering(server
 
 # logs -------------------------------------------------------------------------------------
 
+
 def test_logs_mask_user_ids_and_never_contain_secrets(server, recorder, caplog):
     phone = "4915112345678"
     recorder.answer_next(500, 400)
@@ -391,8 +428,18 @@ def test_logs_mask_user_ids_and_never_contain_secrets(server, recorder, caplog):
         wait_until_idle(server)
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "…678" in text and "…789" in text  # the masked ids are there ...
-    for secret in (phone, "123456789", MESSENGER_SECRET, WHATSAPP_SECRET, VERIFY_TOKEN, PAGE_TOKEN, WHATSAPP_TOKEN,
-                   TELEGRAM_TOKEN, TELEGRAM_SECRET, "test-telegram-bot-token"):
+    for secret in (
+        phone,
+        "123456789",
+        MESSENGER_SECRET,
+        WHATSAPP_SECRET,
+        VERIFY_TOKEN,
+        PAGE_TOKEN,
+        WHATSAPP_TOKEN,
+        TELEGRAM_TOKEN,
+        TELEGRAM_SECRET,
+        "test-telegram-bot-token",
+    ):
         assert secret not in text  # ... the full ones and every secret are not
 
 
@@ -406,6 +453,7 @@ def test_the_scrubber_hides_tokens_in_third_party_log_lines(server, caplog):
 
 # STOP is always heard (standby, edits) -----------------------------------------------------------
 
+
 def granted(server, user: str, channel: str) -> bool:
     return server.bot.ledger.is_granted(user, channel, "newsletter")
 
@@ -418,8 +466,18 @@ def test_stop_in_messenger_standby_withdraws_consent_without_a_send(server, reco
     post(server, "messenger", messenger_body(user, "m_s1", "Ich möchte mit einem Mitarbeiter sprechen"))
     wait_until_idle(server)
     sent = len(recorder.delivered(lambda r: recipient(r) == user))
-    standby = json.dumps({"object": "page", "entry": [{"id": "PAGE1", "time": 3, "standby": [
-        {"sender": {"id": user}, "recipient": {"id": "PAGE1"}, "timestamp": 3, "message": {"mid": "m_s2", "text": "STOP"}}]}]}).encode()
+    standby = json.dumps(
+        {
+            "object": "page",
+            "entry": [
+                {
+                    "id": "PAGE1",
+                    "time": 3,
+                    "standby": [{"sender": {"id": user}, "recipient": {"id": "PAGE1"}, "timestamp": 3, "message": {"mid": "m_s2", "text": "STOP"}}],
+                }
+            ],
+        }
+    ).encode()
     assert post(server, "messenger", standby).json()["accepted"] == 1
     wait_until_idle(server)
     assert not granted(server, user, "messenger")

@@ -54,8 +54,15 @@ def test_scrubbing_a_verify_token_does_not_break_uvicorns_access_log(captured, r
     server = ServerThread.__new__(ServerThread)
     server.port = free_port()
     server.url = f"http://127.0.0.1:{server.port}"
-    config = uvicorn.Config(create_app(bot, webhook_settings(recorder.url)), host="127.0.0.1", port=server.port,  # type: ignore[attr-defined]
-                            log_config=None, lifespan="on", ws="none", access_log=True)
+    config = uvicorn.Config(
+        create_app(bot, webhook_settings(recorder.url)),
+        host="127.0.0.1",
+        port=server.port,  # type: ignore[attr-defined]
+        log_config=None,
+        lifespan="on",
+        ws="none",
+        access_log=True,
+    )
     server.server = uvicorn.Server(config)
     server.thread = threading.Thread(target=server.server.run, daemon=True)
     server.start()

@@ -17,8 +17,17 @@ T0 = 1_800_000_000.0
 
 
 def event(user: str, n: int) -> Inbound:
-    return Inbound(platform="whatsapp", kind="message", user_id=user, message_id=f"wamid.{user}.{n}", text=f"Frage {n}",
-                   payload="", reply_to=user, account="PNID1", details={})
+    return Inbound(
+        platform="whatsapp",
+        kind="message",
+        user_id=user,
+        message_id=f"wamid.{user}.{n}",
+        text=f"Frage {n}",
+        payload="",
+        reply_to=user,
+        account="PNID1",
+        details={},
+    )
 
 
 @pytest.fixture
@@ -181,8 +190,16 @@ def test_two_instances_send_a_reply_slower_than_its_lease_once(database_url, tmp
     users = [f"4915200000{i:03d}" for i in range(6)]
     try:
         with ThreadPoolExecutor(6) as pool:
-            list(pool.map(lambda i: httpx.post(f"{servers[i % 2].url}/webhook/whatsapp", content=(b := whatsapp_body(users[i], f"wamid.slow{i}", "Wie melde ich meinen Zählerstand?")),
-                                               headers=signed(b, WHATSAPP_SECRET)), range(6)))
+            list(
+                pool.map(
+                    lambda i: httpx.post(
+                        f"{servers[i % 2].url}/webhook/whatsapp",
+                        content=(b := whatsapp_body(users[i], f"wamid.slow{i}", "Wie melde ich meinen Zählerstand?")),
+                        headers=signed(b, WHATSAPP_SECRET),
+                    ),
+                    range(6),
+                )
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and httpx.get(f"{servers[0].url}/healthz").json()["pending"] != {"inbox": 0, "outbox": 0}:
             time.sleep(0.1)

@@ -95,9 +95,19 @@ def test_quick_reply_text_is_the_full_title_carried_in_the_payload():
 def test_whatsapp_button_reply_and_telegram_callback_use_the_option_words():
     button = parse("whatsapp", whatsapp_body("4915100000001", "wamid.b1", button=("Abschlagshöhe ändern", "Abschlagshöhe…")))[0]
     assert (button.kind, button.text) == ("quick_reply", "Abschlagshöhe ändern")
-    update = {"update_id": 5, "callback_query": {"id": "cq1", "from": {"id": 7}, "data": "Kundenportal",
-                                                 "message": {"message_id": 3, "chat": {"id": -100}, "reply_markup": {
-                                                     "inline_keyboard": [[{"text": "Kundenportal", "callback_data": "Kundenportal"}]]}}}}
+    update = {
+        "update_id": 5,
+        "callback_query": {
+            "id": "cq1",
+            "from": {"id": 7},
+            "data": "Kundenportal",
+            "message": {
+                "message_id": 3,
+                "chat": {"id": -100},
+                "reply_markup": {"inline_keyboard": [[{"text": "Kundenportal", "callback_data": "Kundenportal"}]]},
+            },
+        },
+    }
     event = parse("telegram", json.dumps(update).encode())[0]
     assert (event.kind, event.text, event.reply_to, event.details["callback_query_id"]) == ("callback_query", "Kundenportal", "-100", "cq1")
 
@@ -122,7 +132,11 @@ def test_echoes_and_bot_senders_are_ignored():
         ("messenger", b'{"object": "page", "entry": [{"messaging": [{"sender": {"id": "1"}, "message": {"text": "x"}}]}]}', "mid"),
         ("messenger", b'{"object": "page", "entry": [{"messaging": [{"message": {"mid": "m", "text": "x"}}]}]}', "sender.id"),
         ("whatsapp", b'{"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {"messages": [{"id": "w"}]}}]}]}', "from"),
-        ("whatsapp", b'{"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {"messages": [{"from": "1", "id": "w", "type": "text", "text": {"body": 5}}]}}]}]}', "must be a string"),
+        (
+            "whatsapp",
+            b'{"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {"messages": [{"from": "1", "id": "w", "type": "text", "text": {"body": 5}}]}}]}]}',
+            "must be a string",
+        ),
         ("telegram", b'{"message": {}}', "update_id"),
         ("telegram", b'{"update_id": 1, "message": {"chat": {"id": 1}, "from": {"id": 1}, "text": ["x"]}}', "must be a string"),
         ("telegram", b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
@@ -135,12 +149,45 @@ def test_malformed_bodies_raise_payload_error_with_a_reason(platform, body, reas
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
     | st.sampled_from(["page", "whatsapp_business_account", "messages", "text", "interactive", "button_reply", "button"]),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(
-        ["object", "entry", "messaging", "changes", "value", "messages", "statuses", "message", "sender", "id", "mid",
-         "text", "from", "type", "update_id", "callback_query", "chat", "data", "field", "quick_reply", "interactive"]
-    ) | st.text(max_size=8), inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "object",
+                    "entry",
+                    "messaging",
+                    "changes",
+                    "value",
+                    "messages",
+                    "statuses",
+                    "message",
+                    "sender",
+                    "id",
+                    "mid",
+                    "text",
+                    "from",
+                    "type",
+                    "update_id",
+                    "callback_query",
+                    "chat",
+                    "data",
+                    "field",
+                    "quick_reply",
+                    "interactive",
+                ]
+            )
+            | st.text(max_size=8),
+            inner,
+            max_size=5,
+        )
+    ),
     max_leaves=25,
 )
 

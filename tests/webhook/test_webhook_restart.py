@@ -39,19 +39,37 @@ from tests.webhook.support import (
 )
 
 QUESTION = "Wie melde ich meinen Zählerstand?"
-REQUIRED = ["BOTKIT_MESSENGER_APP_SECRET", "BOTKIT_WHATSAPP_APP_SECRET", "BOTKIT_VERIFY_TOKEN", "BOTKIT_MESSENGER_PAGE_TOKEN",
-            "BOTKIT_WHATSAPP_TOKEN", "BOTKIT_TELEGRAM_BOT_TOKEN", "BOTKIT_TELEGRAM_SECRET_TOKEN", "BOTKIT_GRAPH_API_BASE",
-            "BOTKIT_TELEGRAM_API_BASE"]
+REQUIRED = [
+    "BOTKIT_MESSENGER_APP_SECRET",
+    "BOTKIT_WHATSAPP_APP_SECRET",
+    "BOTKIT_VERIFY_TOKEN",
+    "BOTKIT_MESSENGER_PAGE_TOKEN",
+    "BOTKIT_WHATSAPP_TOKEN",
+    "BOTKIT_TELEGRAM_BOT_TOKEN",
+    "BOTKIT_TELEGRAM_SECRET_TOKEN",
+    "BOTKIT_GRAPH_API_BASE",
+    "BOTKIT_TELEGRAM_API_BASE",
+]
 
 
 def server_env(api_url: str, database: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOTKIT_")}
     env.update(
-        BOTKIT_MESSENGER_APP_SECRET=MESSENGER_SECRET, BOTKIT_WHATSAPP_APP_SECRET=WHATSAPP_SECRET, BOTKIT_VERIFY_TOKEN=VERIFY_TOKEN,
-        BOTKIT_MESSENGER_PAGE_TOKEN=PAGE_TOKEN, BOTKIT_WHATSAPP_TOKEN=WHATSAPP_TOKEN, BOTKIT_TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN,
-        BOTKIT_TELEGRAM_SECRET_TOKEN=TELEGRAM_SECRET, BOTKIT_GRAPH_API_BASE=f"{api_url}/v21.0", BOTKIT_TELEGRAM_API_BASE=api_url,
-        BOTKIT_DATABASE_URL=f"sqlite:///{database}", BOTKIT_LEASE_SECONDS="1", BOTKIT_POLL_SECONDS="0.2",
-        BOTKIT_RETRY_INITIAL_WAIT="0.05", BOTKIT_RETRY_MAX_WAIT="0.2", BOTKIT_RETRY_LATER_SECONDS="0.3",
+        BOTKIT_MESSENGER_APP_SECRET=MESSENGER_SECRET,
+        BOTKIT_WHATSAPP_APP_SECRET=WHATSAPP_SECRET,
+        BOTKIT_VERIFY_TOKEN=VERIFY_TOKEN,
+        BOTKIT_MESSENGER_PAGE_TOKEN=PAGE_TOKEN,
+        BOTKIT_WHATSAPP_TOKEN=WHATSAPP_TOKEN,
+        BOTKIT_TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN,
+        BOTKIT_TELEGRAM_SECRET_TOKEN=TELEGRAM_SECRET,
+        BOTKIT_GRAPH_API_BASE=f"{api_url}/v21.0",
+        BOTKIT_TELEGRAM_API_BASE=api_url,
+        BOTKIT_DATABASE_URL=f"sqlite:///{database}",
+        BOTKIT_LEASE_SECONDS="1",
+        BOTKIT_POLL_SECONDS="0.2",
+        BOTKIT_RETRY_INITIAL_WAIT="0.05",
+        BOTKIT_RETRY_MAX_WAIT="0.2",
+        BOTKIT_RETRY_LATER_SECONDS="0.3",
     )
     env.update(extra)
     return env
@@ -137,7 +155,10 @@ def test_a_restart_between_acknowledgement_and_reply_sends_exactly_one_reply(tmp
     shutil.copytree(sample_index_dir, index)
     first = Process(
         [sys.executable, "-m", "botkit", "serve", str(SAMPLE), "--host", "127.0.0.1", "--port", str(port), "--index-dir", str(index)],
-        server_env(down, database), tmp_path, tmp_path / "serve.log", port,
+        server_env(down, database),
+        tmp_path,
+        tmp_path / "serve.log",
+        port,
     )
     assert first.wait_healthy()["platforms"] == ["messenger", "whatsapp", "telegram"]
     body = whatsapp_body("4915199999999", "wamid.restart1", QUESTION)
@@ -153,7 +174,10 @@ def test_a_restart_between_acknowledgement_and_reply_sends_exactly_one_reply(tmp
     port = free_port()
     second = Process(
         [sys.executable, "-m", "uvicorn", "app:create", "--factory", "--host", "127.0.0.1", "--port", str(port)],
-        server_env(recorder.url, database), exported, tmp_path / "export.log", port,  # type: ignore[attr-defined]
+        server_env(recorder.url, database),
+        exported,
+        tmp_path / "export.log",
+        port,  # type: ignore[attr-defined]
     )
     try:
         second.wait_healthy()
@@ -202,8 +226,9 @@ def test_an_event_a_crashed_worker_held_is_taken_over_after_its_lease(bot, clock
 
 def test_serve_refuses_to_start_without_any_platform_secrets(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOTKIT_")}
-    result = subprocess.run([sys.executable, "-m", "botkit", "serve", str(SAMPLE), "--port", str(free_port())],
-                            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "botkit", "serve", str(SAMPLE), "--port", str(free_port())], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 1 and "no platform is configured" in result.stderr
 
 

@@ -185,12 +185,11 @@ def test_client_exports_above_the_size_cap_are_refused(tmp_path):
 
 
 def test_keyword_cells_split_on_commas_semicolons_bars_and_line_breaks():
-    assert split_list("Kündigung, Vertrag kündigen; Abo beenden | austreten\nPause") == [
-        "Kündigung", "Vertrag kündigen", "Abo beenden", "austreten", "Pause"
-    ]
+    assert split_list("Kündigung, Vertrag kündigen; Abo beenden | austreten\nPause") == ["Kündigung", "Vertrag kündigen", "Abo beenden", "austreten", "Pause"]
     # a phrasing with a comma stays whole: keywords are short and end without sentence punctuation
     assert split_list("Zählerstand übermitteln|Ablesekarte verloren, wie melde ich den Stand?") == [
-        "Zählerstand übermitteln", "Ablesekarte verloren, wie melde ich den Stand?"
+        "Zählerstand übermitteln",
+        "Ablesekarte verloren, wie melde ich den Stand?",
     ]
     assert split_list("  ") == []
 
@@ -198,11 +197,18 @@ def test_keyword_cells_split_on_commas_semicolons_bars_and_line_breaks():
 def test_client_ids_become_slugs_and_keyword_columns_become_paraphrases():
     mapping = guess_mapping(["FAQ-ID", "Frage", "Schlagwörter", "Antworttext", "Rubrik", "Art", "Mehr erfahren", "Werbetext"])
     assert mapping == {
-        "FAQ-ID": "id", "Frage": "question", "Schlagwörter": "paraphrases", "Antworttext": "answer",
-        "Rubrik": "topic", "Art": "scope", "Mehr erfahren": "links", "Werbetext": "teaser",
+        "FAQ-ID": "id",
+        "Frage": "question",
+        "Schlagwörter": "paraphrases",
+        "Antworttext": "answer",
+        "Rubrik": "topic",
+        "Art": "scope",
+        "Mehr erfahren": "links",
+        "Werbetext": "teaser",
     }
-    frame = pd.DataFrame([["MS-01", "Wie kündige ich?", "Kündigung, Abo beenden", "Schriftlich.", "Mitgliedschaft", "Service", "", ""]],
-                         columns=list(mapping), dtype=str)
+    frame = pd.DataFrame(
+        [["MS-01", "Wie kündige ich?", "Kündigung, Abo beenden", "Schriftlich.", "Mitgliedschaft", "Service", "", ""]], columns=list(mapping), dtype=str
+    )
     [entry] = apply_mapping(ClientTable("faq.xlsx", frame, (2,)), mapping).entries
     assert entry.id == "ms-01" and entry.paraphrases == ("Kündigung", "Abo beenden") and entry.topic == "mitgliedschaft"
 
@@ -214,7 +220,8 @@ def test_without_a_language_column_each_rows_language_is_detected():
             ["How do I cancel my membership?", "With one month's notice to the end of the term, in writing at the front desk."],
             ["Sauna?", "Ja."],  # too short to tell: the workshop's language
         ],
-        columns=["Frage", "Antwort"], dtype=str,
+        columns=["Frage", "Antwort"],
+        dtype=str,
     )
     mapped = apply_mapping(ClientTable("faq.csv", frame, (2, 3, 4)), guess_mapping(["Frage", "Antwort"]), lang="de")
     assert [e.lang for e in mapped.entries] == ["de", "en", "de"]

@@ -45,7 +45,9 @@ def test_new_again_keeps_the_decisions_and_the_notebooks(tmp_path):
 def test_the_cli_makes_a_workshop_and_lab_refuses_a_folder_without_one(tmp_path):
     made = subprocess.run(
         [sys.executable, "-m", "botkit", "workshop", "new", str(tmp_path / "w"), "--client", "Kraftwerk", "--tone", "du", "--sample"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert made.returncode == 0, made.stderr
     workshop = Workshop.open(tmp_path / "w")

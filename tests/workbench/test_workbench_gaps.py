@@ -104,7 +104,10 @@ def test_a_miss_is_told_from_a_hole_by_the_clients_calibration():
     assert [a.status(limits) for a in asked] == [ANSWERED, MISSED, MISSED, HOLE, RULE]
     assert holes(asked, limits) == ["far"]
     assert miss_rows(asked, limits, {"b": "Wie buche ich?"})[0] == {
-        "question": "offered", "nearest entry": "b", "entry question": "Wie buche ich?", "score": 0.45,
+        "question": "offered",
+        "nearest entry": "b",
+        "entry question": "Wie buche ich?",
+        "score": 0.45,
     }
     rows = question_rows(asked, limits, {"b": "Wie buche ich?"})
     assert [r["status"] for r in rows] == [ANSWERED, MISSED, MISSED, HOLE, RULE] and rows[1]["nearest entry"] == "b: Wie buche ich?"

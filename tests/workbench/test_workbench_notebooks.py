@@ -84,7 +84,9 @@ def fitness_run(tmp_path_factory):
     started = time.monotonic()
     made = subprocess.run(
         [sys.executable, "-m", "botkit", "workshop", "new", str(root), "--client", "Kraftwerk Fitness", "--tone", "du", "--bot-name", "Tessa"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert made.returncode == 0, made.stderr
     copy_fitness_inputs(root / "inputs")
@@ -100,8 +102,12 @@ def fitness_run(tmp_path_factory):
             patch.delenv(name, raising=False)
         for name in NOTEBOOKS:
             papermill.execute_notebook(
-                str(root / name), str(root / "reports" / f"run-{name}"), parameters={"WORKSHOP": str(root)},
-                cwd=str(root), kernel_name="python3", progress_bar=False,
+                str(root / name),
+                str(root / "reports" / f"run-{name}"),
+                parameters={"WORKSHOP": str(root)},
+                cwd=str(root),
+                kernel_name="python3",
+                progress_bar=False,
             )
     return root, time.monotonic() - started
 

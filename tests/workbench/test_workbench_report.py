@@ -40,8 +40,9 @@ QUESTIONS = [
     "Öffnungszeiten Freibad?",
     "Wo kann ich Sperrmüll anmelden?",
 ]
-CONFLICT = Overlap("conflict", "frist-a", "frist-b", 0.86, "Wie hoch ist die Kündigungsfrist?", "Welche Kündigungsfrist habe ich?",
-                   0.5, "Einen Monat.", "Sechs <Wochen>.")
+CONFLICT = Overlap(
+    "conflict", "frist-a", "frist-b", 0.86, "Wie hoch ist die Kündigungsfrist?", "Welche Kündigungsfrist habe ich?", 0.5, "Einen Monat.", "Sechs <Wochen>."
+)
 HEATING = Topic("angebote-fernwaerme", {"de": "Fernwärme-Angebote"}, {"de": "Angebote zur Fernwärme."}, "2026-12-01")
 
 
@@ -126,8 +127,9 @@ def test_gaps_list_misses_with_their_entry_and_say_when_no_band_can_tell_them_ap
     gaps = workshop.gaps
     miss = AskedQuestion("Zählerstand melden, wie?", Decision.CLARIFY, "uncertain", 0.45, (), True, "zaehlerstand-melden")
     hole = AskedQuestion("Wo ist das Freibad?", Decision.HANDOVER, "low_confidence", 0.1, (), True, "zaehlerstand-melden")
-    banded = replace(gaps, asked=(miss, hole), clusters=(Cluster(hole.question, (hole.question,), 1.0),),
-                     limits=replace(gaps.limits, threshold=0.6, suggest_threshold=0.4))
+    banded = replace(
+        gaps, asked=(miss, hole), clusters=(Cluster(hole.question, (hole.question,), 1.0),), limits=replace(gaps.limits, threshold=0.6, suggest_threshold=0.4)
+    )
     page = write_report(replace(workshop, gaps=banded), tmp_path / "r.html", lang="en").read_text(encoding="utf-8")
     section = dict(re.findall(r'<section id="([a-z-]+)">(.*?)</section>', page, re.DOTALL))["gaps"]
     assert "<td>Zählerstand melden, wie?</td><td>zaehlerstand-melden: Wie melde ich meinen Zählerstand?</td><td>0.45</td>" in section
@@ -146,8 +148,10 @@ def test_an_empty_workshop_says_what_was_not_looked_at(shared_bot, tmp_path):
 
 
 def test_coverage_counts_entries_per_topic_and_language():
-    entries = [FaqEntry(f"e{i}", "q", "a", topic, "service", lang) for i, (topic, lang) in enumerate(
-        [("zaehler", "de"), ("zaehler", "en"), ("zaehler", "de"), ("vertrag", "de")])]
+    entries = [
+        FaqEntry(f"e{i}", "q", "a", topic, "service", lang)
+        for i, (topic, lang) in enumerate([("zaehler", "de"), ("zaehler", "en"), ("zaehler", "de"), ("vertrag", "de")])
+    ]
     table = charts.coverage_table(entries)
     assert list(table.index) == ["zaehler", "vertrag"]
     assert table.loc["zaehler"].to_dict() == {"de": 2, "en": 1, "total": 3}
@@ -159,11 +163,22 @@ def test_the_report_renders_in_headless_chromium(report, tmp_path):
     shot = tmp_path / "report.png"
     subprocess.run(
         [
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-            f"--screenshot={shot}", "--window-size=1280,2000", report.resolve().as_uri(),
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1280,2000",
+            report.resolve().as_uri(),
         ],
-        capture_output=True, timeout=120, check=True,
+        capture_output=True,
+        timeout=120,
+        check=True,
     )
     pixels = imread(shot)[..., :3]
     assert pixels.shape[:2] == (2000, 1280)
