@@ -561,11 +561,17 @@ UserArg = Annotated[str, typer.Argument(help="The user id as the channel gives i
 TopicArg = Annotated[str, typer.Argument(help="A consent topic id from botkit.yaml, e.g. angebote-solar.")]
 
 
-def _ledger(knowledge: Path, index_dir: Path | None) -> ConsentLedger:
+@contextmanager
+def _ledger(knowledge: Path, index_dir: Path | None) -> Iterator[ConsentLedger]:
+    """The consent ledger on the knowledge base's database; its engine is disposed on leaving, also after an error."""
     from botkit.consent import ConsentLedger
     from botkit.wiring import open_engine
 
-    return ConsentLedger(open_engine(knowledge, _settings(index_dir)), load_knowledge(knowledge).client)
+    ledger = ConsentLedger(open_engine(knowledge, _settings(index_dir)), load_knowledge(knowledge).client)
+    try:
+        yield ledger
+    finally:
+        ledger.engine.dispose()
 
 
 @consent_app.command("export")
@@ -619,7 +625,8 @@ def consent_proof(knowledge: KnowledgeArg, user: UserArg, topic: TopicArg, index
 
     Example: `botkit consent proof knowledge/ 4917612345678 angebote-solar > nachweis.txt`
     """
-    typer.echo(_ledger(knowledge, index_dir).proof(user, topic), nl=False)
+    with _ledger(knowledge, index_dir) as ledger:
+        typer.echo(ledger.proof(user, topic), nl=False)
 
 
 @consent_app.command("import")
@@ -636,7 +643,8 @@ def consent_import(
     Example: `botkit consent import knowledge/ 4917612345678 angebote-solar --channel whatsapp --proof "Formular 03.11.2026, Scan 4711"`
     """
     get_profile(channel)  # an unknown channel raises ConfigError listing the known ones
-    event = _ledger(knowledge, index_dir).import_with_proof(user, channel, topic, proof)
+    with _ledger(knowledge, index_dir) as ledger:
+        event = ledger.import_with_proof(user, channel, topic, proof)
     console.print(f"consent #{event.id}: {user} granted {topic} in {channel} (imported, version {event.version}).", highlight=False)
 
 
@@ -718,21 +726,20 @@ def campaign(
     from botkit.consent import send_campaign
     from botkit.webhook.settings import load_settings
 
-    ledger = _ledger(knowledge, index_dir)
     if not dry_run:
         options = RunnerOptions(rates=parse_rates(rate or []))
         webhook = load_settings(env_file)[1]
         webhook.platforms()  # no platform configured: a ConfigError naming the variables to set
-        jobs = CampaignJobs(ledger.engine)
-        job = start_campaign(ledger, jobs, job_id or f"{topic}-{datetime.now(UTC):%Y%m%d-%H%M%S}", topic, message, whatsapp_template=whatsapp_template)
-        err.print(f"campaign {job.id}: sending; run the same command with --id {job.id} to resume it.", highlight=False)
-        try:
+        with _ledger(knowledge, index_dir) as ledger:
+            jobs = CampaignJobs(ledger.engine)
+            job_name = job_id or f"{topic}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+            job = start_campaign(ledger, jobs, job_name, topic, message, whatsapp_template=whatsapp_template)
+            err.print(f"campaign {job.id}: sending; run the same command with --id {job.id} to resume it.", highlight=False)
             status = run_campaign(ledger, jobs, job.id, webhook, options=options)
-        finally:
-            ledger.engine.dispose()
         _print_campaign_status(status, as_json)
         return
-    report = send_campaign(ledger, topic, message, whatsapp_template=whatsapp_template)
+    with _ledger(knowledge, index_dir) as ledger:
+        report = send_campaign(ledger, topic, message, whatsapp_template=whatsapp_template)
     if as_json:
         console.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
         return
@@ -756,11 +763,8 @@ def campaign_status(
     """
     from botkit.campaigns import CampaignJobs
 
-    engine = _ledger(knowledge, index_dir).engine
-    try:
-        status = CampaignJobs(engine).status(job_id)
-    finally:
-        engine.dispose()
+    with _ledger(knowledge, index_dir) as ledger:
+        status = CampaignJobs(ledger.engine).status(job_id)
     _print_campaign_status(status, as_json)
 
 
