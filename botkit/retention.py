@@ -15,6 +15,7 @@ from sqlalchemy import Table as SqlTable
 
 from botkit.db import (
     campaign_deliveries,
+    campaign_recipients,
     consent_events,
     conversations,
     handovers,
@@ -124,7 +125,11 @@ def _rules(policy: RetentionPolicy, now: float) -> list[tuple[SqlTable, ColumnEl
         h = handovers.c
         rules.append((handovers, and_(h.status == "released", func.coalesce(h.released_at, h.created_at) < cutoff)))
     if policy.deliveries is not None:
-        rules.append((campaign_deliveries, campaign_deliveries.c.at < now - policy.deliveries * DAY))
+        cutoff = now - policy.deliveries * DAY
+        rules.append((campaign_deliveries, campaign_deliveries.c.at < cutoff))
+        # settled rows of a campaign job only: its job row stays, so resuming the job never sends to them again
+        r = campaign_recipients.c
+        rules.append((campaign_recipients, and_(r.status.in_(("sent", "skipped", "failed")), r.done_at < cutoff)))
     if policy.consent_after_withdrawal is not None:
         rules.append((consent_events, _withdrawn_long_ago(now - policy.consent_after_withdrawal * DAY)))
     return rules

@@ -6,13 +6,14 @@ import json
 import time
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from typer.testing import CliRunner
 
 from botkit.cli import app
 from botkit.config import Settings
 from botkit.db import (
     campaign_deliveries,
+    campaign_recipients,
     consent_events,
     conversations,
     handovers,
@@ -161,7 +162,7 @@ def test_released_handovers_and_deliveries_go_after_their_period(engine, clock: 
 
     report = purge(engine, RetentionPolicy(handovers=365, deliveries=365), clock.now)
 
-    assert report.counts == {"handovers": 1, "campaign_deliveries": 1}
+    assert report.counts == {"handovers": 1, "campaign_deliveries": 1, "campaign_recipients": 0}
     with engine.connect() as conn:
         assert sorted(conn.execute(select(handovers.c.conversation_id)).scalars()) == ["b", "c"]
 
@@ -215,7 +216,7 @@ def test_kinds_left_out_are_kept(engine, clock: ManualClock):
     with engine.begin() as conn:
         _inbox(conn, "a", "done", old)
         _conversation(conn, "old", old)
-    assert purge(engine, RetentionPolicy(deliveries=1), clock.now).counts == {"campaign_deliveries": 0}
+    assert purge(engine, RetentionPolicy(deliveries=1), clock.now).counts == {"campaign_deliveries": 0, "campaign_recipients": 0}
     assert _count(engine, webhook_inbox) == 1 and _count(engine, turns) == 2
 
 
@@ -266,3 +267,22 @@ def test_the_command_reports_then_purges(tmp_path):
     unset = runner.invoke(app, args, env={**env, "BOTKIT_RETENTION_DAYS": ""})
     assert unset.exit_code == 1 and "BOTKIT_RETENTION_DAYS is not set" in str(unset.exception)
     engine.dispose()
+
+
+def test_settled_campaign_recipients_go_after_the_delivery_period_and_the_job_is_not_sent_again(engine, clock: ManualClock):
+    from botkit.campaigns import CampaignJobs
+
+    jobs = CampaignJobs(engine, clock=clock)
+    jobs.create("spring", "angebote", {"": "Neu"}, None, [("u1", "sms", "de"), ("u2", "sms", "de"), ("u3", "sms", "de")])
+    r = campaign_recipients.c
+    with engine.begin() as conn:
+        conn.execute(update(campaign_recipients).where(r.user_id == "u1").values(status="sent", done_at=clock.now - 366 * DAY))
+        conn.execute(update(campaign_recipients).where(r.user_id == "u2").values(status="sent", done_at=clock.now - 364 * DAY))
+        conn.execute(update(campaign_recipients).where(r.user_id == "u3").values(status="sending", done_at=None))  # in flight: kept
+
+    assert purge(engine, RetentionPolicy(deliveries=365), clock.now).counts == {"campaign_deliveries": 0, "campaign_recipients": 1}
+    with engine.connect() as conn:
+        assert sorted(conn.execute(select(r.user_id)).scalars()) == ["u2", "u3"]
+    jobs.create("spring", "angebote", {"": "Neu"}, None, [("u1", "sms", "de")])  # resuming the job adds nobody back
+    with engine.connect() as conn:
+        assert sorted(conn.execute(select(r.user_id)).scalars()) == ["u2", "u3"]
