@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -209,3 +210,23 @@ def require_payloads() -> Path:
     if not payloads_present():
         pytest.skip(f"shared webhook payloads not found at {PAYLOADS}")
     return PAYLOADS
+
+
+def process_env(api_url: str, database_url: str, **settings: str) -> dict[str, str]:
+    """The environment of a botkit process in a test: this machine's variables without any BOTKIT_*, every
+    platform's test secrets, send APIs at the stand-in `api_url`, the database, and `settings` on top."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOTKIT_")}
+    env.update(
+        BOTKIT_MESSENGER_APP_SECRET=MESSENGER_SECRET,
+        BOTKIT_WHATSAPP_APP_SECRET=WHATSAPP_SECRET,
+        BOTKIT_VERIFY_TOKEN=VERIFY_TOKEN,
+        BOTKIT_MESSENGER_PAGE_TOKEN=PAGE_TOKEN,
+        BOTKIT_WHATSAPP_TOKEN=WHATSAPP_TOKEN,
+        BOTKIT_TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN,
+        BOTKIT_TELEGRAM_SECRET_TOKEN=TELEGRAM_SECRET,
+        BOTKIT_GRAPH_API_BASE=f"{api_url}/v21.0",
+        BOTKIT_TELEGRAM_API_BASE=api_url,
+        BOTKIT_DATABASE_URL=database_url,
+    )
+    env.update(settings)
+    return env

@@ -27,17 +27,12 @@ from botkit.webhook import create_app
 from tests.conftest import ROOT, SAMPLE, new_postgres_database
 from tests.webhook.conftest import webhook_settings
 from tests.webhook.support import (
-    MESSENGER_SECRET,
-    PAGE_TOKEN,
-    TELEGRAM_SECRET,
-    TELEGRAM_TOKEN,
-    VERIFY_TOKEN,
     WHATSAPP_SECRET,
-    WHATSAPP_TOKEN,
     SendApi,
     ServerThread,
     free_port,
     is_message,
+    process_env,
     recipient,
     signed,
     whatsapp_body,
@@ -47,18 +42,9 @@ QUESTIONS = ["Wie melde ich meinen Zählerstand?", "Wann kommt meine Jahresabrec
 
 
 def worker_env(api_url: str, database_url: str, index_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOTKIT_")}
-    env.update(
-        BOTKIT_MESSENGER_APP_SECRET=MESSENGER_SECRET,
-        BOTKIT_WHATSAPP_APP_SECRET=WHATSAPP_SECRET,
-        BOTKIT_VERIFY_TOKEN=VERIFY_TOKEN,
-        BOTKIT_MESSENGER_PAGE_TOKEN=PAGE_TOKEN,
-        BOTKIT_WHATSAPP_TOKEN=WHATSAPP_TOKEN,
-        BOTKIT_TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN,
-        BOTKIT_TELEGRAM_SECRET_TOKEN=TELEGRAM_SECRET,
-        BOTKIT_GRAPH_API_BASE=f"{api_url}/v21.0",
-        BOTKIT_TELEGRAM_API_BASE=api_url,
-        BOTKIT_DATABASE_URL=database_url,
+    env = process_env(
+        api_url,
+        database_url,
         BOTKIT_INDEX_DIR=str(index_dir),
         BOTKIT_LEASE_SECONDS="2",
         BOTKIT_POLL_SECONDS="0.2",

@@ -24,15 +24,13 @@ from botkit.webhook.outbox import WebhookQueue
 from botkit.webhook.parse import parse
 from tests.conftest import SAMPLE
 from tests.webhook.support import (
-    MESSENGER_SECRET,
-    PAGE_TOKEN,
-    TELEGRAM_SECRET,
     TELEGRAM_TOKEN,
     VERIFY_TOKEN,
     WHATSAPP_SECRET,
     WHATSAPP_TOKEN,
     free_port,
     is_message,
+    process_env,
     recipient,
     signed,
     whatsapp_body,
@@ -53,26 +51,16 @@ REQUIRED = [
 
 
 def server_env(api_url: str, database: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOTKIT_")}
-    env.update(
-        BOTKIT_MESSENGER_APP_SECRET=MESSENGER_SECRET,
-        BOTKIT_WHATSAPP_APP_SECRET=WHATSAPP_SECRET,
-        BOTKIT_VERIFY_TOKEN=VERIFY_TOKEN,
-        BOTKIT_MESSENGER_PAGE_TOKEN=PAGE_TOKEN,
-        BOTKIT_WHATSAPP_TOKEN=WHATSAPP_TOKEN,
-        BOTKIT_TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN,
-        BOTKIT_TELEGRAM_SECRET_TOKEN=TELEGRAM_SECRET,
-        BOTKIT_GRAPH_API_BASE=f"{api_url}/v21.0",
-        BOTKIT_TELEGRAM_API_BASE=api_url,
-        BOTKIT_DATABASE_URL=f"sqlite:///{database}",
+    return process_env(
+        api_url,
+        f"sqlite:///{database}",
         BOTKIT_LEASE_SECONDS="1",
         BOTKIT_POLL_SECONDS="0.2",
         BOTKIT_RETRY_INITIAL_WAIT="0.05",
         BOTKIT_RETRY_MAX_WAIT="0.2",
         BOTKIT_RETRY_LATER_SECONDS="0.3",
+        **extra,
     )
-    env.update(extra)
-    return env
 
 
 class Process:
