@@ -53,6 +53,7 @@ from benchmarks.webhook_load import (
     post_all,
     questions,
     records,
+    reply_rate,
     summary,
     whatsapp_body,
 )
@@ -203,19 +204,9 @@ def wait_for_replies(stand_in: Served, url: str, users: set[str], timeout: float
 
 def in_process_rate(env: dict[str, str], texts: list[str], seconds: float) -> float:
     """`bot.reply` in a loop on the same PostgreSQL and Chroma server, new user per message."""
-    from botkit import Settings, open_bot
+    from botkit import Settings
 
-    settings = Settings.from_env(env)
-    bot = open_bot(KNOWLEDGE, settings)
-    for i in range(20):
-        bot.reply(f"warm{i}", texts[i % len(texts)], "whatsapp")
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        bot.reply(f"inproc{count}", texts[count % len(texts)], "whatsapp", user_id=f"49170{count:08d}")
-        count += 1
-    rate = count / (time.perf_counter() - start)
-    bot.store.engine.dispose()
-    return rate
+    return reply_rate(Settings.from_env(env), texts, seconds)
 
 
 def burst(tag: str, n: int, texts: list[str]) -> list[tuple[str, bytes]]:

@@ -39,11 +39,14 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from fastapi import FastAPI, Request
 from sqlalchemy import create_engine, select
+
+if TYPE_CHECKING:
+    from botkit.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -311,20 +314,25 @@ def e2e_ms(posted: list[Posted], got: list[tuple[str, float]]) -> list[float]:
 # The run ----------------------------------------------------------------------------------------
 
 
-def in_process_rate(work: Path, texts: list[str], seconds: float) -> float:
-    """Baseline (b): replies per second of `bot.reply` in a loop, new user per message."""
-    from botkit import Settings, open_bot
+def reply_rate(settings: Settings, texts: list[str], seconds: float) -> float:
+    """Replies per second of `bot.reply` in a loop on a bot opened with `settings`, new user per message."""
+    from botkit import open_bot
 
-    bot = open_bot(KNOWLEDGE, Settings(index_dir=work / "index", database_url=f"sqlite:///{work / 'inprocess.db'}"))
-    for i in range(20):  # warm up
-        bot.reply(f"warm{i}", texts[i % len(texts)], "whatsapp")
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        bot.reply(f"inproc{count}", texts[count % len(texts)], "whatsapp", user_id=f"49170{count:08d}")
-        count += 1
-    rate = count / (time.perf_counter() - start)
-    bot.store.engine.dispose()
-    return rate
+    with open_bot(KNOWLEDGE, settings) as bot:
+        for i in range(20):  # warm up
+            bot.reply(f"warm{i}", texts[i % len(texts)], "whatsapp")
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            bot.reply(f"inproc{count}", texts[count % len(texts)], "whatsapp", user_id=f"49170{count:08d}")
+            count += 1
+        return count / (time.perf_counter() - start)
+
+
+def in_process_rate(work: Path, texts: list[str], seconds: float) -> float:
+    """Baseline (b): the reply rate on SQLite and an on-disk index in `work`."""
+    from botkit import Settings
+
+    return reply_rate(Settings(index_dir=work / "index", database_url=f"sqlite:///{work / 'inprocess.db'}"), texts, seconds)
 
 
 def run(messages: int, seconds: float, connections: int, reply_workers: int, workers: int) -> dict[str, Any]:
