@@ -59,6 +59,7 @@ VARIANTS: dict[str, list[Patch]] = {
     "sharpness-32": [(fused, "SHARPNESS", 32.0)],
     "share-t2": [(fused, "TEMPERATURE", 2.0)],
     "share-t0.5": [(fused, "TEMPERATURE", 0.5)],
+    "balanced": [(softmax, "BALANCED", True)],
 }
 
 
