@@ -88,6 +88,7 @@ def patched(patches: Sequence[Patch]) -> Iterator[None]:
 
 
 def retriever(entries: Sequence[FaqEntry], embedder: Embedder, with_answers: bool) -> retrieve.Retriever:
+    refit._models.clear()  # every knowledge base fitted from scratch, as a new client's is
     opened = retrieve.Retriever(MemoryIndex(entries, embedder, with_answers), {e.id: e.lang for e in entries})  # type: ignore[arg-type]
     if opened.fitter is not None:
         opened.fitter.wait()
