@@ -57,9 +57,6 @@ VARIANTS: dict[str, list[Patch]] = {
     "sim-0.75": [(fused, "WITH_REGRESSION", fused.Weights(1.0, 0.75, 0.5))],
     "sim-1.0": [(fused, "WITH_REGRESSION", fused.Weights(1.0, 1.0, 0.5))],
     "sharpness-32": [(fused, "SHARPNESS", 32.0)],
-    "share-t2": [(fused, "TEMPERATURE", 2.0)],
-    "share-t0.5": [(fused, "TEMPERATURE", 0.5)],
-    "balanced": [(softmax, "BALANCED", True)],
 }
 
 

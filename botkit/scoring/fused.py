@@ -18,7 +18,6 @@ import numpy as np
 
 SCALE = 0.1  # similarities are divided by this, to sit on the scale of logits
 SHARPNESS = 8.0  # weight of the log softmax share in the raw confidence
-TEMPERATURE = 1.0  # of that softmax
 CENTER = 5.0
 WIDTH = 4.0
 
@@ -52,7 +51,7 @@ def confidences(fused: np.ndarray) -> np.ndarray:
     their scores (a close runner-up is a close call for clarification and suggestions).
     """
     top = float(np.max(fused))
-    top_log_share = -float(np.log(np.exp((fused - top) / TEMPERATURE).sum()))
+    top_log_share = -float(np.log(np.exp(fused - top).sum()))
     raw = fused + SHARPNESS * top_log_share
     with np.errstate(over="ignore"):
         squashed: np.ndarray = 1.0 / (1.0 + np.exp(-(raw - CENTER) / WIDTH))

@@ -17,7 +17,6 @@ L2 = 1e-5
 STEP = 32.0
 ITERATIONS = 100
 WARM_ITERATIONS = 30
-BALANCED = False  # weigh each entry's phrasings by 1 / their count (every entry counts the same)
 
 
 @dataclass(frozen=True)
@@ -52,10 +51,6 @@ def fit_softmax(
     x = features.astype(np.float32, copy=False)
     onehot = np.zeros((rows, count), dtype=np.float32)
     onehot[np.arange(rows), labels] = 1.0
-    row_weights = np.ones(rows, dtype=np.float32)
-    if BALANCED:
-        sizes = np.bincount(labels, minlength=count).astype(np.float32)
-        row_weights = (rows / (count * sizes[labels])).astype(np.float32)
     # The softmax's curvature is at most half the features' (and the bias's) second moment; in
     # practice far less, so the step is a multiple of that bound, with a restart of the
     # momentum whenever it points uphill (adaptive restart, O'Donoghue & Candes 2015).
@@ -70,7 +65,7 @@ def fit_softmax(
         logits -= logits.max(axis=1, keepdims=True)
         probabilities = np.exp(logits)
         probabilities /= probabilities.sum(axis=1, keepdims=True)
-        error = (probabilities - onehot) * (row_weights / rows)[:, None]
+        error = (probabilities - onehot) / rows
         gradient_w = x.T @ error + l2 * look_w
         gradient_b = error.sum(axis=0)
         new_w = look_w - step * gradient_w
