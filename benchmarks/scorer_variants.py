@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -31,7 +32,7 @@ from botkit.scoring import fused, refit, softmax
 from botkit.types import FaqEntry
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = Path("/tmp/quality-embeddings.npz")  # a copy of the benchmarks' cache (this script adds to it)
+CACHE = Path(tempfile.gettempdir()) / "botkit-benchmark-embeddings.npz"  # the benchmarks' shared cache (see run.py --cache)
 
 Patch = tuple[Any, str, Any]
 
