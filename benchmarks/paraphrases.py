@@ -33,6 +33,7 @@ from botkit.evaluation.metrics import CaseResult, hit_at, oos_auroc, redecide, r
 from botkit.evaluation.tuning import tune
 from botkit.policy.escalation import Thresholds
 from botkit.protocols import Embedder
+from botkit.scoring import refit
 from botkit.types import FaqEntry
 
 SEEDS = (13, 14, 15, 16, 17)
@@ -127,6 +128,7 @@ def measure(embedder: Embedder, seed: int, k: int, fixed: bool, with_answers: bo
     left_out = {row for g in oos for row in g.ids}
     alias = {row: min(g.ids) for g in kept for row in g.ids}
     knowledge = with_paraphrases(entries, confirmed, left_out)
+    refit._models.clear()  # fit from scratch, as a new client's knowledge base is (no warm start from another seed's model)
     with tempfile.TemporaryDirectory() as folder:
         retriever = open_retrievers(knowledge, Path(folder), embedder, ("botkit",), with_answers=with_answers)["botkit"]
         tuned = _relabel(evaluate(retriever, tune_cases, lang="de"), alias)

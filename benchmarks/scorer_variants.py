@@ -1,0 +1,188 @@
+"""Compare scorer variants on the TUNING splits only: Banking77 seeds 0-2 (tuning cases), the German FAQ
+development half, the sample knowledge base's `tune-cases.csv`, and the within-entry split's tuning half at k = 2.
+
+Each variant patches module constants of botkit's own scorer (`botkit.retrieve`, `botkit.scoring.*`) and runs
+the real `Retriever` over an in-memory index of cached embeddings (no Chroma), so a variant costs seconds plus
+the regression fits. Held-out and test splits are never scored here.
+
+    python -m benchmarks.scorer_variants [--only banking77 german sample k2] [--variants NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import numpy as np
+
+from benchmarks import banking77, german_faq, paraphrases
+from benchmarks.harness import CachedEmbedder, Case, evaluate
+from botkit import retrieve
+from botkit.evaluation.metrics import CaseResult, hit_at, oos_auroc
+from botkit.index import index_texts
+from botkit.knowledge import load_knowledge
+from botkit.protocols import Embedder
+from botkit.scoring import fused, refit, softmax
+from botkit.types import FaqEntry
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(tempfile.gettempdir()) / "botkit-benchmark-embeddings.npz"  # the benchmarks' shared cache (see run.py --cache)
+
+Patch = tuple[Any, str, Any]
+
+
+def _fit(**options: Any) -> Patch:
+    return (softmax.fit_softmax, "__kwdefaults__", {**softmax.fit_softmax.__kwdefaults__, **options})
+
+
+VARIANTS: dict[str, list[Patch]] = {
+    "current": [],
+    "centroid-1.0": [(retrieve, "_CENTROID_WEIGHT", 1.0)],
+    "centroid-0.7": [(retrieve, "_CENTROID_WEIGHT", 0.7)],
+    "l2-3e-6": [_fit(l2=3e-6)],
+    "iterations-200": [(softmax, "ITERATIONS", 200)],
+    "sharpness-12": [(fused, "SHARPNESS", 12.0)],
+    "sharpness-16": [(fused, "SHARPNESS", 16.0)],
+    "tfidf-0.25": [(fused, "WITH_REGRESSION", fused.Weights(1.0, 0.5, 0.25))],
+    "tfidf-1.0": [(fused, "WITH_REGRESSION", fused.Weights(1.0, 0.5, 1.0))],
+    "logit-0.5": [(fused, "WITH_REGRESSION", fused.Weights(0.5, 0.5, 0.5))],
+    "no-regression": [(retrieve, "REGRESSION_LIMIT", 0)],
+    "centroid-0.2": [(retrieve, "_CENTROID_WEIGHT", 0.2)],
+    "l2-3e-5": [_fit(l2=3e-5)],
+    "sim-0.75": [(fused, "WITH_REGRESSION", fused.Weights(1.0, 0.75, 0.5))],
+    "sim-1.0": [(fused, "WITH_REGRESSION", fused.Weights(1.0, 1.0, 0.5))],
+    "sharpness-32": [(fused, "SHARPNESS", 32.0)],
+}
+
+
+class MemoryIndex:
+    """What `Retriever` reads from an index, from cached vectors (same texts and rows as `build_index`)."""
+
+    def __init__(self, entries: Sequence[FaqEntry], embedder: Embedder, with_answers: bool) -> None:
+        self.embedder = embedder
+        rows = [(e.id, t) for e in entries for t in index_texts(e, with_answers)]
+        self._ids = [i for i, _ in rows]
+        self._texts = [t for _, t in rows]
+        self._vectors = np.asarray(embedder.embed(self._texts), dtype=np.float32)
+
+    def vectors(self) -> tuple[list[str], list[str], np.ndarray]:
+        return list(self._ids), list(self._texts), self._vectors.copy()
+
+
+@contextmanager
+def patched(patches: Sequence[Patch]) -> Iterator[None]:
+    with ExitStack() as stack:
+        for target, name, value in patches:
+            stack.enter_context(mock.patch.object(target, name, value))
+        refit._models.clear()  # fitted models are remembered by their rows only, not by the fit's settings
+        yield
+        refit._models.clear()
+
+
+def retriever(entries: Sequence[FaqEntry], embedder: Embedder, with_answers: bool) -> retrieve.Retriever:
+    refit._models.clear()  # every knowledge base fitted from scratch, as a new client's is
+    opened = retrieve.Retriever(MemoryIndex(entries, embedder, with_answers), {e.id: e.lang for e in entries})  # type: ignore[arg-type]
+    if opened.fitter is not None:
+        opened.fitter.wait()
+    return opened
+
+
+def answered_right_at(results: Sequence[CaseResult], bound: float = 0.05) -> float:
+    """In-scope share answered right at the lowest threshold keeping wrong answers (all cases) <= bound."""
+    confidence = np.array([r.confidence for r in results])
+    right = np.array([r.in_scope and r.rank == 1 for r in results])
+    n_in = sum(r.in_scope for r in results)
+    best = 0.0
+    for threshold in np.unique(confidence):
+        answered = confidence >= threshold
+        if (answered & ~right).sum() / len(results) <= bound:
+            best = max(best, float((answered & right).sum()) / n_in)
+    return best
+
+
+def banking(embedder: Embedder) -> dict[str, float]:
+    rows = []
+    for seed in banking77.SEEDS:
+        knowledge, tuning, _ = banking77.split(seed)
+        results = evaluate(retriever(banking77.entries(knowledge, None), embedder, False), tuning)
+        rows.append((hit_at(results, 1), oos_auroc(results), answered_right_at(results)))
+    means = np.mean(np.array(rows, dtype=float), axis=0)
+    return {"b77_top1": means[0], "b77_auroc": means[1], "b77_right@5%": means[2], **{f"b77_auroc_s{s}": r[1] for s, r in zip(banking77.SEEDS, rows)}}
+
+
+def german(embedder: Embedder) -> dict[str, float]:
+    entries, dev, _ = german_faq.load()
+    out = {}
+    for name, answers in (("q", False), ("qa", True)):
+        opened = retriever(entries, embedder, answers)
+        found = [opened.retrieve(text, lang="de") for text, _ in dev]
+        out[f"de_{name}_top1"] = german_faq.top_k(found, dev, 1)
+        out[f"de_{name}_top3"] = german_faq.top_k(found, dev, 3)
+    return out
+
+
+def sample(embedder: Embedder) -> dict[str, float]:
+    from botkit.evaluation.cases import load_cases
+
+    entries = load_knowledge(ROOT / "knowledge").entries
+    cases = [Case(c.question, c.expected_id, c.lang) for c in load_cases(ROOT / "evaluations" / "data" / "tune-cases.csv")]
+    results = evaluate(retriever(entries, embedder, True), cases)
+    return {"sample_top1": hit_at(results, 1) or 0.0, "sample_auroc": oos_auroc(results) or 0.0, "sample_right@5%": answered_right_at(results)}
+
+
+def within_entry(embedder: Embedder, k: int = 2) -> dict[str, float]:
+    """The within-entry split's TUNING half (the half `paraphrases.py` tunes on), USE + answers, 5 seeds."""
+    top1, aurocs = [], []
+    for seed in paraphrases.SEEDS:
+        entries, all_groups = paraphrases.groups(seed)
+        order = all_groups[:]
+        random.Random(seed).shuffle(order)
+        n_oos = round(len(order) * paraphrases.OOS_SHARE)
+        oos, kept = order[:n_oos], order[n_oos:]
+        tuning_half = {g.ids for g in oos[::2]} | {g.ids for g in kept[::2]}
+        confirmed, cases = {}, []
+        for g in kept:
+            paraphrase, queries = (g.questions, ()) if len(g.questions) <= k else (g.questions[:k], g.questions[k:])
+            for row in g.ids:
+                confirmed[row] = paraphrase
+            if g.ids in tuning_half:
+                cases += paraphrases._cases(g, queries, True)
+        cases += [c for g in oos if g.ids in tuning_half for c in paraphrases._cases(g, g.questions, False)]
+        alias = {row: min(g.ids) for g in kept for row in g.ids}
+        knowledge = paraphrases.with_paraphrases(entries, confirmed, {row for g in oos for row in g.ids})
+        results = paraphrases._relabel(evaluate(retriever(knowledge, embedder, True), cases, lang="de"), alias)
+        top1.append(hit_at(results, 1))
+        aurocs.append(oos_auroc(results))
+    return {"k2_tune_top1": float(np.mean(top1)), "k2_tune_auroc": float(np.mean(aurocs))}
+
+
+PARTS = {"banking77": banking, "german": german, "sample": sample, "k2": within_entry}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", nargs="*", default=list(PARTS), choices=list(PARTS))
+    parser.add_argument("--variants", nargs="*", default=list(VARIANTS))
+    args = parser.parse_args()
+    from botkit.providers.embedders import USEEmbedder
+
+    embedder = CachedEmbedder(USEEmbedder(), CACHE)
+    try:
+        for name in args.variants:
+            with patched(VARIANTS[name]):
+                row: dict[str, float] = {}
+                for part in args.only:
+                    row.update(PARTS[part](embedder))
+            print(name, " ".join(f"{k}={v:.3f}" for k, v in row.items()), flush=True)
+    finally:
+        embedder.save()
+
+
+if __name__ == "__main__":
+    main()
