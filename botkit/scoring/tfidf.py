@@ -127,12 +127,15 @@ class CharTfidf:
         """
         padded = [" " + "  ".join(words) + " " if (words := text.lower().split()) else "" for text in texts]
         points = np.frombuffer("".join(padded).encode("utf-32-le"), dtype=np.uint32)
-        codes = self._codes if learn else self._codes.copy()
-        unseen = np.unique(points[codes[points] == 0])
-        codes[unseen] = np.arange(self._known + 1, self._known + 1 + len(unseen)).clip(max=_LAST_CODE)
-        if learn:
-            self._known = min(self._known + len(unseen), _LAST_CODE)
-        chars = codes[points]
+        chars = self._codes[points].astype(np.int64)
+        unseen = chars == 0
+        if unseen.any():
+            points, inverse = np.unique(points[unseen], return_inverse=True)
+            fresh = np.arange(self._known + 1, self._known + 1 + len(points)).clip(max=_LAST_CODE)
+            chars[unseen] = fresh[inverse]
+            if learn:
+                self._codes[points] = fresh
+                self._known = int(fresh[-1])
         used = np.unique(chars)
         # Grams are sorted as integers of their codes; with few distinct characters, codes
         # re-numbered within `used` (order kept) leave room to pack the row into the same int64.
