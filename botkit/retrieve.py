@@ -79,28 +79,33 @@ class Retriever:
         rows = vectors @ white
         del vectors  # the raw vectors are not needed any more, and large
         rows /= np.linalg.norm(rows, axis=1, keepdims=True).clip(min=1e-12)
-        self._setup(entry_ids, texts, rows, languages or {}, CharTfidf(texts))
+        starts = _starts(entry_ids)
+        block = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(entry_ids)]))
+        centroids = _normalise(np.add.reduceat(rows, starts, axis=0)) if len(starts) else rows
+        self._setup([entry_ids[row] for row in starts], np.array(texts, dtype=object), rows, block, centroids, languages or {}, CharTfidf(texts))
         # A short sketch of the centroids finds the entries worth scoring exactly: reading all
         # full vectors for every question would cost more memory bandwidth than the embedding.
         axes = _principal_axes(self._centroids, _SKETCH_DIMS)
         self._sketch = np.ascontiguousarray(axes.T)
         self._sketch_centroids = np.ascontiguousarray(self._centroids @ axes)
 
-    def _setup(self, entry_ids: list[str], texts: list[str], rows: np.ndarray, languages: dict[str, str], tfidf: CharTfidf) -> None:
-        """Everything but the whitening and the sketch, from whitened rows in one block per entry."""
-        self._languages = languages  # entry id -> language
-        self._texts = texts
+    def _setup(
+        self, entries: list[str], texts: np.ndarray, rows: np.ndarray, block: np.ndarray, centroids: np.ndarray, languages: dict[str, str], tfidf: CharTfidf
+    ) -> None:
+        """Everything but the whitening and the sketch: `rows` (whitened) come in one block per
+        entry, `block` is each row's entry, `centroids` each entry's normalised mean row."""
+        self._entries = entries
+        self._texts = texts  # one per row (an object array)
         self._rows = rows
-        self._starts = _starts(entry_ids)
-        self._block = np.repeat(np.arange(len(self._starts)), np.diff(np.r_[self._starts, len(entry_ids)]))
-        self._entries = [entry_ids[row] for row in self._starts]
-        self._centroids = _normalise(np.add.reduceat(self._rows, self._starts, axis=0)) if self._entries else self._rows
-        self._in_language = {lang: np.array([languages.get(e) == lang for e in self._entries], dtype=bool) for lang in set(languages.values())}
+        self._block = block
+        self._starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]]) if len(block) else np.zeros(0, dtype=np.int64)
+        self._centroids = centroids
+        self._in_language = {lang: np.array([languages.get(e) == lang for e in entries], dtype=bool) for lang in set(languages.values())}
         self._tfidf = tfidf
         regression = self._regression
         if regression is None:
-            regression = 2 <= len(self._entries) and len(self._rows) * len(self._entries) <= REGRESSION_LIMIT
-        self._fitter = Fitter(self._rows, self._block, self._entries) if regression and len(self._entries) >= 2 else None
+            regression = 2 <= len(entries) and len(rows) * len(entries) <= REGRESSION_LIMIT
+        self._fitter = Fitter(rows, block, entries) if regression and len(entries) >= 2 else None
         self._weights = fused.WITH_REGRESSION if self._fitter is not None else fused.WITHOUT_REGRESSION
 
     @property
@@ -119,37 +124,52 @@ class Retriever:
         the earlier model while it is refitted in the background (`botkit.scoring.refit`).
         """
         gone = set(removed) | set(changed)
-        kept_entries = np.array([e not in gone for e in self._entries], dtype=bool)
-        kept_rows = np.flatnonzero(kept_entries[self._block]) if len(self._entries) else np.zeros(0, dtype=np.int64)
-        before = np.r_[0, np.cumsum(np.diff(np.r_[self._starts, len(self._rows)])[kept_entries])]  # kept rows ahead of the i-th kept entry
-        kept_ids = [e for e, keep in zip(self._entries, kept_entries) if keep]
+        kept = np.array([e not in gone for e in self._entries], dtype=bool)
+        kept_ids = [e for e, keep in zip(self._entries, kept, strict=True) if keep]
+        added_ids = sorted(changed)
+        entries = sorted(kept_ids + added_ids)
+        position = {e: i for i, e in enumerate(entries)}
+        moved = np.full(len(self._entries), -1, dtype=np.int64)  # old entry -> new entry
+        moved[kept] = [position[e] for e in kept_ids]
+        kept_rows = np.flatnonzero(kept[self._block])
+        before = np.r_[0, np.cumsum(np.bincount(self._block[kept_rows], minlength=len(self._entries))[kept])]  # kept rows ahead of each kept entry
         at: list[int] = []
         new_texts: list[str] = []
-        new_vectors = []
-        for entry_id in sorted(changed):
+        new_blocks: list[int] = []
+        new_vectors = [np.zeros((0, self._whiten.shape[1]), dtype=np.float32)]
+        for entry_id in added_ids:
             texts, vectors = changed[entry_id]
-            order = sorted(range(len(texts)), key=lambda i: texts[i])
+            order = sorted(range(len(texts)), key=texts.__getitem__)
             at += [int(before[bisect.bisect_left(kept_ids, entry_id)])] * len(order)
             new_texts += [texts[i] for i in order]
+            new_blocks += [position[entry_id]] * len(order)
             new_vectors.append(np.asarray(vectors, dtype=np.float32)[order])
+        added = np.concatenate(new_vectors) @ self._whiten.T
+        added /= np.linalg.norm(added, axis=1, keepdims=True).clip(min=1e-12)
         source = np.insert(kept_rows, at, -1)  # old row per new row, -1 for a new phrasing
         fresh = source < 0
         rows = np.empty((len(source), self._rows.shape[1]), dtype=np.float32)
-        rows[~fresh] = self._rows[source[~fresh]]
-        if new_texts:
-            added = np.concatenate(new_vectors) @ self._whiten.T
-            rows[fresh] = added / np.linalg.norm(added, axis=1, keepdims=True).clip(min=1e-12)
-        entry_of_row = [self._entries[b] for b in self._block.tolist()]
-        pending = iter(zip(new_texts, [e for e in sorted(changed) for _ in changed[e][0]], strict=True))
-        texts, entry_ids = [], []
-        for row in source.tolist():
-            text, entry_id = (self._texts[row], entry_of_row[row]) if row >= 0 else next(pending)
-            texts.append(text)
-            entry_ids.append(entry_id)
+        rows[~fresh] = self._rows[kept_rows]
+        rows[fresh] = added
+        centroids = np.empty((len(entries), self._rows.shape[1]), dtype=np.float32)
+        centroids[moved[kept]] = self._centroids[kept]
+        sketch = np.empty((len(entries), self._sketch.shape[0]), dtype=np.float32)
+        sketch[moved[kept]] = self._sketch_centroids[kept]
+        if added_ids:
+            firsts = np.flatnonzero(np.r_[True, np.diff(new_blocks) != 0])
+            centroids[[new_blocks[i] for i in firsts]] = _normalise(np.add.reduceat(added, firsts, axis=0))
+            sketch[[new_blocks[i] for i in firsts]] = centroids[[new_blocks[i] for i in firsts]] @ self._sketch.T
         new = Retriever.__new__(Retriever)
-        new._embedder, new._regression, new._whiten, new._sketch = self._embedder, self._regression, self._whiten, self._sketch
-        new._setup(entry_ids, texts, rows, dict(languages), self._tfidf.replaced(source, new_texts))
-        new._sketch_centroids = np.ascontiguousarray(new._centroids @ self._sketch.T)
+        new._embedder, new._regression, new._whiten, new._sketch, new._sketch_centroids = self._embedder, self._regression, self._whiten, self._sketch, sketch
+        new._setup(
+            entries,
+            np.insert(self._texts[kept_rows], at, np.array(new_texts, dtype=object)),
+            rows,
+            np.insert(moved[self._block[kept_rows]], at, new_blocks),
+            centroids,
+            dict(languages),
+            self._tfidf.replaced(source, new_texts),
+        )
         return new
 
     @property
