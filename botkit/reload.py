@@ -53,13 +53,13 @@ class ReloadReport:
 class KnowledgeSource:
     """The knowledge files a bot was opened from, and how to turn edits to them into a new retriever."""
 
-    def __init__(self, path: Path, embedder: Embedder, store: VectorStore, *, with_answers: bool, max_bytes: int, stamp: Stamp | None = None) -> None:
+    def __init__(self, path: Path, embedder: Embedder, store: VectorStore, *, with_answers: bool, max_bytes: int) -> None:
         self.path = path
         self._embedder = embedder
         self._store = store
         self._with_answers = with_answers
         self._max_bytes = max_bytes
-        self._stamp = self.stamp() if stamp is None else stamp
+        self._stamp = self.stamp()  # taken before the knowledge is loaded: an edit meanwhile is reloaded
 
     def stamp(self) -> Stamp:
         """Name, modification time and size of every knowledge file (and `botkit.yaml`)."""
@@ -96,14 +96,15 @@ class KnowledgeSource:
         removed = [i for i in before if i not in after]
         texts = [t for i in changed for t in after[i][1]]
         vectors = _embed(self._embedder, texts)
-        if changed or removed:
-            parts, start = {}, 0
-            for entry_id in changed:
-                count = len(after[entry_id][1])
-                parts[entry_id] = (after[entry_id][1], vectors[start : start + count])
-                start += count
-            retriever = retriever.updated(parts, removed, {e.id: e.lang for e in fresh.entries})
-        swap(fresh, retriever)
+        if not (changed or removed):  # e.g. a file saved unchanged: the index on disk is current too
+            swap(fresh, retriever)
+            return ReloadReport(0, 0, 0, 0, time.perf_counter() - started, 0.0)
+        parts, start = {}, 0
+        for entry_id in changed:
+            count = len(after[entry_id][1])
+            parts[entry_id] = (after[entry_id][1], vectors[start : start + count])
+            start += count
+        swap(fresh, retriever.updated(parts, removed, {e.id: e.lang for e in fresh.entries}))
         answering = time.perf_counter() - started
         build_index(fresh.entries, _Known(self._embedder, texts, vectors), self._store, with_answers=self._with_answers)
         added = sum(i not in before for i in changed)
@@ -135,7 +136,7 @@ class Watcher:
             except KnowledgeError as exc:
                 log.error("knowledge in %s not reloaded, the bot keeps the previous version:\n%s", self._source.path, exc)
             except Exception:  # a running bot keeps answering whatever went wrong with one reload
-                log.exception("knowledge in %s not reloaded", self._source.path)
+                log.exception("reloading the knowledge in %s failed", self._source.path)
             else:
                 log.info("knowledge reloaded: %s", report)
 
