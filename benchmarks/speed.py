@@ -180,7 +180,7 @@ def botkit_side(folder: Path, rows: list[dict[str, str]], asks: list[str]) -> di
     for text in others[:20]:  # warm caches the way a running server has them
         bot.retriever.retrieve(text)
     retrieve, reply = [], []
-    for text in others:
+    for text in others[20:]:
         started = time.perf_counter()
         bot.retriever.retrieve(text)
         retrieve.append(time.perf_counter() - started)
