@@ -13,6 +13,7 @@ errors raises `KnowledgeError` and the bot keeps answering from what it had.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -85,26 +86,32 @@ class KnowledgeSource:
             KnowledgeError: the files have errors; nothing is swapped.
         """
         started = time.perf_counter()
-        stamp = self.stamp()
+        collecting = gc.isenabled()
+        gc.disable()  # a full collection of a large bot's heap can take longer than the reload: it runs after the swap
         try:
-            fresh = load_knowledge(self.path, max_bytes=self._max_bytes)
+            stamp = self.stamp()
+            try:
+                fresh = load_knowledge(self.path, max_bytes=self._max_bytes)
+            finally:
+                self._stamp = stamp  # a refused edit is not retried until the files change again
+            before = {e.id: (e.lang, index_texts(e, self._with_answers)) for e in knowledge.entries}
+            after = {e.id: (e.lang, index_texts(e, self._with_answers)) for e in fresh.entries}
+            changed = [i for i, v in after.items() if before.get(i) != v]
+            removed = [i for i in before if i not in after]
+            texts = [t for i in changed for t in after[i][1]]
+            vectors = _embed(self._embedder, texts)
+            if not (changed or removed):  # e.g. a file saved unchanged: the index on disk is current too
+                swap(fresh, retriever)
+                return ReloadReport(0, 0, 0, 0, time.perf_counter() - started, 0.0)
+            parts, start = {}, 0
+            for entry_id in changed:
+                count = len(after[entry_id][1])
+                parts[entry_id] = (after[entry_id][1], vectors[start : start + count])
+                start += count
+            swap(fresh, retriever.updated(parts, removed, {e.id: e.lang for e in fresh.entries}))
         finally:
-            self._stamp = stamp  # a refused edit is not retried until the files change again
-        before = {e.id: (e.lang, index_texts(e, self._with_answers)) for e in knowledge.entries}
-        after = {e.id: (e.lang, index_texts(e, self._with_answers)) for e in fresh.entries}
-        changed = [i for i, v in after.items() if before.get(i) != v]
-        removed = [i for i in before if i not in after]
-        texts = [t for i in changed for t in after[i][1]]
-        vectors = _embed(self._embedder, texts)
-        if not (changed or removed):  # e.g. a file saved unchanged: the index on disk is current too
-            swap(fresh, retriever)
-            return ReloadReport(0, 0, 0, 0, time.perf_counter() - started, 0.0)
-        parts, start = {}, 0
-        for entry_id in changed:
-            count = len(after[entry_id][1])
-            parts[entry_id] = (after[entry_id][1], vectors[start : start + count])
-            start += count
-        swap(fresh, retriever.updated(parts, removed, {e.id: e.lang for e in fresh.entries}))
+            if collecting:
+                gc.enable()
         answering = time.perf_counter() - started
         build_index(fresh.entries, _Known(self._embedder, texts, vectors), self._store, with_answers=self._with_answers)
         added = sum(i not in before for i in changed)
