@@ -150,6 +150,18 @@ def test_a_reply_during_reloads_never_fails_and_sees_one_version(knowledge, tmp_
     bot.close()
 
 
+def test_an_edit_outside_the_indexed_texts_is_swapped_in_without_embedding(knowledge, tmp_path):
+    embedder = Counting(FakeEmbedder())
+    bot = bot_on(knowledge, tmp_path, embedder, index_answers=False)
+    answer = bot.knowledge.by_id()[ENTRY].answer
+    edit(knowledge, answer, "Send us a photo of your meter in the app.")
+    embedder.texts.clear()
+    report = bot.reload()
+    assert report.unchanged and not embedder.texts
+    assert bot.reply("c1", QUESTION).messages[-1].text.startswith("Send us a photo of your meter")
+    bot.close()
+
+
 def test_knowledge_with_errors_is_refused_and_the_bot_keeps_answering(knowledge, tmp_path):
     bot = bot_on(knowledge, tmp_path, FakeEmbedder())
     before = bot.retriever.retrieve(QUESTION).top
