@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from botkit.channels import HouseRules, render
-from botkit.errors import HandoverError
+from botkit.errors import ConfigError, HandoverError
 from botkit.hours import waiting_promise
 from botkit.knowledge import KnowledgeBase
 from botkit.language import LanguageDetector
@@ -25,6 +26,7 @@ from botkit.policy.escalation import (
 from botkit.policy.intents import IntentMatcher
 from botkit.policy.wording import say
 from botkit.protocols import ConsentHook, HandoverSink
+from botkit.reload import KnowledgeSource, ReloadReport, Watcher
 from botkit.retrieve import Retriever
 from botkit.review import ReviewMessage, flag_wrong_answer
 from botkit.store import ConversationState, ConversationStore, QueuedHandover, StoredReply
@@ -51,10 +53,27 @@ class _Outcome:
     pending: tuple[str, ...] = ()  # options offered: entry ids, or the person / nothing-fits markers
 
 
+@dataclass(frozen=True)
+class _Knowledge:
+    """What a reload replaces, as one object: a reply reads all of it from one version."""
+
+    knowledge: KnowledgeBase
+    retriever: Retriever
+    entries: dict[str, FaqEntry]
+    default_lang: str
+    languages: LanguageDetector
+
+    @classmethod
+    def of(cls, knowledge: KnowledgeBase, retriever: Retriever) -> _Knowledge:
+        default = _majority_language(knowledge)
+        return cls(knowledge, retriever, knowledge.by_id(), default, LanguageDetector(knowledge.languages or (default,)))
+
+
 class Bot:
     """Answers from a knowledge base, discloses itself, and hands over to people.
 
-    Build one with `botkit.open_bot(...)`; this constructor takes ready parts.
+    Build one with `botkit.open_bot(...)`; this constructor takes ready parts (`source`: the
+    knowledge files, for `reload`).
     """
 
     def __init__(
@@ -72,22 +91,67 @@ class Bot:
         phraser: Phraser | None = None,
         intents: IntentMatcher | None = None,
         handover_timeout_seconds: float = 1800.0,
+        source: KnowledgeSource | None = None,
     ) -> None:
-        self.knowledge = knowledge
-        self.retriever = retriever
+        self._live = _Knowledge.of(knowledge, retriever)
+        self._pinned = threading.local()  # the version a reply in this thread reads
+        self._source = source
+        self._reloading = threading.Lock()
+        self._watcher: Watcher | None = None
         self.store = store
         self.limits = limits
         self.consent = consent
         self.house_rules = house_rules
         self.phraser = phraser  # LLM phrasing of answers; None sends entries verbatim
-        self._entries = knowledge.by_id()
         self.clock = clock  # the bot's time source (a test clock in evaluations and tests)
         self._pause = disclosure_pause_seconds
         self._sink = sink  # told about new handovers after they are queued (e.g. a notification)
         self._timeout = handover_timeout_seconds
         self._intents = intents  # small talk, "are you a bot?", requests for a person; None: every message is a question
-        self._default_lang = _majority_language(knowledge)
-        self._languages = LanguageDetector(knowledge.languages or (self._default_lang,))
+
+    @property
+    def _now(self) -> _Knowledge:
+        pinned: _Knowledge | None = getattr(self._pinned, "knowledge", None)
+        return self._live if pinned is None else pinned
+
+    @property
+    def knowledge(self) -> KnowledgeBase:
+        """The knowledge base answered from (the version this thread's reply started with)."""
+        return self._now.knowledge
+
+    @property
+    def retriever(self) -> Retriever:
+        """The retriever of `knowledge`."""
+        return self._now.retriever
+
+    @property
+    def _entries(self) -> dict[str, FaqEntry]:
+        return self._now.entries
+
+    def reload(self) -> ReloadReport:
+        """Pick up edits to the knowledge files: re-validated, only new and changed entries embedded,
+        swapped in at once (replies in progress finish with the previous version).
+
+        Raises:
+            KnowledgeError: the files have errors; the bot keeps the previous version.
+            ConfigError: the bot was not opened from knowledge files (`botkit.open_bot`).
+        """
+        if self._source is None:
+            raise ConfigError("this bot was not opened from knowledge files; open it with botkit.open_bot to reload")
+        with self._reloading:
+            now = self._live
+
+            def swap(knowledge: KnowledgeBase, retriever: Retriever) -> None:
+                self._live = _Knowledge.of(knowledge, retriever)
+
+            return self._source.refresh(now.knowledge, now.retriever, swap)
+
+    def watch(self, interval: float) -> None:
+        """Reload whenever the knowledge files change, checking every `interval` seconds (until `close`)."""
+        if self._source is None:
+            raise ConfigError("this bot was not opened from knowledge files; open it with botkit.open_bot to watch them")
+        if self._watcher is None:
+            self._watcher = Watcher(self._source, self.reload, interval)
 
     def reply(
         self,
@@ -103,6 +167,13 @@ class Bot:
         A message handled before (same `message_id`, e.g. redelivered after a crash) gets the
         reply it got then, re-sent as it was, without running the bot again.
         """
+        self._pinned.knowledge = self._live
+        try:
+            return self._reply(conversation_id, text, channel, user_id, message_id)
+        finally:
+            self._pinned.knowledge = None
+
+    def _reply(self, conversation_id: str, text: str, channel: str, user_id: str | None, message_id: str | None) -> Reply:
         if message_id is not None:
             stored = self.store.replay(conversation_id, message_id)
             if stored is not None:
@@ -110,7 +181,7 @@ class Bot:
         state = self.store.load(conversation_id, user_id or conversation_id, channel)
         state = replace(state, channel=channel)
         text = text.strip()
-        lang = self._languages.detect(text, state.lang or self._default_lang)
+        lang = self._now.languages.detect(text, state.lang or self._now.default_lang)
         if state.with_human:
             return self._while_with_human(state, text, lang, message_id)
         due = state.needs_disclosure or (state.last_user_at is not None and self.clock() - state.last_user_at > self._pause)
@@ -210,7 +281,7 @@ class Bot:
         conversation back to the bot; the request stays in the queue. A second call sends nothing."""
         item = self.store.get(handover_id)
         state = self.store.load(item.conversation_id, item.user_id, item.channel)
-        lang = state.lang or self._default_lang
+        lang = state.lang or self._now.default_lang
         messages = tuple(render(item.channel, Draft(say("nobody_came", lang, self.knowledge.client)), self._rules(lang)))
         told = self.store.time_out(handover_id, _bot_turn(Decision.HANDOVER, Reason.NOBODY_CAME, (), 1.0, messages))
         return Reply(item.conversation_id, Decision.HANDOVER, Reason.NOBODY_CAME, 1.0, (), messages if told else ())
@@ -221,7 +292,10 @@ class Bot:
         return getattr(self.consent, "ledger", None)
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Stop watching the knowledge files and release the database connections."""
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
         self.store.engine.dispose()
 
     def __enter__(self) -> Bot:

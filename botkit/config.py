@@ -40,6 +40,7 @@ class Settings:
     max_file_bytes: int = 5_000_000  # knowledge files, botkit.yaml and client exports above this are refused
     embedder: str = "use"  # "use" (default), "e5" or "use+e5": the e5 ones need the e5 extra and their own `botkit tune`
     review_conversations: bool = False  # opt-in: `botkit review` reads served conversations (their messages may go into knowledge and cases)
+    reload_seconds: float = 0.0  # > 0: a running bot checks its knowledge files this often and reloads edits (botkit.reload); 0: never
 
     @property
     def llm_enabled(self) -> bool:

@@ -36,9 +36,13 @@ than its English twin, and the twins never compete for the softmax or a clarific
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Iterable, Mapping, Sequence
+
 import numpy as np
 
 from botkit.index import KnowledgeIndex
+from botkit.protocols import Embedder
 from botkit.scoring import fused
 from botkit.scoring.refit import Fitter
 from botkit.scoring.tfidf import CharTfidf
@@ -64,32 +68,109 @@ class Retriever:
 
     def __init__(self, index: KnowledgeIndex, languages: dict[str, str] | None = None, *, regression: bool | None = None) -> None:
         self._embedder = index.embedder
-        self._languages = languages or {}  # entry id -> language
+        self._regression = regression
         entry_ids, texts, vectors = index.vectors()
         order = sorted(range(len(entry_ids)), key=lambda row: (entry_ids[row], texts[row]))  # one block per entry, any store's order
         entry_ids = [entry_ids[row] for row in order]
-        self._texts = [texts[row] for row in order]
+        texts = [texts[row] for row in order]
         vectors = vectors[order]
-        self._starts = np.array([row for row, e in enumerate(entry_ids) if row == 0 or entry_ids[row - 1] != e], dtype=np.int64)
-        self._block = np.repeat(np.arange(len(self._starts)), np.diff(np.r_[self._starts, len(entry_ids)]))
-        white = whitening(vectors, self._starts)
+        white = whitening(vectors, _starts(entry_ids))
         self._whiten = np.ascontiguousarray(white.T)  # applied to each question with `_dot`
-        self._rows = vectors @ white
+        rows = vectors @ white
         del vectors  # the raw vectors are not needed any more, and large
-        self._rows /= np.linalg.norm(self._rows, axis=1, keepdims=True).clip(min=1e-12)
-        self._entries = [entry_ids[row] for row in self._starts]
-        self._centroids = _normalise(np.add.reduceat(self._rows, self._starts, axis=0)) if self._entries else self._rows
-        self._in_language = {lang: np.array([self._languages.get(e) == lang for e in self._entries], dtype=bool) for lang in set(self._languages.values())}
+        rows /= np.linalg.norm(rows, axis=1, keepdims=True).clip(min=1e-12)
+        starts = _starts(entry_ids)
+        block = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(entry_ids)]))
+        centroids = _normalise(np.add.reduceat(rows, starts, axis=0)) if len(starts) else rows
+        self._setup([entry_ids[row] for row in starts], np.array(texts, dtype=object), rows, block, centroids, languages or {}, CharTfidf(texts))
         # A short sketch of the centroids finds the entries worth scoring exactly: reading all
         # full vectors for every question would cost more memory bandwidth than the embedding.
         axes = _principal_axes(self._centroids, _SKETCH_DIMS)
         self._sketch = np.ascontiguousarray(axes.T)
         self._sketch_centroids = np.ascontiguousarray(self._centroids @ axes)
-        self._tfidf = CharTfidf(self._texts)
+
+    def _setup(
+        self, entries: list[str], texts: np.ndarray, rows: np.ndarray, block: np.ndarray, centroids: np.ndarray, languages: dict[str, str], tfidf: CharTfidf
+    ) -> None:
+        """Everything but the whitening and the sketch: `rows` (whitened) come in one block per
+        entry, `block` is each row's entry, `centroids` each entry's normalised mean row."""
+        self._entries = entries
+        self._texts = texts  # one per row (an object array)
+        self._rows = rows
+        self._block = block
+        self._starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]]) if len(block) else np.zeros(0, dtype=np.int64)
+        self._centroids = centroids
+        self._in_language = {lang: np.array([languages.get(e) == lang for e in entries], dtype=bool) for lang in set(languages.values())}
+        self._tfidf = tfidf
+        regression = self._regression
         if regression is None:
-            regression = 2 <= len(self._entries) and len(self._rows) * len(self._entries) <= REGRESSION_LIMIT
-        self._fitter = Fitter(self._rows, self._block, self._entries) if regression and len(self._entries) >= 2 else None
+            regression = 2 <= len(entries) and len(rows) * len(entries) <= REGRESSION_LIMIT
+        self._fitter = Fitter(rows, block, entries) if regression and len(entries) >= 2 else None
         self._weights = fused.WITH_REGRESSION if self._fitter is not None else fused.WITHOUT_REGRESSION
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder questions are embedded with (the index's)."""
+        return self._embedder
+
+    def updated(self, changed: Mapping[str, tuple[Sequence[str], np.ndarray]], removed: Iterable[str], languages: dict[str, str]) -> Retriever:
+        """A new retriever with the phrasings of the `changed` entries replaced or added and the
+        `removed` entries gone; this one keeps answering unchanged.
+
+        `changed` maps an entry id to its texts and their raw (unwhitened) vectors; `languages`
+        is the new entry id -> language map. The whitening and the sketch axes are kept (one
+        entry barely moves them; opening a new Retriever estimates them afresh), the TF-IDF
+        statistics are recomputed exactly, and the regression (when there is one) answers with
+        the earlier model while it is refitted in the background (`botkit.scoring.refit`).
+        """
+        gone = set(removed) | set(changed)
+        kept = np.array([e not in gone for e in self._entries], dtype=bool)
+        kept_ids = [e for e, keep in zip(self._entries, kept, strict=True) if keep]
+        added_ids = sorted(changed)
+        entries = sorted(kept_ids + added_ids)
+        position = {e: i for i, e in enumerate(entries)}
+        moved = np.full(len(self._entries), -1, dtype=np.int64)  # old entry -> new entry
+        moved[kept] = [position[e] for e in kept_ids]
+        kept_rows = np.flatnonzero(kept[self._block])
+        before = np.r_[0, np.cumsum(np.bincount(self._block[kept_rows], minlength=len(self._entries))[kept])]  # kept rows ahead of each kept entry
+        at: list[int] = []
+        new_texts: list[str] = []
+        new_blocks: list[int] = []
+        new_vectors = [np.zeros((0, self._whiten.shape[1]), dtype=np.float32)]
+        for entry_id in added_ids:
+            texts, vectors = changed[entry_id]
+            order = sorted(range(len(texts)), key=texts.__getitem__)
+            at += [int(before[bisect.bisect_left(kept_ids, entry_id)])] * len(order)
+            new_texts += [texts[i] for i in order]
+            new_blocks += [position[entry_id]] * len(order)
+            new_vectors.append(np.asarray(vectors, dtype=np.float32)[order])
+        added = np.concatenate(new_vectors) @ self._whiten.T
+        added /= np.linalg.norm(added, axis=1, keepdims=True).clip(min=1e-12)
+        source = np.insert(kept_rows, at, -1)  # old row per new row, -1 for a new phrasing
+        fresh = source < 0
+        rows = np.empty((len(source), self._rows.shape[1]), dtype=np.float32)
+        rows[~fresh] = self._rows[kept_rows]
+        rows[fresh] = added
+        centroids = np.empty((len(entries), self._rows.shape[1]), dtype=np.float32)
+        centroids[moved[kept]] = self._centroids[kept]
+        sketch = np.empty((len(entries), self._sketch.shape[0]), dtype=np.float32)
+        sketch[moved[kept]] = self._sketch_centroids[kept]
+        if added_ids:
+            firsts = np.flatnonzero(np.r_[True, np.diff(new_blocks) != 0])
+            centroids[[new_blocks[i] for i in firsts]] = _normalise(np.add.reduceat(added, firsts, axis=0))
+            sketch[[new_blocks[i] for i in firsts]] = centroids[[new_blocks[i] for i in firsts]] @ self._sketch.T
+        new = Retriever.__new__(Retriever)
+        new._embedder, new._regression, new._whiten, new._sketch, new._sketch_centroids = self._embedder, self._regression, self._whiten, self._sketch, sketch
+        new._setup(
+            entries,
+            np.insert(self._texts[kept_rows], at, np.array(new_texts, dtype=object)),
+            rows,
+            np.insert(moved[self._block[kept_rows]], at, new_blocks),
+            centroids,
+            dict(languages),
+            self._tfidf.replaced(source, new_texts),
+        )
+        return new
 
     @property
     def fitter(self) -> Fitter | None:
@@ -146,6 +227,11 @@ class Retriever:
                 in_lang = in_lang[np.argpartition(-rough[in_lang], _SHORTLIST - 1)[:_SHORTLIST]]
             chosen = np.union1d(chosen, in_lang)
         return np.sort(chosen)
+
+
+def _starts(entry_ids: Sequence[str]) -> np.ndarray:
+    """The first row of each entry's block."""
+    return np.array([row for row, e in enumerate(entry_ids) if row == 0 or entry_ids[row - 1] != e], dtype=np.int64)
 
 
 def whitening(vectors: np.ndarray, starts: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from botkit.calibration import read_calibration
 from botkit.config import Settings
 from botkit.consent import ConsentFlow, ConsentLedger
 from botkit.db import open_database
+from botkit.embedcache import EmbeddingCache
 from botkit.errors import ConfigError
 from botkit.index import BuildReport, KnowledgeIndex, ProgressFn, build_index
 from botkit.knowledge import KnowledgeBase, load_knowledge
@@ -21,11 +22,13 @@ from botkit.phrasing import Phraser
 from botkit.policy.escalation import Thresholds
 from botkit.policy.intents import IntentMatcher
 from botkit.protocols import ChatModel, Embedder, VectorStore
+from botkit.reload import KnowledgeSource
 from botkit.retrieve import Retriever
 from botkit.store import ConversationStore
 
 _EMBEDDERS: dict[str, Embedder] = {}
-_MATCHERS: dict[tuple[int, tuple[str, ...]], tuple[Embedder, IntentMatcher]] = {}
+_MATCHERS: dict[tuple[int, tuple[str, ...], bool], tuple[Embedder, IntentMatcher]] = {}
+_CACHES: dict[int, tuple[Embedder, EmbeddingCache]] = {}
 
 
 def default_embedder() -> Embedder:
@@ -54,12 +57,25 @@ def embedder_for(settings: Settings) -> Embedder:
     return _EMBEDDERS[name]
 
 
-def intent_matcher(embedder: Embedder, bot_names: tuple[str, ...]) -> IntentMatcher:
-    """The small-talk/STOP matcher for an embedder and bot names; its examples are embedded once per process."""
-    key = (id(embedder), bot_names)
+def intent_matcher(embedder: Embedder, bot_names: tuple[str, ...], share_message: bool = False) -> IntentMatcher:
+    """The small-talk/STOP matcher for an embedder and bot names; its examples are embedded once per process.
+
+    `share_message`: the retriever uses the same (cached) embedder, so the matcher embeds the
+    message for it in the same call (`IntentMatcher`).
+    """
+    key = (id(embedder), bot_names, share_message)
     if key not in _MATCHERS:  # the embedder is kept with it, so its id cannot be reused by another
-        _MATCHERS[key] = (embedder, IntentMatcher(embedder, bot_names=bot_names))
+        _MATCHERS[key] = (embedder, IntentMatcher(embedder, bot_names=bot_names, share_message=share_message))
     return _MATCHERS[key][1]
+
+
+def cached(embedder: Embedder) -> EmbeddingCache:
+    """The process's `EmbeddingCache` in front of `embedder` (itself when it is one)."""
+    if isinstance(embedder, EmbeddingCache):
+        return embedder
+    if id(embedder) not in _CACHES:  # the embedder is kept with it, so its id cannot be reused by another
+        _CACHES[id(embedder)] = (embedder, EmbeddingCache(embedder))
+    return _CACHES[id(embedder)][1]
 
 
 def data_dir(knowledge_path: Path, settings: Settings) -> Path:
@@ -135,8 +151,9 @@ def open_bot(
     """
     settings = settings or Settings()
     path = Path(knowledge_path)
-    embedder = embedder or embedder_for(settings)
+    embedder = cached(embedder or embedder_for(settings))  # a message is embedded once per reply
     vector_store = vector_store or vector_store_for(path, settings)
+    source = KnowledgeSource(path, embedder, vector_store, with_answers=settings.index_answers, max_bytes=settings.max_file_bytes)
     threshold, margin, band = settings.threshold, settings.clarify_margin, settings.suggest_threshold
     if settings.calibration is not None:  # tuned values win; one tuned for another embedder is refused
         calibration = read_calibration(settings.calibration, embedder)
@@ -149,11 +166,12 @@ def open_bot(
     store = ConversationStore(engine, clock)
     limits = Thresholds(threshold, margin, settings.max_misses, min(band, threshold))
     # The small-talk/STOP thresholds are measured with USE (policy/intents.py): another knowledge embedder keeps USE for them.
-    matcher = intent_matcher(embedder if settings.embedder == "use" else default_embedder(), (knowledge.client.bot_name,))
+    shared = settings.embedder == "use"
+    matcher = intent_matcher(embedder if shared else cached(default_embedder()), (knowledge.client.bot_name,), share_message=shared)
     notifier = None
     if settings.handover_webhook_url:  # the bot queues a handover, then the notifier announces it in the background
         notifier = HandoverNotifier(settings.handover_webhook_url, secret=settings.handover_webhook_secret, clock=clock)
-    return Bot(
+    bot = Bot(
         knowledge,
         retriever,
         store,
@@ -166,7 +184,11 @@ def open_bot(
         intents=matcher,
         phraser=Phraser(open_chat_model(settings), knowledge) if settings.llm_enabled else None,
         house_rules=knowledge.client.house_rules,
+        source=source,
     )
+    if settings.reload_seconds > 0:
+        bot.watch(settings.reload_seconds)
+    return bot
 
 
 def open_chat_model(settings: Settings) -> ChatModel:

@@ -150,6 +150,8 @@ class IntentMatcher:
         examples: extra example utterances per kind (including "none"), added to the built-in ones.
         thresholds: per-kind thresholds; the measured `THRESHOLDS` by default.
         neighbours: a kind's similarity is the mean over its this many most similar examples.
+        share_message: also embed each classified message exactly as given, in the same call,
+            for a retriever on the same `botkit.embedcache.EmbeddingCache` (one embedding call per reply).
     """
 
     def __init__(
@@ -160,6 +162,7 @@ class IntentMatcher:
         examples: Mapping[str, Sequence[str]] | None = None,
         thresholds: Mapping[str, Threshold] | None = None,
         neighbours: int = NEIGHBOURS,
+        share_message: bool = False,
     ) -> None:
         data = load_utterances()
         merged: dict[str, list[str]] = {k: list(v) for k, v in data["examples"].items()}
@@ -170,6 +173,7 @@ class IntentMatcher:
         self._embedder = embedder
         self._thresholds = dict(thresholds or THRESHOLDS)
         self._neighbours = neighbours
+        self._share = share_message
         self._rules = _rules(data, bot_names)
         self._labels = np.array([k for k, texts in merged.items() for _ in texts])
         self._kinds = tuple(merged)
@@ -192,8 +196,8 @@ class IntentMatcher:
             return target
         head, whole, body = target
         if head is None:
-            return decide(self._similarities([whole])[0], self._thresholds)
-        whole_scores, body_scores = self._similarities([whole, body])
+            return decide(self._similarities([whole], text)[0], self._thresholds)
+        whole_scores, body_scores = self._similarities([whole, body], text)
         found, about = decide(whole_scores, self._thresholds), decide(body_scores, self._thresholds)
         for candidate in (about, found):
             if candidate.kind not in SMALL_TALK and candidate.kind != "none":
@@ -226,9 +230,10 @@ class IntentMatcher:
             return Intent("withdrawal", 1.0)
         return head, clean, rest
 
-    def _similarities(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        """The similarity per kind for each text (one embedding call)."""
-        vectors = np.asarray(self._embedder.embed([self._without_names(t) for t in texts]), dtype=np.float32)
+    def _similarities(self, texts: Sequence[str], message: str | None = None) -> list[dict[str, float]]:
+        """The similarity per kind for each text (one embedding call, with `message` as given when shared)."""
+        extra = [message] if self._share and message is not None else []
+        vectors = np.asarray(self._embedder.embed([*(self._without_names(t) for t in texts), *extra]), dtype=np.float32)[: len(texts)]
         sims = vectors @ self._matrix.T
         n = self._neighbours
         return [{k: float(np.sort(row[mask])[-n:].mean()) for k, mask in self._masks.items() if mask.any()} for row in sims]
