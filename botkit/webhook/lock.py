@@ -6,6 +6,9 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
+from fnmatch import fnmatch
 from importlib.metadata import Distribution, PackageNotFoundError, distribution
 from pathlib import Path
 
@@ -60,14 +63,7 @@ def botkit_wheel(dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     source = Path(botkit.__file__).resolve().parents[1]
     if (source / "pyproject.toml").is_file():
-        result = subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(dest), str(source)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise ConfigError(f"building the botkit wheel from {source} failed:\n{result.stderr.strip()}")
+        build_wheel(source, dest)
     else:
         wheel = _installed_from_wheel()
         shutil.copy2(wheel, dest / wheel.name)
@@ -75,6 +71,43 @@ def botkit_wheel(dest: Path) -> Path:
     if not wheels:
         raise ConfigError(f"no botkit wheel was written to {dest}")
     return wheels[-1]
+
+
+def build_wheel(source: Path, dest: Path) -> None:
+    """Build botkit's wheel into `dest` from a clean copy of the source tree at `source`.
+
+    Build output left in the checkout (a stale `build/lib`) would otherwise be packed as if it
+    were source; the checkout itself is left as it was.
+
+    Raises:
+        ConfigError: the build failed.
+    """
+    with tempfile.TemporaryDirectory(prefix="botkit-wheel-") as scratch:
+        tree = Path(scratch) / "source"
+        shutil.copytree(source, tree, ignore=_not_source(source))
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(dest), str(tree)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if result.returncode != 0:
+        raise ConfigError(f"building the botkit wheel from {source} failed:\n{result.stderr.strip()}")
+
+
+# Left out of the copy a wheel is built from: build output, virtual environments, caches, indexes.
+_TOP_LEVEL_OUTPUT = ("build", "dist", "venv", "*.egg-info", ".*")
+_ANYWHERE_OUTPUT = ("__pycache__", "*.pyc", ".botkit*")
+
+
+def _not_source(top: Path) -> Callable[[str, list[str]], set[str]]:
+    """A `shutil.copytree` ignore for the tree at `top`: the names in a folder that are not source."""
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        patterns = _ANYWHERE_OUTPUT + (_TOP_LEVEL_OUTPUT if Path(folder) == top else ())
+        return {name for name in names if any(fnmatch(name, pattern) for pattern in patterns)}
+
+    return ignore
 
 
 def _installed_from_wheel() -> Path:
