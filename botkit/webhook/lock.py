@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -63,7 +64,7 @@ def botkit_wheel(dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     source = Path(botkit.__file__).resolve().parents[1]
     if (source / "pyproject.toml").is_file():
-        build_wheel(source, dest)
+        _built_wheel(source, dest)
     else:
         wheel = _installed_from_wheel()
         shutil.copy2(wheel, dest / wheel.name)
@@ -71,6 +72,44 @@ def botkit_wheel(dest: Path) -> Path:
     if not wheels:
         raise ConfigError(f"no botkit wheel was written to {dest}")
     return wheels[-1]
+
+
+# Wheels this process built, by their source tree's fingerprint: an unchanged tree is not built again.
+_BUILT: dict[tuple[tuple[str, int, int], ...], tuple[Path, int, int]] = {}
+
+
+def _built_wheel(source: Path, dest: Path) -> None:
+    """`build_wheel`, or a copy of the wheel this process already built from the same, unchanged files."""
+    key = _fingerprint(source)
+    earlier = _BUILT.get(key)
+    if earlier is not None and _stat(earlier[0]) == earlier[1:]:
+        shutil.copy2(earlier[0], dest / earlier[0].name)
+        return
+    build_wheel(source, dest)
+    wheel = max(dest.glob("botkit-*.whl"), key=lambda p: p.stat().st_mtime_ns, default=None)
+    if wheel is not None:
+        _BUILT[key] = (wheel, *_stat(wheel))
+
+
+def _fingerprint(source: Path) -> tuple[tuple[str, int, int], ...]:
+    """(path, size, modification time) of every file a wheel build copies from `source`."""
+    ignore = _not_source(source)
+    found = []
+    for folder, dirs, files in os.walk(source):
+        skipped = ignore(folder, dirs + files)
+        dirs[:] = sorted(d for d in dirs if d not in skipped)
+        for name in sorted(set(files) - skipped):
+            path = Path(folder, name)
+            found.append((str(path.relative_to(source)), *_stat(path)))
+    return tuple(found)
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    try:
+        info = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (info.st_size, info.st_mtime_ns)
 
 
 def build_wheel(source: Path, dest: Path) -> None:

@@ -24,13 +24,6 @@ from tests.webhook.support import WHATSAPP_SECRET, free_port, is_message, recipi
 from tests.webhook.test_webhook_restart import Process, server_env
 
 
-@pytest.fixture
-def exported(tmp_path, sample_index_dir, embedder) -> Path:
-    index = tmp_path / "index"
-    shutil.copytree(sample_index_dir, index)
-    return export_bot(SAMPLE, tmp_path / "export", Settings(index_dir=index), embedder=embedder)
-
-
 def test_export_requirements_never_name_botkit_on_an_index(exported):
     requirements = (exported / "requirements.txt").read_text()
     wheels = list((exported / "wheels").glob("botkit-*.whl"))
@@ -41,6 +34,17 @@ def test_export_requirements_never_name_botkit_on_an_index(exported):
     names = {line.split("==")[0].lower() for line in lock}
     assert {"fastapi", "uvicorn", "chromadb", "sqlalchemy", "pyyaml"} <= names and "botkit" not in names
     assert "langchain" not in names  # no LLM configured: the llm extra stays out
+
+
+def test_a_second_export_from_the_unchanged_tree_reuses_the_wheel_built_before(tmp_path, exported_once, monkeypatch):
+    from botkit.webhook import lock
+
+    def no_build(source: Path, dest: Path) -> None:
+        raise AssertionError("built again")
+
+    monkeypatch.setattr(lock, "build_wheel", no_build)
+    [first] = (exported_once / "wheels").glob("botkit-*.whl")
+    assert lock.botkit_wheel(tmp_path / "again").read_bytes() == first.read_bytes()
 
 
 @pytest.mark.slow
