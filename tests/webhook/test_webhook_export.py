@@ -110,9 +110,10 @@ def cluttered(tmp_path) -> Path:
     return folder
 
 
-def test_export_copies_only_the_files_the_knowledge_loader_reads(tmp_path, cluttered, embedder):
+def test_export_copies_only_the_files_the_knowledge_loader_reads(tmp_path, cluttered, sample_index_dir, embedder):
     from botkit.knowledge import knowledge_files
 
+    shutil.copytree(sample_index_dir, tmp_path / "index")  # the same entries: nothing to embed again
     out = export_bot(cluttered, tmp_path / "out", Settings(index_dir=tmp_path / "index"), embedder=embedder)
     shipped = sorted(p.relative_to(out / "kb").as_posix() for p in (out / "kb").rglob("*") if not p.is_dir())
     expected = sorted([p.relative_to(cluttered).as_posix() for p in knowledge_files(cluttered)] + ["botkit.yaml"])
