@@ -10,19 +10,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from unittest.mock import patch
 
 import pytest
 import yaml
 from typer.testing import CliRunner
 
-from botkit.cli import app, main
+from botkit.cli import app
 from botkit.errors import EvaluationDataError
 from botkit.evaluation.cases import load_cases
 from botkit.knowledge import load_knowledge
+from tests.cli_main import run_main
 from tests.conftest import SAMPLE
 from tests.llm.fake_openai import API_KEY
 
@@ -40,21 +39,6 @@ def run(*args: str, env: dict[str, str]) -> Run:
     result = CliRunner().invoke(app, list(args), env={**unset, **env})
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     return Run(result.exit_code, result.stdout, result.stderr)
-
-
-def run_main(*args: str, env: dict[str, str]) -> Run:
-    """`python -m botkit ARGS` in this process: `botkit.cli.main`, which turns errors into a message and exit status 1."""
-    unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("BOTKIT_")}
-    with CliRunner().isolation(env={**unset, **env}) as (stdout, stderr, _), patch.object(sys, "argv", ["botkit", *args]):
-        try:
-            main()
-        except SystemExit as exc:
-            code = exc.code
-        else:
-            code = 0
-        ran = Run(code if isinstance(code, int) else 1, stdout.getvalue().decode(), stderr.getvalue().decode())
-    assert isinstance(code, int), code
-    return ran
 
 
 def llm_env(fake) -> dict[str, str]:
