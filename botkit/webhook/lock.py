@@ -8,7 +8,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from collections.abc import Callable
+from email.parser import Parser
 from fnmatch import fnmatch
 from importlib.metadata import Distribution, PackageNotFoundError, distribution
 from pathlib import Path
@@ -20,11 +22,13 @@ import botkit
 from botkit.errors import ConfigError
 
 
-def pinned_requirements(extras: tuple[str, ...]) -> list[str]:
+def pinned_requirements(extras: tuple[str, ...], wheel: Path | None = None) -> list[str]:
     """`name==version` of every installed distribution that `botkit[extras]` needs, sorted.
 
     Walks the installed metadata (with markers evaluated for this interpreter), so the
-    lock is exactly the environment the export was made and tested in.
+    lock is exactly the environment the export was made and tested in. botkit's own
+    requirements come from `wheel` when given: the ones of the wheel the export ships,
+    even where the installed metadata is older than the source tree (an editable install).
 
     Raises:
         ConfigError: a needed distribution is not installed here.
@@ -41,11 +45,22 @@ def pinned_requirements(extras: tuple[str, ...]) -> list[str]:
         dist = _installed(name)
         if key[0] != "botkit":
             pins[key[0]] = f"{dist.metadata['Name']}=={dist.version}"
-        for line in dist.requires or []:
+        requires = _wheel_requires(wheel) if key[0] == "botkit" and wheel is not None else dist.requires
+        for line in requires or []:
             req = Requirement(line)
             if req.marker is None or any(req.marker.evaluate({"extra": e}) for e in ("", *wanted)):
                 todo.append((req.name, frozenset(req.extras)))
     return [pins[k] for k in sorted(pins)]
+
+
+def _wheel_requires(wheel: Path) -> list[str]:
+    """The `Requires-Dist` lines of a wheel's METADATA."""
+    with zipfile.ZipFile(wheel) as archive:
+        name = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1), None)
+        if name is None:
+            raise ConfigError(f"{wheel.name} has no METADATA: not a wheel")
+        metadata = Parser().parsestr(archive.read(name).decode("utf-8"), headersonly=True)
+    return metadata.get_all("Requires-Dist") or []
 
 
 def _installed(name: str) -> Distribution:

@@ -9,12 +9,16 @@ import shutil
 import signal
 import subprocess
 import sys
+import zipfile
+from email.parser import Parser
 from pathlib import Path
 
 import httpx
 import jsonschema
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from sqlalchemy.engine import make_url
 
 from botkit import Settings
@@ -34,6 +38,12 @@ def test_export_requirements_never_name_botkit_on_an_index(exported):
     names = {line.split("==")[0].lower() for line in lock}
     assert {"fastapi", "uvicorn", "chromadb", "sqlalchemy", "pyyaml"} <= names and "botkit" not in names
     assert "langchain" not in names  # no LLM configured: the llm extra stays out
+    # every requirement of the shipped wheel is pinned, even where the installed metadata is older (an editable install)
+    with zipfile.ZipFile(wheels[0]) as archive:
+        metadata = archive.read(next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    required = [Requirement(line) for line in Parser().parsestr(metadata).get_all("Requires-Dist")]
+    needed = {canonicalize_name(r.name) for r in required if r.marker is None or r.marker.evaluate({"extra": "server"})}
+    assert needed - {"botkit"} <= {canonicalize_name(name) for name in names}
 
 
 def test_a_second_export_from_the_unchanged_tree_reuses_the_wheel_built_before(tmp_path, exported_once, monkeypatch):
