@@ -45,6 +45,27 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "knowledge"
 SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
 
+# The longest files, longest first. They are handed out first (`--dist loadfile --no-loadscope-reorder` in
+# pyproject.toml) so that the two xdist workers finish together, not one waiting for a long file started last.
+LONGEST_FILES = (
+    "tests/workbench/test_workbench_notebooks.py",
+    "tests/consent/test_campaign_jobs.py",
+    "tests/webhook/test_roles.py",
+    "tests/webhook/test_webhook_restart.py",
+    "tests/webhook/test_webhook_http.py",
+    "tests/webhook/test_crash_matrix.py",
+    "tests/consent/test_concurrency.py",
+    "tests/webhook/test_webhook_outbox.py",
+    "tests/workbench/test_workbench_browser.py",
+    "tests/evaluation/test_regression_bite.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the tests of `LONGEST_FILES` first, in that order; the rest keep their order."""
+    rank = {name: n for n, name in enumerate(LONGEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
 
 @pytest.fixture(scope="session")
 def embedder():

@@ -31,6 +31,14 @@ class Look:
     stacked_buttons: bool = False  # buttons one under another (WhatsApp, Telegram), not side by side
 
 
+@dataclass(frozen=True)
+class Choices:
+    """A built message's tappable options, read back from its payload (the simulator shows and taps them)."""
+
+    items: tuple[tuple[str, str], ...] = ()  # (shown title, what the platform sends back when it is tapped)
+    menu: str | None = None  # the label of the button that opens them, when they sit behind one (a list)
+
+
 class Platform(Protocol):
     """One messaging platform: its messages' look, its webhook, and its send API.
 
@@ -51,6 +59,10 @@ class Platform(Protocol):
 
     def build(self, profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None) -> list[Message]:
         """Wrap rendered bubbles (in the profile's markup, within its limits) into send-API bodies."""
+        ...
+
+    def choices(self, message: Message) -> Choices:
+        """The options of a message `build` made, as the user sees and taps them."""
         ...
 
     def verify(self, headers: Mapping[str, str], body: bytes, settings: WebhookSettings, now: float) -> None:
@@ -111,6 +123,9 @@ class WithoutWebhook:
     handshake = False
     speaks_in_standby = False
     body_schema: dict[str, Any] = {}
+
+    def choices(self, message: Message) -> Choices:
+        return Choices()
 
     def _no_webhook(self) -> ConfigError:
         return ConfigError(f"{self.name} has no webhook in botkit; its messages are sent by the caller")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from botkit.channels.profiles import ChannelProfile, HouseRules
 from botkit.channels.render import Options
 from botkit.errors import ConfigError, PayloadError, SignatureError, StaleRequestError
-from botkit.platforms.base import Look
+from botkit.platforms.base import Choices, Look
 from botkit.platforms.events import Inbound, Kind, Outgoing
 from botkit.platforms.outreach import RateLimit, Reach, Scope
 from botkit.platforms.payload import choice_text, ident, items, load, obj, text
@@ -103,6 +103,9 @@ class Chatwoot:
 
     def build(self, profile: ChannelProfile, rules: HouseRules, bubbles: list[str], options: Options, image: str | None) -> list[Message]:
         raise ConfigError("chatwoot renders with its inbox's channel profile (whatsapp, telegram, web, sms, ...)")
+
+    def choices(self, message: Message) -> Choices:
+        return Choices()  # builds none: its inbox's channel platform builds (and reads back) the messages
 
     def verify(self, headers: Mapping[str, str], body: bytes, settings: WebhookSettings, now: float) -> None:
         secret = settings.chatwoot_webhook_secret.get_secret_value() if settings.chatwoot_webhook_secret else ""

@@ -10,7 +10,7 @@ from botkit.channels.profiles import ChannelProfile, HouseRules
 from botkit.channels.render import Options
 from botkit.errors import PayloadError
 from botkit.platforms import meta
-from botkit.platforms.base import Look
+from botkit.platforms.base import Choices, Look
 from botkit.platforms.events import ANSWERED_KINDS, Inbound, Kind, Outgoing
 from botkit.platforms.outreach import RateLimit, Reach, Scope, error_codes, within_window
 from botkit.platforms.payload import choice_text, ident, items, load, obj, text
@@ -70,6 +70,9 @@ class Messenger:
             payload = {"messaging_type": "RESPONSE", "message": message}
             out.append(Message("messenger", bubble, shown, None, payload))
         return out
+
+    def choices(self, message: Message) -> Choices:
+        return Choices(tuple((q["title"], q["payload"]) for q in message.payload.get("message", {}).get("quick_replies", [])))
 
     def verify(self, headers: Mapping[str, str], body: bytes, settings: WebhookSettings, now: float) -> None:
         meta.verify_headers(headers, body, settings.messenger_app_secret)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from botkit.channels.profiles import ChannelProfile, HouseRules
 from botkit.channels.render import Options
 from botkit.errors import SignatureError
-from botkit.platforms.base import Look
+from botkit.platforms.base import Choices, Look
 from botkit.platforms.events import Inbound, Kind, Outgoing
 from botkit.platforms.outreach import RateLimit, Reach, Scope
 from botkit.platforms.payload import choice_text, ident, load, obj, text
@@ -96,6 +96,10 @@ class Telegram:
                 payload["reply_markup"] = keyboard
             out.append(Message("telegram", bubble, options.shown if last else (), None, payload))
         return out
+
+    def choices(self, message: Message) -> Choices:
+        rows = message.payload.get("reply_markup", {}).get("inline_keyboard", [])
+        return Choices(tuple((b["text"], b["callback_data"]) for row in rows for b in row))
 
     def verify(self, headers: Mapping[str, str], body: bytes, settings: WebhookSettings, now: float) -> None:
         secret = settings.telegram_secret_token

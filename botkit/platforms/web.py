@@ -6,7 +6,7 @@ from typing import Any
 
 from botkit.channels.profiles import ChannelProfile, HouseRules
 from botkit.channels.render import Options
-from botkit.platforms.base import Look, WithoutWebhook
+from botkit.platforms.base import Choices, Look, WithoutWebhook
 from botkit.platforms.outreach import Reach
 from botkit.types import Message
 
@@ -33,6 +33,9 @@ class Web(WithoutWebhook):
                 payload["image"] = with_image
             out.append(Message("web", bubble, shown, with_image, payload))
         return out
+
+    def choices(self, message: Message) -> Choices:
+        return Choices(tuple((q["title"], q["payload"]) for q in message.payload.get("quick_replies", [])))
 
     # Business-initiated messages (campaigns) -----------------------------------------------
 

@@ -11,7 +11,7 @@ from botkit.channels.render import Options
 from botkit.channels.split import shorten
 from botkit.errors import ConfigError
 from botkit.platforms import meta
-from botkit.platforms.base import Look
+from botkit.platforms.base import Choices, Look
 from botkit.platforms.events import Inbound, Kind, Outgoing
 from botkit.platforms.outreach import RateLimit, Reach, Scope, error_codes, within_window
 from botkit.platforms.payload import choice_text, ident, items, load, obj, text
@@ -94,6 +94,16 @@ class WhatsApp:
             payload = {"type": "interactive", "interactive": interactive_body}
             out.append(Message("whatsapp", bubble, options.shown, None, _wa(payload)))
         return out
+
+    def choices(self, message: Message) -> Choices:
+        interactive = message.payload.get("interactive", {})
+        action = interactive.get("action", {})
+        if interactive.get("type") == "button":
+            return Choices(tuple((b["reply"]["title"], b["reply"]["id"]) for b in action.get("buttons", [])))
+        if interactive.get("type") == "list":
+            rows = tuple((r["title"], r["id"]) for section in action.get("sections", []) for r in section.get("rows", []))
+            return Choices(rows, menu=action.get("button", ""))
+        return Choices()
 
     def verify(self, headers: Mapping[str, str], body: bytes, settings: WebhookSettings, now: float) -> None:
         meta.verify_headers(headers, body, settings.whatsapp_app_secret)

@@ -144,7 +144,7 @@ def _copy_knowledge(source: Path, target: Path, name: str) -> list[str]:
 def _write_requirements(target: Path, extras: tuple[str, ...]) -> None:
     """`wheels/` with botkit's wheel, `requirements.lock` pinning every dependency, and `requirements.txt` installing both."""
     wheel = botkit_wheel(target / "wheels")
-    pins = pinned_requirements(extras)
+    pins = pinned_requirements(extras, wheel)
     (target / LOCK).write_text(
         f"# Every dependency of botkit[{','.join(extras)}] as installed where this bot was exported.\n" + "".join(f"{p}\n" for p in pins),
         encoding="utf-8",

@@ -15,7 +15,7 @@ from botkit.channels.limits import visible_text
 from botkit.channels.markup import BOLD, ITALIC, find_urls, parse_markup
 from botkit.channels.profiles import get_profile
 from botkit.platforms import PLATFORMS
-from botkit.platforms.base import Look
+from botkit.platforms.base import Choices, Look
 from botkit.types import Message
 
 CSS = """
@@ -83,23 +83,12 @@ def chat(inner: str, channel: str) -> str:
 
 def reply_options(message: Message) -> list[tuple[str, str]]:
     """(shown title, text the platform sends back when tapped) of a message's buttons or list rows."""
-    payload = message.payload
-    if message.channel == "whatsapp":
-        interactive = payload.get("interactive", {})
-        action = interactive.get("action", {})
-        if interactive.get("type") == "button":
-            return [(b["reply"]["title"], b["reply"]["id"]) for b in action.get("buttons", [])]
-        if interactive.get("type") == "list":
-            return [(r["title"], r["id"]) for s in action.get("sections", []) for r in s.get("rows", [])]
-        return []
-    if message.channel == "messenger":
-        return [(q["title"], q["payload"]) for q in payload.get("message", {}).get("quick_replies", [])]
-    if message.channel == "telegram":
-        rows = payload.get("reply_markup", {}).get("inline_keyboard", [])
-        return [(b["text"], b["callback_data"]) for row in rows for b in row]
-    if message.channel == "web":
-        return [(q["title"], q["payload"]) for q in payload.get("quick_replies", [])]
-    return []
+    return list(_choices(message).items)
+
+
+def _choices(message: Message) -> Choices:
+    platform = PLATFORMS.get(message.channel)
+    return platform.choices(message) if platform is not None else Choices()
 
 
 def _body(message: Message) -> str:
@@ -140,13 +129,13 @@ def _linked(text: str) -> str:
 
 
 def _options(message: Message, colours: Look) -> str:
-    options = reply_options(message)
+    choices = _choices(message)
+    options = choices.items
     if not options:
         return ""
     style = f"background:{colours.button};color:{colours.button_text}"
-    interactive = message.payload.get("interactive", {})
-    if interactive.get("type") == "list":
-        label = html.escape(interactive["action"].get("button", ""))
+    if choices.menu is not None:
+        label = html.escape(choices.menu)
         rows = "".join(f"<div>• {html.escape(title)}</div>" for title, _ in options)
         return f'<div class="bk-buttons stacked"><span class="bk-button" style="{style}">☰ {label}</span></div><div class="bk-list">{rows}</div>'
     stacked = " stacked" if colours.stacked_buttons else ""

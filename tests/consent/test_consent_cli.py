@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -17,6 +15,7 @@ from botkit.errors import ConfigError
 from botkit.knowledge import load_knowledge
 from botkit.store import ConversationStore
 from botkit.wiring import open_engine
+from tests.cli_main import run_main
 from tests.conftest import SAMPLE
 
 USER = "4917612345678"
@@ -101,7 +100,6 @@ def test_bad_channel_and_sending_without_a_sender_are_refused(index_dir):
 
 def test_an_unknown_topic_exits_1_with_the_known_topics(index_dir):
     # Through the real entry point, which maps botkit errors to exit status 1.
-    args = [sys.executable, "-m", "botkit", "consent", "proof", str(SAMPLE), USER, "solar", "--index-dir", str(index_dir)]
-    result = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    result = run_main("consent", "proof", str(SAMPLE), USER, "solar", "--index-dir", str(index_dir))
     assert result.returncode == 1
     assert "unknown consent topic 'solar'; known topics: angebote-solar" in " ".join(result.stderr.split())

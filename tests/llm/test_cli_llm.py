@@ -1,8 +1,8 @@
 """`botkit ask --llm` and the workshop helpers against the fake server.
 
-Commands that succeed run in-process with typer's CliRunner, so the session's embedder is reused
-instead of loaded by a new process per command; refusals run as a user runs them (a process), since
-`botkit.cli.main` turns errors into the message and exit status they check.
+Commands run in-process, so the session's embedder is reused instead of loaded by a new process per
+command: with typer's CliRunner, and refusals through `botkit.cli.main` (as `python -m botkit` runs it),
+which turns errors into the message and exit status they check.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from botkit.cli import app
 from botkit.errors import EvaluationDataError
 from botkit.evaluation.cases import load_cases
 from botkit.knowledge import load_knowledge
+from tests.cli_main import run_main
 from tests.conftest import SAMPLE
 from tests.llm.fake_openai import API_KEY
 
@@ -40,11 +39,6 @@ def run(*args: str, env: dict[str, str]) -> Run:
     result = CliRunner().invoke(app, list(args), env={**unset, **env})
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     return Run(result.exit_code, result.stdout, result.stderr)
-
-
-def run_process(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("BOTKIT_")}
-    return subprocess.run([sys.executable, "-m", "botkit", *args], capture_output=True, text=True, timeout=300, env=clean | env)
 
 
 def llm_env(fake) -> dict[str, str]:
@@ -70,7 +64,7 @@ def test_ask_json_reports_the_phrasing_and_why_it_was_verbatim(fake_llm, sample_
 
 def test_the_llm_switch_without_an_endpoint_or_key_says_what_to_set(sample_index_dir):
     args = ("ask", str(SAMPLE), "Wie melde ich meinen Zählerstand?", "--llm", "--index-dir", str(sample_index_dir))
-    result = run_process(*args, env={})
+    result = run_main(*args, env={})
     assert result.returncode == 1
     assert "BOTKIT_LLM_API_KEY" in result.stderr and "Traceback" not in result.stderr
 
@@ -103,7 +97,7 @@ def test_question_suggestions_cannot_be_evaluated_before_review(fake_llm, kb_cop
 
 
 def test_suggestions_are_never_written_where_the_knowledge_base_would_load_them(fake_llm, kb_copy):
-    result = run_process("llm", "questions", str(kb_copy), "--out", str(kb_copy / "questions.csv"), env=llm_env(fake_llm))
+    result = run_main("llm", "questions", str(kb_copy), "--out", str(kb_copy / "questions.csv"), env=llm_env(fake_llm))
     assert result.returncode == 1
     assert "would become part of the knowledge base" in result.stderr
     assert not (kb_copy / "questions.csv").exists()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from botkit import open_bot
+from botkit import Settings, open_bot
 from botkit.webhook import WebhookSettings, create_app
+from botkit.webhook.export import export_bot
 from tests.conftest import SAMPLE
 from tests.webhook.support import (
     MESSENGER_SECRET,
@@ -87,3 +90,17 @@ def serve(recorder: SendApi, settings, embedder, clock) -> Iterator[Callable[...
 @pytest.fixture
 def server(serve) -> ServerThread:
     return serve()
+
+
+@pytest.fixture(scope="session")
+def exported_once(tmp_path_factory, sample_index_dir, embedder) -> Path:
+    """`export_bot` of the sample, made once per session (it builds a wheel); tests use a copy (`exported`)."""
+    index = tmp_path_factory.mktemp("export-index") / "index"
+    shutil.copytree(sample_index_dir, index)
+    return export_bot(SAMPLE, tmp_path_factory.mktemp("export") / "export", Settings(index_dir=index), embedder=embedder)
+
+
+@pytest.fixture
+def exported(tmp_path, exported_once) -> Path:
+    """A private copy of the session's export of the sample, free to move, serve and change."""
+    return Path(shutil.copytree(exported_once, tmp_path / "export", symlinks=True))

@@ -9,12 +9,16 @@ import shutil
 import signal
 import subprocess
 import sys
+import zipfile
+from email.parser import Parser
 from pathlib import Path
 
 import httpx
 import jsonschema
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from sqlalchemy.engine import make_url
 
 from botkit import Settings
@@ -22,13 +26,6 @@ from botkit.webhook.export import export_bot
 from tests.conftest import SAMPLE
 from tests.webhook.support import WHATSAPP_SECRET, free_port, is_message, recipient, signed, whatsapp_body
 from tests.webhook.test_webhook_restart import Process, server_env
-
-
-@pytest.fixture
-def exported(tmp_path, sample_index_dir, embedder) -> Path:
-    index = tmp_path / "index"
-    shutil.copytree(sample_index_dir, index)
-    return export_bot(SAMPLE, tmp_path / "export", Settings(index_dir=index), embedder=embedder)
 
 
 def test_export_requirements_never_name_botkit_on_an_index(exported):
@@ -41,6 +38,23 @@ def test_export_requirements_never_name_botkit_on_an_index(exported):
     names = {line.split("==")[0].lower() for line in lock}
     assert {"fastapi", "uvicorn", "chromadb", "sqlalchemy", "pyyaml"} <= names and "botkit" not in names
     assert "langchain" not in names  # no LLM configured: the llm extra stays out
+    # every requirement of the shipped wheel is pinned, even where the installed metadata is older (an editable install)
+    with zipfile.ZipFile(wheels[0]) as archive:
+        metadata = archive.read(next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    required = [Requirement(line) for line in Parser().parsestr(metadata).get_all("Requires-Dist")]
+    needed = {canonicalize_name(r.name) for r in required if r.marker is None or r.marker.evaluate({"extra": "server"})}
+    assert needed - {"botkit"} <= {canonicalize_name(name) for name in names}
+
+
+def test_a_second_export_from_the_unchanged_tree_reuses_the_wheel_built_before(tmp_path, exported_once, monkeypatch):
+    from botkit.webhook import lock
+
+    def no_build(source: Path, dest: Path) -> None:
+        raise AssertionError("built again")
+
+    monkeypatch.setattr(lock, "build_wheel", no_build)
+    [first] = (exported_once / "wheels").glob("botkit-*.whl")
+    assert lock.botkit_wheel(tmp_path / "again").read_bytes() == first.read_bytes()
 
 
 @pytest.mark.slow
@@ -106,9 +120,10 @@ def cluttered(tmp_path) -> Path:
     return folder
 
 
-def test_export_copies_only_the_files_the_knowledge_loader_reads(tmp_path, cluttered, embedder):
+def test_export_copies_only_the_files_the_knowledge_loader_reads(tmp_path, cluttered, sample_index_dir, embedder):
     from botkit.knowledge import knowledge_files
 
+    shutil.copytree(sample_index_dir, tmp_path / "index")  # the same entries: nothing to embed again
     out = export_bot(cluttered, tmp_path / "out", Settings(index_dir=tmp_path / "index"), embedder=embedder)
     shipped = sorted(p.relative_to(out / "kb").as_posix() for p in (out / "kb").rglob("*") if not p.is_dir())
     expected = sorted([p.relative_to(cluttered).as_posix() for p in knowledge_files(cluttered)] + ["botkit.yaml"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import httpx
@@ -161,7 +162,7 @@ def test_a_send_is_committed_as_sending_before_its_http_call(server, recorder):
     assert recorder.wait_for(1, lambda r: r.body.get("to") == "4915166666666")
 
 
-def test_two_instances_send_a_reply_slower_than_its_lease_once(database_url, tmp_path, sample_index_dir, embedder, recorder):
+def test_two_instances_send_a_reply_slower_than_its_lease_once(database_url, tmp_path, sample_index_dir, embedder, recorder, monkeypatch):
     """Two app instances on one database; every reply takes longer than the lease, so the other instance takes over."""
     import json
     import shutil
@@ -173,6 +174,18 @@ def test_two_instances_send_a_reply_slower_than_its_lease_once(database_url, tmp
     from tests.webhook.conftest import webhook_settings
     from tests.webhook.support import ServerThread, is_message, recipient
 
+    # Every reply is followed by its finish (fenced or not): counting both tells when no late finish can still come.
+    counts, lock = {"replies": 0, "finished": 0}, threading.Lock()
+    finish = WebhookQueue.finish
+
+    def counted_finish(self, *args, **kwargs):
+        try:
+            return finish(self, *args, **kwargs)
+        finally:
+            with lock:
+                counts["finished"] += 1
+
+    monkeypatch.setattr(WebhookQueue, "finish", counted_finish)
     servers, bots = [], []
     for n in range(2):
         index = tmp_path / f"index{n}"
@@ -181,12 +194,14 @@ def test_two_instances_send_a_reply_slower_than_its_lease_once(database_url, tmp
         reply = bot.reply
 
         def slow_reply(*args, _reply=reply, **kwargs):  # a slow LLM, without one: the lease runs out meanwhile
-            time.sleep(1.5)
+            with lock:
+                counts["replies"] += 1
+            time.sleep(0.75)
             return _reply(*args, **kwargs)
 
         bot.reply = slow_reply  # type: ignore[method-assign]
         bots.append(bot)
-        servers.append(ServerThread(create_app(bot, webhook_settings(recorder.url, lease_seconds=0.5, poll_seconds=0.1))).start())  # type: ignore[attr-defined]
+        servers.append(ServerThread(create_app(bot, webhook_settings(recorder.url, lease_seconds=0.25, poll_seconds=0.1))).start())  # type: ignore[attr-defined]
     users = [f"4915200000{i:03d}" for i in range(6)]
     try:
         with ThreadPoolExecutor(6) as pool:
@@ -200,10 +215,14 @@ def test_two_instances_send_a_reply_slower_than_its_lease_once(database_url, tmp
                     range(6),
                 )
             )
+        def settled() -> bool:
+            with lock:
+                replied = counts["replies"] == counts["finished"]
+            return replied and httpx.get(f"{servers[0].url}/healthz").json()["pending"] == {"inbox": 0, "outbox": 0}
+
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and httpx.get(f"{servers[0].url}/healthz").json()["pending"] != {"inbox": 0, "outbox": 0}:
-            time.sleep(0.1)
-        time.sleep(2.0)  # any late, unfenced finish would have queued its duplicate by now
+        while time.monotonic() < deadline and not settled():
+            time.sleep(0.05)
         with bots[0].store.engine.connect() as conn:
             outbox = conn.execute(select(webhook_outbox)).mappings().all()
             inbox = conn.execute(select(webhook_inbox)).mappings().all()

@@ -15,7 +15,6 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, select
 
-from botkit import Settings
 from botkit.db import webhook_inbox, webhook_outbox
 from botkit.errors import ConfigError
 from botkit.webhook import create_app
@@ -104,13 +103,6 @@ def wait_for(condition, timeout: float = 30.0, what: str = "") -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-def exported(tmp_path, sample_index_dir, embedder) -> Path:
-    index = tmp_path / "index"
-    shutil.copytree(sample_index_dir, index)
-    return export_bot(SAMPLE, tmp_path / "export", Settings(index_dir=index), embedder=embedder)
 
 
 def test_export_writes_a_self_contained_deployable_folder(exported):

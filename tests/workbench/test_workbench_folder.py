@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +14,7 @@ from botkit.knowledge import load_knowledge
 from botkit.workbench.columns import read_table
 from botkit.workbench.folder import FOLDERS, NOTEBOOKS, WORKSHOP_FILE, ClientDetails, SavedMapping, Workshop, input_role
 from botkit.workbench.session import import_faq
+from tests.cli_main import run_main
 from tests.conftest import ROOT
 from tests.workbench.conftest import FITNESS_EXPORT, copy_fitness_inputs
 
@@ -43,19 +42,14 @@ def test_new_again_keeps_the_decisions_and_the_notebooks(tmp_path):
 
 
 def test_the_cli_makes_a_workshop_and_lab_refuses_a_folder_without_one(tmp_path):
-    made = subprocess.run(
-        [sys.executable, "-m", "botkit", "workshop", "new", str(tmp_path / "w"), "--client", "Kraftwerk", "--tone", "du", "--sample"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    made = run_main("workshop", "new", str(tmp_path / "w"), "--client", "Kraftwerk", "--tone", "du", "--sample")
     assert made.returncode == 0, made.stderr
     workshop = Workshop.open(tmp_path / "w")
     assert workshop.details.tone == "du" and workshop.faq_export().name == "client-faq-export.csv"
     assert workshop.chat_log().name == "chat-log-questions.csv"
-    bad = subprocess.run([sys.executable, "-m", "botkit", "workshop", "new", str(tmp_path / "x"), "--tone", "ihr"], capture_output=True, text=True, timeout=120)
+    bad = run_main("workshop", "new", str(tmp_path / "x"), "--tone", "ihr")
     assert bad.returncode == 1 and "use 'du' or 'sie'" in bad.stderr
-    lab = subprocess.run([sys.executable, "-m", "botkit", "lab", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    lab = run_main("lab", str(tmp_path))
     assert lab.returncode == 1 and "botkit workshop new" in lab.stderr
 
 

@@ -6,7 +6,10 @@ import pytest
 
 from botkit.channels import CHANNELS, render
 from botkit.errors import ConfigError
-from botkit.types import Decision, Draft
+from botkit.platforms import PLATFORMS
+from botkit.platforms.base import Choices
+from botkit.platforms.web import Web
+from botkit.types import Decision, Draft, Message
 from botkit.workbench.bubbles import bot_bubbles, reply_options, user_bubble
 from botkit.workbench.simulator import ALL_TOPICS, NO_CONSENT, ChatSimulator, channel_previews, transcripts
 
@@ -133,6 +136,20 @@ def test_a_whatsapp_list_message_shows_its_button_and_rows():
     assert [shown for shown, _ in reply_options(message)] == list(titles)
     page = bot_bubbles([message], "whatsapp")
     assert "☰ Optionen" in page and "• Vertrag kündigen" in page
+
+
+def test_the_bubbles_ask_the_platform_registry_for_a_messages_options(monkeypatch):
+    """What the simulator shows and taps is the platform's own reading of its payload: no platform names here."""
+
+    class MenuWeb(Web):
+        def choices(self, message: Message) -> Choices:
+            return Choices((("Ja", "ja-1"), ("Nein", "nein-1")), menu="Auswahl")
+
+    monkeypatch.setitem(PLATFORMS, "web", MenuWeb())
+    message = Message("web", "Weiter?")
+    assert reply_options(message) == [("Ja", "ja-1"), ("Nein", "nein-1")]
+    page = bot_bubbles([message], "web")
+    assert "☰ Auswahl" in page and "• Nein" in page
 
 
 def test_text_is_escaped_styled_and_linked():
