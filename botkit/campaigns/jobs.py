@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from botkit.db import campaign_deliveries, campaign_jobs, campaign_recipients, consent_events, conversations
@@ -192,21 +192,27 @@ class CampaignJobs:
         with self.engine.connect() as conn:
             return list(conn.execute(select(r.channel).where(r.campaign == job_id, r.status.in_(OPEN)).distinct()).scalars())
 
-    def start_sending(self, row: int, owner: str, topic: str, version: str) -> bool:
-        """Mark a claimed row as being sent if the user's consent for `topic` at `version` still stands.
+    def start_sending(self, rows: Sequence[int], owner: str, topic: str, version: str) -> set[int]:
+        """Mark claimed rows as being sent where the user's consent for `topic` at `version` still stands.
 
-        One statement reads the consent and marks the row, committed before the first send;
-        False when the consent is gone or the row is no longer ours (taken over, or erased).
+        One statement reads the consents and marks the rows, committed before their first send;
+        returns the rows marked (not those whose consent is gone, or that are no longer ours:
+        taken over, or erased).
         """
+        if not rows:
+            return set()
         r = campaign_recipients.c
         e = consent_events.c
         latest = select(e.state, e.version).where(e.user_id == r.user_id, e.channel == r.channel, e.topic == topic).order_by(e.id.desc()).limit(1)
         standing = and_(latest.with_only_columns(e.state).scalar_subquery() == "granted", latest.with_only_columns(e.version).scalar_subquery() == version)
+        mark = (
+            update(campaign_recipients)
+            .where(r.id.in_(rows), r.status == "claimed", r.lease_owner == owner, standing)
+            .values(status="sending")
+            .returning(r.id)
+        )
         with self._write() as conn:
-            done = conn.execute(
-                update(campaign_recipients).where(r.id == row, r.status == "claimed", r.lease_owner == owner, standing).values(status="sending")
-            ).rowcount
-        return bool(done)
+            return set(conn.execute(mark).scalars())
 
     def settle(self, outcomes: Sequence[Outcome], owner: str, topic: str, campaign: str) -> None:
         """Record how sends ended, with their delivery records, in one transaction."""
@@ -214,14 +220,16 @@ class CampaignJobs:
             return
         now = self._clock()
         r = campaign_recipients.c
+        ours = and_(r.id == bindparam("row"), r.lease_owner == owner)
+        free: dict[str, Any] = {"lease_owner": None, "lease_until": None, "status": bindparam("new_status"), "detail": bindparam("new_detail")}
+        final = update(campaign_recipients).where(ours).values(**free, why=bindparam("new_why"), done_at=now)
+        again = update(campaign_recipients).where(ours).values(**free, why=None, next_at=bindparam("new_next_at"), attempts=r.attempts + 1)
+        settled = [{"row": o.row, "new_status": o.status, "new_why": o.why, "new_detail": o.detail} for o in outcomes if o.status != "pending"]
+        put_back = [{"row": o.row, "new_status": o.status, "new_detail": o.detail, "new_next_at": o.next_at} for o in outcomes if o.status == "pending"]
         with self._write() as conn:
-            for o in outcomes:
-                values: dict[str, Any] = {"status": o.status, "why": o.why, "detail": o.detail, "lease_owner": None, "lease_until": None}
-                if o.status == "pending":
-                    values.update(next_at=o.next_at, attempts=r.attempts + 1)
-                else:
-                    values["done_at"] = now
-                conn.execute(update(campaign_recipients).where(r.id == o.row, r.lease_owner == owner).values(**values))
+            for statement, params in ((final, settled), (again, put_back)):
+                if params:
+                    conn.execute(statement, params)  # executemany
             deliveries = [{**o.delivery, "campaign": campaign, "topic": topic, "at": now} for o in outcomes if o.delivery]
             if deliveries:
                 conn.execute(insert(campaign_deliveries), deliveries)

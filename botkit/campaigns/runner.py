@@ -2,9 +2,10 @@
 
 Per recipient: claim its row -> check how the platform can reach the user -> in one committed
 statement, read the consent again and mark the row `sending` -> wait for the pacer (the
-platform's per-sender and per-user limits; at most about `lanes / rate` seconds) -> send ->
-settle the row with its delivery record (group commit every `flush_every` seconds). The pacing
-is per process: run one runner per job.
+platform's per-user limit, then a slot of the business sender shared with every other process
+through the database, `botkit.campaigns.pacing`) -> send -> settle the row with its delivery
+record (group commit every `flush_every` seconds). Any number of runners may send one job, or
+several jobs from one sender: together they keep to the sender's limit.
 A rejection the platform marks as "too fast" (HTTP 429 or its rate-limit error codes) pauses
 that sender or user for the Retry-After or an exponential backoff and is tried again: such a
 send was not accepted, so repeating it cannot deliver twice. Every other failure after the
@@ -26,6 +27,8 @@ import httpx
 
 from botkit.campaigns.jobs import FAIL_REASONS, SKIP_REASONS, CampaignJobs, CampaignStatus, Job, Outcome, Recipient
 from botkit.campaigns.limiter import Pacer
+from botkit.campaigns.marking import Marks
+from botkit.campaigns.pacing import SharedSlots, SlotBook
 from botkit.channels import HouseRules
 from botkit.consent.campaign import compose, consent_problem, pick_text, reach_of
 from botkit.consent.ledger import ConsentLedger
@@ -89,10 +92,12 @@ class CampaignRunner:
         # have been delivered; here only "too fast" is repeated (see the module docstring).
         self.settings = settings.model_copy(update={"send_attempts": 1})
         self.sender = Sender(client, self.settings, scrubber)
-        self.pacer = Pacer()
+        self.pacer = Pacer()  # per user, in this process
+        self.slots = SharedSlots(SlotBook(jobs.engine))  # per business sender, shared by all processes
         self._throttles: dict[str, int] = {}  # rate-limit errors in a row, per pacer key
         self._sender_rates: dict[str, float] = {}  # paced messages/s per business sender, by platform
         self._configured: set[str] = set()
+        self._marks: dict[str, Marks] = {}  # by topic
         self._outcomes: list[Outcome] = []
         self._composed: dict[tuple[str, str, bool, str | None], tuple[str, tuple[Message, ...]]] = {}
 
@@ -207,10 +212,11 @@ class CampaignRunner:
             if topic is not None and attempt == 0:
                 # Before the pacer, not between it and the send: a slow database write there would
                 # bunch sends up on arrival and push them over the platform's limit.
-                stop = await anyio.to_thread.run_sync(self._check_and_mark, rec, topic)
+                stop = await self._check_and_mark(rec, topic)
                 if stop is not None:
                     return stop
-            await self.pacer.acquire(sender_key, user_key)
+            await self.pacer.acquire(user_key)
+            await self.slots.acquire(sender_key)
             result = await self.sender.send(call)
             if result.verdict == "sent":
                 self._throttles.pop(sender_key, None)
@@ -220,26 +226,31 @@ class CampaignRunner:
                 return result
             if scope == "sender":  # the user got nothing: their own pace is not used up
                 self.pacer.refund(user_key)
-            self._hold(sender_key if scope == "sender" else user_key, result.retry_after)
+            await self._hold(sender_key if scope == "sender" else user_key, scope, result.retry_after)
         if topic is not None:  # never accepted: safe to put back and try in a later round
             return self._put_back(rec, result)
         return result
 
-    def _check_and_mark(self, rec: Recipient, topic: Topic) -> Outcome | None:
-        """Right before the first send: mark the row as being sent if the consent still stands (one statement)."""
-        if self.jobs.start_sending(rec.row, self.owner, topic.id, topic.version):
+    async def _check_and_mark(self, rec: Recipient, topic: Topic) -> Outcome | None:
+        """Right before the first send: mark the row as being sent if the consent still stands (one statement per batch)."""
+        if topic.id not in self._marks:
+            self._marks[topic.id] = Marks(self.jobs, self.owner, topic)
+        if await self._marks[topic.id].mark(rec.row):
             return None
-        problem = consent_problem(self.ledger, rec.user_id, rec.channel, topic)
+        problem = await anyio.to_thread.run_sync(consent_problem, self.ledger, rec.user_id, rec.channel, topic)
         if problem is not None:
             return _skipped(rec, problem[0], problem[1])
         return Outcome(rec.row, "lost")  # taken over after a lapsed lease, or erased: not ours to settle
 
-    def _hold(self, key: str, retry_after: float | None) -> None:
+    async def _hold(self, key: str, scope: Scope, retry_after: float | None) -> None:
         count = self._throttles.get(key, 0) + 1
         self._throttles[key] = count
         backoff = min(self.options.max_backoff, self.options.backoff * 2 ** (count - 1))
         wait = retry_after if retry_after is not None else backoff * (0.5 + random.random() / 2)  # noqa: S311 - jitter
-        self.pacer.pause(key, wait)
+        if scope == "sender":
+            await self.slots.pause(key, wait)
+        else:
+            self.pacer.pause(key, wait)
 
     def _put_back(self, rec: Recipient, result: SendResult) -> Outcome:
         if rec.attempts + 1 >= self.options.rounds:
@@ -255,7 +266,7 @@ class CampaignRunner:
         key = f"{platform.name}:{platform.sender(call)}"
         rate = self._sender_rates.get(platform.name)
         if rate is not None and key not in self._configured:
-            self.pacer.configure(key, rate)
+            self.slots.configure(key, rate)
             self._configured.add(key)
         return key
 
