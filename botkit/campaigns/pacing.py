@@ -6,9 +6,10 @@ sender has one row in `campaign_pacing` holding the time of its next free slot. 
 reserves a block of slots (`block` seconds' worth at the sender's rate) with one UPDATE that
 moves that time on (a row lock on PostgreSQL, the write lock on SQLite), so blocks never
 overlap, whichever process holds them, and the senders' rate summed over all processes stays
-at the configured one. Within its block a runner sends at evenly spaced times; a slot missed
-by more than `late` seconds is given up rather than used late (a late send would arrive
-together with the next block's). A "too fast" answer moves the shared time past the pause, so
+at the configured one. Within its block a runner sends at evenly spaced times, never two
+closer than half the spacing (a stalled process catches up without sending its overdue slots
+at once), and a slot missed by more than `late` seconds is given up rather than used late (it
+would arrive together with the next block's, which may be another process's). A "too fast" answer moves the shared time past the pause, so
 the other processes pause too from their next block on (at most `block` seconds later).
 Times are the hosts' wall clocks: keep hosts that share a database NTP-synced.
 """
@@ -80,6 +81,7 @@ class _Lane:
     rate: float
     slots: deque[float] = field(default_factory=deque)  # reserved send times not yet used
     turn: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last: float = 0.0  # when this process last sent from this sender
     given_up: int = 0
 
 
@@ -97,7 +99,7 @@ class SharedSlots:
         book: SlotBook,
         *,
         block: float = 0.25,
-        late: float = 0.05,
+        late: float = 0.03,
         lead: float = 0.02,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -137,10 +139,12 @@ class SharedSlots:
                     start = await anyio.to_thread.run_sync(self.book.reserve, sender, 1 / lane.rate, count, self.lead)
                     lane.slots.extend(start + i / lane.rate for i in range(count))
                     continue
-                if lane.slots[0] > now:
-                    await self._sleep(lane.slots[0] - now)
+                ready = max(lane.slots[0], lane.last + 0.5 / lane.rate)
+                if ready > now:
+                    await self._sleep(ready - now)
                     continue
                 lane.slots.popleft()
+                lane.last = now
                 return
 
     async def pause(self, sender: str, seconds: float) -> None:

@@ -15,6 +15,7 @@ row was marked is final: at most once, never at least once. Running the job agai
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 import uuid
@@ -50,13 +51,16 @@ class RunnerOptions:
     Args:
         rates: messages per second per business sender, by platform, instead of the documented
             default (e.g. {"whatsapp": 1000} after Meta's throughput upgrade).
-        lanes: concurrent sends per platform.
+        lanes: concurrent sends per platform, at least; more for fast platforms, so that
+            `lane_seconds` of sends at the paced rate can be under way (each lane waits for its
+            row's mark, its slot and the send API). A killed runner leaves up to this many rows in doubt.
         tries: tries of one throttled send before its row is put back for `retry_later` seconds.
         rounds: times a row is put back before it fails as `rate_limited`.
     """
 
     rates: Mapping[str, float] | None = None
     lanes: int = 16
+    lane_seconds: float = 0.2
     batch: int = 100
     lease: float = 30.0
     tries: int = 6
@@ -118,6 +122,9 @@ class CampaignRunner:
             await asyncio.gather(renewer, flusher, return_exceptions=True)
             await anyio.to_thread.run_sync(self._flush, job)
             await anyio.to_thread.run_sync(self.jobs.release, self.owner)
+            for key in sorted(self._configured):
+                if self.slots.given_up(key):
+                    log.info("campaign %s: %d reserved slots of %s given up (this process was too busy to use them)", job_id, self.slots.given_up(key), key)
         return await anyio.to_thread.run_sync(self.jobs.status, job_id)
 
     # one channel ---------------------------------------------------------------------
@@ -127,7 +134,8 @@ class CampaignRunner:
         platform = _platform(channel)
         if platform is not None:
             self._configure(platform)
-        lanes = asyncio.Semaphore(self.options.lanes)
+        rate = self._sender_rates.get(platform.name, 0.0) if platform is not None else 0.0
+        lanes = asyncio.Semaphore(max(self.options.lanes, math.ceil(rate * self.options.lane_seconds)))
         tasks: set[asyncio.Task[None]] = set()
         finished = asyncio.Event()  # set by each task as it ends (cheaper than asyncio.wait on all of them)
 
