@@ -7,7 +7,7 @@ reserves a block of slots (`block` seconds' worth at the sender's rate) with one
 moves that time on (a row lock on PostgreSQL, the write lock on SQLite), so blocks never
 overlap, whichever process holds them, and the senders' rate summed over all processes stays
 at the configured one. Within its block a runner sends at evenly spaced times, never two
-closer than half the spacing (a stalled process catches up without sending its overdue slots
+closer than 0.8 of the spacing (a stalled process catches up without sending its overdue slots
 at once), and a slot missed by more than `late` seconds is given up rather than used late (it
 would arrive together with the next block's, which may be another process's). A "too fast" answer moves the shared time past the pause, so
 the other processes pause too from their next block on (at most `block` seconds later).
@@ -139,7 +139,7 @@ class SharedSlots:
                     start = await anyio.to_thread.run_sync(self.book.reserve, sender, 1 / lane.rate, count, self.lead)
                     lane.slots.extend(start + i / lane.rate for i in range(count))
                     continue
-                ready = max(lane.slots[0], lane.last + 0.5 / lane.rate)
+                ready = max(lane.slots[0], lane.last + 0.8 / lane.rate)
                 if ready > now:
                     await self._sleep(ready - now)
                     continue

@@ -42,6 +42,12 @@ from botkit.webhook.sender import Sender, SendResult
 from botkit.webhook.settings import WebhookSettings
 
 HEADROOM = 0.95  # pace at 95 % of a documented limit: network jitter must not push arrivals over it
+SLACK = 2.0  # and at least 2 messages/s below a sender's limit: a one-second window may hold one slot more than the rate, and a late send
+
+
+def paced(limit: float) -> float:
+    """The rate a runner sends at from one business sender with this limit per second."""
+    return min(limit * HEADROOM, max(limit - SLACK, limit / 2))
 
 
 @dataclass(frozen=True)
@@ -166,7 +172,7 @@ class CampaignRunner:
         documented = limit(platform.rate_limits, "sender")
         rate = (self.options.rates or {}).get(platform.name, documented.per_second if documented else None)
         if rate is not None:
-            self._sender_rates[platform.name] = rate * HEADROOM
+            self._sender_rates[platform.name] = paced(rate)
 
     async def _guarded(self, lanes: asyncio.Semaphore, job: Job, topic: Topic, platform: Platform | None, rec: Recipient) -> None:
         async with lanes:

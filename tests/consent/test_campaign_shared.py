@@ -1,0 +1,128 @@
+"""Campaign pacing shared across processes, and campaign progress in /metrics, on SQLite and PostgreSQL.
+
+The send-API stand-in (tests/consent/campaign_api.py) speaks the platforms' wire formats and
+refuses, as they do, every message beyond its limit in any one-second window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from botkit.campaigns import CampaignJobs, start_campaign
+from botkit.campaigns.pacing import SharedSlots, SlotBook
+from botkit.db import open_database
+from botkit.webhook.metrics import Metrics
+from tests.consent.campaign_api import Limits
+from tests.consent.test_campaign_jobs import ROOT, TOPIC, engine, ledger, opted_in, run, serve_api  # noqa: F401 - fixtures
+
+__all__ = ["engine", "ledger", "serve_api"]
+
+
+def test_blocks_reserved_from_two_engines_never_overlap_and_a_hold_moves_both(database_url):
+    first, second = SlotBook(open_database(database_url)), SlotBook(open_database(database_url))  # as two processes would
+    spacing, count = 0.01, 25
+    starts = []
+    for n in range(20):
+        book = first if n % 2 else second
+        starts.append(book.reserve("whatsapp:PN1", spacing, count))
+    starts.sort()
+    for earlier, later in zip(starts, starts[1:]):
+        assert later >= earlier + spacing * count - 1e-6  # one block ends before the next begins
+    until = time.time() + 30
+    first.hold("whatsapp:PN1", until)
+    assert second.reserve("whatsapp:PN1", spacing, count) >= until
+    assert first.reserve("telegram:bot", spacing, 1) < until  # another sender is not held
+    first.engine.dispose()
+    second.engine.dispose()
+
+
+def test_shared_slots_give_up_slots_missed_by_more_than_late_and_keep_the_rest(database_url):
+    book = SlotBook(open_database(database_url))
+    slots = SharedSlots(book, block=1.0, late=0.05)
+    slots.configure("messenger:page", 20)
+
+    async def main() -> tuple[float, list[float]]:
+        began = time.time()
+        await slots.acquire("messenger:page")
+        await asyncio.sleep(0.3)  # a stall: about 6 slots pass unused
+        times = []
+        for _ in range(5):
+            await slots.acquire("messenger:page")
+            times.append(time.time())
+        return began, times
+
+    began, times = asyncio.run(main())
+    assert slots.given_up("messenger:page") >= 4
+    assert all(b - a >= 0.8 / 20 - 0.005 for a, b in zip(times, times[1:]))  # caught up without a burst
+    assert times[-1] - began < 0.3 + 5 / 20 + 0.3
+    book.engine.dispose()
+
+
+def test_two_runner_processes_on_one_job_stay_under_the_limit_together_and_near_it(ledger, engine, database_url, serve_api):
+    limits = {"whatsapp": 40.0, "telegram": 20.0}
+    for n in range(200):
+        opted_in(ledger, f"4916{n:04d}", "whatsapp")
+    for n in range(100):
+        opted_in(ledger, f"{30000 + n}", "telegram")
+    api, url = serve_api({name: Limits(rate) for name, rate in limits.items()})
+    start_campaign(ledger, CampaignJobs(engine), "two", TOPIC, "Neu.")
+    command = [sys.executable, "-m", "tests.consent.campaign_worker", database_url, url, "two", json.dumps(limits), "5.0"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    workers = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [w.communicate(timeout=180) for w in workers]
+    assert all(w.returncode == 0 for w in workers), [err for _, err in outputs]
+
+    status = CampaignJobs(engine).status("two")
+    assert (status.sent, status.remaining, status.failed) == (300, 0, {})
+    stats = api.stats()
+    for name, rate in limits.items():
+        p = stats[name]
+        assert p["over"] == 0, name  # together under the limit: nothing refused as too fast
+        assert p["duplicates"] == 0
+        assert p["busiest_second"] <= rate
+        times = sorted(p["times"].values())
+        achieved = (len(times) - 1) / (times[-1] - times[0])
+        assert achieved >= 0.75 * rate, (name, achieved)  # near it (paced at 95 %; a busy test machine loses some slots)
+
+
+def test_campaign_progress_is_in_metrics_as_read_from_the_database(ledger, engine, database_url, serve_api):
+    for n in range(4):
+        opted_in(ledger, f"4917{n}", "whatsapp")
+    opted_in(ledger, "4918", "whatsapp", hours_ago=30)  # outside the window: skipped
+    opted_in(ledger, "555", "telegram", hours_ago=None)  # never wrote to the bot: skipped
+    opted_in(ledger, "4919", "whatsapp")
+    api, url = serve_api({"whatsapp": Limits(1000), "telegram": Limits(1000)})
+    jobs = CampaignJobs(engine)
+    start_campaign(ledger, jobs, "m1", TOPIC, "Neu.")
+    ledger.withdraw("4919", "whatsapp", TOPIC)  # STOP after the job was made: skipped as withdrawn
+    run(ledger, jobs, "m1", url)
+    start_campaign(ledger, jobs, "m2", TOPIC, "Noch neuer.")  # not sent yet: all remaining (one fewer consent)
+
+    # Two apps on their own engines (as two processes): both read the same numbers from the database.
+    second = open_database(database_url)
+    for other in (engine, second):
+        text = Metrics(other, time.time).exposition().decode()
+        samples = {
+            (s.labels["campaign"], s.labels["state"], s.labels["reason"]): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+            if s.name == "botkit_campaign_recipients"
+        }
+        assert samples == {
+            ("m1", "sent", ""): 4,
+            ("m1", "remaining", ""): 0,
+            ("m1", "skipped", "outside_window"): 1,
+            ("m1", "skipped", "unreachable"): 1,
+            ("m1", "skipped", "withdrawn"): 1,
+            ("m2", "sent", ""): 0,
+            ("m2", "remaining", ""): 6,
+        }
+    second.dispose()
+    assert api.stats()["whatsapp"]["accepted"] == 4
