@@ -1,25 +1,25 @@
 """Campaign benchmark: synthetic opted-in users on three platforms, sent through rate-limiting send-API stand-ins.
 
-Processes besides this one: the send-API stand-ins (tests/consent/campaign_api.py on uvicorn:
-WhatsApp Cloud API, Messenger Send API and Telegram Bot API wire formats, each enforcing its
-per-sender limit in every one-second window and answering "too fast" as the platform does,
-plus an injected "too fast" every n-th request), and the campaign runner
-(tests/consent/campaign_worker.py, i.e. `botkit.campaigns.run_campaign`), which this process
-SIGKILLs twice mid-run and starts again. Meanwhile this process withdraws the consent of
-some users who have not been sent yet, as a STOP in the chat would.
+Processes besides this one: a PostgreSQL server (Debian's, started as benchmarks/scaleout.py
+does; or a SQLite file with `--database sqlite`), the send-API stand-ins
+(tests/consent/campaign_api.py on uvicorn: WhatsApp Cloud API, Messenger Send API and Telegram
+Bot API wire formats, each enforcing its per-sender limit in every one-second window and
+answering "too fast" as the platform does, plus an injected "too fast" every n-th request),
+and `--senders` campaign runners (tests/consent/campaign_worker.py, i.e.
+`botkit.campaigns.run_campaign`) on the same job, sharing each sender's pace through the
+database. This process SIGKILLs the first runner twice mid-run and starts it again. Meanwhile
+it withdraws the consent of some users who have not been sent yet, as a STOP in the chat would.
 
 Measured: sends/s per platform (steady: median of one-second bins; overall: accepted over
-the span, restarts included) against the configured limit; refusals for exceeding the limit
-and the busiest one-second window; duplicates; sends that arrived after their user's
-withdrawal had committed; rows settled "in doubt" (the runner died mid-send; not sent again).
+the span, restarts included) against the limit; refusals for exceeding the limit and the
+busiest one-second window; duplicates; sends that arrived after their user's withdrawal had
+committed; rows settled "in doubt" (the runner died mid-send; not sent again).
 
-The stand-ins enforce, and the runner is configured with, the limits given by `--limits`. The
-defaults are below the documented ones (WhatsApp 80/s, Messenger 300/s, Telegram 30/s): this
-machine has 2 cores shared with other work, and one runner process sustains about 100
-sends/s on it; what is measured is whether the runner uses its configured rate and never
-exceeds it. Users are split between platforms in proportion to these limits.
+The stand-ins enforce, and the runners are configured with, the limits given by `--limits`,
+by default the documented ones in the platform modules (WhatsApp 80/s per number, Messenger
+300/s per Page, Telegram 30/s per bot). Users: 50 % WhatsApp, 30 % Messenger, 20 % Telegram.
 
-Run: python -m benchmarks.campaign [--users 100000] [--limits whatsapp=40,messenger=24,telegram=16] [--json out.json]
+Run: python -m benchmarks.campaign [--users 100000] [--senders 2] [--database postgresql|sqlite] [--json out.json]
 """
 
 from __future__ import annotations

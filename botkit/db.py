@@ -228,7 +228,7 @@ campaign_pacing = Table(
     metadata,
     # One row per business sender (WhatsApp phone number, Facebook Page, Telegram bot): the time of
     # its next free send slot, shared by every process that sends campaigns from it (botkit.campaigns.pacing).
-    Column("sender", String, primary_key=True),
+    Column("business_sender", String, primary_key=True),  # platform:sender key, never a person
     Column("next_at", Float, nullable=False),
 )
 

@@ -45,7 +45,7 @@ class SlotBook:
             earliest = self._clock() + lead
             move = (
                 update(campaign_pacing)
-                .where(p.sender == sender)
+                .where(p.business_sender == sender)
                 .values(next_at=case((p.next_at < earliest, earliest), else_=p.next_at) + span)
                 .returning(p.next_at)
             )
@@ -60,18 +60,18 @@ class SlotBook:
         """Let no process send from `sender` before `until` (a platform's "too fast" answer)."""
         p = campaign_pacing.c
         with self.engine.begin() as conn:
-            conn.execute(update(campaign_pacing).where(p.sender == sender, p.next_at < until).values(next_at=until))
+            conn.execute(update(campaign_pacing).where(p.business_sender == sender, p.next_at < until).values(next_at=until))
 
     def next_at(self, sender: str) -> float | None:
         """The sender's next free slot, or None before its first reservation."""
         with self.engine.connect() as conn:
-            value = conn.execute(select(campaign_pacing.c.next_at).where(campaign_pacing.c.sender == sender)).scalar_one_or_none()
+            value = conn.execute(select(campaign_pacing.c.next_at).where(campaign_pacing.c.business_sender == sender)).scalar_one_or_none()
         return None if value is None else float(value)
 
     def _add(self, sender: str) -> None:
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(campaign_pacing).values(sender=sender, next_at=0.0))
+                conn.execute(insert(campaign_pacing).values(business_sender=sender, next_at=0.0))
         except IntegrityError:
             pass  # another process added it first
 
