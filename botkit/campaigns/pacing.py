@@ -21,6 +21,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 import anyio
@@ -33,8 +34,10 @@ from botkit.db import campaign_pacing
 class SlotBook:
     """The shared next-free-slot time of each business sender, in the database."""
 
-    def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, engine: Engine, *, writing: AbstractContextManager[object] | None = None, clock: Callable[[], float] = time.time) -> None:
+        """`writing`: the lock this process's other writes take turns with (`CampaignJobs.writing`, on SQLite)."""
         self.engine = engine
+        self._writing = writing or nullcontext()
         self._clock = clock
 
     def reserve(self, sender: str, spacing: float, count: int, lead: float = 0.0) -> float:
@@ -49,7 +52,7 @@ class SlotBook:
                 .values(next_at=case((p.next_at < earliest, earliest), else_=p.next_at) + span)
                 .returning(p.next_at)
             )
-            with self.engine.begin() as conn:
+            with self._writing, self.engine.begin() as conn:
                 end = conn.execute(move).scalar_one_or_none()
             if end is not None:
                 return float(end) - span
@@ -59,7 +62,7 @@ class SlotBook:
     def hold(self, sender: str, until: float) -> None:
         """Let no process send from `sender` before `until` (a platform's "too fast" answer)."""
         p = campaign_pacing.c
-        with self.engine.begin() as conn:
+        with self._writing, self.engine.begin() as conn:
             conn.execute(update(campaign_pacing).where(p.business_sender == sender, p.next_at < until).values(next_at=until))
 
     def next_at(self, sender: str) -> float | None:
@@ -70,7 +73,7 @@ class SlotBook:
 
     def _add(self, sender: str) -> None:
         try:
-            with self.engine.begin() as conn:
+            with self._writing, self.engine.begin() as conn:
                 conn.execute(insert(campaign_pacing).values(business_sender=sender, next_at=0.0))
         except IntegrityError:
             pass  # another process added it first

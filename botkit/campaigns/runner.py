@@ -103,11 +103,12 @@ class CampaignRunner:
         self.settings = settings.model_copy(update={"send_attempts": 1})
         self.sender = Sender(client, self.settings, scrubber)
         self.pacer = Pacer()  # per user, in this process
-        self.slots = SharedSlots(SlotBook(jobs.engine))  # per business sender, shared by all processes
+        self.slots = SharedSlots(SlotBook(jobs.engine, writing=jobs.writing))  # per business sender, shared by all processes
         self._throttles: dict[str, int] = {}  # rate-limit errors in a row, per pacer key
         self._sender_rates: dict[str, float] = {}  # paced messages/s per business sender, by platform
         self._configured: set[str] = set()
         self._marks: dict[str, Marks] = {}  # by topic
+        self._inflight: set[int] = set()  # rows claimed and not yet settled by this runner
         self._outcomes: list[Outcome] = []
         self._composed: dict[tuple[str, str, bool, str | None], tuple[str, tuple[Message, ...]]] = {}
 
@@ -153,6 +154,9 @@ class CampaignRunner:
             if len(tasks) < self.options.batch:
                 claimed = await anyio.to_thread.run_sync(self.jobs.claim, job.id, channel, self.owner, self.options.batch, self.options.lease)
                 for rec in claimed:
+                    if rec.row in self._inflight:
+                        continue  # its lease lapsed while this runner still works on it (a slow database): now renewed
+                    self._inflight.add(rec.row)
                     task = asyncio.create_task(self._guarded(lanes, job, topic, platform, rec))
                     tasks.add(task)
                     task.add_done_callback(done)
@@ -181,7 +185,10 @@ class CampaignRunner:
             except Exception as exc:  # noqa: BLE001 - one recipient's bug must not stop the campaign; its row stays leased
                 log.error("campaign %s: sending to %s failed unexpectedly", job.id, mask(rec.user_id), exc_info=exc)
                 return
-            self._outcomes.append(outcome)
+            if outcome.status == "lost":
+                self._inflight.discard(rec.row)
+            else:
+                self._outcomes.append(outcome)
 
     async def _send(self, job: Job, topic: Topic, platform: Platform | None, rec: Recipient) -> Outcome:
         if platform is None:
@@ -295,12 +302,12 @@ class CampaignRunner:
 
     def _flush(self, job: Job) -> None:
         outcomes, self._outcomes = self._outcomes, []
-        settled = [o for o in outcomes if o.status != "lost"]
         try:
-            self.jobs.settle(settled, self.owner, job.topic, job.id)
+            self.jobs.settle(outcomes, self.owner, job.topic, job.id)
         except Exception:
             self._outcomes = outcomes + self._outcomes  # kept for the next flush
             raise
+        self._inflight.difference_update(o.row for o in outcomes)
 
     async def _flush_loop(self, job: Job) -> None:
         while True:
@@ -359,7 +366,8 @@ def run_campaign(ledger: ConsentLedger, jobs: CampaignJobs, job_id: str, setting
     """`CampaignRunner.run` in a new event loop with its own HTTP client (for the CLI)."""
 
     async def main() -> CampaignStatus:
-        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=32, max_keepalive_connections=32)) as client:
+        # More connections than lanes: a send that waited for a connection after its slot would arrive late, bunched up.
+        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=128, max_keepalive_connections=128)) as client:
             return await CampaignRunner(ledger, jobs, client, settings, **kwargs).run(job_id)
 
     return asyncio.run(main())
