@@ -163,17 +163,17 @@ class CampaignJobs:
             ),
         )
         pick = select(r.id).where(due).order_by(r.id).limit(limit)
-        if self.engine.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        # One UPDATE ... RETURNING: SQLite takes its write lock at once (no read-then-write upgrade).
-        claim = (
-            update(campaign_recipients)
-            .where(r.id.in_(pick.scalar_subquery()), due)
-            .values(status="claimed", lease_owner=owner, lease_until=now + lease)
-            .returning(r.id, r.user_id, r.channel, r.lang, r.attempts)
-        )
+        claim = update(campaign_recipients).values(status="claimed", lease_owner=owner, lease_until=now + lease)
+        claim = claim.returning(r.id, r.user_id, r.channel, r.lang, r.attempts)
         with self._write() as conn:
-            rows = conn.execute(claim).all()
+            if self.engine.dialect.name == "postgresql":
+                # Lock the picked rows first, then update exactly those: as one statement, concurrent
+                # claims would re-run the SKIP LOCKED subquery on every conflict (EvalPlanQual).
+                ids = list(conn.execute(pick.with_for_update(skip_locked=True)).scalars())
+                rows = conn.execute(claim.where(r.id.in_(ids))).all() if ids else []
+            else:
+                # One UPDATE ... RETURNING: SQLite takes its write lock at once (no read-then-write upgrade).
+                rows = conn.execute(claim.where(r.id.in_(pick.scalar_subquery()), due)).all()
         if not rows:
             return []
         keys = [(row.user_id, row.channel) for row in rows]
