@@ -102,7 +102,9 @@ def test_two_runner_processes_stay_under_the_senders_limit_together_and_near_it(
         assert p["busiest_second"] <= rate
         assert set(p["recipients"].values()) == {len(set(jobs))}  # each user once per campaign
         achieved = (p["accepted"] - 1) / (p["last"] - p["first"])
-        assert achieved >= 0.75 * rate, (name, achieved)  # near it (paced at 95 %; a busy test machine loses some slots)
+        # Near it: paced at 95 %, and a busy machine loses slots; two runners that each kept to half
+        # the limit (or wasted each other's blocks) would stay below 0.5.
+        assert achieved >= 0.6 * rate, (name, achieved)
 
 
 def test_campaign_progress_is_in_metrics_as_read_from_the_database(ledger, engine, database_url, serve_api):
