@@ -14,7 +14,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,9 +111,10 @@ class CampaignJobs:
     def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
         self._clock = clock
-        # On SQLite, writes of one process take turns: threads racing for its one write lock would
-        # wait in its busy handler's sleeps instead. PostgreSQL locks rows: writes run side by side.
-        self.writing: AbstractContextManager[object] = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        # Writes of one process take turns: threads racing for SQLite's write lock would wait in
+        # its busy handler's sleeps instead, and on PostgreSQL a renewal, a batch of marks and a
+        # settle of overlapping rows could deadlock.
+        self.writing = threading.Lock()
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:

@@ -103,7 +103,9 @@ class CampaignRunner:
         self.settings = settings.model_copy(update={"send_attempts": 1})
         self.sender = Sender(client, self.settings, scrubber)
         self.pacer = Pacer()  # per user, in this process
-        self.slots = SharedSlots(SlotBook(jobs.engine, writing=jobs.writing))  # per business sender, shared by all processes
+        # Reservations touch only `campaign_pacing`: on PostgreSQL they need not wait for this process's other writes.
+        book = SlotBook(jobs.engine, writing=jobs.writing if jobs.engine.dialect.name == "sqlite" else None)
+        self.slots = SharedSlots(book)  # per business sender, shared by all processes
         self._throttles: dict[str, int] = {}  # rate-limit errors in a row, per pacer key
         self._sender_rates: dict[str, float] = {}  # paced messages/s per business sender, by platform
         self._configured: set[str] = set()
