@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -24,6 +26,12 @@ from tests.consent.campaign_api import Limits
 from tests.consent.test_campaign_jobs import ROOT, TOPIC, engine, ledger, opted_in, run, serve_api  # noqa: F401 - fixtures
 
 __all__ = ["engine", "ledger", "serve_api"]
+
+
+def steady(stamps: list[float]) -> float:
+    """The median count of accepted sends in the whole one-second bins between the first and the last."""
+    bins = Counter(int(t - stamps[0]) for t in stamps)
+    return float(statistics.median([bins[k] for k in range(1, max(bins))]))
 
 
 def test_blocks_reserved_from_two_engines_never_overlap_and_a_hold_moves_both(database_url):
@@ -101,10 +109,9 @@ def test_two_runner_processes_stay_under_the_senders_limit_together_and_near_it(
         assert p["over"] == 0, name  # together under the limit: nothing refused as too fast
         assert p["busiest_second"] <= rate
         assert set(p["recipients"].values()) == {len(set(jobs))}  # each user once per campaign
-        achieved = (p["accepted"] - 1) / (p["last"] - p["first"])
-        # Near it: paced at 95 %, and a busy machine loses slots; two runners that each kept to half
-        # the limit (or wasted each other's blocks) would stay below 0.5.
-        assert achieved >= 0.6 * rate, (name, achieved)
+        # Near it: the median second (start and end left out) holds most of the limit; paced at 95 %, and a
+        # busy machine loses slots, but two runners that each kept to half the limit would stay below 0.5.
+        assert steady(p["stamps"]) >= 0.6 * rate, (name, steady(p["stamps"]))
 
 
 def test_campaign_progress_is_in_metrics_as_read_from_the_database(ledger, engine, database_url, serve_api):
