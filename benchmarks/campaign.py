@@ -1,25 +1,25 @@
 """Campaign benchmark: synthetic opted-in users on three platforms, sent through rate-limiting send-API stand-ins.
 
-Processes besides this one: the send-API stand-ins (tests/consent/campaign_api.py on uvicorn:
-WhatsApp Cloud API, Messenger Send API and Telegram Bot API wire formats, each enforcing its
-per-sender limit in every one-second window and answering "too fast" as the platform does,
-plus an injected "too fast" every n-th request), and the campaign runner
-(tests/consent/campaign_worker.py, i.e. `botkit.campaigns.run_campaign`), which this process
-SIGKILLs twice mid-run and starts again. Meanwhile this process withdraws the consent of
-some users who have not been sent yet, as a STOP in the chat would.
+Processes besides this one: a PostgreSQL server (Debian's, started as benchmarks/scaleout.py
+does; or a SQLite file with `--database sqlite`), the send-API stand-ins
+(tests/consent/campaign_api.py on uvicorn: WhatsApp Cloud API, Messenger Send API and Telegram
+Bot API wire formats, each enforcing its per-sender limit in every one-second window and
+answering "too fast" as the platform does, plus an injected "too fast" every n-th request),
+and `--senders` campaign runners (tests/consent/campaign_worker.py, i.e.
+`botkit.campaigns.run_campaign`) on the same job, sharing each sender's pace through the
+database. This process SIGKILLs the first runner twice mid-run and starts it again. Meanwhile
+it withdraws the consent of some users who have not been sent yet, as a STOP in the chat would.
 
 Measured: sends/s per platform (steady: median of one-second bins; overall: accepted over
-the span, restarts included) against the configured limit; refusals for exceeding the limit
-and the busiest one-second window; duplicates; sends that arrived after their user's
-withdrawal had committed; rows settled "in doubt" (the runner died mid-send; not sent again).
+the span, restarts included) against the limit; refusals for exceeding the limit and the
+busiest one-second window; duplicates; sends that arrived after their user's withdrawal had
+committed; rows settled "in doubt" (the runner died mid-send; not sent again).
 
-The stand-ins enforce, and the runner is configured with, the limits given by `--limits`. The
-defaults are below the documented ones (WhatsApp 80/s, Messenger 300/s, Telegram 30/s): this
-machine has 2 cores shared with other work, and one runner process sustains about 100
-sends/s on it; what is measured is whether the runner uses its configured rate and never
-exceeds it. Users are split between platforms in proportion to these limits.
+The stand-ins enforce, and the runners are configured with, the limits given by `--limits`,
+by default the documented ones in the platform modules (WhatsApp 80/s per number, Messenger
+300/s per Page, Telegram 30/s per bot). Users: 50 % WhatsApp, 30 % Messenger, 20 % Telegram.
 
-Run: python -m benchmarks.campaign [--users 100000] [--limits whatsapp=40,messenger=24,telegram=16] [--json out.json]
+Run: python -m benchmarks.campaign [--users 100000] [--senders 2] [--database postgresql|sqlite] [--json out.json]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -37,16 +38,21 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import insert
 
+from benchmarks.scaleout import new_database, postgres
 from botkit.campaigns import CampaignJobs, start_campaign
 from botkit.consent import ConsentLedger
 from botkit.db import consent_events, conversations, open_database
 from botkit.knowledge import load_knowledge
+from botkit.platforms import get_platform
+from botkit.platforms.outreach import limit
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "knowledge"
@@ -136,6 +142,20 @@ def runner(url: str, api: str, job: str, limits: dict[str, float], lease: float)
     return subprocess.Popen(command, cwd=ROOT, env=_env(), stdout=subprocess.PIPE)
 
 
+@contextmanager
+def database(kind: str, folder: str) -> Iterator[str]:
+    """A SQLite file in `folder`, or a new database on a PostgreSQL server started for this run."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder}/bench.db"
+        return
+    pg_folder = Path(tempfile.mkdtemp(prefix="botkit-campaign-pg-"))  # outside 0700 folders: the postgres user must reach it
+    try:
+        with postgres(pg_folder) as base:
+            yield new_database(base, "campaign")
+    finally:
+        shutil.rmtree(pg_folder, ignore_errors=True)
+
+
 def stats(api: str) -> dict[str, Any]:
     return httpx.get(f"{api}/stats", timeout=60).json()
 
@@ -184,29 +204,48 @@ def steady_rate(times: list[float]) -> float:
     return float(statistics.median(full)) if full else 0.0
 
 
+def documented_limits() -> str:
+    """The per-sender limits the platform modules document, as `--limits` text."""
+    parts = []
+    for name in SHARES:
+        documented = limit(get_platform(name).rate_limits, "sender")
+        assert documented is not None, name
+        parts.append(f"{name}={documented.per_second:g}")
+    return ",".join(parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--limits", default="whatsapp=40,messenger=24,telegram=16")
+    parser.add_argument("--limits", default=documented_limits(), help="per-sender limits the stand-ins enforce (default: the documented ones)")
     parser.add_argument("--every", default="whatsapp=1000,messenger=1000,telegram=4000", help="inject a 'too fast' answer every n-th request")
     parser.add_argument("--withdrawals", type=int, default=200)
     parser.add_argument("--kills", type=int, default=2)
+    parser.add_argument("--senders", type=int, default=1, help="runner processes sending the job at once")
     parser.add_argument("--lease", type=float, default=5.0)
-    parser.add_argument("--database-url", default=None, help="default: a SQLite file in a temporary folder")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="postgresql")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     limits = {k: float(v) for k, v in (p.split("=") for p in args.limits.split(","))}
     every = {k: int(v) for k, v in (p.split("=") for p in args.every.split(","))}
-    load_before = os.getloadavg()
     folder = tempfile.mkdtemp(prefix="botkit-campaign-bench-")
-    url = args.database_url or f"sqlite:///{folder}/bench.db"
+    with database(args.database, folder) as url:
+        result = bench(args, url, limits, every)
+    shutil.rmtree(folder, ignore_errors=True)
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
 
+
+def bench(args: argparse.Namespace, url: str, limits: dict[str, float], every: dict[str, int]) -> dict[str, Any]:
+    load_before = os.getloadavg()
     started = time.monotonic()
     people = populate(url, args.users, args.seed)
     engine = open_database(url)
     ledger = ConsentLedger(engine, load_knowledge(SAMPLE).client)
     start_campaign(ledger, CampaignJobs(engine), "bench", TOPIC, "Neu: 5 % Rabatt auf die Montage bis Ende Mai.")
+    engine.dispose()
     setup_seconds = time.monotonic() - started
     print(f"{args.users} users and the job created in {setup_seconds:.1f} s", flush=True)
 
@@ -218,19 +257,22 @@ def main() -> None:
     try:
         began = time.monotonic()
         withdrawals.thread.start()
+        procs = [runner(url, api, "bench", limits, args.lease) for _ in range(args.senders)]
         for k in range(args.kills):
-            proc = runner(url, api, "bench", limits, args.lease)
             target = args.users * (k + 1) // (args.kills + 1)
-            while accepted(api) < target and proc.poll() is None:
+            while accepted(api) < target and procs[0].poll() is None:
                 time.sleep(1.0)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
+            procs[0].send_signal(signal.SIGKILL)  # one sender dies; the others (if any) go on
+            procs[0].wait()
             kills.append(time.monotonic() - began)
             print(f"SIGKILL {k + 1} at {kills[-1]:.0f} s, {accepted(api)} accepted", flush=True)
-        proc = runner(url, api, "bench", limits, args.lease)
-        out, _ = proc.communicate(timeout=3600)
+            procs[0] = runner(url, api, "bench", limits, args.lease)
+        for proc in procs:
+            proc.communicate(timeout=3600)
         elapsed = time.monotonic() - began
-        status = json.loads(out.decode().strip().splitlines()[-1])
+        engine = open_database(url)
+        status = CampaignJobs(engine).status("bench").to_dict()
+        engine.dispose()
     finally:
         withdrawals.stop()
         final = stats(api)
@@ -244,7 +286,8 @@ def main() -> None:
         late += sent_at is not None and sent_at > at
     result: dict[str, Any] = {
         "users": args.users,
-        "database": "postgresql" if url.startswith("postgresql") else "sqlite",
+        "database": args.database,
+        "senders": args.senders,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in load_after],
@@ -273,9 +316,7 @@ def main() -> None:
     # Every accepted send is to a distinct user (duplicates aside), and every "sent" row was accepted: the rest of
     # the accepted sends are the in-doubt rows that did reach their user.
     result["in_doubt_delivered"] = sum(p["accepted"] - p["duplicates"] for p in final.values()) - status["sent"]
-    print(json.dumps(result, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return result
 
 
 if __name__ == "__main__":

@@ -223,6 +223,15 @@ campaign_recipients = Table(
     Index("ix_campaign_recipients_work", "campaign", "channel", "status", "next_at"),
 )
 
+campaign_pacing = Table(
+    "campaign_pacing",
+    metadata,
+    # One row per business sender (WhatsApp phone number, Facebook Page, Telegram bot): the time of
+    # its next free send slot, shared by every process that sends campaigns from it (botkit.campaigns.pacing).
+    Column("business_sender", String, primary_key=True),  # platform:sender key, never a person
+    Column("next_at", Float, nullable=False),
+)
+
 
 def open_database(url: str) -> Engine:
     """Create an engine for `url` and any missing tables; SQLite gets WAL and a busy timeout."""

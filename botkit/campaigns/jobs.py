@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from botkit.db import campaign_deliveries, campaign_jobs, campaign_recipients, consent_events, conversations
@@ -112,12 +112,13 @@ class CampaignJobs:
         self.engine = engine
         self._clock = clock
         # Writes of one process take turns: threads racing for SQLite's write lock would wait in
-        # its busy handler's sleeps instead (and a server database gains little from racing).
-        self._writing = threading.Lock()
+        # its busy handler's sleeps instead, and on PostgreSQL a renewal, a batch of marks and a
+        # settle of overlapping rows could deadlock.
+        self.writing = threading.Lock()
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._writing, self.engine.begin() as conn:
+        with self.writing, self.engine.begin() as conn:
             yield conn
 
     def create(self, job_id: str, topic: str, texts: Mapping[str, str], template: str | None, recipients: Iterable[tuple[str, str, str | None]]) -> Job:
@@ -163,17 +164,17 @@ class CampaignJobs:
             ),
         )
         pick = select(r.id).where(due).order_by(r.id).limit(limit)
-        if self.engine.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        # One UPDATE ... RETURNING: SQLite takes its write lock at once (no read-then-write upgrade).
-        claim = (
-            update(campaign_recipients)
-            .where(r.id.in_(pick.scalar_subquery()), due)
-            .values(status="claimed", lease_owner=owner, lease_until=now + lease)
-            .returning(r.id, r.user_id, r.channel, r.lang, r.attempts)
-        )
+        claim = update(campaign_recipients).values(status="claimed", lease_owner=owner, lease_until=now + lease)
+        claim = claim.returning(r.id, r.user_id, r.channel, r.lang, r.attempts)
         with self._write() as conn:
-            rows = conn.execute(claim).all()
+            if self.engine.dialect.name == "postgresql":
+                # Lock the picked rows first, then update exactly those: as one statement, concurrent
+                # claims would re-run the SKIP LOCKED subquery on every conflict (EvalPlanQual).
+                ids = list(conn.execute(pick.with_for_update(skip_locked=True)).scalars())
+                rows = conn.execute(claim.where(r.id.in_(ids))).all() if ids else []
+            else:
+                # One UPDATE ... RETURNING: SQLite takes its write lock at once (no read-then-write upgrade).
+                rows = conn.execute(claim.where(r.id.in_(pick.scalar_subquery()), due)).all()
         if not rows:
             return []
         keys = [(row.user_id, row.channel) for row in rows]
@@ -192,21 +193,27 @@ class CampaignJobs:
         with self.engine.connect() as conn:
             return list(conn.execute(select(r.channel).where(r.campaign == job_id, r.status.in_(OPEN)).distinct()).scalars())
 
-    def start_sending(self, row: int, owner: str, topic: str, version: str) -> bool:
-        """Mark a claimed row as being sent if the user's consent for `topic` at `version` still stands.
+    def start_sending(self, rows: Sequence[int], owner: str, topic: str, version: str) -> set[int]:
+        """Mark claimed rows as being sent where the user's consent for `topic` at `version` still stands.
 
-        One statement reads the consent and marks the row, committed before the first send;
-        False when the consent is gone or the row is no longer ours (taken over, or erased).
+        One statement reads the consents and marks the rows, committed before their first send;
+        returns the rows marked (not those whose consent is gone, or that are no longer ours:
+        taken over, or erased).
         """
+        if not rows:
+            return set()
         r = campaign_recipients.c
         e = consent_events.c
         latest = select(e.state, e.version).where(e.user_id == r.user_id, e.channel == r.channel, e.topic == topic).order_by(e.id.desc()).limit(1)
         standing = and_(latest.with_only_columns(e.state).scalar_subquery() == "granted", latest.with_only_columns(e.version).scalar_subquery() == version)
+        mark = (
+            update(campaign_recipients)
+            .where(r.id.in_(rows), r.status == "claimed", r.lease_owner == owner, standing)
+            .values(status="sending")
+            .returning(r.id)
+        )
         with self._write() as conn:
-            done = conn.execute(
-                update(campaign_recipients).where(r.id == row, r.status == "claimed", r.lease_owner == owner, standing).values(status="sending")
-            ).rowcount
-        return bool(done)
+            return set(conn.execute(mark).scalars())
 
     def settle(self, outcomes: Sequence[Outcome], owner: str, topic: str, campaign: str) -> None:
         """Record how sends ended, with their delivery records, in one transaction."""
@@ -214,14 +221,16 @@ class CampaignJobs:
             return
         now = self._clock()
         r = campaign_recipients.c
+        ours = and_(r.id == bindparam("row"), r.lease_owner == owner)
+        free: dict[str, Any] = {"lease_owner": None, "lease_until": None, "status": bindparam("new_status"), "detail": bindparam("new_detail")}
+        final = update(campaign_recipients).where(ours).values(**free, why=bindparam("new_why"), done_at=now)
+        again = update(campaign_recipients).where(ours).values(**free, why=None, next_at=bindparam("new_next_at"), attempts=r.attempts + 1)
+        settled = [{"row": o.row, "new_status": o.status, "new_why": o.why, "new_detail": o.detail} for o in outcomes if o.status != "pending"]
+        put_back = [{"row": o.row, "new_status": o.status, "new_detail": o.detail, "new_next_at": o.next_at} for o in outcomes if o.status == "pending"]
         with self._write() as conn:
-            for o in outcomes:
-                values: dict[str, Any] = {"status": o.status, "why": o.why, "detail": o.detail, "lease_owner": None, "lease_until": None}
-                if o.status == "pending":
-                    values.update(next_at=o.next_at, attempts=r.attempts + 1)
-                else:
-                    values["done_at"] = now
-                conn.execute(update(campaign_recipients).where(r.id == o.row, r.lease_owner == owner).values(**values))
+            for statement, params in ((final, settled), (again, put_back)):
+                if params:
+                    conn.execute(statement, params)  # executemany
             deliveries = [{**o.delivery, "campaign": campaign, "topic": topic, "at": now} for o in outcomes if o.delivery]
             if deliveries:
                 conn.execute(insert(campaign_deliveries), deliveries)
@@ -278,17 +287,36 @@ class CampaignJobs:
         r = campaign_recipients.c
         with self.engine.connect() as conn:
             rows = conn.execute(select(r.status, r.why, func.count()).where(r.campaign == job_id).group_by(r.status, r.why)).all()
-        counts: dict[str, dict[str, int]] = {"skipped": {}, "failed": {}}
-        sent = remaining = 0
-        for status, why, n in rows:
-            if status == "sent":
-                sent += n
-            elif status in OPEN:
-                remaining += n
-            else:
-                counts[status][why or "unknown"] = counts[status].get(why or "unknown", 0) + n
-        total = sent + remaining + sum(counts["skipped"].values()) + sum(counts["failed"].values())
-        return CampaignStatus(job_id, job.topic, total, sent, counts["skipped"], counts["failed"], remaining)
+        return _counted(job_id, job.topic, [(status, why, n) for status, why, n in rows])
+
+    def progress(self) -> list[CampaignStatus]:
+        """The counts of every job that has recipient rows, in one query (for `/metrics`)."""
+        r, j = campaign_recipients.c, campaign_jobs.c
+        query = (
+            select(r.campaign, j.topic, r.status, r.why, func.count())
+            .join_from(campaign_recipients, campaign_jobs, j.id == r.campaign)
+            .group_by(r.campaign, j.topic, r.status, r.why)
+        )
+        by_job: dict[tuple[str, str], list[tuple[str, str | None, int]]] = {}
+        with self.engine.connect() as conn:
+            for campaign, topic, status, why, n in conn.execute(query):
+                by_job.setdefault((campaign, topic), []).append((status, why, n))
+        return [_counted(campaign, topic, rows) for (campaign, topic), rows in sorted(by_job.items())]
+
+
+def _counted(job_id: str, topic: str, rows: list[tuple[str, str | None, int]]) -> CampaignStatus:
+    """A job's status from its (status, why, count) groups."""
+    counts: dict[str, dict[str, int]] = {"skipped": {}, "failed": {}}
+    sent = remaining = 0
+    for status, why, n in rows:
+        if status == "sent":
+            sent += n
+        elif status in OPEN:
+            remaining += n
+        else:
+            counts[status][why or "unknown"] = counts[status].get(why or "unknown", 0) + n
+    total = sent + remaining + sum(counts["skipped"].values()) + sum(counts["failed"].values())
+    return CampaignStatus(job_id, topic, total, sent, counts["skipped"], counts["failed"], remaining)
 
 
 def _last_contact(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[float | None, str | None]]:

@@ -1,6 +1,7 @@
-"""Per-key send pacing: a smooth rate with a hard cap per window, paused on demand.
+"""Per-key send pacing in one process: a smooth rate with a hard cap per window, paused on demand.
 
-Each key (a platform's business sender, or one user) gets a generic cell rate algorithm
+The runner paces each user with it (per-user limits); business senders share their pace with
+other processes through the database instead (`botkit.campaigns.pacing`). Each key gets a generic cell rate algorithm
 (a token bucket of capacity `burst`) at `rate` per second, so sends are spread evenly, and a
 log of its last sends, so that even after the event loop stalls and several sends become due
 at once, no `period` ever holds more than `rate * period` of them. `pause` holds a key back

@@ -2,9 +2,10 @@
 
 Per recipient: claim its row -> check how the platform can reach the user -> in one committed
 statement, read the consent again and mark the row `sending` -> wait for the pacer (the
-platform's per-sender and per-user limits; at most about `lanes / rate` seconds) -> send ->
-settle the row with its delivery record (group commit every `flush_every` seconds). The pacing
-is per process: run one runner per job.
+platform's per-user limit, then a slot of the business sender shared with every other process
+through the database, `botkit.campaigns.pacing`) -> send -> settle the row with its delivery
+record (group commit every `flush_every` seconds). Any number of runners may send one job, or
+several jobs from one sender: together they keep to the sender's limit.
 A rejection the platform marks as "too fast" (HTTP 429 or its rate-limit error codes) pauses
 that sender or user for the Retry-After or an exponential backoff and is tried again: such a
 send was not accepted, so repeating it cannot deliver twice. Every other failure after the
@@ -14,6 +15,7 @@ row was marked is final: at most once, never at least once. Running the job agai
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 import uuid
@@ -26,6 +28,8 @@ import httpx
 
 from botkit.campaigns.jobs import FAIL_REASONS, SKIP_REASONS, CampaignJobs, CampaignStatus, Job, Outcome, Recipient
 from botkit.campaigns.limiter import Pacer
+from botkit.campaigns.marking import Marks
+from botkit.campaigns.pacing import SharedSlots, SlotBook
 from botkit.channels import HouseRules
 from botkit.consent.campaign import compose, consent_problem, pick_text, reach_of
 from botkit.consent.ledger import ConsentLedger
@@ -38,6 +42,12 @@ from botkit.webhook.sender import Sender, SendResult
 from botkit.webhook.settings import WebhookSettings
 
 HEADROOM = 0.95  # pace at 95 % of a documented limit: network jitter must not push arrivals over it
+SLACK = 2.0  # and at least 2 messages/s below a sender's limit: a one-second window may hold one slot more than the rate, and a late send
+
+
+def paced(limit: float) -> float:
+    """The rate a runner sends at from one business sender with this limit per second."""
+    return min(limit * HEADROOM, max(limit - SLACK, limit / 2))
 
 
 @dataclass(frozen=True)
@@ -47,13 +57,16 @@ class RunnerOptions:
     Args:
         rates: messages per second per business sender, by platform, instead of the documented
             default (e.g. {"whatsapp": 1000} after Meta's throughput upgrade).
-        lanes: concurrent sends per platform.
+        lanes: concurrent sends per platform, at least; more for fast platforms, so that
+            `lane_seconds` of sends at the paced rate can be under way (each lane waits for its
+            row's mark, its slot and the send API). A killed runner leaves up to this many rows in doubt.
         tries: tries of one throttled send before its row is put back for `retry_later` seconds.
         rounds: times a row is put back before it fails as `rate_limited`.
     """
 
     rates: Mapping[str, float] | None = None
     lanes: int = 16
+    lane_seconds: float = 0.2
     batch: int = 100
     lease: float = 30.0
     tries: int = 6
@@ -89,10 +102,15 @@ class CampaignRunner:
         # have been delivered; here only "too fast" is repeated (see the module docstring).
         self.settings = settings.model_copy(update={"send_attempts": 1})
         self.sender = Sender(client, self.settings, scrubber)
-        self.pacer = Pacer()
+        self.pacer = Pacer()  # per user, in this process
+        # Reservations touch only `campaign_pacing`: on PostgreSQL they need not wait for this process's other writes.
+        book = SlotBook(jobs.engine, writing=jobs.writing if jobs.engine.dialect.name == "sqlite" else None)
+        self.slots = SharedSlots(book)  # per business sender, shared by all processes
         self._throttles: dict[str, int] = {}  # rate-limit errors in a row, per pacer key
         self._sender_rates: dict[str, float] = {}  # paced messages/s per business sender, by platform
         self._configured: set[str] = set()
+        self._marks: dict[str, Marks] = {}  # by topic
+        self._inflight: set[int] = set()  # rows claimed and not yet settled by this runner
         self._outcomes: list[Outcome] = []
         self._composed: dict[tuple[str, str, bool, str | None], tuple[str, tuple[Message, ...]]] = {}
 
@@ -113,6 +131,9 @@ class CampaignRunner:
             await asyncio.gather(renewer, flusher, return_exceptions=True)
             await anyio.to_thread.run_sync(self._flush, job)
             await anyio.to_thread.run_sync(self.jobs.release, self.owner)
+            for key in sorted(self._configured):
+                if self.slots.given_up(key):
+                    log.info("campaign %s: %d reserved slots of %s given up (this process was too busy to use them)", job_id, self.slots.given_up(key), key)
         return await anyio.to_thread.run_sync(self.jobs.status, job_id)
 
     # one channel ---------------------------------------------------------------------
@@ -122,7 +143,8 @@ class CampaignRunner:
         platform = _platform(channel)
         if platform is not None:
             self._configure(platform)
-        lanes = asyncio.Semaphore(self.options.lanes)
+        rate = self._sender_rates.get(platform.name, 0.0) if platform is not None else 0.0
+        lanes = asyncio.Semaphore(max(self.options.lanes, math.ceil(rate * self.options.lane_seconds)))
         tasks: set[asyncio.Task[None]] = set()
         finished = asyncio.Event()  # set by each task as it ends (cheaper than asyncio.wait on all of them)
 
@@ -134,6 +156,9 @@ class CampaignRunner:
             if len(tasks) < self.options.batch:
                 claimed = await anyio.to_thread.run_sync(self.jobs.claim, job.id, channel, self.owner, self.options.batch, self.options.lease)
                 for rec in claimed:
+                    if rec.row in self._inflight:
+                        continue  # its lease lapsed while this runner still works on it (a slow database): now renewed
+                    self._inflight.add(rec.row)
                     task = asyncio.create_task(self._guarded(lanes, job, topic, platform, rec))
                     tasks.add(task)
                     task.add_done_callback(done)
@@ -153,7 +178,7 @@ class CampaignRunner:
         documented = limit(platform.rate_limits, "sender")
         rate = (self.options.rates or {}).get(platform.name, documented.per_second if documented else None)
         if rate is not None:
-            self._sender_rates[platform.name] = rate * HEADROOM
+            self._sender_rates[platform.name] = paced(rate)
 
     async def _guarded(self, lanes: asyncio.Semaphore, job: Job, topic: Topic, platform: Platform | None, rec: Recipient) -> None:
         async with lanes:
@@ -162,7 +187,10 @@ class CampaignRunner:
             except Exception as exc:  # noqa: BLE001 - one recipient's bug must not stop the campaign; its row stays leased
                 log.error("campaign %s: sending to %s failed unexpectedly", job.id, mask(rec.user_id), exc_info=exc)
                 return
-            self._outcomes.append(outcome)
+            if outcome.status == "lost":
+                self._inflight.discard(rec.row)
+            else:
+                self._outcomes.append(outcome)
 
     async def _send(self, job: Job, topic: Topic, platform: Platform | None, rec: Recipient) -> Outcome:
         if platform is None:
@@ -207,10 +235,11 @@ class CampaignRunner:
             if topic is not None and attempt == 0:
                 # Before the pacer, not between it and the send: a slow database write there would
                 # bunch sends up on arrival and push them over the platform's limit.
-                stop = await anyio.to_thread.run_sync(self._check_and_mark, rec, topic)
+                stop = await self._check_and_mark(rec, topic)
                 if stop is not None:
                     return stop
-            await self.pacer.acquire(sender_key, user_key)
+            await self.pacer.acquire(user_key)
+            await self.slots.acquire(sender_key)
             result = await self.sender.send(call)
             if result.verdict == "sent":
                 self._throttles.pop(sender_key, None)
@@ -220,26 +249,31 @@ class CampaignRunner:
                 return result
             if scope == "sender":  # the user got nothing: their own pace is not used up
                 self.pacer.refund(user_key)
-            self._hold(sender_key if scope == "sender" else user_key, result.retry_after)
+            await self._hold(sender_key if scope == "sender" else user_key, scope, result.retry_after)
         if topic is not None:  # never accepted: safe to put back and try in a later round
             return self._put_back(rec, result)
         return result
 
-    def _check_and_mark(self, rec: Recipient, topic: Topic) -> Outcome | None:
-        """Right before the first send: mark the row as being sent if the consent still stands (one statement)."""
-        if self.jobs.start_sending(rec.row, self.owner, topic.id, topic.version):
+    async def _check_and_mark(self, rec: Recipient, topic: Topic) -> Outcome | None:
+        """Right before the first send: mark the row as being sent if the consent still stands (one statement per batch)."""
+        if topic.id not in self._marks:
+            self._marks[topic.id] = Marks(self.jobs, self.owner, topic)
+        if await self._marks[topic.id].mark(rec.row):
             return None
-        problem = consent_problem(self.ledger, rec.user_id, rec.channel, topic)
+        problem = await anyio.to_thread.run_sync(consent_problem, self.ledger, rec.user_id, rec.channel, topic)
         if problem is not None:
             return _skipped(rec, problem[0], problem[1])
         return Outcome(rec.row, "lost")  # taken over after a lapsed lease, or erased: not ours to settle
 
-    def _hold(self, key: str, retry_after: float | None) -> None:
+    async def _hold(self, key: str, scope: Scope, retry_after: float | None) -> None:
         count = self._throttles.get(key, 0) + 1
         self._throttles[key] = count
         backoff = min(self.options.max_backoff, self.options.backoff * 2 ** (count - 1))
         wait = retry_after if retry_after is not None else backoff * (0.5 + random.random() / 2)  # noqa: S311 - jitter
-        self.pacer.pause(key, wait)
+        if scope == "sender":
+            await self.slots.pause(key, wait)
+        else:
+            self.pacer.pause(key, wait)
 
     def _put_back(self, rec: Recipient, result: SendResult) -> Outcome:
         if rec.attempts + 1 >= self.options.rounds:
@@ -255,7 +289,7 @@ class CampaignRunner:
         key = f"{platform.name}:{platform.sender(call)}"
         rate = self._sender_rates.get(platform.name)
         if rate is not None and key not in self._configured:
-            self.pacer.configure(key, rate)
+            self.slots.configure(key, rate)
             self._configured.add(key)
         return key
 
@@ -270,12 +304,12 @@ class CampaignRunner:
 
     def _flush(self, job: Job) -> None:
         outcomes, self._outcomes = self._outcomes, []
-        settled = [o for o in outcomes if o.status != "lost"]
         try:
-            self.jobs.settle(settled, self.owner, job.topic, job.id)
+            self.jobs.settle(outcomes, self.owner, job.topic, job.id)
         except Exception:
             self._outcomes = outcomes + self._outcomes  # kept for the next flush
             raise
+        self._inflight.difference_update(o.row for o in outcomes)
 
     async def _flush_loop(self, job: Job) -> None:
         while True:
@@ -334,7 +368,8 @@ def run_campaign(ledger: ConsentLedger, jobs: CampaignJobs, job_id: str, setting
     """`CampaignRunner.run` in a new event loop with its own HTTP client (for the CLI)."""
 
     async def main() -> CampaignStatus:
-        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=32, max_keepalive_connections=32)) as client:
+        # More connections than lanes: a send that waited for a connection after its slot would arrive late, bunched up.
+        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=128, max_keepalive_connections=128)) as client:
             return await CampaignRunner(ledger, jobs, client, settings, **kwargs).run(job_id)
 
     return asyncio.run(main())

@@ -9,6 +9,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
+from botkit.campaigns.metrics import CampaignCollector
 from botkit.db import handovers, webhook_inbox, webhook_outbox
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -29,6 +30,7 @@ class Metrics:
             "botkit_send_seconds", "Time of one send-API call with its retries", ["platform"], buckets=_LATENCY_BUCKETS, registry=self.registry
         )
         self.registry.register(_QueueCollector(engine, clock))
+        self.registry.register(CampaignCollector(engine))
 
     def count_inbound(self, platform: str, outcome: str, n: int = 1) -> None:
         """`n` events of `platform` ended as `outcome` (accepted, duplicate, ignored or a refusal)."""

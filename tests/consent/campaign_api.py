@@ -137,6 +137,7 @@ class CampaignApi:
                     "last": times[-1] if times else None,
                     "recipients": dict(per_user),
                     "times": {r: t for t, r in p.accepted},
+                    "stamps": times,
                     "bodies": dict(p.bodies),
                 }
             return out

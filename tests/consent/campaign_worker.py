@@ -9,6 +9,7 @@ sample knowledge base's topics, and prints the final counts as one JSON line.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 
 from botkit.campaigns import CampaignJobs, RunnerOptions, run_campaign
@@ -37,6 +38,8 @@ def settings(api_url: str) -> WebhookSettings:
 
 
 def main(url: str, api_url: str, job_id: str, rates: str, lease: str) -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
+    logging.getLogger("botkit").setLevel(logging.INFO)  # the runner's summary lines
     engine = open_database(url)
     ledger = ConsentLedger(engine, load_knowledge(SAMPLE).client)
     options = RunnerOptions(rates=json.loads(rates), lease=float(lease))

@@ -1,0 +1,54 @@
+"""Group commit of "consent still stands, mark the row as being sent" for a runner's concurrent sends.
+
+Each send waits for its own row to be marked (`CampaignJobs.start_sending`, committed) before
+it goes out; the rows that come due while one statement runs go together in the next one, so
+the database sees one write per batch instead of one per recipient, and no send waits longer
+than about two statements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import anyio
+
+from botkit.campaigns.jobs import CampaignJobs
+from botkit.types import Topic
+
+
+class Marks:
+    """Marks rows of one job's topic as being sent, batching the requests that arrive meanwhile."""
+
+    def __init__(self, jobs: CampaignJobs, owner: str, topic: Topic) -> None:
+        self.jobs = jobs
+        self.owner = owner
+        self.topic = topic
+        self._waiting: list[tuple[int, asyncio.Future[bool]]] = []
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def mark(self, row: int) -> bool:
+        """True once `row` is marked and committed; False if its consent is gone or it is no longer ours.
+
+        Raises:
+            Exception: whatever the database raised for the batch (the row then stays claimed, not sent).
+        """
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((row, future))
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            rows = [row for row, _ in batch]
+            try:
+                marked = await anyio.to_thread.run_sync(self.jobs.start_sending, rows, self.owner, self.topic.id, self.topic.version)
+            except Exception as exc:  # noqa: BLE001 - handed to every waiter of the batch
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for row, future in batch:
+                if not future.done():
+                    future.set_result(row in marked)
