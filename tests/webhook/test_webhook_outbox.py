@@ -215,6 +215,7 @@ def test_two_instances_send_a_reply_slower_than_its_lease_once(database_url, tmp
                     range(6),
                 )
             )
+
         def settled() -> bool:
             with lock:
                 replied = counts["replies"] == counts["finished"]
