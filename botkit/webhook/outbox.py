@@ -68,7 +68,12 @@ class WebhookQueue:
     a `GroupWriter` can commit the writes of many requests at once).
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, unflushed: Engine | None = None) -> None:
+        """Args:
+        unflushed: an engine on the same database whose commits need not wait for the
+            fsync (`botkit.webhook.writer.unflushed_engine`), for claims and finishes; without
+            it they commit like every other write.
+        """
         dialects: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
             "sqlite": sqlite.insert,
             "postgresql": postgresql.insert,
@@ -76,21 +81,20 @@ class WebhookQueue:
         if engine.dialect.name not in dialects:
             raise ConfigError(f"the webhook needs SQLite or PostgreSQL, not {engine.dialect.name!r}")
         self.engine = engine
+        self._unflushed = unflushed or engine
         self._insert = dialects[engine.dialect.name]
 
     @contextmanager
     def _tx(self, conn: Connection | None, *, flush: bool = True) -> Iterator[Connection]:
-        """The caller's transaction, or a new one; `flush=False` lets PostgreSQL commit it without waiting for its fsync.
+        """The caller's transaction, or a new one; `flush=False` takes it on the unflushed engine.
 
-        Such a commit is lost only if the database server itself crashes within a fraction of
-        a second; the next flushed commit on the server (any connection) flushes it too.
+        An unflushed commit is lost only if the database server itself crashes within a
+        fraction of a second; the next flushed commit on the server (any connection) flushes it too.
         """
         if conn is not None:
             yield conn
             return
-        with self.engine.begin() as own:
-            if not flush and self.engine.dialect.name == "postgresql":
-                own.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        with (self.engine if flush else self._unflushed).begin() as own:
             yield own
 
     def accept(self, events: list[Inbound], now: float, conn: Connection | None = None) -> tuple[int, int]:
@@ -178,7 +182,7 @@ class WebhookQueue:
         Returns None, writing nothing, when the claim's lease was taken over by another worker.
         """
         event = item.event
-        rows = []
+        rows: list[OutboxItem] = []
         # Unflushed: a server crash may undo it, and the event is handled again (the bot replays
         # its stored reply to the same message id); a send's flushed `sending` flushes it first.
         with self._tx(conn, flush=False) as conn:
@@ -189,8 +193,8 @@ class WebhookQueue:
             )
             if done.rowcount != 1:
                 return None
-            for seq, request in enumerate(outgoing):
-                values = {
+            values = [
+                {
                     "inbox_id": item.id,
                     "seq": seq,
                     "platform": request.platform,
@@ -205,10 +209,11 @@ class WebhookQueue:
                     "lease_until": now + lease,
                     "created_at": now,
                 }
-                result = conn.execute(insert(webhook_outbox).values(**values))
-                key = result.inserted_primary_key
-                assert key is not None  # an INSERT of one row always has one
-                rows.append(OutboxItem(int(key[0]), item.id, seq, event.conversation_id, event.user_id, request, 0))
+                for seq, request in enumerate(outgoing)
+            ]
+            if values:  # one statement for all of the event's sends
+                ids: dict[int, int] = dict(conn.execute(insert(webhook_outbox).values(values).returning(webhook_outbox.c.seq, webhook_outbox.c.id)).tuples().all())
+                rows = [OutboxItem(ids[seq], item.id, seq, event.conversation_id, event.user_id, request, 0) for seq, request in enumerate(outgoing)]
         return rows
 
     def give_up(self, item: InboxItem, error: str, retry_at: float | None, conn: Connection | None = None) -> bool:

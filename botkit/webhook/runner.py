@@ -31,9 +31,10 @@ from botkit.webhook.outbox import WebhookQueue
 from botkit.webhook.sender import Sender
 from botkit.webhook.settings import WebhookSettings, load_settings
 from botkit.webhook.worker import Worker
-from botkit.webhook.writer import GroupWriter
+from botkit.webhook.writer import GroupWriter, unflushed_engine
 
 STOP_SECONDS = 30.0  # how long `WorkerProcesses.stop` waits for a worker to give back its leases
+WORKER_REPLY_LOOPS = 2  # a worker process's reply loops: one replies while the other waits for the database
 
 
 def process_owner() -> str:
@@ -53,6 +54,7 @@ async def open_worker(
     retention: RetentionPolicy | None = None,
     metrics: Metrics | None = None,
     idle_poll: float | None = None,
+    reply_loops: int = 1,
 ) -> AsyncIterator[Worker]:
     """A started `Worker` inside the running event loop; stopped (leases given back) on exit.
 
@@ -61,9 +63,10 @@ async def open_worker(
     """
     http = client or httpx.AsyncClient(limits=httpx.Limits(max_connections=64))
     marks = GroupWriter(bot.store.engine)  # send results: many deliveries share a commit
+    unflushed = unflushed_engine(bot.store.engine)  # claims and finishes: redone after a database crash
     worker = Worker(
         bot,
-        WebhookQueue(bot.store.engine),
+        WebhookQueue(bot.store.engine, unflushed),
         marks,
         Sender(http, settings, scrubber),
         settings,
@@ -72,12 +75,15 @@ async def open_worker(
         retention=retention,
         metrics=metrics,
         idle_poll=idle_poll,
+        reply_loops=reply_loops,
     )
     worker.start()
     try:
         yield worker
     finally:
         await worker.stop()
+        if unflushed is not bot.store.engine:
+            unflushed.dispose()
         if client is None:
             await http.aclose()
 
@@ -95,7 +101,10 @@ async def serve_worker(
     settings.platforms()  # fail on missing secrets, as `botkit serve` does
     sqlite = bot.store.engine.dialect.name == "sqlite"
     idle = settings.wake_poll_seconds if sqlite else settings.poll_seconds
-    async with open_worker(bot, settings, scrubber=guard_logs(settings.secrets()), clock=clock, client=client, retention=retention, idle_poll=idle):
+    scrubber = guard_logs(settings.secrets())
+    async with open_worker(
+        bot, settings, scrubber=scrubber, clock=clock, client=client, retention=retention, idle_poll=idle, reply_loops=WORKER_REPLY_LOOPS
+    ):
         log.info("worker started on %s (%s)", bot.store.engine.dialect.name, "short poll" if sqlite else "LISTEN/NOTIFY")
         await stop.wait()
     log.info("worker stopped")
