@@ -26,6 +26,7 @@ from botkit.policy.intents import IntentMatcher
 from botkit.policy.wording import say
 from botkit.protocols import ConsentHook, HandoverSink
 from botkit.retrieve import Retriever
+from botkit.review import ReviewMessage, flag_wrong_answer
 from botkit.store import ConversationState, ConversationStore, QueuedHandover, StoredReply
 from botkit.types import Decision, Draft, FaqEntry, Handover, Message, Reason, Reply, Retrieval
 
@@ -190,6 +191,11 @@ class Bot:
         messages = tuple(render(item.channel, Draft(text), self.house_rules))
         self.store.record_person(item.conversation_id, text, [_message_json(m) for m in messages])
         return messages
+
+    def flag_wrong_answer(self, conversation_id: str, text: str | None = None) -> ReviewMessage | None:
+        """A person marks the bot's latest answer from an entry there (or the one to `text`) as wrong,
+        so `botkit review` lists it; None when nothing there was answered from an entry."""
+        return flag_wrong_answer(self.store.engine, conversation_id, text)
 
     def release(self, conversation_id: str) -> None:
         """A person hands the conversation back; the bot discloses itself again."""

@@ -17,8 +17,9 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from itertools import groupby
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 from sqlalchemy import Engine, select, update
@@ -35,7 +36,7 @@ from botkit.retrieve import Retriever
 from botkit.types import Decision, FaqEntry, Reason
 
 Why = Literal["wrong_answer", "low_confidence", "suggested", "handed_over", "answered"]
-WRONG_ANSWER = "wrong_answer"
+WRONG_ANSWER: Final = "wrong_answer"
 MIN_PHRASINGS = 3  # below this, `botkit llm paraphrases` is offered for the entry
 MIN_PARAPHRASES = 2  # below this, `botkit lint` warns (benchmarks/README.md: each real paraphrase raises top-1)
 NEAREST = 3
@@ -142,15 +143,9 @@ def find_messages(engine: Engine, *, include_answered: bool = False) -> list[Rev
     )
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
-    exchanges: dict[str, list[tuple[Any, Any]]] = defaultdict(list)  # per conversation: (user turn, bot turn)
-    waiting: dict[str, Any] = {}
-    for row in rows:
-        if row["role"] == "user":
-            waiting[row["conversation_id"]] = row
-        elif (user := waiting.pop(row["conversation_id"], None)) is not None:
-            exchanges[row["conversation_id"]].append((user, row))
     found: dict[int, ReviewMessage] = {}
-    for pairs in exchanges.values():
+    for _, conversation in groupby(rows, key=lambda row: row["conversation_id"]):
+        pairs = _exchanges(list(conversation))
         for n, (user, bot) in enumerate(pairs):
             why = _why(user, bot, include_answered)
             if why is not None:
@@ -161,6 +156,49 @@ def find_messages(engine: Engine, *, include_answered: bool = False) -> list[Rev
                 if from_entry and earlier["review"] is None and earlier["id"] not in found:
                     found[earlier["id"]] = _message(earlier, answer, "handed_over")
     return sorted(found.values(), key=lambda m: m.id)
+
+
+def flag_wrong_answer(engine: Engine, conversation_id: str, text: str | None = None) -> ReviewMessage | None:
+    """Mark the bot's latest answer from an entry in a conversation as wrong, so review lists it.
+
+    With `text`, the latest answered user message with that text (case and spaces ignored) is
+    flagged instead. Returns the flagged message, or None when no message there was answered
+    from an entry.
+    """
+    query = (
+        select(turns, conversations.c.lang)
+        .join(conversations, conversations.c.id == turns.c.conversation_id)
+        .where(turns.c.conversation_id == conversation_id, turns.c.role.in_(("user", "bot")))
+        .order_by(turns.c.id)
+    )
+    with engine.begin() as conn:
+        rows = conn.execute(query).mappings().all()
+        wanted = None if text is None else " ".join(text.split()).casefold()
+        answered = [
+            (user, bot)
+            for user, bot in _exchanges(rows)
+            if bot["decision"] == Decision.ANSWERED.value
+            and json.loads(bot["entries"] or "[]")
+            and (wanted is None or " ".join(user["text"].split()).casefold() == wanted)
+        ]
+        if not answered:
+            return None
+        user, bot = answered[-1]
+        conn.execute(update(turns).where(turns.c.id == user["id"]).values(flag=WRONG_ANSWER, review=None))
+    return _message(user, bot, WRONG_ANSWER)
+
+
+def _exchanges(rows: Sequence[Any]) -> list[tuple[Any, Any]]:
+    """(user turn, the bot turn answering it) pairs of one conversation's turns in order."""
+    pairs: list[tuple[Any, Any]] = []
+    waiting = None
+    for row in rows:
+        if row["role"] == "user":
+            waiting = row
+        elif waiting is not None:
+            pairs.append((waiting, row))
+            waiting = None
+    return pairs
 
 
 def group_messages(messages: Sequence[ReviewMessage], embedder: Embedder, *, min_similarity: float = 0.6) -> list[list[ReviewMessage]]:

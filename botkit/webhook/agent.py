@@ -66,6 +66,21 @@ class PersonMessage(BaseModel):
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)] = Field(description="What the person writes to the user.")
 
 
+class WrongAnswer(BaseModel):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4096)] | None = Field(
+        default=None, description="The user's message whose answer was wrong; by default the bot's latest answer from an entry."
+    )
+
+
+class FlaggedAnswer(BaseModel):
+    """A user message whose answer from the knowledge a person marked as wrong; `botkit review` lists it."""
+
+    message_id: int
+    text: str
+    entries: list[str]  # the entries the bot answered from
+    confidence: float | None
+
+
 class MessageQueued(BaseModel):
     """A person's message, saved for sending."""
 
@@ -159,6 +174,21 @@ def agent_router(
         if saved:
             wake()
         return MessageQueued(handover_id=handover_id, key=event.key, duplicate=not saved)
+
+    @router.post(
+        "/handovers/{handover_id}/wrong-answer",
+        response_model=FlaggedAnswer,
+        summary="Mark the bot's answer in this conversation as wrong, for the next `botkit review`",
+        responses={404: {"description": "No such handover, or nothing in its conversation was answered from an entry"}},
+    )
+    async def wrong_answer(handover_id: int, body: Annotated[WrongAnswer | None, Body()] = None) -> FlaggedAnswer:
+        handover = await known(handover_id)
+        text = body.text if body is not None and body.text else None
+        flagged = await run(lambda: bot.flag_wrong_answer(handover.conversation_id, text))
+        if flagged is None:
+            which = f"to {text!r}" if text else "from an entry"
+            raise HTTPException(404, f"no answer {which} in the conversation of handover {handover_id}")
+        return FlaggedAnswer(message_id=flagged.id, text=flagged.text, entries=list(flagged.entries), confidence=flagged.confidence)
 
     @router.post(
         "/handovers/{handover_id}/release", response_model=HandoverDetail, summary="Hand the conversation back to the bot, which discloses itself again"

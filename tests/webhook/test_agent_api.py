@@ -209,6 +209,7 @@ def test_the_agent_routes_are_in_the_openapi_schema(agent_server):
         "/agent/handovers/{handover_id}/take",
         "/agent/handovers/{handover_id}/messages",
         "/agent/handovers/{handover_id}/release",
+        "/agent/handovers/{handover_id}/wrong-answer",
     } <= set(schema["paths"])
     assert {"QueueItem", "HandoverDetail", "PersonMessage", "MessageQueued"} <= set(schema["components"]["schemas"])
     assert any(s.get("scheme") == "bearer" for s in schema["components"]["securitySchemes"].values())
@@ -234,3 +235,27 @@ def test_unknown_ids_wrong_states_and_bad_bodies_are_refused(agent_server):
     assert agent(server, "POST", f"/handovers/{handover}/take").status_code == 409  # released: the bot has it
     late = agent(server, "POST", f"/handovers/{handover}/messages", json={"text": "Noch da?"})
     assert late.status_code == 409 and "released" in late.json()["detail"]
+
+
+def test_a_person_marks_the_bots_wrong_answer_and_review_lists_it(agent_server):
+    from botkit.review import find_messages
+
+    server = agent_server
+    user = User(server, "whatsapp")
+    user.says(QUESTION)
+    user.says(ASK_PERSON)
+    wait_idle(server)
+    handover = agent(server, "GET", "/handovers").json()[0]["id"]
+    assert agent(server, "POST", f"/handovers/{handover}/wrong-answer", json={"text": "Wie spät ist es?"}).status_code == 404
+
+    flagged = agent(server, "POST", f"/handovers/{handover}/wrong-answer")
+    assert flagged.status_code == 200, flagged.text
+    body = flagged.json()
+    assert body["text"] == QUESTION and body["entries"], body
+    again = agent(server, "POST", f"/handovers/{handover}/wrong-answer", json={"text": f"  {QUESTION.lower()} "})
+    assert again.json()["message_id"] == body["message_id"]  # the same message, named by its text
+
+    listed = {m.id: m for m in find_messages(server.bot.store.engine)}
+    assert listed[body["message_id"]].why == "wrong_answer"
+    assert listed[body["message_id"]].entries == tuple(body["entries"])
+    assert agent(server, "POST", "/handovers/999/wrong-answer").status_code == 404
