@@ -212,7 +212,7 @@ class WebhookQueue:
                 for seq, request in enumerate(outgoing)
             ]
             if values:  # one statement for all of the event's sends
-                ids: dict[int, int] = dict(conn.execute(insert(webhook_outbox).values(values).returning(webhook_outbox.c.seq, webhook_outbox.c.id)).tuples().all())
+                ids: dict[int, int] = dict(conn.execute(insert(webhook_outbox).values(values).returning(webhook_outbox.c.seq, webhook_outbox.c.id)).all())
                 rows = [OutboxItem(ids[seq], item.id, seq, event.conversation_id, event.user_id, request, 0) for seq, request in enumerate(outgoing)]
         return rows
 
