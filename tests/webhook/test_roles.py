@@ -242,6 +242,32 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(roles, recorder):
         assert list(dict.fromkeys(got[user])) == list(dict.fromkeys(sends))
 
 
+WEB_ONLY = """
+import json, sys
+from pathlib import Path
+from fastapi.testclient import TestClient
+from botkit import wiring
+from botkit.webhook.entry import app_for_knowledge
+from tests.webhook.support import WHATSAPP_SECRET, signed, whatsapp_body
+
+body = whatsapp_body("4915188888888", "wamid.webonly", "Hallo")
+with TestClient(app_for_knowledge(Path(sys.argv[1]), None)) as client:
+    answer = client.post("/webhook/whatsapp", content=body, headers=signed(body, WHATSAPP_SECRET)).json()
+print(json.dumps({"answer": answer, "embedders": sorted(wiring._EMBEDDERS), "modules": [m for m in sys.modules if "embedder" in m]}))
+"""
+
+
+def test_a_web_process_that_does_not_reply_saves_events_without_loading_an_embedder(tmp_path, recorder):
+    database = f"sqlite:///{tmp_path / 'web.db'}"
+    env = worker_env(recorder.url, database, tmp_path / "no-index", BOTKIT_WEB_REPLIES="0")
+    done = subprocess.run([sys.executable, "-c", WEB_ONLY, str(SAMPLE)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"answer": {"accepted": 1, "duplicates": 0, "ignored": 0}, "embedders": [], "modules": []}
+    assert [r["status"] for r in rows(database, webhook_inbox)] == ["pending"]  # saved for a worker
+    assert not (tmp_path / "no-index").exists()  # no index was built or opened
+
+
 def test_serve_with_workers_spawns_them_and_stops_them_on_exit(tmp_path, settings, recorder):
     port = free_port()
     database = f"sqlite:///{tmp_path / 'serve.db'}"
