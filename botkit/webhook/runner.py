@@ -62,6 +62,7 @@ async def open_worker(
 
     Args:
         client: the HTTP client for the send APIs; by default one is opened and closed here.
+        reply_loops: concurrent reply loops unless `settings.reply_workers` (BOTKIT_REPLY_WORKERS) says otherwise.
     """
     http = client or httpx.AsyncClient(limits=httpx.Limits(max_connections=64))
     marks = GroupWriter(bot.store.engine)  # send results: many deliveries share a commit
