@@ -148,6 +148,26 @@ class Worker:
         self.proc.wait(timeout=60)
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn's worker processes), from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            fields = Path(stat).read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.split("/")[2]))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(children.get(current, []))
+        try:
+            total += next(int(line.split()[1]) for line in Path(f"/proc/{current}/status").read_text().splitlines() if line.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            continue
+    return round(total / 1024, 1)
+
+
 def pending(url: str) -> dict[str, int]:
     from botkit.db import webhook_inbox, webhook_outbox
 
@@ -244,6 +264,7 @@ def measure(
         result["ack_ms"] = summary([p.ack_ms for p in posted])
         result["non_200"] = sum(p.status != 200 for p in posted)
         result["replies_per_s"] = round(len(posted) / span, 1)
+        result["rss_mb"] = {"web": rss_mb(web.proc.pid), "workers": [rss_mb(w.proc.pid) for w in workers]}
         print(f"{name}: acknowledged {result['acknowledged_per_s']}/s, ack {result['ack_ms']}, replies {result['replies_per_s']}/s", flush=True)
 
         rate = result["replies_per_s"] / 2

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import json
 import os
@@ -206,24 +207,35 @@ class Connection:
         self._writer: asyncio.StreamWriter | None = None
 
     async def post(self, body: bytes, headers: dict[str, str]) -> int:
-        if self._writer is None:
-            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
-        assert self._reader is not None
         head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self._writer.write(f"POST {self.path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode() + body)
-        status = int((await self._reader.readline()).split()[1])
+        request = f"POST {self.path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode() + body
+        for _ in range(2):  # the server closes keep-alive connections idle for 5 s: open a new one and post again
+            if self._reader is None or self._writer is None:
+                self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+            reader = self._reader
+            try:
+                self._writer.write(request)
+                status_line = await reader.readline()
+            except ConnectionError:
+                status_line = b""
+            if status_line:
+                break
+            await self.close()
+        status = int(status_line.split()[1])
         length = 0
-        while (line := await self._reader.readline()) not in (b"\r\n", b""):
+        while (line := await reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.partition(b":")
             if name.strip().lower() == b"content-length":
                 length = int(value)
-        await self._reader.readexactly(length)
+        await reader.readexactly(length)
         return status
 
     async def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
-            await self._writer.wait_closed()
+            with contextlib.suppress(ConnectionError):
+                await self._writer.wait_closed()
+            self._reader = self._writer = None
 
 
 async def post_all(url: str, bodies: list[tuple[str, bytes]], connections: int, sign: bool, rate: float | None = None) -> tuple[list[Posted], float]:

@@ -504,6 +504,8 @@ def worker(
     env_file: Annotated[Path, typer.Option("--env-file", help="Read BOTKIT_* variables from this file too (the environment wins).")] = Path(".env"),
     index_dir: IndexDirOpt = None,
     llm: LlmOpt = False,
+    metrics_port: Annotated[int | None, typer.Option(help="Serve this worker's Prometheus /metrics on this port (0: any free one).")] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address of the metrics port; 0.0.0.0 for every interface.")] = "127.0.0.1",
 ) -> None:
     """Reply to the events `botkit serve` saved: claim them (in order per conversation), run the bot, send, retry, purge.
 
@@ -527,7 +529,7 @@ def worker(
     botkit_log = logging.getLogger("botkit")
     botkit_log.addHandler(handler)
     botkit_log.setLevel(logging.INFO)
-    run_worker(knowledge, env_file)
+    run_worker(knowledge, env_file, None if metrics_port is None else (metrics_host, metrics_port))
 
 
 @app.command("export")

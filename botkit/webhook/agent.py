@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from botkit.bot import Bot
 from botkit.errors import HandoverError
 from botkit.store import QueuedHandover
+from botkit.webhook.desk import Desk
 from botkit.webhook.handover_events import person_message
 from botkit.webhook.outbox import WebhookQueue
 from botkit.webhook.writer import GroupWriter
@@ -98,7 +99,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def agent_router(
-    bot: Bot,
+    bot: Bot | Desk,
     token: str,
     *,
     queue: WebhookQueue,

@@ -37,6 +37,7 @@ from botkit.platforms import ANSWERED_KINDS, HANDOVER_KINDS, Inbound, Platform, 
 from botkit.platforms.meta import verify_token_matches
 from botkit.retention import RetentionPolicy
 from botkit.webhook.agent import agent_router
+from botkit.webhook.desk import Desk
 from botkit.webhook.logs import guard_logs, log, mask
 from botkit.webhook.metrics import CONTENT_TYPE, Metrics
 from botkit.webhook.outbox import WebhookQueue
@@ -78,7 +79,7 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 
 
 def create_app(
-    bot: Bot,
+    bot: Bot | Desk,
     settings: WebhookSettings,
     *,
     client: httpx.AsyncClient | None = None,
@@ -88,6 +89,7 @@ def create_app(
     """The webhook app of `bot` for every platform whose secrets `settings` holds.
 
     Args:
+        bot: the bot, or only its `Desk` (database) when `settings.web_replies` is off.
         client: the HTTP client for the send APIs; by default one is opened with the app.
             Its requests go where each platform's `address` says (e.g. `settings.graph_api_base`).
             Unused when `settings.web_replies` is off: then the app only verifies, saves and
@@ -96,9 +98,12 @@ def create_app(
         retention: what the worker purges, at most once an hour (`botkit.retention`).
 
     Raises:
-        ConfigError: a platform is configured only partly, none is, or an API base is no URL.
+        ConfigError: a platform is configured only partly, none is, an API base is no URL,
+            or the app should reply with only a `Desk`.
     """
     platforms = settings.platforms()
+    if settings.web_replies and not isinstance(bot, Bot):
+        raise ConfigError("a web process that replies (BOTKIT_WEB_REPLIES=1) needs the whole bot, not only its desk")
     for name in (n for n in type(settings).model_fields if n.endswith(("_api_base", "_url"))):
         if getattr(settings, name) is not None and httpx.URL(getattr(settings, name)).scheme not in ("http", "https"):
             raise ConfigError(f"BOTKIT_{name.upper()} must be an http(s) URL")
@@ -113,7 +118,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
-            if settings.web_replies:
+            if settings.web_replies and isinstance(bot, Bot):  # (a Desk with web_replies was refused above)
                 async with open_worker(
                     bot, settings, scrubber=scrubber, clock=clock, owner=owner, client=client, retention=retention, metrics=metrics
                 ) as worker:

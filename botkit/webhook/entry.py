@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from botkit.errors import ConfigError
 from botkit.retention import RetentionPolicy
 from botkit.webhook.app import create_app
+from botkit.webhook.desk import Desk
 from botkit.webhook.settings import load_settings
 from botkit.wiring import open_bot
 
@@ -21,13 +22,16 @@ KNOWLEDGE_ENV = "BOTKIT_SERVE_KNOWLEDGE"  # set by `botkit serve --web N` for it
 def app_for_knowledge(knowledge: Path, env_file: Path | None = Path(".env"), defaults: dict[str, str] | None = None) -> FastAPI:
     """Open the bot of `knowledge` with settings from the environment and `env_file`, and wrap it.
 
+    With `BOTKIT_WEB_REPLIES=0` only the bot's database is opened (`Desk`): no embedder, no index.
+
     Args:
         defaults: `BOTKIT_*` values used when neither the environment nor the file sets them.
     """
     settings, webhook = load_settings(env_file, defaults)
     webhook.platforms()  # fail on missing secrets before loading the embedder
     retention = RetentionPolicy.parse(settings.retention_days)
-    return create_app(open_bot(knowledge, settings), webhook, retention=retention)
+    bot = open_bot(knowledge, settings) if webhook.web_replies else Desk.open(knowledge, settings)
+    return create_app(bot, webhook, retention=retention)
 
 
 def app_from_env() -> FastAPI:

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, case, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Table, case, false, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from botkit.db import erased_key_hash, erased_messages, webhook_inbox, webhook_outbox
@@ -68,7 +68,12 @@ class WebhookQueue:
     a `GroupWriter` can commit the writes of many requests at once).
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, unflushed: Engine | None = None) -> None:
+        """Args:
+        unflushed: an engine on the same database whose commits need not wait for the
+            fsync (`botkit.webhook.writer.unflushed_engine`), for claims and finishes; without
+            it they commit like every other write.
+        """
         dialects: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
             "sqlite": sqlite.insert,
             "postgresql": postgresql.insert,
@@ -76,14 +81,20 @@ class WebhookQueue:
         if engine.dialect.name not in dialects:
             raise ConfigError(f"the webhook needs SQLite or PostgreSQL, not {engine.dialect.name!r}")
         self.engine = engine
+        self._unflushed = unflushed or engine
         self._insert = dialects[engine.dialect.name]
 
     @contextmanager
-    def _tx(self, conn: Connection | None) -> Iterator[Connection]:
+    def _tx(self, conn: Connection | None, *, flush: bool = True) -> Iterator[Connection]:
+        """The caller's transaction, or a new one; `flush=False` takes it on the unflushed engine.
+
+        An unflushed commit is lost only if the database server itself crashes within a
+        fraction of a second; the next flushed commit on the server (any connection) flushes it too.
+        """
         if conn is not None:
             yield conn
             return
-        with self.engine.begin() as own:
+        with (self.engine if flush else self._unflushed).begin() as own:
             yield own
 
     def accept(self, events: list[Inbound], now: float, conn: Connection | None = None) -> tuple[int, int]:
@@ -105,7 +116,12 @@ class WebhookQueue:
         return saved, len(events) - saved
 
     def claim(self, owner: str, now: float, lease: float, conn: Connection | None = None) -> InboxItem | None:
-        """Lease the next event; None when nothing is free.
+        """Lease the next event; None when nothing is free (`claim_many` with a limit of one)."""
+        items = self.claim_many(owner, now, lease, 1, conn)
+        return items[0] if items else None
+
+    def claim_many(self, owner: str, now: float, lease: float, limit: int, conn: Connection | None = None) -> list[InboxItem]:
+        """Lease the next events of up to `limit` different conversations, oldest first.
 
         Only a conversation's first pending event can be claimed (in order, one at a time).
         Conversations take turns: the one whose first event has been waiting longest goes
@@ -115,34 +131,39 @@ class WebhookQueue:
         delivers them, a dead one held them, or they wait for a retry) waits for them, so
         replies reach the user in order also across processes and crashes.
 
-        One statement on both databases: `UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP
-        LOCKED) RETURNING`. On PostgreSQL concurrent workers skip the rows others are
+        One statement on both databases: `WITH heads AS MATERIALIZED (SELECT ... FOR UPDATE SKIP
+        LOCKED) UPDATE ... WHERE id IN heads RETURNING`. On PostgreSQL concurrent workers skip the rows others are
         claiming instead of waiting for them; SQLite ignores the locking clause and runs the
         statement under its single write lock (one claim at a time across all processes).
+        Its cost grows linearly with the pending events whatever the planner's statistics say
+        (a fresh or idle table's say "none pending"): the first-event and held-sends tests are
+        uncorrelated subqueries, each run once.
         """
         i, h, j = webhook_inbox, webhook_inbox.alias("h"), webhook_inbox.alias("j")
-        heads = select(func.min(i.c.id).label("head")).where(i.c.status == "pending").group_by(i.c.conversation_id).subquery()
+        firsts = select(func.min(j.c.id)).where(j.c.status == "pending").group_by(j.c.conversation_id)
+        # COALESCE keeps PostgreSQL from turning IN into a join, which it plans as a nested loop
+        # when its statistics say "few pending" (a fresh or idle queue): then the grouping runs
+        # once per candidate. As an expression the subquery runs once, into a hash table.
+        first = func.coalesce(h.c.id.in_(firsts), false())
         before = (select(j.c.done_at).where(j.c.conversation_id == h.c.conversation_id, j.c.id < h.c.id).order_by(j.c.id.desc()).limit(1)).scalar_subquery()
         waiting_since = case((before > h.c.received_at, before), else_=h.c.received_at)
         o = webhook_outbox
-        elsewhere = (
-            select(o.c.id)
-            .where(o.c.conversation_id == h.c.conversation_id, o.c.status.in_(_UNSENT), or_(o.c.lease_owner.is_(None), o.c.lease_owner != owner))
-            .exists()
-        )
-        head = (
+        held = select(o.c.conversation_id).where(o.c.status.in_(_UNSENT), or_(o.c.lease_owner.is_(None), o.c.lease_owner != owner))
+        heads = (
             select(h.c.id)
-            .join(heads, h.c.id == heads.c.head)
-            .where(h.c.status == "pending", _free(h, now), ~elsewhere)
+            .where(h.c.status == "pending", _free(h, now), first, h.c.conversation_id.not_in(held))
             .order_by(waiting_since, h.c.id)
-            .limit(1)
+            .limit(limit)
             .with_for_update(of=h, skip_locked=True)
-        ).scalar_subquery()
+            .cte("heads")
+            .prefix_with("MATERIALIZED")  # evaluated once: a re-run subquery could lock more than `limit` rows
+        )
         token = f"{owner}#{uuid.uuid4().hex[:12]}"
-        claim = update(i).where(i.c.id == head, i.c.status == "pending", _free(i, now)).values(lease_owner=token, lease_until=now + lease).returning(*i.c)
-        with self._tx(conn) as writer:
-            row = writer.execute(claim).mappings().first()
-        return None if row is None else InboxItem(row["id"], _event(row), row["attempts"], token)
+        claim = update(i).where(i.c.id.in_(select(heads.c.id)), i.c.status == "pending", _free(i, now)).values(lease_owner=token, lease_until=now + lease).returning(*i.c)
+        with self._tx(conn, flush=False) as writer:  # a claim lost in a server crash: the event is claimed again
+            rows = writer.execute(claim).mappings().all()
+        # different conversations: handled in arrival order (RETURNING keeps no order)
+        return [InboxItem(row["id"], _event(row), row["attempts"], token) for row in sorted(rows, key=lambda r: r["id"])]
 
     def renew(self, item: InboxItem, now: float, lease: float) -> bool:
         """Extend the lease of a claim still being handled; False once another worker took it over."""
@@ -161,8 +182,10 @@ class WebhookQueue:
         Returns None, writing nothing, when the claim's lease was taken over by another worker.
         """
         event = item.event
-        rows = []
-        with self._tx(conn) as conn:
+        rows: list[OutboxItem] = []
+        # Unflushed: a server crash may undo it, and the event is handled again (the bot replays
+        # its stored reply to the same message id); a send's flushed `sending` flushes it first.
+        with self._tx(conn, flush=False) as conn:
             done = conn.execute(
                 update(webhook_inbox)
                 .where(webhook_inbox.c.id == item.id, webhook_inbox.c.lease_owner == item.lease_owner, webhook_inbox.c.status == "pending")
@@ -170,8 +193,8 @@ class WebhookQueue:
             )
             if done.rowcount != 1:
                 return None
-            for seq, request in enumerate(outgoing):
-                values = {
+            values = [
+                {
                     "inbox_id": item.id,
                     "seq": seq,
                     "platform": request.platform,
@@ -186,10 +209,11 @@ class WebhookQueue:
                     "lease_until": now + lease,
                     "created_at": now,
                 }
-                result = conn.execute(insert(webhook_outbox).values(**values))
-                key = result.inserted_primary_key
-                assert key is not None  # an INSERT of one row always has one
-                rows.append(OutboxItem(int(key[0]), item.id, seq, event.conversation_id, event.user_id, request, 0))
+                for seq, request in enumerate(outgoing)
+            ]
+            if values:  # one statement for all of the event's sends
+                ids: dict[int, int] = dict(conn.execute(insert(webhook_outbox).values(values).returning(webhook_outbox.c.seq, webhook_outbox.c.id)).all())
+                rows = [OutboxItem(ids[seq], item.id, seq, event.conversation_id, event.user_id, request, 0) for seq, request in enumerate(outgoing)]
         return rows
 
     def give_up(self, item: InboxItem, error: str, retry_at: float | None, conn: Connection | None = None) -> bool:

@@ -17,13 +17,15 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
+from prometheus_client import start_http_server
 
 from botkit.bot import Bot
+from botkit.errors import ConfigError
 from botkit.retention import RetentionPolicy
 from botkit.webhook.logs import SecretScrubber, guard_logs, log
 from botkit.webhook.metrics import Metrics
@@ -31,9 +33,10 @@ from botkit.webhook.outbox import WebhookQueue
 from botkit.webhook.sender import Sender
 from botkit.webhook.settings import WebhookSettings, load_settings
 from botkit.webhook.worker import Worker
-from botkit.webhook.writer import GroupWriter
+from botkit.webhook.writer import GroupWriter, unflushed_engine
 
 STOP_SECONDS = 30.0  # how long `WorkerProcesses.stop` waits for a worker to give back its leases
+WORKER_REPLY_LOOPS = 2  # a worker process's reply loops: one replies while the other waits for the database
 
 
 def process_owner() -> str:
@@ -53,17 +56,20 @@ async def open_worker(
     retention: RetentionPolicy | None = None,
     metrics: Metrics | None = None,
     idle_poll: float | None = None,
+    reply_loops: int = 1,
 ) -> AsyncIterator[Worker]:
     """A started `Worker` inside the running event loop; stopped (leases given back) on exit.
 
     Args:
         client: the HTTP client for the send APIs; by default one is opened and closed here.
+        reply_loops: concurrent reply loops unless `settings.reply_workers` (BOTKIT_REPLY_WORKERS) says otherwise.
     """
     http = client or httpx.AsyncClient(limits=httpx.Limits(max_connections=64))
     marks = GroupWriter(bot.store.engine)  # send results: many deliveries share a commit
+    unflushed = unflushed_engine(bot.store.engine)  # claims and finishes: redone after a database crash
     worker = Worker(
         bot,
-        WebhookQueue(bot.store.engine),
+        WebhookQueue(bot.store.engine, unflushed),
         marks,
         Sender(http, settings, scrubber),
         settings,
@@ -72,12 +78,15 @@ async def open_worker(
         retention=retention,
         metrics=metrics,
         idle_poll=idle_poll,
+        reply_loops=reply_loops,
     )
     worker.start()
     try:
         yield worker
     finally:
         await worker.stop()
+        if unflushed is not bot.store.engine:
+            unflushed.dispose()
         if client is None:
             await http.aclose()
 
@@ -90,19 +99,56 @@ async def serve_worker(
     clock: Callable[[], float] = time.time,
     client: httpx.AsyncClient | None = None,
     retention: RetentionPolicy | None = None,
+    metrics_address: tuple[str, int] | None = None,
 ) -> None:
-    """Claim, reply and send until `stop` is set; then give back the leases."""
+    """Claim, reply and send until `stop` is set; then give back the leases.
+
+    Args:
+        metrics_address: (host, port) where this worker serves its `/metrics`; None: nowhere.
+
+    Raises:
+        ConfigError: secrets are missing, or the metrics port cannot be bound.
+    """
     settings.platforms()  # fail on missing secrets, as `botkit serve` does
     sqlite = bot.store.engine.dialect.name == "sqlite"
     idle = settings.wake_poll_seconds if sqlite else settings.poll_seconds
-    async with open_worker(bot, settings, scrubber=guard_logs(settings.secrets()), clock=clock, client=client, retention=retention, idle_poll=idle):
-        log.info("worker started on %s (%s)", bot.store.engine.dialect.name, "short poll" if sqlite else "LISTEN/NOTIFY")
-        await stop.wait()
+    scrubber = guard_logs(settings.secrets())
+    metrics = Metrics(bot.store.engine, clock)
+    with metrics_endpoint(metrics, metrics_address):
+        async with open_worker(
+            bot, settings, scrubber=scrubber, clock=clock, client=client, retention=retention, metrics=metrics, idle_poll=idle, reply_loops=WORKER_REPLY_LOOPS
+        ):
+            log.info("worker started on %s (%s)", bot.store.engine.dialect.name, "short poll" if sqlite else "LISTEN/NOTIFY")
+            await stop.wait()
     log.info("worker stopped")
 
 
-def run_worker(knowledge: Path, env_file: Path | None = Path(".env")) -> None:
-    """Open the bot of `knowledge` (settings from the environment and `env_file`) and work until SIGTERM or SIGINT."""
+@contextmanager
+def metrics_endpoint(metrics: Metrics, address: tuple[str, int] | None) -> Iterator[None]:
+    """Serve `metrics` at http://host:port/metrics (prometheus-client's server, in a thread) while inside; nothing for None."""
+    if address is None:
+        yield
+        return
+    host, port = address
+    try:
+        server, thread = start_http_server(port, addr=host, registry=metrics.registry)
+    except OSError as exc:
+        raise ConfigError(f"cannot serve worker metrics at {host}:{port}: {exc.strerror or exc}") from exc
+    log.info("worker metrics at http://%s:%d/metrics", host, server.server_port)
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def run_worker(knowledge: Path, env_file: Path | None = Path(".env"), metrics_address: tuple[str, int] | None = None) -> None:
+    """Open the bot of `knowledge` (settings from the environment and `env_file`) and work until SIGTERM or SIGINT.
+
+    Args:
+        metrics_address: (host, port) of this worker's `/metrics`; None: not served.
+    """
     from botkit.wiring import open_bot
 
     settings, webhook = load_settings(env_file)
@@ -115,7 +161,7 @@ def run_worker(knowledge: Path, env_file: Path | None = Path(".env")) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await serve_worker(bot, webhook, stop, retention=retention)
+        await serve_worker(bot, webhook, stop, retention=retention, metrics_address=metrics_address)
 
     try:
         asyncio.run(main())

@@ -50,7 +50,7 @@ class WebhookSettings(BaseSettings):
     retry_later_seconds: float = 60.0  # a send still failing after all tries is retried this much later
     lease_seconds: float = 30.0  # a crashed worker's unfinished events are taken over after this
     poll_seconds: float = 2.0  # how often a worker looks for work left by others
-    reply_workers: int = 1  # concurrent bot replies per process (a conversation stays in order)
+    reply_workers: int | None = None  # concurrent bot replies per process (a conversation stays in order); 1 in a web process, 2 in `botkit worker`
     max_body_bytes: int = 1_000_000
     agent_token: SecretStr | None = None  # Bearer token of the agent API at /agent; unset: no such routes
     web_replies: bool = True  # the web process also replies and sends; False when `botkit worker` processes do

@@ -39,6 +39,7 @@ from botkit.webhook.writer import GroupWriter
 
 PURGE_EVERY = 3600.0  # seconds between retention purges of one worker
 MAX_ATTEMPTS = 3  # an event whose handling fails this often is marked failed instead of blocking its conversation
+CLAIM_BATCH = 4  # events (of different conversations) a reply loop claims at once
 
 
 class Worker:
@@ -57,6 +58,7 @@ class Worker:
         retention: RetentionPolicy | None = None,
         metrics: Metrics | None = None,
         idle_poll: float | None = None,
+        reply_loops: int = 1,
     ) -> None:
         """Args:
         clock: time source of leases, retries and timestamps (a `ManualClock` in tests).
@@ -64,6 +66,7 @@ class Worker:
         idle_poll: seconds an idle reply loop waits before it looks at the inbox again,
             unless woken (by the web app in the same process, or a PostgreSQL NOTIFY);
             `settings.poll_seconds` by default.
+        reply_loops: concurrent reply loops unless `settings.reply_workers` says otherwise.
         """
         self.bot = bot
         self.metrics = metrics
@@ -76,6 +79,7 @@ class Worker:
         self._retention = retention if retention is not None and retention.active else None
         self._next_purge = 0.0
         self._idle_poll = settings.poll_seconds if idle_poll is None else idle_poll
+        self._reply_loops = reply_loops if settings.reply_workers is None else settings.reply_workers
         self._listener: InboxListener | None = None
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -87,7 +91,7 @@ class Worker:
 
     def start(self) -> None:
         """Start the reply loops and the sweeper; pending events from before a restart are resumed."""
-        for _ in range(max(1, self.settings.reply_workers)):
+        for _ in range(max(1, self._reply_loops)):
             self._keep_running(self._reply_loop)
         self._keep_running(self._sweep_loop)
         if self.queue.engine.dialect.name == "postgresql":
@@ -196,17 +200,24 @@ class Worker:
             saved += self.queue.accept([event], self._clock())[0]
         return saved
 
-    def step(self) -> list[OutboxItem] | None:
-        """Claim and process one event, in a worker thread; None when there was nothing to do.
+    def step(self, backlog: list[InboxItem] | None = None) -> list[OutboxItem] | None:
+        """Process one claimed event, in a worker thread; None when there was nothing to do.
 
-        Claim and finish commit on their own, without waiting for a group commit or an
-        fsync: after a power loss the event is merely processed again.
+        Args:
+            backlog: this reply loop's claimed, not yet processed events; when it is empty,
+                up to `CLAIM_BATCH` events are claimed into it at once. Without it one is claimed.
+
+        Claims and finishes do not wait for the database's fsync: after a crash of the
+        database server the event is merely processed again.
         """
-        item = self.queue.claim(self.owner, self._clock(), self.settings.lease_seconds)
-        if item is None:
+        claimed = backlog if backlog is not None else []
+        if not claimed:
+            claimed.extend(self.queue.claim_many(self.owner, self._clock(), self.settings.lease_seconds, CLAIM_BATCH if backlog is not None else 1))
+        if not claimed:
             return None
+        item = claimed.pop(0)
         try:
-            with self._renewing(item):
+            with self._renewing([item, *claimed]):
                 calls = self.handle(item.event)
         except Exception as exc:  # noqa: BLE001 - any failure must not block the conversation forever
             self._failed(item, exc)
@@ -218,16 +229,16 @@ class Worker:
         return sends
 
     @contextmanager
-    def _renewing(self, item: InboxItem) -> Iterator[None]:
-        """Keep the claim's lease alive while a slow reply (e.g. an LLM) is being made."""
+    def _renewing(self, items: list[InboxItem]) -> Iterator[None]:
+        """Keep the claims' leases alive while a slow reply (e.g. an LLM) is being made."""
         lease = self.settings.lease_seconds
         done = threading.Event()
 
         def beat() -> None:
-            while not done.wait(lease / 3):
-                try:
-                    if not self.queue.renew(item, self._clock(), lease):
-                        return  # taken over: finish will be fenced off
+            held = list(items)
+            while held and not done.wait(lease / 3):
+                try:  # a claim taken over is no longer renewed; its finish will be fenced off
+                    held = [item for item in held if self.queue.renew(item, self._clock(), lease)]
                 except SQLAlchemyError as exc:
                     log.warning("renewing the lease of an event failed: %s", type(exc).__name__)
 
@@ -264,10 +275,11 @@ class Worker:
         return task
 
     async def _reply_loop(self) -> None:
+        backlog: list[InboxItem] = []  # claimed, not yet processed
         while True:
             self._wake.clear()
             try:
-                items = await anyio.to_thread.run_sync(self.step)
+                items = await anyio.to_thread.run_sync(self.step, backlog)
             except SQLAlchemyError as exc:  # e.g. the database is locked or away: try again later
                 log.warning("reading the webhook inbox failed: %s", type(exc).__name__)
                 items = None

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 from botkit.db import open_database
 
@@ -35,6 +35,18 @@ def durable_engine(engine: Engine) -> Engine:
     event.listen(durable, "connect", _synchronous_full)  # after open_database's own pragmas
     durable.dispose()  # open_database already pooled a connection without it
     return durable
+
+
+def unflushed_engine(engine: Engine) -> Engine:
+    """An engine on the same PostgreSQL database whose commits do not wait for their WAL fsync.
+
+    For writes that may be undone by a crash of the database server (not of a botkit
+    process) because they are redone then: a worker's claims and finishes. Any later
+    flushed commit on the server flushes them too. Other databases keep `engine`.
+    """
+    if engine.dialect.name != "postgresql":
+        return engine
+    return create_engine(engine.url, connect_args={"options": "-c synchronous_commit=off"})
 
 
 def _synchronous_full(dbapi_connection: Any, _record: Any) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, select
 
 from botkit import Settings, open_bot
@@ -61,10 +63,11 @@ def worker_env(api_url: str, database_url: str, index_dir: Path, **extra: str) -
 class WorkerProcess:
     """`python -m botkit worker` in its own process, logging to a file."""
 
-    def __init__(self, env: dict[str, str], cwd: Path, log: Path) -> None:
+    def __init__(self, env: dict[str, str], cwd: Path, log: Path, *args: str) -> None:
         self.log = log
         with open(log, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "botkit", "worker", str(SAMPLE)], env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+            command = [sys.executable, "-m", "botkit", "worker", str(SAMPLE), *args]
+            self.proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
 
     def text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
@@ -75,6 +78,17 @@ class WorkerProcess:
 
     def replies(self) -> int:
         return self.text().count(" reply to ")
+
+    def metrics(self) -> dict[str, float]:
+        """This worker's /metrics (served with `--metrics-port 0`; the log names the port): sample name with labels -> value."""
+        address = re.search(r"worker metrics at (http://\S+)", self.text())
+        assert address, self.text()
+        samples = {}
+        for family in text_string_to_metric_families(httpx.get(address.group(1)).text):
+            for sample in family.samples:
+                labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+                samples[f"{sample.name}{{{labels}}}"] = sample.value
+        return samples
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc.poll() is None:
@@ -110,7 +124,7 @@ class Cluster:
 
     def spawn(self) -> WorkerProcess:
         self.started += 1
-        return WorkerProcess(self.env, self.folder, self.folder / f"worker{self.started}.log")
+        return WorkerProcess(self.env, self.folder, self.folder / f"worker{self.started}.log", "--metrics-port", "0")
 
     def ready(self) -> list[WorkerProcess]:
         """Two live workers (a killed one is replaced), each started."""
@@ -191,6 +205,24 @@ def test_a_web_and_two_worker_processes_answer_every_event_once_in_order_on_post
     assert sum(replies) == len(inbox) and all(replies), replies
 
 
+def test_worker_processes_serve_their_replies_and_sends_in_metrics(roles, recorder):
+    web, workers, url = roles
+    people = users("1530", count=4)
+    before = [w.metrics() for w in workers]
+    post_conversations(web, people, rounds=2)
+    wait_idle(web)
+    after = [w.metrics() for w in workers]
+
+    def delta(prefix: str) -> float:
+        return sum(v - b.get(k, 0.0) for a, b in zip(after, before) for k, v in a.items() if k.startswith(prefix))
+
+    assert delta("botkit_replies_total{") == 2 * len(people)  # every reply counted once, by the worker that made it
+    sent = len(recorder.delivered(lambda r: is_message(r) and recipient(r) in people))
+    assert sent > 0 and delta("botkit_sends_total{platform=whatsapp,status=sent}") >= sent
+    assert delta("botkit_reply_seconds_count{") == 2 * len(people)
+    assert all("botkit_queue_depth{queue=inbox}" in a for a in after)  # the database gauges too
+
+
 def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(roles, recorder):
     web, (doomed, survivor), url = roles
     people, busy, resent_before = users("1520"), doomed.replies() + 2, survivor.text().count("may have sent already")
@@ -208,6 +240,32 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(roles, recorder):
     assert 0 <= extra <= resent
     for user, sends in queued.items():  # nothing lost, in order (a resent message follows its first copy)
         assert list(dict.fromkeys(got[user])) == list(dict.fromkeys(sends))
+
+
+WEB_ONLY = """
+import json, sys
+from pathlib import Path
+from fastapi.testclient import TestClient
+from botkit import wiring
+from botkit.webhook.entry import app_for_knowledge
+from tests.webhook.support import WHATSAPP_SECRET, signed, whatsapp_body
+
+body = whatsapp_body("4915188888888", "wamid.webonly", "Hallo")
+with TestClient(app_for_knowledge(Path(sys.argv[1]), None)) as client:
+    answer = client.post("/webhook/whatsapp", content=body, headers=signed(body, WHATSAPP_SECRET)).json()
+print(json.dumps({"answer": answer, "embedders": sorted(wiring._EMBEDDERS), "modules": [m for m in sys.modules if "embedder" in m]}))
+"""
+
+
+def test_a_web_process_that_does_not_reply_saves_events_without_loading_an_embedder(tmp_path, recorder):
+    database = f"sqlite:///{tmp_path / 'web.db'}"
+    env = worker_env(recorder.url, database, tmp_path / "no-index", BOTKIT_WEB_REPLIES="0")
+    done = subprocess.run([sys.executable, "-c", WEB_ONLY, str(SAMPLE)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"answer": {"accepted": 1, "duplicates": 0, "ignored": 0}, "embedders": [], "modules": []}
+    assert [r["status"] for r in rows(database, webhook_inbox)] == ["pending"]  # saved for a worker
+    assert not (tmp_path / "no-index").exists()  # no index was built or opened
 
 
 def test_serve_with_workers_spawns_them_and_stops_them_on_exit(tmp_path, settings, recorder):
