@@ -159,7 +159,12 @@ class WebhookQueue:
             .prefix_with("MATERIALIZED")  # evaluated once: a re-run subquery could lock more than `limit` rows
         )
         token = f"{owner}#{uuid.uuid4().hex[:12]}"
-        claim = update(i).where(i.c.id.in_(select(heads.c.id)), i.c.status == "pending", _free(i, now)).values(lease_owner=token, lease_until=now + lease).returning(*i.c)
+        claim = (
+            update(i)
+            .where(i.c.id.in_(select(heads.c.id)), i.c.status == "pending", _free(i, now))
+            .values(lease_owner=token, lease_until=now + lease)
+            .returning(*i.c)
+        )
         with self._tx(conn, flush=False) as writer:  # a claim lost in a server crash: the event is claimed again
             rows = writer.execute(claim).mappings().all()
         # different conversations: handled in arrival order (RETURNING keeps no order)
