@@ -7,11 +7,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from botkit.db import conversations, handovers, turns
 from botkit.errors import HandoverError
 from botkit.types import Handover
+
+_CONVERSATION = select(conversations).where(conversations.c.id == bindparam("conversation"))
+_TRANSCRIPT = select(turns.c.role, turns.c.text).where(turns.c.conversation_id == bindparam("conversation")).order_by(turns.c.id)
+_UPDATE_CONVERSATION = update(conversations).where(conversations.c.id == bindparam("conversation"))
+_INSERT_CONVERSATION = insert(conversations)
+_INSERT_TURN = insert(turns)
 
 Clock = Callable[[], float]
 
@@ -76,7 +82,7 @@ class ConversationStore:
     def load(self, conversation_id: str, user_id: str, channel: str) -> ConversationState:
         """The stored state, or a fresh one (not yet saved) for a new conversation."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).mappings().first()
+            row = conn.execute(_CONVERSATION, {"conversation": conversation_id}).mappings().first()
         if row is None:
             return ConversationState(conversation_id, user_id, channel)
         return ConversationState(
@@ -138,13 +144,14 @@ class ConversationStore:
             "last_user_at": now,
             "waiting_since": state.waiting_since,
         }
-        with self.engine.begin() as conn:
-            updated = conn.execute(update(conversations).where(conversations.c.id == state.id).values(**values))
+        turn = {"conversation_id": state.id, "user_id": state.user_id, "at": now}
+        with self.engine.begin() as conn:  # constant statements with parameters: compiled once, not per reply
+            updated = conn.execute(_UPDATE_CONVERSATION, {"conversation": state.id, **values})
             if updated.rowcount == 0:
-                conn.execute(insert(conversations).values(id=state.id, created_at=now, **values))
-            conn.execute(insert(turns).values(conversation_id=state.id, user_id=state.user_id, role="user", text=user_text, message_id=message_id, at=now))
+                conn.execute(_INSERT_CONVERSATION, {"id": state.id, "created_at": now, **values})
+            conn.execute(_INSERT_TURN, {**turn, "role": "user", "text": user_text, "message_id": message_id})
             if bot_turn is not None:
-                conn.execute(insert(turns).values(conversation_id=state.id, user_id=state.user_id, role="bot", at=now, **bot_turn))
+                conn.execute(_INSERT_TURN, {**turn, "role": "bot", **bot_turn})
             if handover is not None:
                 return self._open(conn, handover, state.user_id, state.channel, now)
         return None
@@ -152,7 +159,7 @@ class ConversationStore:
     def transcript(self, conversation_id: str) -> tuple[dict[str, str], ...]:
         """Every turn of a conversation, oldest first, as role/text pairs."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(turns.c.role, turns.c.text).where(turns.c.conversation_id == conversation_id).order_by(turns.c.id)).all()
+            rows = conn.execute(_TRANSCRIPT, {"conversation": conversation_id}).all()
         return tuple({"role": role, "text": text} for role, text in rows)
 
     def open(self, handover: Handover, user_id: str, channel: str) -> int:
