@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from botkit.channels import HouseRules, render
+from botkit.desk import Desk
 from botkit.errors import ConfigError, HandoverError
 from botkit.hours import waiting_promise
 from botkit.knowledge import KnowledgeBase
@@ -28,7 +29,6 @@ from botkit.policy.wording import say
 from botkit.protocols import ConsentHook, HandoverSink
 from botkit.reload import KnowledgeSource, ReloadReport, Watcher
 from botkit.retrieve import Retriever
-from botkit.review import ReviewMessage, flag_wrong_answer
 from botkit.store import ConversationState, ConversationStore, QueuedHandover, StoredReply
 from botkit.types import Decision, Draft, FaqEntry, Handover, Message, Reason, Reply, Retrieval
 
@@ -69,7 +69,7 @@ class _Knowledge:
         return cls(knowledge, retriever, knowledge.by_id(), default, LanguageDetector(knowledge.languages or (default,)))
 
 
-class Bot:
+class Bot(Desk):
     """Answers from a knowledge base, discloses itself, and hands over to people.
 
     Build one with `botkit.open_bot(...)`; this constructor takes ready parts (`source`: the
@@ -98,7 +98,7 @@ class Bot:
         self._source = source
         self._reloading = threading.Lock()
         self._watcher: Watcher | None = None
-        self.store = store
+        super().__init__(store)
         self.limits = limits
         self.consent = consent
         self.house_rules = house_rules
@@ -234,18 +234,6 @@ class Bot:
 
     # the person's side -----------------------------------------------------------------
 
-    def queue(self, status: str | None = "waiting") -> list[QueuedHandover]:
-        """Handovers, oldest first: "waiting" (default), "with_person", "released", or None for all."""
-        return self.store.queue(status)
-
-    def handover(self, handover_id: int) -> QueuedHandover:
-        """One handover with the conversation's transcript as it is now; `HandoverError` if unknown."""
-        return self.store.get(handover_id)
-
-    def take(self, handover_id: int, person: str = "") -> QueuedHandover:
-        """A person takes a handover: the bot falls silent there (except for STOP)."""
-        return self.store.take(handover_id, person)
-
     def take_conversation(self, conversation_id: str, user_id: str, channel: str, person: str = "") -> None:
         """A platform reports that a person took the conversation (also one the bot has never seen)."""
         self.store.take_conversation(conversation_id, user_id, channel, person)
@@ -262,15 +250,6 @@ class Bot:
         messages = tuple(render(item.channel, Draft(text), self.house_rules))
         self.store.record_person(item.conversation_id, text, [_message_json(m) for m in messages])
         return messages
-
-    def flag_wrong_answer(self, conversation_id: str, text: str | None = None) -> ReviewMessage | None:
-        """A person marks the bot's latest answer from an entry there (or the one to `text`) as wrong,
-        so `botkit review` lists it; None when nothing there was answered from an entry."""
-        return flag_wrong_answer(self.store.engine, conversation_id, text)
-
-    def release(self, conversation_id: str) -> None:
-        """A person hands the conversation back; the bot discloses itself again."""
-        self.store.release(conversation_id)
 
     def overdue(self, now: float | None = None) -> list[QueuedHandover]:
         """Waiting handovers nobody took within the time-out, whose user has not been told yet."""

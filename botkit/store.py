@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from botkit.db import conversations, handovers, turns
 from botkit.errors import HandoverError
@@ -18,6 +19,9 @@ _TRANSCRIPT = select(turns.c.role, turns.c.text).where(turns.c.conversation_id =
 _UPDATE_CONVERSATION = update(conversations).where(conversations.c.id == bindparam("conversation"))
 _INSERT_CONVERSATION = insert(conversations)
 _INSERT_TURN = insert(turns)
+_SAVED_MESSAGE = select(turns.c.id).where(
+    turns.c.conversation_id == bindparam("conversation"), turns.c.message_id == bindparam("message"), turns.c.role == "user"
+)
 
 Clock = Callable[[], float]
 
@@ -129,6 +133,8 @@ class ConversationStore:
     ) -> int | None:
         """Persist the state, the user's message, the bot's reply and a new handover in one transaction.
 
+        A message (`message_id`) already saved by another handling of it (a worker that outlived
+        its lease while another took the event over) is not saved twice: nothing is written.
         Returns the id of the handover opened, if any.
         """
         now = self._clock()
@@ -145,15 +151,25 @@ class ConversationStore:
             "waiting_since": state.waiting_since,
         }
         turn = {"conversation_id": state.id, "user_id": state.user_id, "at": now}
-        with self.engine.begin() as conn:  # constant statements with parameters: compiled once, not per reply
-            updated = conn.execute(_UPDATE_CONVERSATION, {"conversation": state.id, **values})
-            if updated.rowcount == 0:
-                conn.execute(_INSERT_CONVERSATION, {"id": state.id, "created_at": now, **values})
-            conn.execute(_INSERT_TURN, {**turn, "role": "user", "text": user_text, "message_id": message_id})
-            if bot_turn is not None:
-                conn.execute(_INSERT_TURN, {**turn, "role": "bot", **bot_turn})
-            if handover is not None:
-                return self._open(conn, handover, state.user_id, state.channel, now)
+        try:
+            with self.engine.connect() as conn, conn.begin() as transaction:  # constant statements: compiled once, not per reply
+                # The UPDATE first: it locks the conversation (its row on PostgreSQL, the database on SQLite),
+                # so a concurrent save of the same message waits here and then finds it saved.
+                updated = conn.execute(_UPDATE_CONVERSATION, {"conversation": state.id, **values})
+                if message_id is not None and conn.execute(_SAVED_MESSAGE, {"conversation": state.id, "message": message_id}).first():
+                    transaction.rollback()
+                    return None
+                if updated.rowcount == 0:
+                    conn.execute(_INSERT_CONVERSATION, {"id": state.id, "created_at": now, **values})
+                conn.execute(_INSERT_TURN, {**turn, "role": "user", "text": user_text, "message_id": message_id})
+                if bot_turn is not None:
+                    conn.execute(_INSERT_TURN, {**turn, "role": "bot", **bot_turn})
+                if handover is not None:
+                    return self._open(conn, handover, state.user_id, state.channel, now)
+        except IntegrityError:  # a new conversation inserted at the same time by another handling of this message
+            with self.engine.connect() as conn:
+                if message_id is None or not conn.execute(_SAVED_MESSAGE, {"conversation": state.id, "message": message_id}).first():
+                    raise
         return None
 
     def transcript(self, conversation_id: str) -> tuple[dict[str, str], ...]:

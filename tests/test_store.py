@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 from botkit import Settings, open_bot
+from botkit.db import open_database
+from botkit.store import ConversationState, ConversationStore
 from tests.conftest import SAMPLE
 
 
@@ -31,3 +36,29 @@ def test_conversation_state_transcript_and_handover_queue_survive_a_reopen(datab
         assert reopened.store.transcript("whatsapp:4915100000001")[-1] == {"role": "person", "text": "Hallo, hier ist Anna."}
     finally:
         reopened.close()
+
+
+def test_a_message_handled_twice_at_once_is_saved_once(database_url):
+    # Two handlings of one event (a worker that outlived its lease, and the one that took the
+    # event over) save the same message at the same moment, each through its own engine.
+    engines = [open_database(database_url) for _ in range(2)]
+    stores = [ConversationStore(engine, time.time) for engine in engines]
+    conversations = [f"whatsapp:49151{n:04d}" for n in range(20)]
+    bot_turn = {"text": "Hallo!", "decision": "answered", "reason": "confident", "entries": "[]", "confidence": 0.9}
+    try:
+        for conversation in conversations:  # new and existing conversations alike
+            start = threading.Barrier(2)
+
+            def save(store: ConversationStore, conversation: str = conversation, start: threading.Barrier = start) -> None:
+                state = ConversationState(conversation, conversation.split(":")[1], "whatsapp")
+                start.wait()
+                store.save(state, "Wie melde ich meinen Zählerstand?", bot_turn, message_id=f"wamid.{conversation}")
+
+            with ThreadPoolExecutor(2) as pool:
+                list(pool.map(save, stores))
+            assert [t["role"] for t in stores[0].transcript(conversation)] == ["user", "bot"], conversation
+        stores[1].save(ConversationState(conversations[0], "x", "whatsapp"), "again", bot_turn, message_id=f"wamid.{conversations[0]}")
+        assert len(stores[0].transcript(conversations[0])) == 2  # a later duplicate writes nothing either
+    finally:
+        for engine in engines:
+            engine.dispose()

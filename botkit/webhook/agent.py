@@ -22,10 +22,9 @@ from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, StringConstraints
 
-from botkit.bot import Bot
+from botkit.desk import Desk
 from botkit.errors import HandoverError
 from botkit.store import QueuedHandover
-from botkit.webhook.desk import Desk
 from botkit.webhook.handover_events import person_message
 from botkit.webhook.outbox import WebhookQueue
 from botkit.webhook.writer import GroupWriter
@@ -99,7 +98,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def agent_router(
-    bot: Bot | Desk,
+    bot: Desk,
     token: str,
     *,
     queue: WebhookQueue,

@@ -32,12 +32,12 @@ from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from botkit.bot import Bot
+from botkit.desk import Desk
 from botkit.errors import ConfigError, PayloadError, SignatureError, StaleRequestError
 from botkit.platforms import ANSWERED_KINDS, HANDOVER_KINDS, Inbound, Platform, get_platform
 from botkit.platforms.meta import verify_token_matches
 from botkit.retention import RetentionPolicy
 from botkit.webhook.agent import agent_router
-from botkit.webhook.desk import Desk
 from botkit.webhook.logs import guard_logs, log, mask
 from botkit.webhook.metrics import CONTENT_TYPE, Metrics
 from botkit.webhook.outbox import WebhookQueue
@@ -79,7 +79,7 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 
 
 def create_app(
-    bot: Bot | Desk,
+    bot: Desk,
     settings: WebhookSettings,
     *,
     client: httpx.AsyncClient | None = None,

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from botkit.desk import open_desk
 from botkit.errors import ConfigError
 from botkit.retention import RetentionPolicy
 from botkit.webhook.app import create_app
-from botkit.webhook.desk import Desk
 from botkit.webhook.settings import load_settings
 from botkit.wiring import open_bot
 
@@ -30,7 +30,7 @@ def app_for_knowledge(knowledge: Path, env_file: Path | None = Path(".env"), def
     settings, webhook = load_settings(env_file, defaults)
     webhook.platforms()  # fail on missing secrets before loading the embedder
     retention = RetentionPolicy.parse(settings.retention_days)
-    bot = open_bot(knowledge, settings) if webhook.web_replies else Desk.open(knowledge, settings)
+    bot = open_bot(knowledge, settings) if webhook.web_replies else open_desk(knowledge, settings)
     return create_app(bot, webhook, retention=retention)
 
 
