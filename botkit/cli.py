@@ -442,6 +442,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     workers: Annotated[int, typer.Option(help="`botkit worker` processes to start (and stop) beside the web; 0 replies in the web process itself.")] = 0,
     web: Annotated[int, typer.Option(help="Web (uvicorn) processes; they share the database and the index.")] = 1,
+    worker_metrics_port: Annotated[
+        int | None, typer.Option(help="Worker n serves its Prometheus /metrics on this port + n (on --host); the web's own are at /metrics.")
+    ] = None,
     env_file: Annotated[Path, typer.Option("--env-file", help="Read BOTKIT_* variables from this file too (the environment wins).")] = Path(".env"),
     index_dir: IndexDirOpt = None,
     llm: LlmOpt = False,
@@ -452,7 +455,7 @@ def serve(
     a platform is served when its secrets are set. With `--workers N` the web only verifies, saves
     and acknowledges, and N `botkit worker` processes reply; with BOTKIT_WEB_REPLIES=0 and no
     `--workers`, `botkit worker` processes started elsewhere reply. Example:
-    `botkit serve knowledge/ --host 127.0.0.1 --port 8080 --workers 2`
+    `botkit serve knowledge/ --host 127.0.0.1 --port 8080 --workers 2 --worker-metrics-port 9101`
     """
     import copy
     import os
@@ -490,7 +493,8 @@ def serve(
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, terminate)
-    with WorkerProcesses(workers, [str(knowledge), "--env-file", str(env_file)]):
+    worker_args = [str(knowledge), "--env-file", str(env_file), "--metrics-host", host]
+    with WorkerProcesses(workers, worker_args, metrics_port=worker_metrics_port):
         if web == 1:
             uvicorn.run(app_for_knowledge(knowledge, None), host=host, port=port, ws="none", log_config=log_config)
             return

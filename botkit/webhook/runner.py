@@ -172,11 +172,13 @@ def run_worker(knowledge: Path, env_file: Path | None = Path(".env"), metrics_ad
 class WorkerProcesses:
     """`botkit worker` child processes of `botkit serve --workers N`: started, restarted when one dies, stopped.
 
-    Use as a context manager around the web server.
+    Use as a context manager around the web server. With `metrics_port`, worker n (from 0) serves its
+    /metrics on that port + n, and a replacement on the same port.
     """
 
-    def __init__(self, count: int, args: Sequence[str], *, check_seconds: float = 1.0) -> None:
+    def __init__(self, count: int, args: Sequence[str], *, metrics_port: int | None = None, check_seconds: float = 1.0) -> None:
         self._command = [sys.executable, "-m", "botkit", "worker", *args]
+        self._metrics_port = metrics_port
         self._count = count
         self._check = check_seconds
         self._procs: list[subprocess.Popen[bytes]] = []
@@ -189,7 +191,7 @@ class WorkerProcesses:
         return [p.pid for p in self._procs]
 
     def __enter__(self) -> WorkerProcesses:
-        self._procs = [self._spawn() for _ in range(self._count)]
+        self._procs = [self._spawn(n) for n in range(self._count)]
         self._watcher.start()
         return self
 
@@ -211,13 +213,14 @@ class WorkerProcesses:
                 proc.kill()
                 proc.wait()
 
-    def _spawn(self) -> subprocess.Popen[bytes]:
+    def _spawn(self, n: int) -> subprocess.Popen[bytes]:
+        metrics = [] if self._metrics_port is None else ["--metrics-port", str(self._metrics_port + n)]
         # Its own process group: a Ctrl-C in the terminal reaches `serve`, which then stops its workers in order.
-        return subprocess.Popen(self._command, start_new_session=True)
+        return subprocess.Popen([*self._command, *metrics], start_new_session=True)
 
     def _watch(self) -> None:
         while not self._stopping.wait(self._check):
             for n, proc in enumerate(self._procs):
                 if proc.poll() is not None and not self._stopping.is_set():
                     log.warning("worker process %d exited with %s; starting another", proc.pid, proc.returncode)
-                    self._procs[n] = self._spawn()
+                    self._procs[n] = self._spawn(n)

@@ -269,13 +269,13 @@ def test_a_web_process_that_does_not_reply_saves_events_without_loading_an_embed
 
 
 def test_serve_with_workers_spawns_them_and_stops_them_on_exit(tmp_path, settings, recorder):
-    port = free_port()
+    port, metrics = free_port(), free_port()  # the workers' metrics on `metrics` and the port after it
     database = f"sqlite:///{tmp_path / 'serve.db'}"
     env = worker_env(recorder.url, database, settings.index_dir)  # type: ignore[attr-defined]
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
         serve = subprocess.Popen(
-            [sys.executable, "-m", "botkit", "serve", str(SAMPLE), "--port", str(port), "--workers", "2"],
+            [sys.executable, "-m", "botkit", "serve", str(SAMPLE), "--port", str(port), "--workers", "2", "--worker-metrics-port", str(metrics)],
             env=env,
             cwd=tmp_path,
             stdout=out,
@@ -290,11 +290,22 @@ def test_serve_with_workers_spawns_them_and_stops_them_on_exit(tmp_path, setting
         answer = httpx.post(f"http://127.0.0.1:{port}/webhook/whatsapp", content=body, headers=signed(body, WHATSAPP_SECRET))
         assert answer.status_code == 200
         assert recorder.wait_for(2, lambda r: is_message(r) and recipient(r) == "4915177777777", timeout=120)
+        wait_for(lambda: _replies_counted(metrics) + _replies_counted(metrics + 1) >= 1, 30, "the reply in a worker's /metrics")
+        assert min(_replies_counted(metrics), _replies_counted(metrics + 1)) >= 0  # both workers serve /metrics
     finally:
         serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=90)
     gone = [pid for pid in pids if ") Z " in _stat(pid)]
     assert sorted(gone) == sorted(pids), log.read_text()
+
+
+def _replies_counted(port: int) -> float:
+    """The replies a worker's /metrics counts, -1 while it does not answer."""
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    except httpx.HTTPError:
+        return -1
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("botkit_replies_total{"))
 
 
 def children(pid: int) -> dict[int, str]:
