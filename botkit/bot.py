@@ -238,8 +238,9 @@ class Bot(Desk):
         """A platform reports that a person took the conversation (also one the bot has never seen)."""
         self.store.take_conversation(conversation_id, user_id, channel, person)
 
-    def person_says(self, handover_id: int, text: str) -> tuple[Message, ...]:
-        """A person's message to the user, rendered for the channel and kept in the transcript.
+    def person_says(self, handover_id: int, text: str, *, message_id: str | None = None) -> tuple[Message, ...]:
+        """A person's message to the user, rendered for the channel and kept in the transcript
+        (once per `message_id`, the queued event's key, when the event is handled again after a crash).
 
         Raises:
             HandoverError: unknown handover, or not taken by a person (take it first).
@@ -248,7 +249,7 @@ class Bot(Desk):
         if item.status != "with_person":
             raise HandoverError(f"handover {handover_id} is {item.status}: take it before replying")
         messages = tuple(render(item.channel, Draft(text), self.house_rules))
-        self.store.record_person(item.conversation_id, text, [_message_json(m) for m in messages])
+        self.store.record_person(item.conversation_id, text, [_message_json(m) for m in messages], message_id=message_id)
         return messages
 
     def overdue(self, now: float | None = None) -> list[QueuedHandover]:

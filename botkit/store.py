@@ -249,13 +249,25 @@ class ConversationStore:
                 .values(status="with_person", taken_at=now, taken_by=person or None)
             )
 
-    def record_person(self, conversation_id: str, text: str, messages: list[dict[str, Any]]) -> None:
-        """Store a message a person sent in the conversation (it belongs in the transcript)."""
+    def record_person(self, conversation_id: str, text: str, messages: list[dict[str, Any]], *, message_id: str | None = None) -> None:
+        """Store a message a person sent in the conversation (it belongs in the transcript); one with a
+        `message_id` already recorded (its event handled again after a crash) is not recorded twice."""
         with self.engine.begin() as conn:
-            user_id = conn.execute(select(conversations.c.user_id).where(conversations.c.id == conversation_id)).scalar_one()
+            owner = select(conversations.c.user_id).where(conversations.c.id == conversation_id).with_for_update()  # a second handling waits here
+            user_id = conn.execute(owner).scalar_one()
+            if message_id is not None:
+                recorded = select(turns.c.id).where(turns.c.conversation_id == conversation_id, turns.c.role == "person", turns.c.message_id == message_id)
+                if conn.execute(recorded).first():
+                    return
             conn.execute(
                 insert(turns).values(
-                    conversation_id=conversation_id, user_id=user_id, role="person", text=text, messages=json.dumps(messages), at=self._clock()
+                    conversation_id=conversation_id,
+                    user_id=user_id,
+                    role="person",
+                    text=text,
+                    messages=json.dumps(messages),
+                    message_id=message_id,
+                    at=self._clock(),
                 )
             )
 

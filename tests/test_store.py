@@ -23,7 +23,8 @@ def test_conversation_state_transcript_and_handover_queue_survive_a_reopen(datab
         assert first.messages
         asked = bot.reply("whatsapp:4915100000001", "Ich möchte mit einem Mitarbeiter sprechen", "whatsapp", user_id="4915100000001")
         bot.take(asked.handover.id, "Anna")
-        bot.person_says(asked.handover.id, "Hallo, hier ist Anna.")
+        bot.person_says(asked.handover.id, "Hallo, hier ist Anna.", message_id="person.1")
+        bot.person_says(asked.handover.id, "Hallo, hier ist Anna.", message_id="person.1")  # its event handled again after a crash
     finally:
         bot.close()
     reopened = open_bot(SAMPLE, settings, embedder=embedder, clock=clock)
@@ -33,6 +34,7 @@ def test_conversation_state_transcript_and_handover_queue_survive_a_reopen(datab
         state = reopened.store.load("whatsapp:4915100000001", "4915100000001", "whatsapp")
         assert not state.needs_disclosure and state.with_human and state.waiting_since is None
         assert [q.conversation_id for q in reopened.queue("with_person")] == ["whatsapp:4915100000001"]
+        assert reopened.store.transcript("whatsapp:4915100000001")[-2:] != ({"role": "person", "text": "Hallo, hier ist Anna."},) * 2  # recorded once
         assert reopened.store.transcript("whatsapp:4915100000001")[-1] == {"role": "person", "text": "Hallo, hier ist Anna."}
     finally:
         reopened.close()

@@ -183,7 +183,7 @@ class Worker:
         if event.kind == "handover_timeout":
             return platform.messages(event, self.bot.nobody_came(handover_id).messages, self.settings)
         try:
-            messages = self.bot.person_says(handover_id, event.text)
+            messages = self.bot.person_says(handover_id, event.text, message_id=event.message_id)
         except HandoverError as exc:  # released (or never taken) after the message was queued: not sent
             log.warning("person message for handover %d not sent: %s", handover_id, exc)
             return []
