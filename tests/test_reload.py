@@ -71,7 +71,11 @@ def test_a_changed_entry_answers_from_its_new_text_after_reload(knowledge, tmp_p
     assert (top.entry_id, top.matched) == (ENTRY, NEW_PHRASING)
     assert QUESTION not in {h.matched for h in bot.retriever.retrieve(QUESTION, limit=20).hits}
     assert bot.knowledge.by_id()[ENTRY].question == NEW_PHRASING
-    assert bot.reply("c1", NEW_PHRASING).entries == (ENTRY,)
+    # At once the entry is answered or offered first; the background refit of the regression may
+    # still be running (the previous model scores the new text), after it the entry is answered.
+    assert bot.reply("c1", NEW_PHRASING).entries[0] == ENTRY
+    assert bot.retriever.fitter is None or bot.retriever.fitter.wait(120)
+    assert bot.reply("c2", NEW_PHRASING).entries == (ENTRY,)
     bot.close()
 
 
