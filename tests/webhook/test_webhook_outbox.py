@@ -120,7 +120,9 @@ def test_a_new_conversation_is_not_held_up_by_a_burst_in_another(queue):
     took = time.perf_counter() - started
     print(f"{queue.engine.dialect.name}: {took / 22 * 1000:.1f} ms per claim with 3,101 pending in 22 conversations")
     assert order[0] == "4900000000" and order[-1] == "49999" and len(set(order)) == 22
-    assert took / 22 < 0.05, f"{took / 22 * 1000:.1f} ms per claim with 3,100 pending"
+    # A bound on the plan, not a speed target: the quadratic plan took 60 ms per claim at 200 pending and
+    # seconds at 3,100; a linear one takes about a millisecond (generous for a busy machine).
+    assert took / 22 < 0.25, f"{took / 22 * 1000:.1f} ms per claim with 3,100 pending"
     first = queue.claim("w", T0 + 30, lease=600)
     assert first is None  # every conversation has its event in flight: nothing else may start
 
