@@ -85,13 +85,13 @@ def test_a_small_change_answers_at_once_with_the_earlier_model_and_refits_in_the
     slow = fit_softmax
 
     def slower(*args, **kwargs):
-        time.sleep(0.5)
+        time.sleep(2.0)
         return slow(*args, **kwargs)
 
     monkeypatch.setattr(refit, "fit_softmax", slower)
     started = time.perf_counter()
     second = Fitter(edited, y, classes)
-    assert time.perf_counter() - started < 0.3 and second.refitting
+    assert time.perf_counter() - started < 1.5 and second.refitting  # did not wait for the 2 s fit
     assert second.model.weights is not first.model.weights and np.array_equal(second.model.weights, first.model.weights)
     stand_in = second.model
     assert second.wait(30) and not second.refitting and second.model is not stand_in
