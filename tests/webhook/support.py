@@ -33,6 +33,16 @@ TELEGRAM_TOKEN = "123456:test-telegram-bot-token"
 TELEGRAM_SECRET = "test-telegram-secret_token"
 
 
+def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
+    """Poll `condition` every 50 ms until it holds; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

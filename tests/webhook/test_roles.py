@@ -37,6 +37,7 @@ from tests.webhook.support import (
     process_env,
     recipient,
     signed,
+    wait_for,
     whatsapp_body,
 )
 
@@ -94,15 +95,6 @@ class WorkerProcess:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         self.proc.wait(timeout=60)
-
-
-def wait_for(condition, timeout: float = 60.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def rows(database_url: str, table) -> list:

@@ -32,6 +32,7 @@ from tests.webhook.support import (
     process_env,
     recipient,
     signed,
+    wait_for,
     whatsapp_body,
 )
 
@@ -96,15 +97,6 @@ def db_rows(database: Path, table) -> list:
         engine.dispose()
 
 
-def wait_for(condition, timeout: float = 30.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_export_writes_a_self_contained_deployable_folder(exported):
     assert {p.name for p in exported.iterdir()} >= {"app.py", "README.md", "botkit-export.json", ".env.example", "requirements.txt", "knowledge", "data"}
     assert (exported / "knowledge" / "botkit.yaml").is_file() and (exported / "data" / "botkit.db").is_file()
@@ -146,7 +138,7 @@ def test_a_restart_between_acknowledgement_and_reply_sends_exactly_one_reply(tmp
     assert handshake.text == "42"
     assert httpx.post(f"{first.url}/webhook/whatsapp", content=body, headers=signed(body, WHATSAPP_SECRET)).json()["accepted"] == 1
     # processed, and its sends failed at least once against the dead send API
-    wait_for(lambda: any(r["attempts"] > 0 for r in db_rows(database, webhook_outbox)), what="a failed send attempt")
+    wait_for(lambda: any(r["attempts"] > 0 for r in db_rows(database, webhook_outbox)), 30, "a failed send attempt")
     first.kill()
     outbox = db_rows(database, webhook_outbox)
     assert outbox and {r["status"] for r in outbox} == {"pending"} and recorder.requests == []
@@ -161,7 +153,7 @@ def test_a_restart_between_acknowledgement_and_reply_sends_exactly_one_reply(tmp
     )
     try:
         second.wait_healthy()
-        wait_for(lambda: {r["status"] for r in db_rows(database, webhook_outbox)} == {"sent"}, what="the resumed sends")
+        wait_for(lambda: {r["status"] for r in db_rows(database, webhook_outbox)} == {"sent"}, 30, "the resumed sends")
         # the platform redelivers the acknowledged message after the restart: still one reply
         again = httpx.post(f"{second.url}/webhook/whatsapp", content=body, headers=signed(body, WHATSAPP_SECRET)).json()
         assert again == {"accepted": 0, "duplicates": 1, "ignored": 0}
@@ -196,7 +188,7 @@ def test_an_event_a_crashed_worker_held_is_taken_over_after_its_lease(bot, clock
     revived = ServerThread(create_app(bot, webhook_settings(recorder.url, lease_seconds=30.0), clock=clock)).start()
     try:
         delivered = recorder.wait_for(2, lambda r: is_message(r) and recipient(r) == "4915188888888")
-        wait_for(lambda: httpx.get(f"{revived.url}/healthz").json()["pending"] == {"inbox": 0, "outbox": 0}, what="idle")
+        wait_for(lambda: httpx.get(f"{revived.url}/healthz").json()["pending"] == {"inbox": 0, "outbox": 0}, 30, "idle")
     finally:
         revived.stop()
     inbox = db_rows(Path(str(bot.store.engine.url.database)), webhook_inbox)
