@@ -24,6 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+RARE_REFUSALS = 0.02  # "too fast" refusals a paced sender may meet from arrival jitter on a busy machine, per accepted send
+
 
 @dataclass
 class Limits:
