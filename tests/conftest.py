@@ -14,7 +14,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 # One BLAS thread, set before numpy loads (subprocesses and notebook kernels inherit it): on a shared
@@ -28,6 +28,7 @@ for _variable in ("COLUMNS", "LINES"):
     os.environ.pop(_variable, None)
 
 import pytest  # noqa: E402
+from filelock import FileLock  # noqa: E402
 from hypothesis import settings as hypothesis_settings  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
@@ -80,10 +81,34 @@ def fake_embedder() -> FakeEmbedder:
 
 
 @pytest.fixture(scope="session")
-def sample_index_dir(tmp_path_factory, embedder) -> Path:
-    """The sample knowledge base's index, built once per test session."""
-    folder = tmp_path_factory.mktemp("sample-index")
-    open_bot(SAMPLE, Settings(index_dir=folder, database_url="sqlite://"), embedder=embedder)
+def sample_index_dir(tmp_path_factory, worker_id, embedder) -> Path:
+    """The sample knowledge base's index, built once per test run (about 5 s of CPU: USE embeds every phrasing)."""
+
+    def build(folder: Path) -> None:
+        open_bot(SAMPLE, Settings(index_dir=folder, database_url="sqlite://"), embedder=embedder).close()
+
+    return built_once(tmp_path_factory, worker_id, "sample-index", build)
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, worker_id: str, name: str, build: Callable[[Path], object]) -> Path:
+    """A folder `build` fills once per test run; each xdist worker gets a private copy of it.
+
+    The first worker to ask builds it in the run's shared temporary folder (under a lock); the others wait
+    and copy it. Without xdist (`-n 0`) it is built in place.
+    """
+    folder = tmp_path_factory.mktemp(name)
+    if worker_id == "master":
+        build(folder)
+        return folder
+    shared = tmp_path_factory.getbasetemp().parent / name  # the run's folder, above each worker's own
+    with FileLock(f"{shared}.lock"):
+        if not shared.exists():
+            building = shared.with_name(f"{name}.building")
+            shutil.rmtree(building, ignore_errors=True)  # left by a worker killed while building
+            building.mkdir()
+            build(building)
+            building.rename(shared)  # complete or absent
+    shutil.copytree(shared, folder, dirs_exist_ok=True)
     return folder
 
 
