@@ -2,9 +2,9 @@
 
 Texts are normalised (`normalise`: NFKC, case-folded, diacritics dropped, umlauts and their
 "ae"/"oe"/"ue" spellings folded to one form) and split into words; every word, padded with a
-space on both sides, gives its character 3- to 5-grams (a padded word shorter than the size counts once whole).
-Weights are sublinear (1 + log tf) times the smoothed idf `log((1 + n) / (1 + df)) + 1`,
-rows L2-normalised. A query's grams that no stored text has count in its norm (with the idf
+space on both sides, gives its character 3- to 5-grams (a padded word shorter than the size
+counts once whole). Weights are sublinear (1 + log tf) times the smoothed idf
+`log((1 + n) / (1 + df)) + 1`, rows L2-normalised. A query's grams that no stored text has count in its norm (with the idf
 of df = 0), so a question in other words scores low rather than being matched on the few
 grams it shares. Querying walks only the posting lists of the query's grams, leaving out
 grams found in more than 5 % of the texts (low idf, yet most of the work): about a
