@@ -41,7 +41,7 @@ class CampaignSender:
             async with self._session.post(url, json=request.body, headers=headers, timeout=self._timeout) as rsp:
                 body = await rsp.read()
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:  # no connection was made
-            return SendResult("retry", None, self._scrub(f"{NOT_SENT}: {type(exc).__name__}: {exc}"))
+            return SendResult("retry", None, f"{NOT_SENT}: " + self._scrub(f"{type(exc).__name__}: {exc}"))  # the marker never scrubbed
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # the request may have arrived
             return SendResult("retry", None, self._scrub(f"{type(exc).__name__}: {exc}"))
         if 200 <= rsp.status < 300:
