@@ -13,13 +13,17 @@ it withdraws the consent of some users who have not been sent yet, as a STOP in 
 Measured: sends/s per platform (steady: median of one-second bins; overall: accepted over
 the span, restarts included) against the limit; refusals for exceeding the limit and the
 busiest one-second window; duplicates; sends that arrived after their user's withdrawal had
-committed; rows settled "in doubt" (the runner died mid-send; not sent again).
+committed; rows settled "in doubt" (the runner died mid-send; not sent again); refusals within
+5 s of a SIGKILL; CPU per accepted send of the runner processes (their starts included) and per
+request of the stand-in.
 
 The stand-ins enforce, and the runners are configured with, the limits given by `--limits`,
 by default the documented ones in the platform modules (WhatsApp 80/s per number, Messenger
-300/s per Page, Telegram 30/s per bot). Users: 50 % WhatsApp, 30 % Messenger, 20 % Telegram.
+300/s per Page, Telegram 30/s per bot). Users: 50 % WhatsApp, 30 % Messenger, 20 % Telegram
+(`--shares messenger=1` for one platform alone).
 
-Run: python -m benchmarks.campaign [--users 100000] [--senders 2] [--database postgresql|sqlite] [--json out.json]
+Run: python -m benchmarks.campaign [--users 100000] [--senders 2] [--database postgresql|sqlite] [--shares ...]
+     [--kills 2] [--json out.json]
 """
 
 from __future__ import annotations
