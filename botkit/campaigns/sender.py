@@ -53,7 +53,11 @@ class CampaignSender:
 
 
 def campaign_session(connections: int) -> aiohttp.ClientSession:
-    """An aiohttp session with at most `connections` connections (call inside the event loop)."""
+    """An aiohttp session with at most `connections` connections (call inside the event loop).
+
+    Unlike httpx's client on the reply path it does not read proxies or .netrc from the environment:
+    aiohttp would look them up in a thread on every request.
+    """
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections))
 
 
