@@ -1,9 +1,11 @@
 """Run a campaign job: send through the platforms' send APIs, within their rate limits, each user at most once.
 
 Per recipient: claim its row -> check how the platform can reach the user -> in one committed
-statement, read the consent again and mark the row `sending` -> wait for the pacer (the
+statement (with the other rows that come due within `mark_every` seconds), read the consent
+again and mark the row `sending` -> wait for the pacer (the
 platform's per-user limit, then a slot of the business sender shared with every other process
-through the database, `botkit.campaigns.pacing`) -> send -> settle the row with its delivery
+through the database, `botkit.campaigns.pacing`) -> send (over aiohttp,
+`botkit.campaigns.sender`) -> settle the row with its delivery
 record (group commit every `flush_every` seconds). Any number of runners may send one job, or
 several jobs from one sender: together they keep to the sender's limit.
 A rejection the platform marks as "too fast" (HTTP 429 or its rate-limit error codes) pauses
