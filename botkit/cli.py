@@ -678,7 +678,11 @@ def purge(
     policy = RetentionPolicy.parse(settings.retention_days)
     if not policy.active:
         raise ConfigError("BOTKIT_RETENTION_DAYS is not set: nothing would be deleted (e.g. BOTKIT_RETENTION_DAYS=webhook=30)")
-    report = purge_rows(open_engine(knowledge, settings), policy, time.time(), dry_run=dry_run)
+    engine = open_engine(knowledge, settings)
+    try:
+        report = purge_rows(engine, policy, time.time(), dry_run=dry_run)
+    finally:
+        engine.dispose()
     if as_json:
         typer.echo(json.dumps({"dry_run": report.dry_run, "counts": report.counts}, indent=2))
         return
