@@ -13,13 +13,17 @@ it withdraws the consent of some users who have not been sent yet, as a STOP in 
 Measured: sends/s per platform (steady: median of one-second bins; overall: accepted over
 the span, restarts included) against the limit; refusals for exceeding the limit and the
 busiest one-second window; duplicates; sends that arrived after their user's withdrawal had
-committed; rows settled "in doubt" (the runner died mid-send; not sent again).
+committed; rows settled "in doubt" (the runner died mid-send; not sent again); refusals within
+5 s of a SIGKILL; CPU per accepted send of the runner processes (their starts included) and per
+request of the stand-in.
 
 The stand-ins enforce, and the runners are configured with, the limits given by `--limits`,
 by default the documented ones in the platform modules (WhatsApp 80/s per number, Messenger
-300/s per Page, Telegram 30/s per bot). Users: 50 % WhatsApp, 30 % Messenger, 20 % Telegram.
+300/s per Page, Telegram 30/s per bot). Users: 50 % WhatsApp, 30 % Messenger, 20 % Telegram
+(`--shares messenger=1` for one platform alone).
 
-Run: python -m benchmarks.campaign [--users 100000] [--senders 2] [--database postgresql|sqlite] [--json out.json]
+Run: python -m benchmarks.campaign [--users 100000] [--senders 2] [--database postgresql|sqlite] [--shares ...]
+     [--kills 2] [--json out.json]
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -66,8 +71,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def populate(url: str, users: int, seed: int) -> list[tuple[str, str]]:
-    """Opted-in users who wrote an hour ago, on the platforms in `SHARES`; returns (user, channel)."""
+def populate(url: str, users: int, seed: int, shares: dict[str, float]) -> list[tuple[str, str]]:
+    """Opted-in users who wrote an hour ago, on the platforms in `shares`; returns (user, channel)."""
     engine = open_database(url)
     client = load_knowledge(SAMPLE).client
     version = next(t.version for t in client.topics if t.id == TOPIC)
@@ -75,7 +80,7 @@ def populate(url: str, users: int, seed: int) -> list[tuple[str, str]]:
     now = time.time()
     people = []
     for n in range(users):
-        channel = rng.choices(list(SHARES), weights=list(SHARES.values()))[0]
+        channel = rng.choices(list(shares), weights=list(shares.values()))[0]
         people.append((f"{n + 10_000_000}" if channel != "messenger" else f"psid{n}", channel))
     grants = [
         {
@@ -192,6 +197,21 @@ class Withdrawals:
         self.engine.dispose()
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _process_cpu(pid: int) -> float:
+    """User and system CPU seconds of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def accepted_total(final: dict[str, Any]) -> int:
+    return sum(p["accepted"] for p in final.values())
+
+
 def steady_rate(times: list[float]) -> float:
     """The median number of sends in the one-second bins between the first and the last send (empty bins left out)."""
     if len(times) < 2:
@@ -219,6 +239,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--limits", default=documented_limits(), help="per-sender limits the stand-ins enforce (default: the documented ones)")
     parser.add_argument("--every", default="whatsapp=1000,messenger=1000,telegram=4000", help="inject a 'too fast' answer every n-th request")
+    parser.add_argument("--shares", default=",".join(f"{k}={v:g}" for k, v in SHARES.items()), help="users per platform, e.g. messenger=1")
     parser.add_argument("--withdrawals", type=int, default=200)
     parser.add_argument("--kills", type=int, default=2)
     parser.add_argument("--senders", type=int, default=1, help="runner processes sending the job at once")
@@ -229,6 +250,7 @@ def main() -> None:
     args = parser.parse_args()
     limits = {k: float(v) for k, v in (p.split("=") for p in args.limits.split(","))}
     every = {k: int(v) for k, v in (p.split("=") for p in args.every.split(","))}
+    args.shares = {k: float(v) for k, v in (p.split("=") for p in args.shares.split(","))}
     folder = tempfile.mkdtemp(prefix="botkit-campaign-bench-")
     with database(args.database, folder) as url:
         result = bench(args, url, limits, every)
@@ -241,7 +263,7 @@ def main() -> None:
 def bench(args: argparse.Namespace, url: str, limits: dict[str, float], every: dict[str, int]) -> dict[str, Any]:
     load_before = os.getloadavg()
     started = time.monotonic()
-    people = populate(url, args.users, args.seed)
+    people = populate(url, args.users, args.seed, args.shares)
     engine = open_database(url)
     ledger = ConsentLedger(engine, load_knowledge(SAMPLE).client)
     start_campaign(ledger, CampaignJobs(engine), "bench", TOPIC, "Neu: 5 % Rabatt auf die Montage bis Ende Mai.")
@@ -254,6 +276,7 @@ def bench(args: argparse.Namespace, url: str, limits: dict[str, float], every: d
     server = stand_in(port, limits, every)
     withdrawals = Withdrawals(url, people, args.withdrawals, args.seed)
     kills: list[float] = []
+    children_before = _children_cpu()
     try:
         began = time.monotonic()
         withdrawals.thread.start()
@@ -270,6 +293,8 @@ def bench(args: argparse.Namespace, url: str, limits: dict[str, float], every: d
         for proc in procs:
             proc.communicate(timeout=3600)
         elapsed = time.monotonic() - began
+        runners_cpu = _children_cpu() - children_before  # the runners, killed ones included (the stand-in is not reaped yet)
+        stand_in_cpu = _process_cpu(server.pid)
         engine = open_database(url)
         status = CampaignJobs(engine).status("bench").to_dict()
         engine.dispose()
@@ -297,6 +322,8 @@ def bench(args: argparse.Namespace, url: str, limits: dict[str, float], every: d
         "status": status,
         "withdrawn_during_run": len(withdrawals.done),
         "sent_after_withdrawal": late,
+        "runner_cpu_ms_per_send": round(1000 * runners_cpu / max(1, accepted_total(final)), 2),
+        "stand_in_cpu_ms_per_request": round(1000 * stand_in_cpu / max(1, sum(p["requests"] for p in final.values())), 2),
         "platforms": {},
     }
     for name, p in final.items():
@@ -307,6 +334,8 @@ def bench(args: argparse.Namespace, url: str, limits: dict[str, float], every: d
             "accepted": p["accepted"],
             "duplicates": p["duplicates"],
             "over_limit": p["over"],
+            # refused within 5 s of a SIGKILL (the restart, and the killed runner's sends in flight)
+            "over_limit_after_kill": sum(any(0 <= t - (began + k) < 5 for k in kills) for t in p["over_at"]),
             "busiest_second": p["busiest_second"],
             "injected_too_fast": p["injected"],
             "steady_per_second": steady_rate(times),

@@ -5,14 +5,19 @@ Each variant patches module constants of botkit's own scorer (`botkit.retrieve`,
 the real `Retriever` over an in-memory index of cached embeddings (no Chroma), so a variant costs seconds plus
 the regression fits. Held-out and test splits are never scored here.
 
-    python -m benchmarks.scorer_variants [--only banking77 german sample k2] [--variants NAME ...]
+`german-written` is the development half written as messenger users do (umlauts as ae/oe/ue; or lower case, no
+punctuation, umlauts without dots, ß as ss), to measure the TF-IDF normalisation's variants (`text-*`).
+
+    python -m benchmarks.scorer_variants [--only banking77 german german-written sample k2] [--variants NAME ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import re
 import tempfile
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -28,13 +33,18 @@ from botkit.evaluation.metrics import CaseResult, hit_at, oos_auroc
 from botkit.index import index_texts
 from botkit.knowledge import load_knowledge
 from botkit.protocols import Embedder
-from botkit.scoring import fused, refit, softmax
+from botkit.scoring import fused, refit, softmax, tfidf
 from botkit.types import FaqEntry
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(tempfile.gettempdir()) / "botkit-benchmark-embeddings.npz"  # the benchmarks' shared cache (see run.py --cache)
 
 Patch = tuple[Any, str, Any]
+_PUNCTUATION = re.compile(r"[^\w\s]+")
+_EDGES = re.compile(r"(?<!\S)[^\w\s]+|[^\w\s]+(?!\S)")  # punctuation at the start or end of a word
+_DIGRAPHS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
+_PLAIN = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
+_FOLD = tfidf.normalise  # the shipped normalisation, kept here as variants patch `tfidf.normalise`
 
 
 def _fit(**options: Any) -> Patch:
@@ -58,6 +68,16 @@ VARIANTS: dict[str, list[Patch]] = {
     "sim-0.75": [(fused, "WITH_REGRESSION", fused.Weights(1.0, 0.75, 0.5))],
     "sim-1.0": [(fused, "WITH_REGRESSION", fused.Weights(1.0, 1.0, 0.5))],
     "sharpness-32": [(fused, "SHARPNESS", 32.0)],
+    "text-lower": [(tfidf, "normalise", str.lower)],  # before the normalisation
+    "text-nfkc": [(tfidf, "normalise", lambda t: unicodedata.normalize("NFKC", t).casefold())],
+    "text-nfkc-punct": [(tfidf, "normalise", lambda t: _PUNCTUATION.sub(" ", unicodedata.normalize("NFKC", t).casefold()))],
+    "text-expand": [(tfidf, "normalise", lambda t: _PUNCTUATION.sub(" ", unicodedata.normalize("NFKC", t).casefold()).translate(_DIGRAPHS))],
+    "text-strip-umlauts": [(tfidf, "normalise", lambda t: _PUNCTUATION.sub(" ", unicodedata.normalize("NFKC", t).casefold()).translate(_PLAIN))],
+    "text-fold-no-punct": [(tfidf, "normalise", lambda t: _FOLD(_PUNCTUATION.sub(" ", t)))],
+    "text-fold-no-edges": [(tfidf, "normalise", lambda t: _EDGES.sub("", _FOLD(t)))],
+    "text-min-common-10": [(tfidf, "MIN_COMMON", 10)],
+    "text-common-2%-10": [(tfidf, "MIN_COMMON", 10), (tfidf, "COMMON", 0.02)],
+    "text-sizes-2-5": [(tfidf, "_SIZES", (2, 3, 4, 5))],
 }
 
 
@@ -127,6 +147,24 @@ def german(embedder: Embedder) -> dict[str, float]:
     return out
 
 
+def _casual(text: str) -> str:
+    """Lower case, no punctuation, umlauts without dots and ß as ss: "wie hoch ist mein zahlerstand"."""
+    return " ".join("".join(c for c in text.lower() if c.isalnum() or c.isspace()).translate(_PLAIN).split())
+
+
+def german_written(embedder: Embedder) -> dict[str, float]:
+    """The development half written as messenger users do: umlauts as ae/oe/ue, and casually (see `_casual`)."""
+    entries, dev, _ = german_faq.load()
+    opened = retriever(entries, embedder, True)
+    out = {}
+    for name, rewrite in (("digraphs", lambda t: t.translate(_DIGRAPHS)), ("casual", _casual)):
+        queries = [(rewrite(text), right) for text, right in dev]
+        found = [opened.retrieve(text, lang="de") for text, _ in queries]
+        out[f"de_{name}_top1"] = german_faq.top_k(found, queries, 1)
+        out[f"de_{name}_top3"] = german_faq.top_k(found, queries, 3)
+    return out
+
+
 def sample(embedder: Embedder) -> dict[str, float]:
     from botkit.evaluation.cases import load_cases
 
@@ -162,7 +200,7 @@ def within_entry(embedder: Embedder, k: int = 2) -> dict[str, float]:
     return {"k2_tune_top1": float(np.mean(top1)), "k2_tune_auroc": float(np.mean(aurocs))}
 
 
-PARTS = {"banking77": banking, "german": german, "sample": sample, "k2": within_entry}
+PARTS = {"banking77": banking, "german": german, "german-written": german_written, "sample": sample, "k2": within_entry}
 
 
 def main() -> None:

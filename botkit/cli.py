@@ -276,8 +276,9 @@ def handovers_reply(
             raise HandoverError(f"handover {handover} is {item.status}: take it first (botkit handovers take {knowledge} {handover})")
         queue = WebhookQueue(open_engine(knowledge, _settings(index_dir)))
         try:
-            event = person_message(queue.engine, item, text, key or uuid.uuid4().hex)
-            saved, _ = queue.accept([event], time.time())
+            now = time.time()
+            event = person_message(queue.engine, item, text, key or uuid.uuid4().hex, now)
+            saved, _ = queue.accept([event], now)
         finally:
             queue.engine.dispose()
     what = "queued" if saved else "already queued with this key"

@@ -13,8 +13,9 @@ import pwd
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 # One BLAS thread, set before numpy loads (subprocesses and notebook kernels inherit it): on a shared
@@ -26,8 +27,14 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 # would keep that width for good. Tests that need a width pass COLUMNS to the command they run.
 for _variable in ("COLUMNS", "LINES"):
     os.environ.pop(_variable, None)
+# Where PYTHONDONTWRITEBYTECODE is set (this machine's image sets it), each xdist worker would rewrite the
+# assertions of some 600 modules and each server, worker and kernel the tests start would compile botkit
+# from source again: write the caches (about 5 s of CPU per worker and 0.3 s per subprocess, measured here).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 import pytest  # noqa: E402
+from filelock import FileLock  # noqa: E402
 from hypothesis import settings as hypothesis_settings  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
@@ -47,17 +54,21 @@ SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
 
 # The longest files, longest first. They are handed out first (`--dist loadfile --no-loadscope-reorder` in
 # pyproject.toml) so that the two xdist workers finish together, not one waiting for a long file started last.
-LONGEST_FILES = (
+LONGEST_FILES = (  # by wall time in a two-worker run (`--durations=0`, 2026-12-01)
     "tests/workbench/test_workbench_notebooks.py",
-    "tests/consent/test_campaign_jobs.py",
     "tests/webhook/test_roles.py",
     "tests/webhook/test_webhook_restart.py",
-    "tests/webhook/test_webhook_http.py",
+    "tests/consent/test_campaign_jobs.py",
+    "tests/consent/test_campaign_shared.py",
     "tests/webhook/test_crash_matrix.py",
+    "tests/test_index.py",
+    "tests/evaluation/test_eval_cli.py",
+    "tests/webhook/test_webhook_http.py",
     "tests/consent/test_concurrency.py",
-    "tests/webhook/test_webhook_outbox.py",
     "tests/workbench/test_workbench_browser.py",
     "tests/evaluation/test_regression_bite.py",
+    "tests/webhook/test_webhook_outbox.py",
+    "tests/webhook/test_metrics.py",
 )
 
 
@@ -80,10 +91,34 @@ def fake_embedder() -> FakeEmbedder:
 
 
 @pytest.fixture(scope="session")
-def sample_index_dir(tmp_path_factory, embedder) -> Path:
-    """The sample knowledge base's index, built once per test session."""
-    folder = tmp_path_factory.mktemp("sample-index")
-    open_bot(SAMPLE, Settings(index_dir=folder, database_url="sqlite://"), embedder=embedder)
+def sample_index_dir(tmp_path_factory, worker_id, embedder) -> Path:
+    """The sample knowledge base's index, built once per test run (about 5 s of CPU: USE embeds every phrasing)."""
+
+    def build(folder: Path) -> None:
+        open_bot(SAMPLE, Settings(index_dir=folder, database_url="sqlite://"), embedder=embedder).close()
+
+    return built_once(tmp_path_factory, worker_id, "sample-index", build)
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, worker_id: str, name: str, build: Callable[[Path], object]) -> Path:
+    """A folder `build` fills once per test run; each xdist worker gets a private copy of it.
+
+    The first worker to ask builds it in the run's shared temporary folder (under a lock); the others wait
+    and copy it. Without xdist (`-n 0`) it is built in place.
+    """
+    folder = tmp_path_factory.mktemp(name)
+    if worker_id == "master":
+        build(folder)
+        return folder
+    shared = tmp_path_factory.getbasetemp().parent / name  # the run's folder, above each worker's own
+    with FileLock(f"{shared}.lock"):
+        if not shared.exists():
+            building = shared.with_name(f"{name}.building")
+            shutil.rmtree(building, ignore_errors=True)  # left by a worker killed while building
+            building.mkdir()
+            build(building)
+            building.rename(shared)  # complete or absent
+    shutil.copytree(shared, folder, dirs_exist_ok=True)
     return folder
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from sqlalchemy import select
@@ -34,10 +35,10 @@ def cli(settings):
 
 
 @pytest.fixture
-def handover(bot, clock) -> int:
-    """A WhatsApp user asked for a person; the event came in through the webhook inbox as in production."""
+def handover(bot) -> int:
+    """A WhatsApp user asked for a person just now; the event came in through the webhook inbox as in production."""
     event = parse("whatsapp", whatsapp_body(USER, "wamid.cli1", ASK_PERSON))[0]
-    WebhookQueue(bot.store.engine).accept([event], clock())
+    WebhookQueue(bot.store.engine).accept([event], time.time())  # `handovers reply` checks WhatsApp's window on the wall clock
     reply = bot.reply(CONVERSATION, ASK_PERSON, "whatsapp", user_id=USER, message_id=event.message_id)
     assert reply.handover is not None
     return bot.queue()[-1].id
@@ -79,7 +80,8 @@ def test_take_reply_release_round_trip(cli, handover, bot):
         rows = conn.execute(select(webhook_inbox).where(webhook_inbox.c.kind == "agent_message")).mappings().all()
     assert [r["text"] for r in rows] == [text, "Noch etwas"]
     assert rows[0]["reply_to"] == USER and rows[0]["account"] == "PNID1"  # addressed like the user's message
-    assert json.loads(rows[0]["details"]) == {"handover_id": handover}
+    details = json.loads(rows[0]["details"])
+    assert details["handover_id"] == handover and details["user_at"] <= details["written_at"] <= time.time()
 
     released = cli("handovers", "release", str(SAMPLE), str(handover))
     assert released.exit_code == 0 and "released" in released.output

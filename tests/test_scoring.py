@@ -11,7 +11,7 @@ import pytest
 from botkit.scoring import refit
 from botkit.scoring.refit import Fitter
 from botkit.scoring.softmax import extend, fit_softmax
-from botkit.scoring.tfidf import CharTfidf, grams
+from botkit.scoring.tfidf import CharTfidf, grams, normalise
 
 TEXTS = [
     "Wie melde ich meinen Zählerstand?",
@@ -50,6 +50,45 @@ def test_tfidf_of_a_text_with_itself_is_one_and_of_unrelated_words_zero():
     found = CharTfidf(TEXTS).similarities("Vertrag kündigen")
     assert found[4] == pytest.approx(1.0) and found.argmax() == 4
     assert not CharTfidf(TEXTS).similarities("qqq zzz").any()
+
+
+@pytest.mark.parametrize(
+    ("written", "folded"),
+    [
+        ("Zählerstand", "zahlerstand"),
+        ("Zaehlerstand", "zahlerstand"),
+        ("ZÄHLERSTAND", "zahlerstand"),
+        ("Straße", "strasse"),
+        ("STRASSE", "strasse"),
+        ("Übung Uebung", "ubung ubung"),
+        ("Größe Groesse", "grosse grosse"),
+        ("neue Frauen Quelle teuer", "neue frauen quelle teuer"),  # the e of eu, au, qu stays
+        ("Café ñandú", "cafe nandu"),
+        ("ﬁnden １２", "finden 12"),  # NFKC: ligature and full-width digits
+        ("Zählerstand?", "zahlerstand?"),  # punctuation stays
+    ],
+)
+def test_normalise_folds_case_umlauts_their_spellings_and_diacritics(written, folded):
+    assert normalise(written) == folded
+
+
+def test_umlaut_spellings_share_their_grams_and_score_alike():
+    assert grams("Zaehlerstand") == grams("Zählerstand") == grams("zahlerstand")
+    index = CharTfidf(TEXTS)
+    for query in ("zaehlerstand melden", "zahlerstand melden", "Vertrag kuendigen"):
+        assert np.allclose(index.similarities(query), index.similarities(query.replace("ae", "ä").replace("ue", "ü").replace("zah", "zäh")))
+    assert index.similarities("zaehlerstand melden").argmax() == 0
+    assert index.similarities("Vertrag kuendigen")[4] == pytest.approx(1.0)
+
+
+def test_replaced_rows_are_normalised_as_a_fresh_build():
+    old = CharTfidf(TEXTS)
+    source = np.array([0, -1, 2, 3, 4])
+    texts = [*TEXTS[:1], "Zaehlerstand per App uebermitteln", *TEXTS[2:]]
+    replaced = old.replaced(source, [texts[1]])
+    for query in ("Zählerstand übermitteln", "zahlerstand app", "Straße"):
+        assert np.allclose(replaced.similarities(query), CharTfidf(texts).similarities(query))
+    assert replaced.similarities("Zählerstand per App übermitteln")[1] == pytest.approx(1.0)
 
 
 def clusters(seed: int, classes: int = 6, per: int = 20, dims: int = 16) -> tuple[np.ndarray, np.ndarray, list[str]]:

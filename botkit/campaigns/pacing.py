@@ -7,9 +7,10 @@ reserves a block of slots (`block` seconds' worth at the sender's rate) with one
 moves that time on (a row lock on PostgreSQL, the write lock on SQLite), so blocks never
 overlap, whichever process holds them, and the senders' rate summed over all processes stays
 at the configured one. Within its block a runner sends at evenly spaced times, never two
-closer than 0.8 of the spacing (a stalled process catches up without sending its overdue slots
+closer than 0.9 of the spacing (a stalled process catches up without sending its overdue slots
 at once), and a slot missed by more than `late` seconds is given up rather than used late (it
-would arrive together with the next block's, which may be another process's). A "too fast" answer moves the shared time past the pause, so
+would arrive together with the next block's, which may be another process's). It reserves its
+next block before the current one runs out, so its blocks follow each other without a gap. A "too fast" answer moves the shared time past the pause, so
 the other processes pause too from their next block on (at most `block` seconds later).
 Times are the hosts' wall clocks: keep hosts that share a database NTP-synced.
 """
@@ -82,19 +83,30 @@ class SlotBook:
 @dataclass
 class _Lane:
     rate: float
-    slots: deque[float] = field(default_factory=deque)  # reserved send times not yet used
+    slots: deque[float] = field(default_factory=deque)  # reserved send times not yet used, in order
     turn: asyncio.Lock = field(default_factory=asyncio.Lock)
     last: float = 0.0  # when this process last sent from this sender
     given_up: int = 0
+    paused_until: float = 0.0
+    refill: asyncio.Task[None] | None = None  # the next block's reservation, while under way
 
 
 class SharedSlots:
     """Waits for a slot of a business sender reserved in the shared `SlotBook`.
 
+    The next block is reserved while the current one still has `lead` seconds of slots left, so
+    one process's blocks follow each other without a gap (a reservation made only when the
+    block ran out would start `lead` later: 8 % of a 0.25 s block lost).
+
     Args:
         block: seconds of slots reserved at once (one database write per block).
-        late: a slot not taken within this many seconds of its time is given up.
-        lead: reserve slots starting this far ahead (the reservation's own write takes time).
+        late: a slot not taken within this many seconds of its time is given up. A window of the
+            platform's then holds at most `rate * (1 + late)` of one sender's sends (plus one): the
+            rest of the headroom below the limit is left for arrival jitter.
+        lead: reserve the next block when the current one has this many seconds of slots left
+            (the reservation's own write takes time), and never a slot closer than this to now.
+        gap: two sends of one process are never closer than this share of the spacing: a
+            stalled process catches up a little, without sending its overdue slots at once.
     """
 
     def __init__(
@@ -102,8 +114,9 @@ class SharedSlots:
         book: SlotBook,
         *,
         block: float = 0.25,
-        late: float = 0.03,
-        lead: float = 0.02,
+        late: float = 0.015,
+        lead: float = 0.05,
+        gap: float = 0.9,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -111,6 +124,7 @@ class SharedSlots:
         self.block = block
         self.late = late
         self.lead = lead
+        self.gap = gap
         self._clock = clock
         self._sleep = sleep
         self._lanes: dict[str, _Lane] = {}
@@ -137,12 +151,13 @@ class SharedSlots:
                 while lane.slots and lane.slots[0] < now - self.late:
                     lane.slots.popleft()
                     lane.given_up += 1
+                if not lane.slots or lane.slots[-1] < now + self.lead:
+                    self._start_refill(sender, lane)
                 if not lane.slots:
-                    count = max(1, math.ceil(lane.rate * self.block))
-                    start = await anyio.to_thread.run_sync(self.book.reserve, sender, 1 / lane.rate, count, self.lead)
-                    lane.slots.extend(start + i / lane.rate for i in range(count))
+                    assert lane.refill is not None
+                    await asyncio.shield(lane.refill)
                     continue
-                ready = max(lane.slots[0], lane.last + 0.8 / lane.rate)
+                ready = max(lane.slots[0], lane.last + self.gap / lane.rate)
                 if ready > now:
                     await self._sleep(ready - now)
                     continue
@@ -150,12 +165,25 @@ class SharedSlots:
                 lane.last = now
                 return
 
+    def _start_refill(self, sender: str, lane: _Lane) -> None:
+        if lane.refill is None or lane.refill.done():
+            lane.refill = asyncio.create_task(self._reserve(sender, lane))
+            # A failed reservation reaches the send that waits for it; one made ahead is simply made again.
+            lane.refill.add_done_callback(lambda task: task.cancelled() or task.exception())
+
+    async def _reserve(self, sender: str, lane: _Lane) -> None:
+        count = max(1, math.ceil(lane.rate * self.block))
+        start = await anyio.to_thread.run_sync(self.book.reserve, sender, 1 / lane.rate, count, self.lead)
+        # A block reserved before a pause may still hold slots inside it: those are not used.
+        lane.slots.extend(t for t in (start + i / lane.rate for i in range(count)) if t >= lane.paused_until)
+
     async def pause(self, sender: str, seconds: float) -> None:
         """Send nothing from `sender` for `seconds`, in this process at once and in the others from their next block."""
         lane = self._lanes.get(sender)
         if lane is None:
             return
         until = self._clock() + seconds
+        lane.paused_until = max(lane.paused_until, until)
         while lane.slots and lane.slots[0] < until:
             lane.slots.popleft()
         await anyio.to_thread.run_sync(self.book.hold, sender, until)

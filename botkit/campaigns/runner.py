@@ -1,9 +1,11 @@
 """Run a campaign job: send through the platforms' send APIs, within their rate limits, each user at most once.
 
 Per recipient: claim its row -> check how the platform can reach the user -> in one committed
-statement, read the consent again and mark the row `sending` -> wait for the pacer (the
+statement (with the other rows that come due within `mark_every` seconds), read the consent
+again and mark the row `sending` -> wait for the pacer (the
 platform's per-user limit, then a slot of the business sender shared with every other process
-through the database, `botkit.campaigns.pacing`) -> send -> settle the row with its delivery
+through the database, `botkit.campaigns.pacing`) -> send (over aiohttp,
+`botkit.campaigns.sender`) -> settle the row with its delivery
 record (group commit every `flush_every` seconds). Any number of runners may send one job, or
 several jobs from one sender: together they keep to the sender's limit.
 A rejection the platform marks as "too fast" (HTTP 429 or its rate-limit error codes) pauses
@@ -23,13 +25,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import anyio
-import httpx
 
 from botkit.campaigns.jobs import FAIL_REASONS, SKIP_REASONS, CampaignJobs, CampaignStatus, Job, Outcome, Recipient
 from botkit.campaigns.limiter import Pacer
 from botkit.campaigns.marking import Marks
 from botkit.campaigns.pacing import SharedSlots, SlotBook
+from botkit.campaigns.sender import NOT_SENT, CampaignSender, campaign_session
 from botkit.channels import HouseRules
 from botkit.consent.campaign import compose, consent_problem, pick_text, reach_of
 from botkit.consent.ledger import ConsentLedger
@@ -38,10 +41,11 @@ from botkit.platforms import Inbound, Outgoing, Platform, get_platform
 from botkit.platforms.outreach import Scope, limit
 from botkit.types import Message, Topic
 from botkit.webhook.logs import SecretScrubber, log, mask
-from botkit.webhook.sender import Sender, SendResult
+from botkit.webhook.sender import SendResult
 from botkit.webhook.settings import WebhookSettings
 
 HEADROOM = 0.95  # pace at 95 % of a documented limit: network jitter must not push arrivals over it
+MAX_CONNECTIONS = 128  # send-API connections per runner: more than all channels' lanes (57 + 16 + 16 at the documented limits)
 SLACK = 2.0  # and at least 2 messages/s below a sender's limit: a one-second window may hold one slot more than the rate, and a late send
 
 
@@ -75,6 +79,7 @@ class RunnerOptions:
     max_backoff: float = 30.0
     retry_later: float = 60.0
     flush_every: float = 0.2
+    mark_every: float = 0.05  # consent re-checks and marks gathered into one statement (each lane marks ahead of its slot)
 
 
 class CampaignRunner:
@@ -84,7 +89,7 @@ class CampaignRunner:
         self,
         ledger: ConsentLedger,
         jobs: CampaignJobs,
-        client: httpx.AsyncClient,
+        client: aiohttp.ClientSession,
         settings: WebhookSettings,
         *,
         rules: HouseRules | None = None,
@@ -98,10 +103,9 @@ class CampaignRunner:
         self.rules = rules
         scrubber = SecretScrubber()
         scrubber.add(settings.secrets())
-        # One try per call: the sender's own retries would repeat 5xx and timeouts, which may
-        # have been delivered; here only "too fast" is repeated (see the module docstring).
-        self.settings = settings.model_copy(update={"send_attempts": 1})
-        self.sender = Sender(client, self.settings, scrubber)
+        self.settings = settings
+        # One try per call: here only "too fast" is repeated (see the module docstring).
+        self.sender = CampaignSender(client, settings, scrubber)
         self.pacer = Pacer()  # per user, in this process
         # Reservations touch only `campaign_pacing`: on PostgreSQL they need not wait for this process's other writes.
         book = SlotBook(jobs.engine, writing=jobs.writing if jobs.engine.dialect.name == "sqlite" else None)
@@ -257,7 +261,7 @@ class CampaignRunner:
     async def _check_and_mark(self, rec: Recipient, topic: Topic) -> Outcome | None:
         """Right before the first send: mark the row as being sent if the consent still stands (one statement per batch)."""
         if topic.id not in self._marks:
-            self._marks[topic.id] = Marks(self.jobs, self.owner, topic)
+            self._marks[topic.id] = Marks(self.jobs, self.owner, topic, gather=self.options.mark_every)
         if await self._marks[topic.id].mark(rec.row):
             return None
         problem = await anyio.to_thread.run_sync(consent_problem, self.ledger, rec.user_id, rec.channel, topic)
@@ -341,7 +345,7 @@ def _skipped(rec: Recipient, why: str, reason: str) -> Outcome:
 
 def _unsent(result: SendResult) -> Scope | None:
     """A connection that was never made delivered nothing: as safe to repeat as a 429."""
-    return "sender" if result.status is None and result.error.startswith(("ConnectError", "ConnectTimeout")) else None
+    return "sender" if result.status is None and result.error.startswith(NOT_SENT) else None
 
 
 def parse_rates(values: list[str]) -> dict[str, float]:
@@ -368,8 +372,9 @@ def run_campaign(ledger: ConsentLedger, jobs: CampaignJobs, job_id: str, setting
     """`CampaignRunner.run` in a new event loop with its own HTTP client (for the CLI)."""
 
     async def main() -> CampaignStatus:
-        # More connections than lanes: a send that waited for a connection after its slot would arrive late, bunched up.
-        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=128, max_keepalive_connections=128)) as client:
+        # More connections than lanes: a send that waited for a connection after its slot would arrive late, bunched
+        # up. aiohttp's pool does not slow down with its size (httpx's checked every idle connection per request).
+        async with campaign_session(MAX_CONNECTIONS) as client:
             return await CampaignRunner(ledger, jobs, client, settings, **kwargs).run(job_id)
 
     return asyncio.run(main())

@@ -101,6 +101,10 @@ class Platform(Protocol):
         """Whether and how a message the user did not ask for can reach them now (`template`: an approved one)."""
         ...
 
+    def person_reach(self, last_user_at: float | None, now: float) -> Reach:
+        """Whether a person's message after a handover (`agent_message`) can reach the user now, or why not."""
+        ...
+
     def initiate(self, messages: Sequence[Message], reach: Reach, lang: str) -> list[Message]:
         """The messages of a business-initiated send: the rendered ones, or what the platform needs instead."""
         ...
@@ -154,6 +158,9 @@ class WithoutWebhook:
     # Business-initiated messages (campaigns) -----------------------------------------------
 
     rate_limits: tuple[RateLimit, ...] = ()  # botkit does not send these itself
+
+    def person_reach(self, last_user_at: float | None, now: float) -> Reach:
+        return Reach.text()  # the caller's own channel decides
 
     def initiate(self, messages: Sequence[Message], reach: Reach, lang: str) -> list[Message]:
         return list(messages)

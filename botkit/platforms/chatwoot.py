@@ -156,6 +156,9 @@ class Chatwoot:
     def reach(self, last_user_at: float | None, now: float, template: str | None) -> Reach:
         return Reach.not_now("unreachable", "botkit answers Chatwoot conversations but does not start them; send on the user's own channel")
 
+    def person_reach(self, last_user_at: float | None, now: float) -> Reach:
+        return Reach.text()  # Chatwoot applies the rules of the channel behind the inbox
+
     def initiate(self, messages: Sequence[Message], reach: Reach, lang: str) -> list[Message]:
         return list(messages)
 

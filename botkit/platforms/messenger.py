@@ -37,6 +37,10 @@ RATE_LIMITS = (
         "200 calls x engaged users per rolling 24 hours; no number for one thread ('may be rate limited')",
     ),
 )
+# A person may answer within 7 days of the user's last message with the HUMAN_AGENT tag
+# (human-sent only; the app needs the Human Agent permission): platform-rules.md, [secondary].
+HUMAN_AGENT_SECONDS = 7 * 24 * 3600
+
 # Graph API throttling codes: 4 app, 17 user, 32 Page request limit, 613 "calls to this API
 # have exceeded the rate limit" (secondary: Graph API error-handling guide as quoted by SDKs).
 THROTTLE_CODES = frozenset({4, 17, 32, 613})
@@ -97,7 +101,8 @@ class Messenger:
         return self.name
 
     def messages(self, event: Inbound, messages: Sequence[Message], settings: WebhookSettings) -> list[Outgoing]:
-        return [Outgoing("messenger", "me/messages", {"recipient": {"id": event.reply_to}, **m.payload}) for m in messages]
+        tag = _human_agent_tag(event)
+        return [Outgoing("messenger", "me/messages", {"recipient": {"id": event.reply_to}, **m.payload, **tag}) for m in messages]
 
     def calls(self, event: Inbound, reply: Reply, settings: WebhookSettings) -> list[Outgoing]:
         calls = self.messages(event, reply.messages, settings)
@@ -123,6 +128,15 @@ class Messenger:
             return Reach.text()
         return Reach.not_now("outside_window", "outside Messenger's 24-hour window; message tags may not carry promotional content")
 
+    def person_reach(self, last_user_at: float | None, now: float) -> Reach:
+        if last_user_at is not None and now - last_user_at <= HUMAN_AGENT_SECONDS:
+            return Reach.text()  # tagged HUMAN_AGENT after the first 24 hours (`messages`)
+        return Reach.not_now(
+            "outside_window",
+            "the user last wrote more than 7 days ago, and Messenger lets a person answer (HUMAN_AGENT tag) only within "
+            "7 days of the user's last message; wait until they write again",
+        )
+
     def initiate(self, messages: Sequence[Message], reach: Reach, lang: str) -> list[Message]:
         # UPDATE: sent proactively, not in response to a received message (RESPONSE is for replies).
         return [replace(m, payload={**m.payload, "messaging_type": "UPDATE"}) for m in messages]
@@ -132,6 +146,14 @@ class Messenger:
 
     def sender(self, request: Outgoing) -> str:
         return "page"  # me/messages: the Page of the access token
+
+
+def _human_agent_tag(event: Inbound) -> dict[str, str]:
+    """A person's message written more than 24 hours after the user's last one goes out tagged HUMAN_AGENT."""
+    user_at, written_at = event.details.get("user_at"), event.details.get("written_at")
+    if event.kind != "agent_message" or user_at is None or written_at is None or within_window(user_at, written_at):
+        return {}
+    return {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
 
 
 def _pass_thread(event: Inbound, app_id: str, reason: str) -> Outgoing:

@@ -153,6 +153,9 @@ class Telegram:
             return Reach.not_now("unreachable", "has never written to the bot, and a Telegram bot cannot start a chat")
         return Reach.text()
 
+    def person_reach(self, last_user_at: float | None, now: float) -> Reach:
+        return Reach.text()  # a bot may write to a chat that started with it at any time
+
     def initiate(self, messages: Sequence[Message], reach: Reach, lang: str) -> list[Message]:
         return list(messages)
 

@@ -160,6 +160,16 @@ class WhatsApp:
             "outside WhatsApp's 24-hour customer service window and no approved template given (whatsapp_template)",
         )
 
+    def person_reach(self, last_user_at: float | None, now: float) -> Reach:
+        # The customer service window applies to people too: free text only within 24 hours.
+        if within_window(last_user_at, now):
+            return Reach.text()
+        return Reach.not_now(
+            "outside_window",
+            "the user last wrote more than 24 hours ago, and WhatsApp lets a business write freely only within 24 hours "
+            "of the user's last message; wait until they write again, or reach them with an approved template",
+        )
+
     def initiate(self, messages: Sequence[Message], reach: Reach, lang: str) -> list[Message]:
         if reach.mode != "template":
             return list(messages)

@@ -17,12 +17,19 @@ import fcntl
 import os
 import re
 import shutil
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import chromadb
+if "jsonschema" not in sys.modules:
+    # chromadb imports jsonschema (its embedding functions' schemas), and jsonschema, where
+    # rfc3987-syntax is installed (JupyterLab brings it), compiles an RFC 3987 Earley grammar at
+    # import: about 2 s of every process that opens an index. botkit validates no IRIs; without
+    # the module jsonschema just leaves out its "iri" format checks.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+import chromadb  # noqa: E402 - after the guard above
 import numpy as np
 from chromadb.api.collection_configuration import CreateCollectionConfiguration
 from chromadb.config import Settings as ChromaSettings

@@ -169,7 +169,7 @@ def agent_router(
             raise HTTPException(409, f"handover {handover_id} is released: the bot has the conversation again")
         if handover.status != "with_person":
             raise HTTPException(409, f"handover {handover_id} is {handover.status}: take it first")
-        event = await run(lambda: person_message(queue.engine, handover, body.text, idempotency_key or uuid.uuid4().hex))
+        event = await run(lambda: person_message(queue.engine, handover, body.text, idempotency_key or uuid.uuid4().hex, clock()))
         saved, _ = await writer.run(lambda conn: queue.accept([event], clock(), conn))
         if saved:
             wake()

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from botkit.db import webhook_inbox
 from botkit.errors import HandoverError
+from botkit.platforms import get_platform
+from botkit.platforms.events import ANSWERED_KINDS
 from botkit.store import QueuedHandover
 from botkit.webhook.parse import Inbound, Kind
 
@@ -36,15 +38,34 @@ def latest_event(engine: Engine, conversation_id: str) -> Inbound | None:
     return Inbound(row.platform, "other", row.user_id, "", reply_to=row.reply_to, account=row.account, details=json.loads(row.details))
 
 
-def person_message(engine: Engine, handover: QueuedHandover, text: str, key: str) -> Inbound:
-    """The inbox event that sends `text` from the person who has `handover`.
+def last_user_message_at(engine: Engine, conversation_id: str) -> float | None:
+    """When the user last wrote in the conversation (received by the webhook); None if never."""
+    query = select(func.max(webhook_inbox.c.received_at)).where(
+        webhook_inbox.c.conversation_id == conversation_id, webhook_inbox.c.kind.in_(sorted(ANSWERED_KINDS))
+    )
+    with engine.connect() as conn:
+        value = conn.execute(query).scalar_one_or_none()
+    return None if value is None else float(value)
 
-    `key` makes it unique: the same key for the same handover is saved (and sent) once.
+
+def person_message(engine: Engine, handover: QueuedHandover, text: str, key: str, now: float) -> Inbound:
+    """The inbox event that sends `text`, written at `now`, from the person who has `handover`.
+
+    `key` makes it unique: the same key for the same handover is saved (and sent) once. The
+    event carries when the user last wrote (`user_at`) and when the person wrote (`written_at`),
+    so a platform can mark a late answer (Messenger's HUMAN_AGENT tag).
 
     Raises:
-        HandoverError: the conversation never came in through the webhook, so it cannot be reached.
+        HandoverError: the conversation never came in through the webhook, or its platform does
+            not let a person reach the user this long after their last message.
     """
-    return _event(engine, handover, "agent_message", f"agent:{handover.id}:{key}", text)
+    event = _event(engine, handover, "agent_message", f"agent:{handover.id}:{key}", text)
+    user_at = last_user_message_at(engine, handover.conversation_id)
+    reach = get_platform(event.platform).person_reach(user_at, now)
+    if reach.mode is None:
+        raise HandoverError(f"cannot send to conversation {handover.conversation_id}: {reach.reason}")
+    event.details.update(user_at=user_at, written_at=now)
+    return event
 
 
 def timeout_notice(engine: Engine, handover: QueuedHandover) -> Inbound:

@@ -44,6 +44,7 @@ class _Platform:
     requests: int = 0
     accepted: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, recipient)
     over: int = 0  # requests refused because the caller exceeded the limit
+    over_at: list[float] = field(default_factory=list)  # when (monotonic time)
     pair_over: int = 0
     injected: int = 0
     last_to: dict[str, float] = field(default_factory=dict)
@@ -78,6 +79,7 @@ class CampaignApi:
                 p.window.popleft()
             if len(p.window) >= p.limits.per_second:
                 p.over += 1
+                p.over_at.append(now)
                 return "over"
             last = p.last_to.get(recipient)
             if p.limits.pair_seconds and last is not None and now - last < p.limits.pair_seconds:
@@ -131,6 +133,7 @@ class CampaignApi:
                     "requests": p.requests,
                     "accepted": len(p.accepted),
                     "over": p.over,
+                    "over_at": list(p.over_at),
                     "pair_over": p.pair_over,
                     "injected": p.injected,
                     "duplicates": sum(n - 1 for n in per_user.values() if n > 1),

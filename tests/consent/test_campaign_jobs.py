@@ -17,13 +17,13 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from botkit.campaigns import CampaignJobs, CampaignRunner, RunnerOptions, start_campaign
 from botkit.campaigns.limiter import Pacer
+from botkit.campaigns.sender import campaign_session
 from botkit.cli import app
 from botkit.consent import ConsentLedger
 from botkit.db import campaign_deliveries, campaign_recipients, open_database
@@ -80,7 +80,7 @@ def run(ledger: ConsentLedger, jobs: CampaignJobs, job: str, url: str, **options
     options.setdefault("rates", QUICK)
 
     async def main():
-        async with httpx.AsyncClient() as client:
+        async with campaign_session(8) as client:
             runner = CampaignRunner(ledger, jobs, client, api_settings(url), options=RunnerOptions(**options))
             return await runner.run(job)
 

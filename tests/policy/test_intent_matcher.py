@@ -61,6 +61,17 @@ def matcher(embedder) -> IntentMatcher:
     return IntentMatcher(embedder, bot_names=BOT_NAMES)
 
 
+@pytest.fixture(scope="module")
+def counted_matcher(embedder) -> tuple[IntentMatcher, CountingEmbedder]:
+    """A matcher whose embedder counts its calls, shared by the exact-rule cases (embedding the examples takes 0.3 s).
+
+    Each case's text differs; a text sent to the embedder by one case fails that case, so a
+    cached answer cannot hide an embedder call from a later one.
+    """
+    counting = CountingEmbedder(embedder)
+    return IntentMatcher(counting, bot_names=BOT_NAMES), counting
+
+
 def test_test_sets_are_large_enough_and_apart_from_the_examples():
     from botkit.policy.intents import load_utterances
 
@@ -161,9 +172,8 @@ def test_genuine_questions_are_rarely_taken_for_small_talk_a_person_or_a_bot_que
         ("Guten Morgen!!!", "greeting"),
     ],
 )
-def test_exact_rules_decide_without_the_embedder(embedder, text, kind):
-    counting = CountingEmbedder(embedder)
-    matcher = IntentMatcher(counting, bot_names=BOT_NAMES)
+def test_exact_rules_decide_without_the_embedder(counted_matcher, text, kind):
+    matcher, counting = counted_matcher
     before = counting.calls
     assert matcher.classify(text) == Intent(kind, 1.0)
     assert counting.calls == before

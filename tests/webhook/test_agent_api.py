@@ -10,19 +10,30 @@ import time
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from botkit.channels import render
 from botkit.db import webhook_inbox
 from botkit.policy import disclosure
 from botkit.types import Draft
-from tests.webhook.support import TELEGRAM_SECRET, WHATSAPP_SECRET, is_message, recipient, signed, telegram_body, whatsapp_body
+from tests.webhook.support import (
+    MESSENGER_SECRET,
+    TELEGRAM_SECRET,
+    WHATSAPP_SECRET,
+    is_message,
+    messenger_body,
+    recipient,
+    signed,
+    telegram_body,
+    whatsapp_body,
+)
 
 TOKEN = "test-agent-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ASK_PERSON = "Ich möchte mit einem Mitarbeiter sprechen"
 QUESTION = "Wie melde ich meinen Zählerstand?"
-USERS = {"whatsapp": "4917612340001", "telegram": "5550001"}
+USERS = {"whatsapp": "4917612340001", "telegram": "5550001", "messenger": "2400000000000001"}
+HOUR = 3600.0
 
 
 class User:
@@ -37,6 +48,9 @@ class User:
         if self.platform == "telegram":
             body = telegram_body(900 + self.count, int(self.id), text)
             headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET, "Content-Type": "application/json"}
+        elif self.platform == "messenger":
+            body = messenger_body(self.id, f"m_agent{self.count}", text)
+            headers = signed(body, MESSENGER_SECRET)
         else:
             body = whatsapp_body(self.id, f"wamid.agent{self.count}", text)
             headers = signed(body, WHATSAPP_SECRET)
@@ -182,6 +196,56 @@ def test_nobody_came_is_sent_once_when_the_clock_passes_the_time_out(agent_serve
     item = agent(server, "GET", f"/handovers/{handover}").json()
     assert item["status"] == "waiting" and item["timed_out_at"] is not None  # still in the queue
     assert item["transcript"][-1]["role"] == "bot"
+
+
+def taken_handover(server, user: User) -> int:
+    user.says(ASK_PERSON)
+    wait_idle(server)
+    handover = agent(server, "GET", "/handovers").json()[0]["id"]
+    assert agent(server, "POST", f"/handovers/{handover}/take", json={"person": "Anna"}).status_code == 200
+    return handover
+
+
+def users_messages_age(server, user: User, hours: float) -> None:
+    """Move the user's messages `hours` into the past, as if the person answered that much later."""
+    with server.bot.store.engine.begin() as conn:
+        rows = webhook_inbox.c
+        conn.execute(update(webhook_inbox).where(rows.conversation_id == user.conversation).values(received_at=rows.received_at - hours * HOUR))
+
+
+def test_a_late_answer_on_messenger_goes_out_tagged_human_agent_and_after_seven_days_is_refused(agent_server, recorder):
+    server = agent_server
+    user = User(server, "messenger")
+    handover = taken_handover(server, user)
+
+    def answer(text: str) -> httpx.Response:
+        return agent(server, "POST", f"/handovers/{handover}/messages", json={"text": text})
+
+    def last_sent() -> dict:
+        wait_idle(server)
+        return recorder.delivered(lambda r: is_message(r) and recipient(r) == user.id)[-1].body
+
+    assert answer("Gleich da").status_code == 202
+    assert (last_sent()["messaging_type"], "tag" in last_sent()) == ("RESPONSE", False)  # inside the 24-hour window
+    users_messages_age(server, user, 30)
+    assert answer("Entschuldigung, es hat gedauert").status_code == 202
+    assert (last_sent()["messaging_type"], last_sent()["tag"]) == ("MESSAGE_TAG", "HUMAN_AGENT")
+
+    users_messages_age(server, user, 6 * 24)  # now more than 7 days after the user's last message
+    refused = answer("Noch da?")
+    assert refused.status_code == 409 and "7 days" in refused.json()["detail"], refused.text
+    user.says("Ja, noch da")  # the user writes again: the person may answer again, untagged
+    assert answer("Schön!").status_code == 202
+    assert last_sent()["messaging_type"] == "RESPONSE"
+
+
+def test_a_person_cannot_write_freely_on_whatsapp_a_day_after_the_users_last_message(agent_server):
+    server = agent_server
+    user = User(server, "whatsapp")
+    handover = taken_handover(server, user)
+    users_messages_age(server, user, 25)
+    refused = agent(server, "POST", f"/handovers/{handover}/messages", json={"text": "Hallo?"})
+    assert refused.status_code == 409 and "24 hours" in refused.json()["detail"] and "template" in refused.json()["detail"], refused.text
 
 
 def test_agent_routes_need_the_bearer_token(agent_server):

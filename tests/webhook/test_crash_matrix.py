@@ -218,17 +218,24 @@ def play(scenario: Scenario, settings: Any, embedder: Any, clock: Any, recorder:
     return outcome
 
 
+@pytest.fixture(scope="module")
+def crash_free_runs() -> dict[str, Outcome]:
+    """Each scenario's crash-free outcome, played once for the module and compared with every crash point's."""
+    return {}
+
+
 @pytest.fixture
-def crash_matrix(settings, embedder, clock, recorder, tmp_path):
+def crash_matrix(settings, embedder, clock, recorder, tmp_path, crash_free_runs):
     """Play a scenario crash-free on a fresh database (same index copy), then with a crash at `point`; returns both."""
 
     def both(name: str, point: str) -> tuple[Outcome, Outcome]:
         start = clock.now
-        crash_free = play(
-            {**SCENARIOS, **INSIDE}[name], replace(settings, database_url=f"sqlite:///{tmp_path / 'crash-free.db'}"), embedder, clock, recorder, None
-        )
+        if name not in crash_free_runs:
+            crash_free_runs[name] = play(
+                {**SCENARIOS, **INSIDE}[name], replace(settings, database_url=f"sqlite:///{tmp_path / 'crash-free.db'}"), embedder, clock, recorder, None
+            )
         clock.now = start
-        return crash_free, play({**SCENARIOS, **INSIDE}[name], settings, embedder, clock, recorder, point)
+        return crash_free_runs[name], play({**SCENARIOS, **INSIDE}[name], settings, embedder, clock, recorder, point)
 
     return both
 

@@ -13,7 +13,7 @@ from botkit import Settings, open_bot
 from botkit.workbench.columns import read_table
 from botkit.workbench.folder import Workshop
 from botkit.workbench.session import Session, import_faq
-from tests.conftest import ROOT, SAMPLE
+from tests.conftest import ROOT, SAMPLE, built_once
 
 FITNESS = ROOT / "tests" / "data" / "workshop-fitness"
 FITNESS_EXPORT = "Kraftwerk-FAQ-Export.xlsx"
@@ -43,15 +43,17 @@ def shared_bot(tmp_path_factory, sample_index_dir, embedder):
 
 
 @pytest.fixture(scope="session")
-def fitness_template(tmp_path_factory, embedder) -> Path:
-    """A fitness studio workshop with its export imported and its index built, once per session (copy it to change it)."""
-    root = tmp_path_factory.mktemp("fitness-template") / "workshop"
-    workshop = Workshop.create(root, client="Kraftwerk Fitness", tone="du", bot_name="Tessa")
-    copy_fitness_inputs(workshop.inputs)
-    table = read_table(workshop.faq_export())
-    workshop, _ = import_faq(workshop, table, workshop.mapping_for(table))
-    Session(workshop, embedder=embedder).close()  # builds the index
-    return root
+def fitness_template(tmp_path_factory, worker_id, embedder) -> Path:
+    """A fitness studio workshop with its export imported and its index built, once per test run (copy it to change it)."""
+
+    def build(folder: Path) -> None:
+        workshop = Workshop.create(folder / "workshop", client="Kraftwerk Fitness", tone="du", bot_name="Tessa")
+        copy_fitness_inputs(workshop.inputs)
+        table = read_table(workshop.faq_export())
+        workshop, _ = import_faq(workshop, table, workshop.mapping_for(table))
+        Session(workshop, embedder=embedder).close()  # builds the index
+
+    return built_once(tmp_path_factory, worker_id, "fitness-template", build) / "workshop"
 
 
 @pytest.fixture
