@@ -447,7 +447,8 @@ class Bot(Desk):
     def _handover(self, state: ConversationState, text: str, lang: str, reason: Reason, details: dict[str, Any]) -> _Outcome:
         if state.waiting_since is not None:  # asked again while waiting: the request already stands
             return _Outcome(Decision.HANDOVER, Reason.WAITING, Draft(say("waiting_reminder", lang, self.knowledge.client)))
-        transcript = (*self.store.transcript(state.id), {"role": "user", "text": text})
+        earlier = self.store.transcript(state.id) if state.stored else ()  # a new conversation has no turns yet
+        transcript = (*earlier, {"role": "user", "text": text})
         handover = Handover(state.id, reason, details, transcript)
         client = self.knowledge.client
         promise = waiting_promise(client, lang, self.clock())

@@ -46,6 +46,7 @@ from botkit.protocols import Embedder
 from botkit.scoring import fused
 from botkit.scoring.refit import Fitter
 from botkit.scoring.tfidf import CharTfidf
+from botkit.textform import embedding_form
 from botkit.types import Hit, Retrieval
 
 _LANGUAGE_SLACK = 0.15
@@ -178,10 +179,14 @@ class Retriever:
         return self._fitter
 
     def retrieve(self, text: str, lang: str | None = None, limit: int = 5) -> Retrieval:
-        """Rank entries for `text`: one `Hit` per entry, best first, at most `limit`."""
+        """Rank entries for `text`: one `Hit` per entry, best first, at most `limit`.
+
+        The question is embedded in `botkit.textform.embedding_form`, the intent matcher's form,
+        so a reply embeds its message once; the lexical scores read it as given.
+        """
         if not self._entries:
             return Retrieval(query=text, hits=(), confidence=0.0, margin=0.0)
-        vector = np.asarray(self._embedder.embed([text])[0], dtype=np.float32)
+        vector = np.asarray(self._embedder.embed([embedding_form(text)])[0], dtype=np.float32)
         query = _normalise(_dot(self._whiten, vector)[None, :])[0]
         same = self._in_language.get(lang or "")
         entries = self._shortlist(query, same)

@@ -22,6 +22,9 @@ _INSERT_TURN = insert(turns)
 _SAVED_MESSAGE = select(turns.c.id).where(
     turns.c.conversation_id == bindparam("conversation"), turns.c.message_id == bindparam("message"), turns.c.role == "user"
 )
+_STANDING_HANDOVER = select(handovers.c.id).where(handovers.c.conversation_id == bindparam("conversation"), handovers.c.status == "waiting")
+_RENEW_HANDOVER = update(handovers).where(handovers.c.id == bindparam("handover"))
+_QUEUE_HANDOVER = insert(handovers).returning(handovers.c.id)
 
 Clock = Callable[[], float]
 
@@ -45,6 +48,7 @@ class ConversationState:
     pending: tuple[str, ...] = ()
     last_user_at: float | None = None
     waiting_since: float | None = None
+    stored: bool = False  # read from the database (False: a new conversation, nothing saved yet)
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class ConversationStore:
             pending=tuple(json.loads(row["pending"] or "[]")),
             last_user_at=row["last_user_at"],
             waiting_since=row["waiting_since"],
+            stored=True,
         )
 
     def replay(self, conversation_id: str, message_id: str) -> StoredReply | None:
@@ -190,23 +195,12 @@ class ConversationStore:
             "transcript": json.dumps(list(handover.transcript), ensure_ascii=False),
         }
         # Asked again after nobody came: the standing request is renewed, not queued twice.
-        standing = conn.execute(select(handovers.c.id).where(handovers.c.conversation_id == handover.conversation_id, handovers.c.status == "waiting")).scalar()
+        standing = conn.execute(_STANDING_HANDOVER, {"conversation": handover.conversation_id}).scalar()
         if standing is not None:
-            conn.execute(update(handovers).where(handovers.c.id == standing).values(created_at=now, timed_out_at=None, **values))
+            conn.execute(_RENEW_HANDOVER, {"handover": standing, "created_at": now, "timed_out_at": None, **values})
             return int(standing)
-        result = conn.execute(
-            insert(handovers)
-            .values(
-                conversation_id=handover.conversation_id,
-                user_id=user_id,
-                channel=channel,
-                status="waiting",
-                created_at=now,
-                **values,
-            )
-            .returning(handovers.c.id)
-        )
-        return int(result.scalar_one())
+        row = {"conversation_id": handover.conversation_id, "user_id": user_id, "channel": channel, "status": "waiting", "created_at": now, **values}
+        return int(conn.execute(_QUEUE_HANDOVER, row).scalar_one())
 
     def get(self, handover_id: int) -> QueuedHandover:
         """One handover with the conversation's transcript as it is now.

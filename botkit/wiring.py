@@ -27,7 +27,7 @@ from botkit.retrieve import Retriever
 from botkit.store import ConversationStore
 
 _EMBEDDERS: dict[str, Embedder] = {}
-_MATCHERS: dict[tuple[int, tuple[str, ...], bool], tuple[Embedder, IntentMatcher]] = {}
+_MATCHERS: dict[tuple[int, tuple[str, ...]], tuple[Embedder, IntentMatcher]] = {}
 _CACHES: dict[int, tuple[Embedder, EmbeddingCache]] = {}
 
 
@@ -57,15 +57,15 @@ def embedder_for(settings: Settings) -> Embedder:
     return _EMBEDDERS[name]
 
 
-def intent_matcher(embedder: Embedder, bot_names: tuple[str, ...], share_message: bool = False) -> IntentMatcher:
+def intent_matcher(embedder: Embedder, bot_names: tuple[str, ...]) -> IntentMatcher:
     """The small-talk/STOP matcher for an embedder and bot names; its examples are embedded once per process.
 
-    `share_message`: the retriever uses the same (cached) embedder, so the matcher embeds the
-    message for it in the same call (`IntentMatcher`).
+    On the retriever's (cached) embedder, a message's vector is shared with retrieval: both embed
+    `botkit.textform.embedding_form`.
     """
-    key = (id(embedder), bot_names, share_message)
+    key = (id(embedder), bot_names)
     if key not in _MATCHERS:  # the embedder is kept with it, so its id cannot be reused by another
-        _MATCHERS[key] = (embedder, IntentMatcher(embedder, bot_names=bot_names, share_message=share_message))
+        _MATCHERS[key] = (embedder, IntentMatcher(embedder, bot_names=bot_names))
     return _MATCHERS[key][1]
 
 
@@ -167,7 +167,7 @@ def open_bot(
     limits = Thresholds(threshold, margin, settings.max_misses, min(band, threshold))
     # The small-talk/STOP thresholds are measured with USE (policy/intents.py): another knowledge embedder keeps USE for them.
     shared = settings.embedder == "use"
-    matcher = intent_matcher(embedder if shared else cached(default_embedder()), (knowledge.client.bot_name,), share_message=shared)
+    matcher = intent_matcher(embedder if shared else cached(default_embedder()), (knowledge.client.bot_name,))
     notifier = None
     if settings.handover_webhook_url:  # the bot queues a handover, then the notifier announces it in the background
         notifier = HandoverNotifier(settings.handover_webhook_url, secret=settings.handover_webhook_secret, clock=clock)

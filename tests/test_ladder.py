@@ -8,6 +8,7 @@ import pytest
 from botkit import Decision, HandoverError, Settings, open_bot
 from botkit.policy.disclosure import says_it_is_a_bot
 from botkit.policy.escalation import short_title
+from botkit.policy.intents import THRESHOLDS, decide
 from tests.conftest import SAMPLE
 
 PERSON = "Ich möchte mit einem Mitarbeiter sprechen"
@@ -127,6 +128,8 @@ def test_asking_again_after_nobody_came_renews_the_request(bot, clock):
 
 def test_a_keyword_that_merely_resembles_small_talk_is_answered_from_the_faq(bot):
     # USE finds a single German noun close to a goodbye; a confident FAQ hit wins over resemblance.
-    assert bot._intents.classify("Abschlag ändern").kind == "goodbye"  # the resemblance this test is about
+    # The resemblance this test is about, in the casefolded form the thresholds were measured on (the
+    # matcher's screen in the retriever's cased form may already leave it to retrieval).
+    assert decide(bot._intents.scores("Abschlag ändern"), THRESHOLDS).kind == "goodbye"
     reply = bot.reply("c1", "Abschlag ändern", "whatsapp")
     assert reply.decision == Decision.ANSWERED and reply.entries == ("abschlag-aendern",)

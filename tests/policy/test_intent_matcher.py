@@ -18,6 +18,7 @@ import pytest
 from botkit.errors import ConfigError
 from botkit.knowledge import load_knowledge
 from botkit.policy.intents import SMALL_TALK, Intent, IntentMatcher, normalise
+from botkit.textform import embedding_form
 from tests.conftest import SAMPLE, SHARED_DATASETS
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "intents"
@@ -192,6 +193,38 @@ def test_a_message_costs_one_embedding_call_and_a_repeated_one_none(embedder):
     assert counting.calls == start + 1
     assert matcher.classify("Hallo Lina, wann kommt meine Jahresabrechnung?") == first
     assert counting.calls == start + 1
+
+
+class RecordingEmbedder(CountingEmbedder):
+    """The real embedder, recording the texts of each call."""
+
+    def __init__(self, inner) -> None:
+        super().__init__(inner)
+        self.batches: list[list[str]] = []
+
+    def embed(self, texts):
+        self.batches.append(list(texts))
+        return super().embed(texts)
+
+
+def test_a_question_is_embedded_once_in_the_retrievers_form_and_again_casefolded_only_near_a_kind(embedder):
+    recording = RecordingEmbedder(embedder)
+    matcher = IntentMatcher(recording, bot_names=BOT_NAMES)
+    recording.batches.clear()
+    assert matcher.classify("Wann  kommt meine Jahresabrechnung???").kind == "none"
+    assert recording.batches == [[embedding_form("Wann  kommt meine Jahresabrechnung???")]] == [["Wann kommt meine Jahresabrechnung?"]]
+    recording.batches.clear()
+    matcher.classify("Ist der Vertrag kündbar?")  # near the withdrawal examples: a closer look, casefolded
+    assert recording.batches == [["Ist der Vertrag kündbar?"], ["ist der vertrag kündbar?"]]
+
+
+def test_embedding_form_keeps_case_and_is_its_own_form():
+    for text in ("  Wie hoch ist\u00ad mein ＡＢＳＣＨＬＡＧ?!?!  ", "Dankeee!!! Tschüüüss", "Straße 1000"):
+        form = embedding_form(text)
+        assert embedding_form(form) == form
+    assert embedding_form("Dankeee!!!   Tschüüüss") == "Danke! Tschüss"
+    assert embedding_form("Wie hoch ist\u00ad mein ＡＢＳＣＨＬＡＧ??") == "Wie hoch ist mein ABSCHLAG?"
+    assert embedding_form("Straße 1000") == "Straße 1000"
 
 
 def test_extra_examples_are_added_and_unknown_kinds_refused(embedder):
