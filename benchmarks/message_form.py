@@ -75,7 +75,9 @@ def matcher_row(embedder: Embedder, form: Form, names: list[str]) -> str:
         loss += intents.MISS_WEIGHT.get(kind, 1.0) * (1 - recall) + false
     tuned = FormMatcher(embedder, form, bot_names=names, thresholds=chosen)
     wrong = sum(
-        not (got == kind or (kind in policy.SMALL_TALK and got in policy.SMALL_TALK)) for kind, texts in tuning.items() for got in (tuned.classify(t).kind for t in texts)
+        not (got == kind or (kind in policy.SMALL_TALK and got in policy.SMALL_TALK))
+        for kind, texts in tuning.items()
+        for got in (tuned.classify(t).kind for t in texts)
     )
     return f"matcher: {wrong} of {sum(map(len, tuning.values()))} wrong, per-kind loss {loss:.3f}"
 

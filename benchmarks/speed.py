@@ -279,7 +279,15 @@ def run(quick: bool = False) -> dict[str, object]:
             sides[side] = json.loads(Path(out.name).read_text())
     ratio = sides["botkit"]["reply"]["p50_ms"] / sides["langchain"]["embed_query"]["p50_ms"]
     cpu_ratio = sides["botkit"]["reply_cpu"]["p50_ms"] / sides["langchain"]["embed_query_cpu"]["p50_ms"]
-    return {"entries": entries, "queries": asks, "quick": quick, "sides": sides, "reply_p50_vs_plain": ratio, "reply_cpu_p50_vs_plain": cpu_ratio, "targets": TARGETS}
+    return {
+        "entries": entries,
+        "queries": asks,
+        "quick": quick,
+        "sides": sides,
+        "reply_p50_vs_plain": ratio,
+        "reply_cpu_p50_vs_plain": cpu_ratio,
+        "targets": TARGETS,
+    }
 
 
 def main() -> None:

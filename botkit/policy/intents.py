@@ -227,7 +227,7 @@ class IntentMatcher:
         return head, cleaned, rest
 
     def _screen(self, whole: str) -> Intent | None:
-        """"none" when the message in the retriever's form (`embedding_form`, case kept) stays more than
+        """ "none" when the message in the retriever's form (`embedding_form`, case kept) stays more than
         `SCREEN_SLACK` below every kind's similarity floor; None when it comes near one (look closer).
 
         On the retriever's `EmbeddingCache` this vector is the one retrieval uses, so an ordinary
