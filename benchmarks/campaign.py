@@ -118,8 +118,8 @@ def populate(url: str, users: int, seed: int, shares: dict[str, float]) -> list[
     return people
 
 
-def stand_in(port: int, limits: dict[str, float], every: dict[str, int]) -> subprocess.Popen[bytes]:
-    config = {name: {"per_second": rate, "every": every.get(name, 0)} for name, rate in limits.items()}
+def stand_in(port: int, limits: dict[str, float], every: dict[str, int], answer_after: float = 0.0) -> subprocess.Popen[bytes]:
+    config = {name: {"per_second": rate, "every": every.get(name, 0), "answer_after": answer_after} for name, rate in limits.items()}
     code = (
         "import json, sys, uvicorn\n"
         "from tests.consent.campaign_api import CampaignApi, Limits\n"
@@ -245,6 +245,7 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=1, help="runner processes sending the job at once")
     parser.add_argument("--lease", type=float, default=5.0)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="postgresql")
+    parser.add_argument("--answer-after", type=float, default=0.0, help="seconds the stand-ins take to answer (a send API across the internet: 0.3)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -273,7 +274,7 @@ def bench(args: argparse.Namespace, url: str, limits: dict[str, float], every: d
 
     port = free_port()
     api = f"http://127.0.0.1:{port}"
-    server = stand_in(port, limits, every)
+    server = stand_in(port, limits, every, args.answer_after)
     withdrawals = Withdrawals(url, people, args.withdrawals, args.seed)
     kills: list[float] = []
     children_before = _children_cpu()
@@ -313,6 +314,7 @@ def bench(args: argparse.Namespace, url: str, limits: dict[str, float], every: d
         "users": args.users,
         "database": args.database,
         "senders": args.senders,
+        "answer_after": args.answer_after,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in load_after],

@@ -8,11 +8,13 @@ Messenger Send API (`POST /{version}/me/messages`) and the Telegram Bot API
 and code 130429 (WhatsApp throughput), 131056 (WhatsApp pair rate) or 613 (Messenger), and
 Telegram's HTTP 429 with `parameters.retry_after`. Each sender gets at most `per_second`
 accepted messages in any one-second window; `every` injects a "too fast" answer into every
-n-th request regardless, so the caller's backoff is exercised too.
+n-th request regardless, so the caller's backoff is exercised too; `answer_after` holds every
+answer as long as a send API across the internet takes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import Counter, deque
@@ -35,6 +37,7 @@ class Limits:
     pair_seconds: float = 0.0  # WhatsApp: at least this long between two messages to one user (0: unchecked)
     every: int = 0  # answer every n-th request "too fast" regardless (0: never)
     retry_after: int = 1  # Telegram's parameters.retry_after
+    answer_after: float = 0.0  # seconds before the answer, as a send API across the internet takes
 
 
 @dataclass
@@ -91,10 +94,17 @@ class CampaignApi:
             p.bodies[recipient] = body
             return "ok"
 
+    async def _answer_later(self, name: str) -> None:
+        """Hold the answer `answer_after` seconds (the request was stamped on arrival)."""
+        after = self._platforms[name].limits.answer_after
+        if after:
+            await asyncio.sleep(after)
+
     async def _whatsapp(self, request: Request) -> JSONResponse:
         body = await request.json()
         to = str(body.get("to", ""))
         verdict = self._admit("whatsapp", to, body)
+        await self._answer_later("whatsapp")
         if verdict == "ok":
             return JSONResponse(
                 {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": f"wamid.{time.monotonic_ns()}"}]}
@@ -107,14 +117,18 @@ class CampaignApi:
     async def _messenger(self, request: Request) -> JSONResponse:
         body = await request.json()
         to = str(body.get("recipient", {}).get("id", ""))
-        if self._admit("messenger", to, body) == "ok":
+        verdict = self._admit("messenger", to, body)
+        await self._answer_later("messenger")
+        if verdict == "ok":
             return JSONResponse({"recipient_id": to, "message_id": f"m_{time.monotonic_ns()}"})
         return _graph_error(613, "(#613) Calls to this api have exceeded the rate limit.")
 
     async def _telegram(self, request: Request) -> JSONResponse:
         body = await request.json()
         chat = str(body.get("chat_id", ""))
-        if self._admit("telegram", chat, body) == "ok":
+        verdict = self._admit("telegram", chat, body)
+        await self._answer_later("telegram")
+        if verdict == "ok":
             return JSONResponse({"ok": True, "result": {"message_id": time.monotonic_ns(), "chat": {"id": body.get("chat_id")}}})
         after = self._platforms["telegram"].limits.retry_after
         return JSONResponse(
