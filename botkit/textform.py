@@ -6,8 +6,9 @@ finds the first's vector. The form is light: compatibility characters folded (NF
 characters (soft hyphen, zero-width space) and emoji variation selectors dropped, repeated
 punctuation and letters stretched for emphasis collapsed ("Dankeee!!!" -> "Danke!"), spacing
 collapsed; case is kept. Chosen on tuning data (benchmarks/README.md, "Speed"): casefolded
-messages cost the retriever top-1 on the sample and the German FAQ; the intent matcher's
-thresholds were re-chosen for cased messages.
+messages cost the retriever top-1 on the sample and the German FAQ. The intent matcher only
+screens messages in this form; one near a kind is decided on its casefolded form, on which
+the matcher's thresholds were measured (they are unchanged).
 """
 
 from __future__ import annotations
