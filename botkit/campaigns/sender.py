@@ -13,13 +13,12 @@ transport error (a reset or timeout after the request went out) is in doubt.
 from __future__ import annotations
 
 import asyncio
-import json
 
 import aiohttp
 
 from botkit.platforms import Outgoing, get_platform
 from botkit.webhook.logs import SecretScrubber
-from botkit.webhook.sender import SendResult
+from botkit.webhook.sender import SendResult, answered
 from botkit.webhook.settings import WebhookSettings
 
 NOT_SENT = "ConnectError"  # the prefix of an error whose request never left this host
@@ -44,12 +43,7 @@ class CampaignSender:
             return SendResult("retry", None, f"{NOT_SENT}: " + self._scrub(f"{type(exc).__name__}: {exc}"))  # the marker never scrubbed
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # the request may have arrived
             return SendResult("retry", None, self._scrub(f"{type(exc).__name__}: {exc}"))
-        if 200 <= rsp.status < 300:
-            return SendResult("sent", rsp.status)
-        error = self._scrub(f"HTTP {rsp.status}: {body[:300].decode(errors='replace')}")
-        if rsp.status in (408, 429) or rsp.status >= 500:
-            return SendResult("retry", rsp.status, error, _retry_after(rsp.headers.get("retry-after", ""), body))
-        return SendResult("failed", rsp.status, error)
+        return answered(rsp.status, body, rsp.headers.get("retry-after", ""), self._scrub)
 
 
 def campaign_session(connections: int) -> aiohttp.ClientSession:
@@ -59,16 +53,3 @@ def campaign_session(connections: int) -> aiohttp.ClientSession:
     aiohttp would look them up in a thread on every request.
     """
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections))
-
-
-def _retry_after(header: str, body: bytes) -> float | None:
-    """Seconds the platform asks to wait: the Retry-After header or Telegram's JSON field."""
-    if header.strip().isdigit():
-        return float(header.strip())
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    parameters = data.get("parameters") if isinstance(data, dict) else None
-    seconds = parameters.get("retry_after") if isinstance(parameters, dict) else None
-    return float(seconds) if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds >= 0 else None

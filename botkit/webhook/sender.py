@@ -10,6 +10,7 @@ errors are retried with exponential backoff and jitter (tenacity), honouring Ret
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -69,22 +70,27 @@ class Sender:
             rsp = await self._client.post(url, json=request.body, headers=headers, timeout=self._settings.send_timeout)
         except httpx.HTTPError as exc:  # transport errors, timeouts, undecodable answers
             return SendResult("retry", None, self._scrub(f"{type(exc).__name__}: {exc}"))
-        if rsp.is_success:
-            return SendResult("sent", rsp.status_code)
-        error = self._scrub(f"HTTP {rsp.status_code}: {rsp.text[:300]}")
-        if rsp.status_code in (408, 429) or rsp.status_code >= 500:
-            return SendResult("retry", rsp.status_code, error, _retry_after(rsp))
-        return SendResult("failed", rsp.status_code, error)
+        return answered(rsp.status_code, rsp.content, rsp.headers.get("retry-after", ""), self._scrub)
 
 
-def _retry_after(rsp: httpx.Response) -> float | None:
+def answered(status: int, body: bytes, retry_after_header: str, scrub: Callable[[str], str]) -> SendResult:
+    """A send API's answer: 2xx sent; 408, 429 and 5xx "retry" (with the wait it asks for); other 4xx failed."""
+    if 200 <= status < 300:
+        return SendResult("sent", status)
+    error = scrub(f"HTTP {status}: {body.decode(errors='replace')[:300]}")
+    if status in (408, 429) or status >= 500:
+        return SendResult("retry", status, error, _retry_after(retry_after_header, body))
+    return SendResult("failed", status, error)
+
+
+def _retry_after(header: str, body: bytes) -> float | None:
     """Seconds the platform asks to wait: the Retry-After header or Telegram's JSON field."""
-    header = rsp.headers.get("retry-after", "")
     if header.strip().isdigit():
         return float(header.strip())
     try:
-        data = json.loads(rsp.content)
+        data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
-    seconds = data.get("parameters", {}).get("retry_after") if isinstance(data, dict) and isinstance(data.get("parameters"), dict) else None
+    parameters = data.get("parameters") if isinstance(data, dict) else None
+    seconds = parameters.get("retry_after") if isinstance(parameters, dict) else None
     return float(seconds) if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds >= 0 else None
