@@ -1,25 +1,30 @@
-"""The six workshop notebooks, as shipped in the package, on a new client's data: headless, with only WORKSHOP set.
+"""The seven workshop notebooks, as shipped in the package, on a new client's data: headless, with only WORKSHOP set.
 
 `botkit workshop new` makes the folder, the fitness studio's files go into `inputs/` (an XLSX FAQ
-export with its own column names, a Windows-1252 chat log, labelled cases), and papermill runs the
-notebooks in workshop order with the one parameter WORKSHOP, as on a workshop day without a person
-at the keyboard. Nothing in a notebook is edited.
+export with its own column names, a Windows-1252 chat log, labelled cases), and the notebooks run in
+workshop order with the one parameter WORKSHOP injected as papermill does, as on a workshop day without
+a person at the keyboard (in one kernel: `run_notebook`). Nothing in a notebook is edited.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from importlib import resources
+from pathlib import Path
 
 import nbformat
 import papermill
 import pytest
 import yaml
+from jupyter_core.utils import run_sync
+from nbclient import NotebookClient
 
 from botkit import open_bot
 from botkit.knowledge import load_knowledge
@@ -78,10 +83,9 @@ def test_notebook_cells_stay_thin():
 
 
 @pytest.fixture(scope="module")
-def fitness_run(tmp_path_factory):
-    """`botkit workshop new` + the client's files + papermill over the six notebooks; the seconds it took."""
+def fitness_root(tmp_path_factory) -> Path:
+    """`botkit workshop new` + the client's files + the choices saved in an earlier session."""
     root = tmp_path_factory.mktemp("fitness") / "kraftwerk"
-    started = time.monotonic()
     made = subprocess.run(
         [sys.executable, "-m", "botkit", "workshop", "new", str(root), "--client", "Kraftwerk Fitness", "--tone", "du", "--bot-name", "Tessa"],
         capture_output=True,
@@ -95,21 +99,54 @@ def fitness_run(tmp_path_factory):
     saved = yaml.safe_load((root / "workshop.yaml").read_text(encoding="utf-8"))
     saved["choices"] = {"offers": {"ms-05": True}, "overlaps": [{"first": "all-01", "second": "all-04", "choice": "merge"}]}
     (root / "workshop.yaml").write_text(yaml.safe_dump(saved, allow_unicode=True), encoding="utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("JUPYTER_PLATFORM_DIRS", "1")  # jupyter_core warns without it
-        patch.setenv("BOTKIT_REVIEW_CONVERSATIONS", "1")  # notebook 7 reads served conversations only when opted in
-        for name in ("BOTKIT_CALIBRATION", "BOTKIT_DATABASE_URL", "BOTKIT_INDEX_DIR", "BOTKIT_THRESHOLD"):
-            patch.delenv(name, raising=False)
-        for name in NOTEBOOKS:
-            papermill.execute_notebook(
-                str(root / name),
-                str(root / "reports" / f"run-{name}"),
-                parameters={"WORKSHOP": str(root)},
-                cwd=str(root),
-                kernel_name="python3",
-                progress_bar=False,
-            )
-    return root, time.monotonic() - started
+    return root
+
+
+@pytest.fixture(scope="module")
+def run_notebook(fitness_root) -> Iterator[Callable[[str, Path], None]]:
+    """Run one of the workshop's notebooks into a file, WORKSHOP injected by papermill (`prepare_only`), cells by nbclient.
+
+    The notebooks share one kernel, started in the workshop folder; its namespace is emptied (`%reset -f`)
+    before each notebook, so a notebook that leans on a name another one defined fails as in a fresh kernel.
+    One kernel instead of eight saves about 3 s of CPU per notebook (ipykernel, botkit and the embedder
+    loaded again); what a kernel restart would clear besides the namespace (imported modules, their caches)
+    is shared. JupyterLab runs notebook 2 in a kernel of its own in test_workbench_browser.py.
+    """
+    env = {**os.environ, "JUPYTER_PLATFORM_DIRS": "1", "BOTKIT_REVIEW_CONVERSATIONS": "1"}  # notebook 7 reads served conversations only when opted in
+    for name in ("BOTKIT_CALIBRATION", "BOTKIT_DATABASE_URL", "BOTKIT_INDEX_DIR", "BOTKIT_THRESHOLD"):
+        env.pop(name, None)
+    kernel = NotebookClient(nbformat.v4.new_notebook(), kernel_name="python3").create_kernel_manager()
+    folder = {"metadata": {"path": str(fitness_root)}}
+
+    def execute(nb: nbformat.NotebookNode) -> None:
+        client = NotebookClient(nb, km=kernel, resources=folder, kernel_name="python3")
+        try:
+            client.execute(env=env)  # starts the kernel the first time (in the folder, with `env`), then reuses it
+        finally:
+            if client.kc is not None:
+                client.kc.stop_channels()
+
+    def run(name: str, out: Path) -> None:
+        execute(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%reset -f")]))
+        parameters = {"WORKSHOP": str(fitness_root)}
+        nb = papermill.execute_notebook(str(fitness_root / name), str(out), parameters=parameters, kernel_name="python3", prepare_only=True)
+        try:
+            execute(nb)
+        finally:
+            nbformat.write(nb, out)
+
+    yield run
+    if kernel.has_kernel:
+        run_sync(kernel.shutdown_kernel)()
+
+
+@pytest.fixture(scope="module")
+def fitness_run(fitness_root, run_notebook):
+    """The workshop folder after the seven notebooks ran headless in workshop order; the seconds it took."""
+    started = time.monotonic()
+    for name in NOTEBOOKS:
+        run_notebook(name, fitness_root / "reports" / f"run-{name}")
+    return fitness_root, time.monotonic() - started
 
 
 def test_the_fitness_workshop_runs_headless_with_only_workshop_set(fitness_run):
@@ -203,7 +240,7 @@ def _printed(path) -> str:
     return "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
 
 
-def test_the_review_notebook_lists_what_the_served_bot_was_unsure_of(fitness_run, monkeypatch):
+def test_the_review_notebook_lists_what_the_served_bot_was_unsure_of(fitness_run, run_notebook):
     """Notebook 7 on the workshop's database: empty after the workshop (its sessions use throw-away databases), then
     after the bot served two questions it cannot answer, both are listed."""
     root, _ = fitness_run
@@ -215,10 +252,8 @@ def test_the_review_notebook_lists_what_the_served_bot_was_unsure_of(fitness_run
     for n, text in enumerate(UNANSWERABLE):
         bot.reply(f"web:{n}", text)
     bot.close()
-    monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")
-    monkeypatch.setenv("BOTKIT_REVIEW_CONVERSATIONS", "1")
     name = "07-review-real-questions.ipynb"
     out = root / "reports" / f"again-{name}"
-    papermill.execute_notebook(str(root / name), str(out), parameters={"WORKSHOP": str(root)}, cwd=str(root), kernel_name="python3", progress_bar=False)
+    run_notebook(name, out)
     printed = _printed(out)
     assert "2 message(s) in" in printed and all(text in printed for text in UNANSWERABLE)
