@@ -54,21 +54,25 @@ SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
 
 # The longest files, longest first. They are handed out first (`--dist loadfile --no-loadscope-reorder` in
 # pyproject.toml) so that the two xdist workers finish together, not one waiting for a long file started last.
-LONGEST_FILES = (  # by wall time in a two-worker run (`--durations=0`, 2026-12-01)
-    "tests/workbench/test_workbench_notebooks.py",
-    "tests/webhook/test_roles.py",
-    "tests/webhook/test_webhook_restart.py",
+LONGEST_FILES = (  # by share of the summed wall time in two full runs (`-p` a per-test timer, 2026-12-01)
     "tests/consent/test_campaign_jobs.py",
+    "tests/webhook/test_roles.py",
+    "tests/webhook/test_webhook_http.py",
     "tests/consent/test_campaign_shared.py",
-    "tests/webhook/test_crash_matrix.py",
+    "tests/webhook/test_webhook_restart.py",
+    "tests/workbench/test_workbench_browser.py",
+    "tests/workbench/test_workbench_notebooks.py",
+    "tests/consent/test_concurrency.py",
+    "tests/webhook/test_webhook_outbox.py",
     "tests/test_index.py",
     "tests/evaluation/test_eval_cli.py",
-    "tests/webhook/test_webhook_http.py",
-    "tests/consent/test_concurrency.py",
-    "tests/workbench/test_workbench_browser.py",
-    "tests/evaluation/test_regression_bite.py",
-    "tests/webhook/test_webhook_outbox.py",
+    "evaluations/evaluate-sample.ipynb",
+    "tests/webhook/test_agent_api.py",
+    "evaluations/tune-threshold.ipynb",
     "tests/webhook/test_metrics.py",
+    "tests/webhook/test_crash_matrix.py",
+    "tests/test_stranded.py",
+    "tests/evaluation/test_regression_bite.py",
 )
 
 
