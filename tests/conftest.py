@@ -60,7 +60,7 @@ LONGEST_FILES = (  # by share of the summed wall time in two full runs (`-p` a p
     "tests/webhook/test_webhook_http.py",
     "tests/consent/test_campaign_shared.py",
     "tests/webhook/test_webhook_restart.py",
-    "tests/workbench/test_workbench_browser.py",
+    "tests/workbench/test_workbench_lab.py",
     "tests/workbench/test_workbench_notebooks.py",
     "tests/consent/test_concurrency.py",
     "tests/webhook/test_webhook_outbox.py",

@@ -110,7 +110,7 @@ def run_notebook(fitness_root) -> Iterator[Callable[[str, Path], None]]:
     before each notebook, so a notebook that leans on a name another one defined fails as in a fresh kernel.
     One kernel instead of eight saves about 3 s of CPU per notebook (ipykernel, botkit and the embedder
     loaded again); what a kernel restart would clear besides the namespace (imported modules, their caches)
-    is shared. JupyterLab runs notebook 2 in a kernel of its own in test_workbench_browser.py.
+    is shared. JupyterLab runs notebook 2 in a kernel of its own in test_workbench_lab.py.
     """
     env = {**os.environ, "JUPYTER_PLATFORM_DIRS": "1", "BOTKIT_REVIEW_CONVERSATIONS": "1"}  # notebook 7 reads served conversations only when opted in
     for name in ("BOTKIT_CALIBRATION", "BOTKIT_DATABASE_URL", "BOTKIT_INDEX_DIR", "BOTKIT_THRESHOLD"):
