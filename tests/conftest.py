@@ -53,7 +53,7 @@ SAMPLE = ROOT / "knowledge"
 SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
 
 # The longest files, longest first. They are handed out first (`--dist loadfile --no-loadscope-reorder` in
-# pyproject.toml) so that the two xdist workers finish together, not one waiting for a long file started last.
+# pyproject.toml) so that the xdist workers finish together, not one waiting for a long file started last.
 LONGEST_FILES = (  # by share of the summed wall time in two full runs (`-p` a per-test timer, 2026-12-01)
     "tests/consent/test_campaign_jobs.py",
     "tests/webhook/test_roles.py",
