@@ -83,7 +83,13 @@ def test_notebook_cells_stay_thin():
 
 
 @pytest.fixture(scope="module")
-def fitness_root(tmp_path_factory) -> Path:
+def started() -> float:
+    """When this module's workshop began (`botkit workshop new`): `fitness_run` measures from here."""
+    return time.monotonic()
+
+
+@pytest.fixture(scope="module")
+def fitness_root(tmp_path_factory, started) -> Path:
     """`botkit workshop new` + the client's files + the choices saved in an earlier session."""
     root = tmp_path_factory.mktemp("fitness") / "kraftwerk"
     made = subprocess.run(
@@ -141,9 +147,8 @@ def run_notebook(fitness_root) -> Iterator[Callable[[str, Path], None]]:
 
 
 @pytest.fixture(scope="module")
-def fitness_run(fitness_root, run_notebook):
-    """The workshop folder after the seven notebooks ran headless in workshop order; the seconds it took."""
-    started = time.monotonic()
+def fitness_run(started, fitness_root, run_notebook):
+    """The workshop folder after the seven notebooks ran headless in workshop order; the seconds from `workshop new`."""
     for name in NOTEBOOKS:
         run_notebook(name, fitness_root / "reports" / f"run-{name}")
     return fitness_root, time.monotonic() - started
