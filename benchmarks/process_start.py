@@ -70,9 +70,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkout", type=Path, default=ROOT, help="the botkit checkout to measure (default: this one)")
     parser.add_argument("--rounds", type=int, default=3, help="runs per kind; the median is reported")
+    parser.add_argument("--one-blas-thread", action="store_true", help="set OPENBLAS_NUM_THREADS=1 for every process, as tests/conftest.py does")
     args = parser.parse_args()
     checkout = args.checkout.resolve()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOTKIT_")} | {"PYTHONPATH": str(checkout)}
+    # Bytecode caches are written (the first run below writes them), as an installed package has them.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOTKIT_") and k != "PYTHONDONTWRITEBYTECODE"} | {"PYTHONPATH": str(checkout)}
+    if args.one_blas_thread:
+        env |= {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     with tempfile.TemporaryDirectory() as folder:
         knowledge = Path(folder) / "knowledge"
         shutil.copytree(checkout / "knowledge", knowledge, ignore=shutil.ignore_patterns(".botkit*"))
