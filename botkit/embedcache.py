@@ -63,7 +63,8 @@ def embed_once(embedder: Embedder, texts: Sequence[str], folder: Path, name: str
 
     The key is a SHA-256 of the embedder's `model_id` and `version` and of the texts in order, so
     another model, version or text embeds afresh; the file of an earlier key is then replaced. A
-    missing, unreadable or unwritable file costs only the embedding: the vectors are the same.
+    missing, unreadable or unwritable file (or `folder`: it is not created) costs only the
+    embedding: the vectors are the same.
     """
     key = hashlib.sha256(json.dumps([embedder.model_id, embedder.version, list(texts)], ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
     path = folder / f"{name}-{key}.npy"
@@ -82,7 +83,6 @@ def embed_once(embedder: Embedder, texts: Sequence[str], folder: Path, name: str
 
 def _write(path: Path, vectors: np.ndarray) -> None:
     """Write `vectors` to `path` whole or not at all: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp", delete=False)
     try:
         with handle:

@@ -88,6 +88,11 @@ def test_a_folder_that_cannot_be_written_costs_only_the_embedding(tmp_path):
     assert np.array_equal(vectors, FakeEmbedder().embed(TEXTS))
 
 
+def test_a_missing_folder_is_not_created(tmp_path):
+    vectors = embed_once(FakeEmbedder(), TEXTS, tmp_path / "missing", "vectors")
+    assert np.array_equal(vectors, FakeEmbedder().embed(TEXTS)) and not (tmp_path / "missing").exists()
+
+
 def test_the_intent_matcher_reads_its_example_vectors_and_classifies_as_before(tmp_path):
     embedder = FakeEmbedder()  # the file holds what the embedder gave, whichever it is
     fresh = IntentMatcher(embedder)
