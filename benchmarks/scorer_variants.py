@@ -83,6 +83,15 @@ def _joined_pairs(text: str) -> str:
     return " ".join([*words, *(a + b for a, b in zip(words, words[1:]))])
 
 
+def _prior(strength: float) -> Patch:
+    """The regression's L2 as a fixed penalty on the summed loss: `strength / rows` on the mean (not shipped)."""
+
+    def fit(features: np.ndarray, labels: np.ndarray, classes: Sequence[str], **options: Any) -> softmax.SoftmaxModel:
+        return softmax.fit_softmax(features, labels, classes, **{**options, "l2": strength / max(len(features), 1)})
+
+    return (refit, "fit_softmax", fit)
+
+
 def _fit(**options: Any) -> Patch:
     return (softmax.fit_softmax, "__kwdefaults__", {**softmax.fit_softmax.__kwdefaults__, **options})
 
@@ -105,11 +114,10 @@ VARIANTS: dict[str, list[Patch]] = {
     "l2-3e-4": [_fit(l2=3e-4)],
     "iterations-50": [(softmax, "ITERATIONS", 50)],
     "l2-1e-3": [_fit(l2=1e-3)],
-    "l2-1e-5": [_fit(l2=1e-5)],  # the fixed penalty on the mean before PRIOR
-    "prior-0.07": [(softmax, "PRIOR", 0.07)],
-    "prior-0.14": [(softmax, "PRIOR", 0.14)],
-    "prior-0.21": [(softmax, "PRIOR", 0.21)],
-    "prior-0.35": [(softmax, "PRIOR", 0.35)],
+    "prior-0.07": [_prior(0.07)],
+    "prior-0.14": [_prior(0.14)],
+    "prior-0.21": [_prior(0.21)],
+    "prior-0.35": [_prior(0.35)],
     "sim-0.75": [(fused, "WITH_REGRESSION", fused.Weights(1.0, 0.75, 0.5))],
     "sim-1.0": [(fused, "WITH_REGRESSION", fused.Weights(1.0, 1.0, 0.5))],
     "sharpness-32": [(fused, "SHARPNESS", 32.0)],
