@@ -47,33 +47,44 @@ _PLAIN = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 _FOLD = tfidf.normalise  # the shipped normalisation, kept here as variants patch `tfidf.normalise`
 
 
+# Sentence ends: ".", "!" or "?" before a space and a capital or digit, or glued to a capitalised word ("Raum.Lüften",
+# as text copied from web pages is); not after single letters with dots ("z. B.") or a common short form ("ggf.").
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-ZÄÖÜ0-9])|(?<=[a-zäöüß][.!?])(?=[A-ZÄÖÜ][a-zäöüß])")
-_ABBREVIATION = re.compile(r"(?:\b\w\.\s?)+$|\b(?:bzw|ggf|usw|etc|ca|vgl|evtl|inkl|bspw|sog|dr|nr|abs|str|tel|min|max|mio|mrd)\.$", re.IGNORECASE)
+_ABBREVIATION = re.compile(r"(?:\b[^\W\d_]\.\s?)+$|\b(?:bzw|ggf|usw|etc|ca|vgl|evtl|inkl|bspw|sog|dr|nr|abs|str|tel|min|max|mio|mrd)\.$", re.IGNORECASE)
 
 
-def _sentences(text: str) -> list[str]:
-    """`text` split after ".", "!" or "?" before a capital or digit, not after a short abbreviation ("z.B.", "ggf.")."""
+def _sentences(text: str, min_words: int = 1) -> list[str]:
+    """`text` split into sentences (see `_SENTENCE_END`), each of at least `min_words` words where the text allows."""
     out: list[str] = []
     for piece in _SENTENCE_END.split(text.strip()):
-        if out and _ABBREVIATION.search(out[-1]):
+        if out and (_ABBREVIATION.search(out[-1]) or len(out[-1].split()) < min_words):
             out[-1] += " " + piece
         else:
             out.append(piece)
     return [p for p in out if p]
 
 
-def _texts_with(mode: str) -> Any:
+def _answer_texts(mode: str, min_words: int = 1) -> Patch:
+    """Index variant: what of an entry's answer is embedded (and matched by TF-IDF) when answers are indexed."""
+
     def texts(entry: FaqEntry, with_answers: bool = False) -> list[str]:
         if not with_answers:
             return list(entry.phrasings)
-        sentences = _sentences(entry.answer)
-        extra = {"only": sentences, "plus": [entry.answer, *sentences] if len(sentences) > 1 else [entry.answer],
-                 "first2": [entry.answer, *sentences[:2]] if len(sentences) > 1 else [entry.answer],
-                 "first": sentences[:1], "first-plus": [entry.answer, *sentences[:1]], "first2-only": [" ".join(sentences[:2])],
-                 "first-each2": sentences[:2], "words-25": [" ".join(entry.answer.split()[:25])]}[mode]
+        sentences = _sentences(entry.answer, min_words)
+        extra = {
+            "whole": [entry.answer],
+            "sentences": sentences,
+            "whole+sentences": [entry.answer, *sentences],
+            "whole+first-two": [entry.answer, *sentences[:2]],
+            "first": sentences[:1],
+            "whole+first": [entry.answer, *sentences[:1]],
+            "first-two-joined": [" ".join(sentences[:2])],
+            "first-two": sentences[:2],
+            "words-25": [" ".join(entry.answer.split()[:25])],
+        }[mode]
         return [*entry.phrasings, *dict.fromkeys(t for t in extra if t not in entry.phrasings)]
 
-    return texts
+    return (index, "index_texts", texts)
 
 
 def _joined_pairs(text: str) -> str:
@@ -132,20 +143,17 @@ VARIANTS: dict[str, list[Patch]] = {
     "text-common-2%-10": [(tfidf, "MIN_COMMON", 10), (tfidf, "COMMON", 0.02)],
     "text-sizes-2-5": [(tfidf, "_SIZES", (2, 3, 4, 5))],
     "text-joined-pairs": [(tfidf, "normalise", _joined_pairs)],
-    "answer-whole": [(index, "index_texts", lambda e, with_answers=False: [*e.phrasings, *([e.answer] if with_answers else [])])],
-    "lead-words-1": [(index, "LEAD_WORDS", 1)],
-    "lead-words-10": [(index, "LEAD_WORDS", 10)],
-    "lead-words-3": [(index, "LEAD_WORDS", 3)],
-    "shrink-0.3": [(retrieve, "_MIN_SHRINKAGE", 0.3)],
-    "shrink-0.7": [(retrieve, "_MIN_SHRINKAGE", 0.7)],
-    "sentences-only": [(index, "index_texts", _texts_with("only"))],
-    "sentences-plus": [(index, "index_texts", _texts_with("plus"))],
-    "sentences-first2": [(index, "index_texts", _texts_with("first2"))],
-    "answer-first-sentence": [(index, "index_texts", _texts_with("first"))],
-    "answer-first-plus-whole": [(index, "index_texts", _texts_with("first-plus"))],
-    "answer-first-two-joined": [(index, "index_texts", _texts_with("first2-only"))],
-    "answer-first-two-each": [(index, "index_texts", _texts_with("first-each2"))],
-    "answer-25-words": [(index, "index_texts", _texts_with("words-25"))],
+    "answer-sentences": [_answer_texts("sentences")],
+    "answer-whole+sentences": [_answer_texts("whole+sentences")],
+    "answer-whole+first-two": [_answer_texts("whole+first-two")],
+    "answer-first-sentence": [_answer_texts("first")],
+    "answer-first-sentence-3-words": [_answer_texts("first", 3)],
+    "answer-first-sentence-6-words": [_answer_texts("first", 6)],
+    "answer-first-sentence-10-words": [_answer_texts("first", 10)],
+    "answer-whole+first-sentence": [_answer_texts("whole+first")],
+    "answer-first-two-joined": [_answer_texts("first-two-joined")],
+    "answer-first-two": [_answer_texts("first-two")],
+    "answer-25-words": [_answer_texts("words-25")],
 }
 
 

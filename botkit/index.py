@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -20,13 +19,6 @@ ProgressFn = Callable[[int, int], None]
 """Called as `progress(done, total)` while texts are embedded."""
 
 _BATCH = 256  # larger batches embed faster; still small enough for a moving progress bar
-LEAD_WORDS = 3  # an indexed answer's lead has at least this many words (whole sentences)
-
-# A sentence ends at ".", "!" or "?" followed by a space and a capital or digit, or glued to a
-# capitalised word ("Raum.Lüften", as text copied from web pages often is) ...
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-ZÄÖÜ0-9])|(?<=[a-zäöüß][.!?])(?=[A-ZÄÖÜ][a-zäöüß])")
-# ... but not after an abbreviation: single letters with dots ("z. B.", "e.g.") or a common short form.
-_ABBREVIATION = re.compile(r"(?:\b[^\W\d_]\.\s?)+$|\b(?:bzw|ggf|usw|etc|ca|vgl|evtl|inkl|bspw|sog|dr|nr|abs|str|tel|min|max|mio|mrd)\.$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -46,20 +38,8 @@ class BuildReport:
 
 
 def index_texts(entry: FaqEntry, with_answers: bool = False) -> list[str]:
-    """The texts of an entry that are embedded: its question, paraphrases and optionally its answer's
-    first sentence (`answer_lead`: the whole answer measured worse, benchmarks/README.md)."""
-    lead = answer_lead(entry.answer) if with_answers else ""
-    return [*entry.phrasings, *([lead] if lead else [])]
-
-
-def answer_lead(answer: str) -> str:
-    """The first sentence of `answer`, with the next ones while it is shorter than `LEAD_WORDS` words ("Ja.")."""
-    text = answer.strip()
-    for end in _SENTENCE_END.finditer(text):
-        lead = text[: end.start()]
-        if len(lead.split()) >= LEAD_WORDS and not _ABBREVIATION.search(lead):
-            return lead
-    return text
+    """The texts of an entry that are embedded: its question, paraphrases and optionally answer."""
+    return [*entry.phrasings, *([entry.answer] if with_answers else [])]
 
 
 def entry_hash(entry: FaqEntry, with_answers: bool = False) -> str:

@@ -3,7 +3,7 @@
 How an entry is scored (chosen by measurement, see benchmarks/README.md):
 
 1. Similarity: cosines between the question and the entry's phrasings (question,
-   paraphrases, and the answer's lead sentence when `index_answers` is on) after *whitening* with the
+   paraphrases, and the answer when `index_answers` is on) after *whitening* with the
    knowledge base's within-entry covariance, estimated when the retriever opens: directions
    in which an entry's own phrasings differ from each other count less, directions that
    tell entries apart count more. The covariance is shrunk towards the identity (at least

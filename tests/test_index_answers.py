@@ -1,11 +1,10 @@
-"""`Settings.index_answers`: answers (their lead sentence) are embedded too, so a message worded like an answer finds its entry."""
+"""`Settings.index_answers`: answers are embedded too, so a message worded like an answer finds its entry."""
 
 from __future__ import annotations
 
 import pytest
 
 from botkit import Settings, open_bot
-from botkit.index import answer_lead
 from botkit.providers.memory import MemoryStore
 from botkit.types import Decision, Reply
 
@@ -16,7 +15,7 @@ ENTRIES = ("kundenportal-registrieren", "datenschutz-daten")
 def replies(kb, tmp_path, embedder, index_answers: bool) -> dict[str, Reply]:
     settings = Settings(database_url=f"sqlite:///{tmp_path / f'botkit-{index_answers}.db'}", index_answers=index_answers)
     with open_bot(kb, settings, embedder=embedder, vector_store=MemoryStore()) as bot:
-        answers = {e.id: answer_lead(e.answer) for e in bot.knowledge.entries}
+        answers = {e.id: e.answer for e in bot.knowledge.entries}
         return {entry: bot.reply(f"c-{entry}", answers[entry]) for entry in ENTRIES}
 
 
