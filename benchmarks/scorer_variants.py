@@ -1,5 +1,11 @@
-"""Compare scorer variants on the TUNING splits only: Banking77 seeds 0-2 (tuning cases), the German FAQ
-development half, the sample knowledge base's `tune-cases.csv`, and the within-entry split's tuning half at k = 2.
+"""Compare scorer variants on the TUNING splits only: Banking77 seeds 0-2 (tuning cases; `banking77-5`: 5 phrasings
+per intent), the German FAQ development half, the sample knowledge base's `tune-cases.csv`, the within-entry split's
+tuning half at k = 2 (`k2`, whose queries come from both German halves) and the within-entry split on the development
+half's entries only (`k2dev`, which leaves the held-out half untouched).
+
+Variants patch module constants or functions (`answer-*`: what of an answer is indexed; `prior-*`: the regression's
+L2 as a penalty on the summed loss); `--base` applies variants under every measured one. The vector cache is
+`BOTKIT_BENCHMARK_CACHE` (default: the benchmarks' shared cache in the temporary folder).
 
 Each variant patches module constants of botkit's own scorer (`botkit.retrieve`, `botkit.scoring.*`) and runs
 the real `Retriever` over an in-memory index of cached embeddings (no Chroma), so a variant costs seconds plus
@@ -8,7 +14,7 @@ the regression fits. Held-out and test splits are never scored here.
 `german-written` is the development half written as messenger users do (umlauts as ae/oe/ue; or lower case, no
 punctuation, umlauts without dots, ß as ss), to measure the TF-IDF normalisation's variants (`text-*`).
 
-    python -m benchmarks.scorer_variants [--only banking77 german german-written sample k2] [--variants NAME ...]
+    python -m benchmarks.scorer_variants [--only banking77 banking77-5 german german-written sample k2 k2dev] [--variants NAME ...] [--base NAME ...]
 """
 
 from __future__ import annotations
