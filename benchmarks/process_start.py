@@ -26,7 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "Wie melde ich meinen Zählerstand?"
 OPEN_AND_REPLY = "import sys; from botkit import open_bot; open_bot(sys.argv[1]).reply('c1', sys.argv[2])"
 CAMPAIGN_IMPORTS = "import botkit.campaigns, botkit.consent, botkit.webhook.settings"
-WORKER_ENV = {"BOTKIT_TELEGRAM_BOT_TOKEN": "123:abc", "BOTKIT_TELEGRAM_SECRET_TOKEN": "s3cret", "BOTKIT_TELEGRAM_API_BASE": "http://127.0.0.1:9", "BOTKIT_POLL_SECONDS": "0.2"}
+WORKER_ENV = {
+    "BOTKIT_TELEGRAM_BOT_TOKEN": "123:abc",
+    "BOTKIT_TELEGRAM_SECRET_TOKEN": "s3cret",
+    "BOTKIT_TELEGRAM_API_BASE": "http://127.0.0.1:9",
+    "BOTKIT_POLL_SECONDS": "0.2",
+}
 
 
 def finished(command: list[str], env: dict[str, str], cwd: Path) -> float:

@@ -43,7 +43,9 @@ from botkit.scoring import fused, refit, softmax, tfidf
 from botkit.types import FaqEntry
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = Path(os.environ.get("BOTKIT_BENCHMARK_CACHE", Path(tempfile.gettempdir()) / "botkit-benchmark-embeddings.npz"))  # the benchmarks' shared cache (see run.py --cache)
+CACHE = Path(
+    os.environ.get("BOTKIT_BENCHMARK_CACHE", Path(tempfile.gettempdir()) / "botkit-benchmark-embeddings.npz")
+)  # the benchmarks' shared cache (see run.py --cache)
 
 Patch = tuple[Any, str, Any]
 _PUNCTUATION = re.compile(r"[^\w\s]+")
@@ -330,7 +332,15 @@ def within_entry_dev(embedder: Embedder, k: int = 2) -> dict[str, float]:
     return {"k2dev_top1": float(np.mean(top1)), "k2dev_top3": float(np.mean(top3)), "k2dev_auroc": float(np.mean(aurocs))}
 
 
-PARTS = {"banking77": banking, "banking77-5": banking_few, "german": german, "german-written": german_written, "sample": sample, "k2": within_entry, "k2dev": within_entry_dev}
+PARTS = {
+    "banking77": banking,
+    "banking77-5": banking_few,
+    "german": german,
+    "german-written": german_written,
+    "sample": sample,
+    "k2": within_entry,
+    "k2dev": within_entry_dev,
+}
 
 
 def main() -> None:

@@ -61,7 +61,17 @@ def test_the_ids_are_usem3s_on_every_text_of_the_corpus_and_at_the_edges(texts, 
 
 
 def test_the_ids_are_usem3s_on_random_unicode(pure, fast):
-    blocks = [(0x20, 0x7E), (0xA0, 0x24F), (0x300, 0x36F), (0x370, 0x52F), (0x4E00, 0x9FFF), (0x1F300, 0x1FAFF), (0x2000, 0x206F), (0xFF00, 0xFFEF), (0x13000, 0x1342F)]
+    blocks = [
+        (0x20, 0x7E),
+        (0xA0, 0x24F),
+        (0x300, 0x36F),
+        (0x370, 0x52F),
+        (0x4E00, 0x9FFF),
+        (0x1F300, 0x1FAFF),
+        (0x2000, 0x206F),
+        (0xFF00, 0xFFEF),
+        (0x13000, 0x1342F),
+    ]
     rng = random.Random(14)
     texts = ["".join(chr(rng.randint(*rng.choice(blocks))) for _ in range(rng.randint(0, 16))) for _ in range(2000)]
     assert [fast.encode(t) for t in texts] == [pure.encode(t) for t in texts]
