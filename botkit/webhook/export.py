@@ -16,11 +16,11 @@ from botkit.db import open_database
 from botkit.errors import ConfigError
 from botkit.index import ProgressFn
 from botkit.knowledge import client_file, knowledge_files
+from botkit.policy.intents import IntentMatcher
 from botkit.protocols import Embedder
 from botkit.webhook.container import write_container_files
 from botkit.webhook.entry import MANIFEST
 from botkit.webhook.lock import botkit_wheel, pinned_requirements
-from botkit.policy.intents import IntentMatcher
 from botkit.wiring import build, data_dir, embedder_for, matcher_embedder
 
 LOCK = "requirements.lock"
