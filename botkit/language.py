@@ -24,13 +24,16 @@ class LanguageDetector:
         for lang in dict.fromkeys(self.languages):
             variants.setdefault(lang.split("-")[0].lower(), []).append(lang)
         self._by_base = {base: (names[0] if len(names) == 1 else base) for base, names in variants.items() if len(names) == 1 or base in names}
-        self._identifier = _identifier(tuple(sorted(self._by_base))) if len(self._by_base) > 1 else None
+        self._bases = tuple(sorted(self._by_base))
 
     def detect(self, text: str, fallback: str) -> str:
         """The language of `text`, or `fallback` for one-word or unclear messages."""
-        if self._identifier is None or len(text.split()) < 2:
+        if len(self._bases) < 2 or len(text.split()) < 2:
             return fallback
-        base, probability = self._identifier.classify(text)
+        identifier = _identifier(self._bases)  # loaded at the first message it is needed for: a process may never reply
+        if identifier is None:
+            return fallback
+        base, probability = identifier.classify(text)
         return self._by_base[base] if probability >= _MIN_PROBABILITY else fallback
 
 

@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from botkit.blas import one_thread
 from botkit.index import KnowledgeIndex
 from botkit.protocols import Embedder
 from botkit.scoring import fused
@@ -67,6 +68,7 @@ class Retriever:
     the 400 best in the question's language). `regression=False` leaves the regression out.
     """
 
+    @one_thread
     def __init__(self, index: KnowledgeIndex, languages: dict[str, str] | None = None, *, regression: bool | None = None) -> None:
         self._embedder = index.embedder
         self._regression = regression
@@ -114,6 +116,7 @@ class Retriever:
         """The embedder questions are embedded with (the index's)."""
         return self._embedder
 
+    @one_thread
     def updated(self, changed: Mapping[str, tuple[Sequence[str], np.ndarray]], removed: Iterable[str], languages: dict[str, str]) -> Retriever:
         """A new retriever with the phrasings of the `changed` entries replaced or added and the
         `removed` entries gone; this one keeps answering unchanged.

@@ -57,15 +57,22 @@ def embedder_for(settings: Settings) -> Embedder:
     return _EMBEDDERS[name]
 
 
-def intent_matcher(embedder: Embedder, bot_names: tuple[str, ...]) -> IntentMatcher:
-    """The small-talk/STOP matcher for an embedder and bot names; its examples are embedded once per process.
+def matcher_embedder(embedder: Embedder, settings: Settings) -> Embedder:
+    """The embedder of the small-talk/STOP matcher: its thresholds are measured with USE
+    (policy/intents.py), so a bot on another knowledge embedder keeps USE for them."""
+    return embedder if settings.embedder == "use" else cached(default_embedder())
+
+
+def intent_matcher(embedder: Embedder, bot_names: tuple[str, ...], vectors_dir: Path | None = None) -> IntentMatcher:
+    """The small-talk/STOP matcher for an embedder and bot names; its examples are embedded once per process,
+    or once per `vectors_dir` (the next process reads their vectors there).
 
     On the retriever's (cached) embedder, a message's vector is shared with retrieval: both embed
     `botkit.textform.embedding_form`.
     """
     key = (id(embedder), bot_names)
     if key not in _MATCHERS:  # the embedder is kept with it, so its id cannot be reused by another
-        _MATCHERS[key] = (embedder, IntentMatcher(embedder, bot_names=bot_names))
+        _MATCHERS[key] = (embedder, IntentMatcher(embedder, bot_names=bot_names, vectors_dir=vectors_dir))
     return _MATCHERS[key][1]
 
 
@@ -165,9 +172,7 @@ def open_bot(
     engine = open_engine(path, settings)
     store = ConversationStore(engine, clock)
     limits = Thresholds(threshold, margin, settings.max_misses, min(band, threshold))
-    # The small-talk/STOP thresholds are measured with USE (policy/intents.py): another knowledge embedder keeps USE for them.
-    shared = settings.embedder == "use"
-    matcher = intent_matcher(embedder if shared else cached(default_embedder()), (knowledge.client.bot_name,))
+    matcher = intent_matcher(matcher_embedder(embedder, settings), (knowledge.client.bot_name,), data_dir(path, settings))
     notifier = None
     if settings.handover_webhook_url:  # the bot queues a handover, then the notifier announces it in the background
         notifier = HandoverNotifier(settings.handover_webhook_url, secret=settings.handover_webhook_secret, clock=clock)

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from botkit import Settings, open_bot
+from botkit import Settings, language, open_bot
 from botkit.language import LanguageDetector
 from botkit.providers.memory import MemoryStore
 from tests.conftest import SAMPLE
@@ -56,3 +56,13 @@ def test_a_knowledge_base_with_a_region_code_answers_in_that_language(tmp_path, 
         reply = bot.reply("c1", ENGLISH)
     assert reply.entries == ("en-meter-reading",)
     assert reply.messages[-1].text.startswith("You can submit your meter reading")
+
+
+def test_the_model_is_loaded_at_the_first_message_that_needs_it_not_when_a_bot_opens(monkeypatch):
+    loads: list[tuple[str, ...]] = []
+    real = language._identifier
+    monkeypatch.setattr(language, "_identifier", lambda bases: loads.append(bases) or real(bases))
+    detector = LanguageDetector(("de", "en"))
+    assert loads == []
+    assert detector.detect("Hallo", "de") == "de" and loads == []  # one word: no model needed
+    assert detector.detect(ENGLISH, "de") == "en" and loads == [("de", "en")]

@@ -17,11 +17,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
+from botkit.embedcache import embed_once
 from botkit.errors import ConfigError
 from botkit.protocols import Embedder
 from botkit.textform import REPEATED_PUNCT, clean, embedding_form, squeeze
@@ -142,11 +144,13 @@ class IntentMatcher:
     """Classify messages by similarity to example utterances, after a few exact rules.
 
     Args:
-        embedder: the bot's embedder; the examples are embedded once, here.
+        embedder: the bot's embedder; the examples are embedded once, here (or read, see `vectors_dir`).
         bot_names: names the bot answers to ("Hallo Tessa" is a greeting).
         examples: extra example utterances per kind (including "none"), added to the built-in ones.
         thresholds: per-kind thresholds; the measured `THRESHOLDS` by default.
         neighbours: a kind's similarity is the mean over its this many most similar examples.
+        vectors_dir: where the examples' vectors are kept for the next process (`botkit.embedcache.embed_once`);
+            None embeds them every time.
     """
 
     def __init__(
@@ -157,6 +161,7 @@ class IntentMatcher:
         examples: Mapping[str, Sequence[str]] | None = None,
         thresholds: Mapping[str, Threshold] | None = None,
         neighbours: int = NEIGHBOURS,
+        vectors_dir: Path | None = None,
     ) -> None:
         data = load_utterances()
         merged: dict[str, list[str]] = {k: list(v) for k, v in data["examples"].items()}
@@ -172,7 +177,11 @@ class IntentMatcher:
         self._kinds = tuple(merged)
         texts = [t for k in merged for t in merged[k]]
         # Each example casefolded (the thresholds' form) and in the retriever's form (the screen's), in one call.
-        vectors = np.asarray(embedder.embed([*(squeeze(normalise(t)) for t in texts), *(embedding_form(t) for t in texts)]), dtype=np.float32)
+        forms = [*(squeeze(normalise(t)) for t in texts), *(embedding_form(t) for t in texts)]
+        if vectors_dir is None:
+            vectors = np.asarray(embedder.embed(forms), dtype=np.float32)
+        else:
+            vectors = embed_once(embedder, forms, vectors_dir, "intent-examples")
         self._matrix, self._cased = vectors[: len(texts)], vectors[len(texts) :]
         self._masks = {k: self._labels == k for k in self._kinds}
         self._cached = functools.lru_cache(maxsize=1024)(self._classify)

@@ -16,11 +16,12 @@ from botkit.db import open_database
 from botkit.errors import ConfigError
 from botkit.index import ProgressFn
 from botkit.knowledge import client_file, knowledge_files
+from botkit.policy.intents import IntentMatcher
 from botkit.protocols import Embedder
 from botkit.webhook.container import write_container_files
 from botkit.webhook.entry import MANIFEST
 from botkit.webhook.lock import botkit_wheel, pinned_requirements
-from botkit.wiring import build, data_dir
+from botkit.wiring import build, data_dir, embedder_for, matcher_embedder
 
 LOCK = "requirements.lock"
 
@@ -86,9 +87,12 @@ def export_bot(
     target = Path(out)
     if target.exists() and any(target.iterdir()):
         raise ConfigError(f"{target} exists and is not empty; choose a new folder for the export")
+    embedder = embedder or embedder_for(settings)
     knowledge, _ = build(source, settings, embedder=embedder, progress=progress)
     target.mkdir(parents=True, exist_ok=True)
     (target / "data").mkdir()
+    # The small-talk/STOP examples' vectors ship too (read at start by `botkit.embedcache.embed_once`).
+    IntentMatcher(matcher_embedder(embedder, settings), bot_names=(knowledge.client.bot_name,), vectors_dir=target / "data")
 
     name = source.resolve().name  # kept: a Chroma server's collections are named after it
     copied = _copy_knowledge(source, target, name)

@@ -22,8 +22,11 @@ from packaging.utils import canonicalize_name
 from sqlalchemy.engine import make_url
 
 from botkit import Settings
+from botkit.knowledge import load_knowledge
+from botkit.policy.intents import IntentMatcher
 from botkit.webhook.export import export_bot
 from tests.conftest import SAMPLE
+from tests.test_embedcache import CountingEmbedder, stored
 from tests.webhook.support import WHATSAPP_SECRET, free_port, is_message, recipient, signed, whatsapp_body
 from tests.webhook.test_webhook_restart import Process, server_env
 
@@ -210,3 +213,10 @@ def test_compose_file_follows_the_compose_specification_and_keeps_secrets_in_the
     # the schema really checks: a misspelt key and a wrong type are refused
     for broken in ({**web, "enviroment": {}}, {**web, "ports": "8080:8080"}):
         assert not validator.is_valid({**compose, "services": {**compose["services"], "web": broken}})
+
+
+def test_export_ships_the_small_talk_examples_vectors_so_a_start_embeds_none_of_them(exported, embedder):
+    assert len(stored(exported / "data", "intent-examples")) == 1
+    counting = CountingEmbedder(embedder)
+    IntentMatcher(counting, bot_names=(load_knowledge(SAMPLE).client.bot_name,), vectors_dir=exported / "data")
+    assert counting.texts == 0
