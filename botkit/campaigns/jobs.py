@@ -194,11 +194,12 @@ class CampaignJobs:
             return list(conn.execute(select(r.channel).where(r.campaign == job_id, r.status.in_(OPEN)).distinct()).scalars())
 
     def start_sending(self, rows: Sequence[int], owner: str, topic: str, version: str) -> set[int]:
-        """Mark claimed rows as being sent where the user's consent for `topic` at `version` still stands.
+        """Mark this runner's rows as being sent where the user's consent for `topic` at `version` still stands.
 
-        One statement reads the consents and marks the rows, committed before their first send;
-        returns the rows marked (not those whose consent is gone, or that are no longer ours:
-        taken over, or erased).
+        One statement reads the consents and marks the rows, committed before their send; a row
+        already marked by this runner (not sent: its slot was missed, or "too fast") is read again
+        the same way. Returns the rows marked (not those whose consent is gone, or that are no
+        longer ours: taken over, settled in doubt, or erased).
         """
         if not rows:
             return set()
@@ -207,7 +208,7 @@ class CampaignJobs:
         latest = select(e.state, e.version).where(e.user_id == r.user_id, e.channel == r.channel, e.topic == topic).order_by(e.id.desc()).limit(1)
         standing = and_(latest.with_only_columns(e.state).scalar_subquery() == "granted", latest.with_only_columns(e.version).scalar_subquery() == version)
         mark = (
-            update(campaign_recipients).where(r.id.in_(rows), r.status == "claimed", r.lease_owner == owner, standing).values(status="sending").returning(r.id)
+            update(campaign_recipients).where(r.id.in_(rows), r.status.in_(("claimed", "sending")), r.lease_owner == owner, standing).values(status="sending").returning(r.id)
         )
         with self._write() as conn:
             return set(conn.execute(mark).scalars())
