@@ -113,7 +113,8 @@ class CampaignRunner:
         self.pacer = Pacer()  # per user, in this process
         # Reservations touch only `campaign_pacing`: on PostgreSQL they need not wait for this process's other writes.
         book = SlotBook(jobs.engine, writing=jobs.writing if jobs.engine.dialect.name == "sqlite" else None)
-        self.slots = SharedSlots(book)  # per business sender, shared by all processes
+        # Per business sender, shared by all processes; slots reserved far enough ahead to be marked before them.
+        self.slots = SharedSlots(book, lead=self.options.mark_ahead + 0.02)
         self._throttles: dict[str, int] = {}  # rate-limit errors in a row, per pacer key
         self._sender_rates: dict[str, float] = {}  # paced messages/s per business sender, by platform
         self._configured: set[str] = set()
