@@ -162,7 +162,9 @@ class CampaignRunner:
 
         while True:
             if len(queue.rows) < self.options.batch:
-                claimed = await anyio.to_thread.run_sync(self.jobs.claim, job.id, channel, self.owner, self.options.batch, self.options.lease)
+                claimed = await anyio.to_thread.run_sync(
+                    self.jobs.claim, job.id, channel, self.owner, self.options.batch, self.options.lease, (topic.id, topic.version)
+                )
                 for rec in claimed:
                     if rec.row in self._inflight:
                         continue  # its lease lapsed while this runner still works on it (a slow database): now renewed
@@ -210,6 +212,10 @@ class CampaignRunner:
             return _skipped(rec, reach.why or "unreachable", reach.reason)
         if not platform.needs:
             return _skipped(rec, "no_sender", SKIP_REASONS["no_sender"])
+        if not rec.standing:  # withdrawn before the claim: no send slot taken for nothing
+            problem = await anyio.to_thread.run_sync(consent_problem, self.ledger, rec.user_id, rec.channel, topic)
+            if problem is not None:
+                return _skipped(rec, problem[0], problem[1])
         lang = rec.lang or next(iter(topic.title), "en")
         key = (rec.channel, lang, not rec.notified, reach.template if reach.mode == "template" else None)
         if key not in self._composed:

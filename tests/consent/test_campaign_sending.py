@@ -250,3 +250,16 @@ def test_a_send_leaves_within_mark_ahead_of_its_consent_read_and_a_missed_slot_r
     for user, at in recorder.sent_at.items():
         read = max(t for t in jobs.reads[ids[user]] if t <= at)
         assert at - read <= options.mark_ahead + 0.015 + 0.05, (user, at - read)
+
+
+def test_a_claim_says_whose_consent_no_longer_stands_so_no_slot_is_taken_for_them(ledger, engine):
+    users = [f"49170{n:02d}" for n in range(6)]
+    for user in users:
+        opted_in(ledger, user, "whatsapp")
+    start_campaign(ledger, CampaignJobs(engine), "c", TOPIC, "Neu.")
+    ledger.withdraw(users[2], "whatsapp", TOPIC)
+    ledger.withdraw(users[4], "whatsapp", TOPIC)
+    ledger.grant(users[4], "whatsapp", TOPIC)  # and given again: stands
+    topic = ledger.topic(TOPIC)
+    rows = CampaignJobs(engine).claim("c", "whatsapp", "me", 10, 30.0, (topic.id, topic.version))
+    assert [r.user_id for r in rows if not r.standing] == [users[2]]
