@@ -414,8 +414,8 @@ def run_campaign(ledger: ConsentLedger, jobs: CampaignJobs, job_id: str, setting
     """`CampaignRunner.run` in a new event loop with its own HTTP client (for the CLI)."""
 
     async def main() -> CampaignStatus:
-        # More connections than lanes: a send that waited for a connection after its slot would arrive late, bunched
-        # up. aiohttp's pool does not slow down with its size (httpx's checked every idle connection per request).
+        # More connections than sends under way (MAX_CONNECTIONS); aiohttp's pool does not slow down with its size
+        # (httpx's checked every idle connection per request).
         async with campaign_session(MAX_CONNECTIONS) as client:
             return await CampaignRunner(ledger, jobs, client, settings, **kwargs).run(job_id)
 
