@@ -224,6 +224,14 @@ def steady_rate(times: list[float]) -> float:
     return float(statistics.median(full)) if full else 0.0
 
 
+def per_second(times: list[float]) -> list[int]:
+    """Accepted sends in each one-second bin from the first send on."""
+    bins = [0] * (int(times[-1] - times[0]) + 1) if times else []
+    for t in times:
+        bins[int(t - times[0])] += 1
+    return bins
+
+
 def documented_limits() -> str:
     """The per-sender limits the platform modules document, as `--limits` text."""
     parts = []
@@ -343,6 +351,7 @@ def bench(args: argparse.Namespace, url: str, limits: dict[str, float], every: d
             "steady_per_second": steady_rate(times),
             "overall_per_second": round(len(times) / span, 1) if span else 0.0,
             "steady_share_of_limit": round(steady_rate(times) / limits[name], 3),
+            "per_second": per_second(times),
         }
     # Every accepted send is to a distinct user (duplicates aside), and every "sent" row was accepted: the rest of
     # the accepted sends are the in-doubt rows that did reach their user.

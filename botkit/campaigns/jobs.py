@@ -61,6 +61,7 @@ class Recipient:
     attempts: int
     last_user_at: float | None = None
     notified: bool = False  # an earlier marketing message already carried the objection notice
+    standing: bool = True  # the consent stood when the row was claimed (read again right before the send)
 
 
 @dataclass(frozen=True)
@@ -151,8 +152,12 @@ class CampaignJobs:
             return None
         return Job(row["id"], row["topic"], json.loads(row["message"]), row["template"], row["created_at"])
 
-    def claim(self, job_id: str, channel: str, owner: str, limit: int, lease: float) -> list[Recipient]:
-        """Lease up to `limit` due rows of one channel (pending, or claimed by a runner whose lease ran out)."""
+    def claim(self, job_id: str, channel: str, owner: str, limit: int, lease: float, consent: tuple[str, str] | None = None) -> list[Recipient]:
+        """Lease up to `limit` due rows of one channel (pending, or claimed by a runner whose lease ran out).
+
+        With `consent` (topic, version), each row also says whether the user's consent stood then
+        (one query for the batch), so a runner skips withdrawn users without taking a send slot.
+        """
         now = self._clock()
         r = campaign_recipients.c
         due = and_(
@@ -181,10 +186,13 @@ class CampaignJobs:
         with self.engine.connect() as conn:
             contact = _last_contact(conn, keys)
             notified = _notified(conn, keys)
+            standing = _standing(conn, keys, *consent) if consent else None
         out = []
         for row in sorted(rows, key=lambda x: x.id):
-            last_at, lang = contact.get((row.user_id, row.channel), (None, None))
-            out.append(Recipient(row.id, row.user_id, row.channel, lang or row.lang, row.attempts, last_at, (row.user_id, row.channel) in notified))
+            key = (row.user_id, row.channel)
+            last_at, lang = contact.get(key, (None, None))
+            stands = standing is None or key in standing
+            out.append(Recipient(row.id, row.user_id, row.channel, lang or row.lang, row.attempts, last_at, key in notified, stands))
         return out
 
     def channels(self, job_id: str) -> list[str]:
@@ -194,11 +202,12 @@ class CampaignJobs:
             return list(conn.execute(select(r.channel).where(r.campaign == job_id, r.status.in_(OPEN)).distinct()).scalars())
 
     def start_sending(self, rows: Sequence[int], owner: str, topic: str, version: str) -> set[int]:
-        """Mark claimed rows as being sent where the user's consent for `topic` at `version` still stands.
+        """Mark this runner's rows as being sent where the user's consent for `topic` at `version` still stands.
 
-        One statement reads the consents and marks the rows, committed before their first send;
-        returns the rows marked (not those whose consent is gone, or that are no longer ours:
-        taken over, or erased).
+        One statement reads the consents and marks the rows, committed before their send; a row
+        already marked by this runner (not sent: its slot was missed, or "too fast") is read again
+        the same way. Returns the rows marked (not those whose consent is gone, or that are no
+        longer ours: taken over, settled in doubt, or erased).
         """
         if not rows:
             return set()
@@ -207,7 +216,7 @@ class CampaignJobs:
         latest = select(e.state, e.version).where(e.user_id == r.user_id, e.channel == r.channel, e.topic == topic).order_by(e.id.desc()).limit(1)
         standing = and_(latest.with_only_columns(e.state).scalar_subquery() == "granted", latest.with_only_columns(e.version).scalar_subquery() == version)
         mark = (
-            update(campaign_recipients).where(r.id.in_(rows), r.status == "claimed", r.lease_owner == owner, standing).values(status="sending").returning(r.id)
+            update(campaign_recipients).where(r.id.in_(rows), r.status.in_(("claimed", "sending")), r.lease_owner == owner, standing).values(status="sending").returning(r.id)
         )
         with self._write() as conn:
             return set(conn.execute(mark).scalars())
@@ -328,6 +337,14 @@ def _last_contact(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[s
         if key not in out or (row.last_user_at or 0) > (out[key][0] or 0):
             out[key] = (row.last_user_at, row.lang)
     return out
+
+
+def _standing(conn: Connection, keys: list[tuple[str, str]], topic: str, version: str) -> set[tuple[str, str]]:
+    """The (user, channel)s whose latest consent event for `topic` is a grant of `version`."""
+    e = consent_events.c
+    query = select(e.user_id, e.channel, e.state, e.version).where(e.topic == topic, e.user_id.in_({u for u, _ in keys})).order_by(e.id)
+    latest = {(row.user_id, row.channel): (row.state, row.version) for row in conn.execute(query)}
+    return {key for key in keys if latest.get(key) == ("granted", version)}
 
 
 def _notified(conn: Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:

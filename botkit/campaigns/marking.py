@@ -5,8 +5,8 @@ it goes out. The requests that arrive within `gather` seconds of the first, or w
 statement runs, go together in one statement: at a few hundred sends per second the database
 sees one write per few dozen recipients instead of one per few (each statement costs a thread
 hop and the GIL the event loop needs), and no send waits longer than `gather` plus about two
-statements. The runner's lanes mark ahead of their send slots, so this wait is not on the
-send path.
+statements. The runner marks each row `mark_ahead` before its send slot, so this wait is not
+on the send path.
 """
 
 from __future__ import annotations

@@ -6,12 +6,12 @@ sender has one row in `campaign_pacing` holding the time of its next free slot. 
 reserves a block of slots (`block` seconds' worth at the sender's rate) with one UPDATE that
 moves that time on (a row lock on PostgreSQL, the write lock on SQLite), so blocks never
 overlap, whichever process holds them, and the senders' rate summed over all processes stays
-at the configured one. Within its block a runner sends at evenly spaced times, never two
-closer than 0.9 of the spacing (a stalled process catches up without sending its overdue slots
-at once), and a slot missed by more than `late` seconds is given up rather than used late (it
+at the configured one. Within its blocks a runner hands each send one slot (evenly spaced
+times), and a slot missed by more than `late` seconds is given up rather than used late (it
 would arrive together with the next block's, which may be another process's). It reserves its
-next block before the current one runs out, so its blocks follow each other without a gap. A "too fast" answer moves the shared time past the pause, so
-the other processes pause too from their next block on (at most `block` seconds later).
+next block before the current one runs out, so its blocks follow each other without a gap. A
+"too fast" answer moves the shared time past the pause, so the other processes pause too from
+their next block on (at most `block` seconds later).
 Times are the hosts' wall clocks: keep hosts that share a database NTP-synced.
 """
 
@@ -83,30 +83,33 @@ class SlotBook:
 @dataclass
 class _Lane:
     rate: float
-    slots: deque[float] = field(default_factory=deque)  # reserved send times not yet used, in order
+    slots: deque[float] = field(default_factory=deque)  # reserved send times not yet taken, in order
+    reserved_until: float = 0.0  # the end of the last block this process reserved
     turn: asyncio.Lock = field(default_factory=asyncio.Lock)
-    last: float = 0.0  # when this process last sent from this sender
     given_up: int = 0
     paused_until: float = 0.0
     refill: asyncio.Task[None] | None = None  # the next block's reservation, while under way
 
 
 class SharedSlots:
-    """Waits for a slot of a business sender reserved in the shared `SlotBook`.
+    """Hands out slots of a business sender reserved in the shared `SlotBook`, one send per slot.
 
-    The next block is reserved while the current one still has `lead` seconds of slots left, so
-    one process's blocks follow each other without a gap (a reservation made only when the
-    block ran out would start `lead` later: 8 % of a 0.25 s block lost).
+    A send first takes a slot (`take`: the next free one, first come, first served), may prepare
+    itself until then (the runner re-reads the consent a moment before it), and waits for it
+    (`wait`). A slot is used within `late` seconds of its time or given up, never used late: a
+    window of the platform's then holds at most `rate * (1 + late)` of one sender's sends (plus
+    one), and a process that stalled catches up only with slots still ahead of it. The next
+    block is reserved once less than twice `lead` seconds of this process's blocks are left, so
+    one process's blocks follow each other without a gap (a reservation made only when the block
+    ran out would start later: 8 % of a 0.25 s block lost), and no slot is reserved closer than
+    `lead` to now.
 
     Args:
         block: seconds of slots reserved at once (one database write per block).
-        late: a slot not taken within this many seconds of its time is given up. A window of the
-            platform's then holds at most `rate * (1 + late)` of one sender's sends (plus one): the
-            rest of the headroom below the limit is left for arrival jitter.
-        lead: reserve the next block when the current one has this many seconds of slots left
-            (the reservation's own write takes time), and never a slot closer than this to now.
-        gap: two sends of one process are never closer than this share of the spacing: a
-            stalled process catches up a little, without sending its overdue slots at once.
+        late: a slot not used within this many seconds of its time is given up. The rest of the
+            headroom below the platform's limit is left for arrival jitter.
+        lead: no slot is reserved closer than this to now: more than the longest `ahead` a taker
+            asks for. The next block is reserved when this process's blocks end within twice this.
     """
 
     def __init__(
@@ -115,8 +118,7 @@ class SharedSlots:
         *,
         block: float = 0.25,
         late: float = 0.015,
-        lead: float = 0.05,
-        gap: float = 0.9,
+        lead: float = 0.12,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -124,7 +126,6 @@ class SharedSlots:
         self.block = block
         self.late = late
         self.lead = lead
-        self.gap = gap
         self._clock = clock
         self._sleep = sleep
         self._lanes: dict[str, _Lane] = {}
@@ -142,28 +143,45 @@ class SharedSlots:
 
     async def acquire(self, sender: str) -> None:
         """Wait for the next slot of `sender` (first come, first served); unconfigured senders pass at once."""
+        while not await self.wait(sender, await self.take(sender)):
+            pass
+
+    async def take(self, sender: str, ahead: float = 0.0) -> float:
+        """Take the next free slot of `sender` at least `ahead` seconds from now (first come, first served); its time.
+
+        Slots sooner than that which nobody took are given up. An unconfigured sender's slot is now.
+        """
         lane = self._lanes.get(sender)
         if lane is None:
-            return
+            return self._clock()
         async with lane.turn:
             while True:
                 now = self._clock()
-                while lane.slots and lane.slots[0] < now - self.late:
+                while lane.slots and lane.slots[0] < now + ahead:
                     lane.slots.popleft()
                     lane.given_up += 1
-                if not lane.slots or lane.slots[-1] < now + self.lead:
+                if lane.reserved_until < now + 2 * self.lead:
                     self._start_refill(sender, lane)
-                if not lane.slots:
-                    assert lane.refill is not None
-                    await asyncio.shield(lane.refill)
-                    continue
-                ready = max(lane.slots[0], lane.last + self.gap / lane.rate)
-                if ready > now:
-                    await self._sleep(ready - now)
-                    continue
-                lane.slots.popleft()
-                lane.last = now
-                return
+                if lane.slots:
+                    return lane.slots.popleft()
+                if lane.refill is not None and not lane.refill.done():
+                    await asyncio.shield(lane.refill)  # raises what the reservation raised
+                else:  # every reserved slot is taken: reserve the next block when it is due
+                    await self._sleep(max(0.0, lane.reserved_until - 2 * self.lead - now))
+
+    async def wait(self, sender: str, at: float) -> bool:
+        """Wait for a taken slot's time; False if it was missed by more than `late` or falls in a pause (given up)."""
+        lane = self._lanes.get(sender)
+        if lane is None:
+            return True
+        now = self._clock()
+        if at > now:
+            await self._sleep(at - now)
+            now = self._clock()
+        if now > at + self.late or at < lane.paused_until:
+            lane.given_up += now > at + self.late
+            return False
+        return True
 
     def _start_refill(self, sender: str, lane: _Lane) -> None:
         if lane.refill is None or lane.refill.done():
@@ -174,6 +192,7 @@ class SharedSlots:
     async def _reserve(self, sender: str, lane: _Lane) -> None:
         count = max(1, math.ceil(lane.rate * self.block))
         start = await anyio.to_thread.run_sync(self.book.reserve, sender, 1 / lane.rate, count, self.lead)
+        lane.reserved_until = max(lane.reserved_until, start + count / lane.rate)
         # A block reserved before a pause may still hold slots inside it: those are not used.
         lane.slots.extend(t for t in (start + i / lane.rate for i in range(count)) if t >= lane.paused_until)
 

@@ -1,12 +1,15 @@
 """Run a campaign job: send through the platforms' send APIs, within their rate limits, each user at most once.
 
-Per recipient: claim its row -> check how the platform can reach the user -> in one committed
-statement (with the other rows that come due within `mark_every` seconds), read the consent
-again and mark the row `sending` -> wait for the pacer (the
-platform's per-user limit, then a slot of the business sender shared with every other process
-through the database, `botkit.campaigns.pacing`) -> send (over aiohttp,
-`botkit.campaigns.sender`) -> settle the row with its delivery
-record (group commit every `flush_every` seconds). Any number of runners may send one job, or
+Per recipient: claim its row -> check how the platform can reach the user -> wait for the
+platform's per-user pace -> take a send slot of the business sender (shared with every other
+process through the database, `botkit.campaigns.pacing`) -> `mark_ahead` seconds before the
+slot, in one committed statement with the other rows that come due within `mark_every`
+seconds, read the consent again and mark the row `sending` -> send at the slot (over aiohttp,
+`botkit.campaigns.sender`; a slot missed by more than its `late` is given up, and the next one
+gets a fresh read) -> settle the row with its delivery record (group commit every
+`flush_every` seconds). So a send leaves at most `mark_ahead` plus the slot's `late` after its
+consent was read, however long the platform takes to answer: a send waiting for its answer
+holds no slot and no place in the queue. Any number of runners may send one job, or
 several jobs from one sender: together they keep to the sender's limit.
 A rejection the platform marks as "too fast" (HTTP 429 or its rate-limit error codes) pauses
 that sender or user for the Retry-After or an exponential backoff and is tried again: such a
@@ -17,7 +20,6 @@ row was marked is final: at most once, never at least once. Running the job agai
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 import time
 import uuid
@@ -45,7 +47,9 @@ from botkit.webhook.sender import SendResult
 from botkit.webhook.settings import WebhookSettings
 
 HEADROOM = 0.95  # pace at 95 % of a documented limit: network jitter must not push arrivals over it
-MAX_CONNECTIONS = 128  # send-API connections per runner: more than all channels' lanes (57 + 16 + 16 at the documented limits)
+# Send-API connections per runner: more than the calls under way at the documented limits (285 + 76 + 28 sends/s) with
+# the APIs answering in up to a second. A call that waited for a connection after its slot would arrive late.
+MAX_CONNECTIONS = 512
 SLACK = 2.0  # and at least 2 messages/s below a sender's limit: a one-second window may hold one slot more than the rate, and a late send
 
 
@@ -61,16 +65,15 @@ class RunnerOptions:
     Args:
         rates: messages per second per business sender, by platform, instead of the documented
             default (e.g. {"whatsapp": 1000} after Meta's throughput upgrade).
-        lanes: concurrent sends per platform, at least; more for fast platforms, so that
-            `lane_seconds` of sends at the paced rate can be under way (each lane waits for its
-            row's mark, its slot and the send API). A killed runner leaves up to this many rows in doubt.
+        batch: rows claimed at once, and at most this many per platform waiting for their slots.
+        mark_ahead: seconds before its slot a row's consent is read again and the row marked
+            (`mark_every` of them gathered into one statement): the statement must be done by
+            then. A killed runner leaves the rows marked and the sends under way in doubt.
         tries: tries of one throttled send before its row is put back for `retry_later` seconds.
         rounds: times a row is put back before it fails as `rate_limited`.
     """
 
     rates: Mapping[str, float] | None = None
-    lanes: int = 16
-    lane_seconds: float = 0.2
     batch: int = 100
     lease: float = 30.0
     tries: int = 6
@@ -79,7 +82,8 @@ class RunnerOptions:
     max_backoff: float = 30.0
     retry_later: float = 60.0
     flush_every: float = 0.2
-    mark_every: float = 0.05  # consent re-checks and marks gathered into one statement (each lane marks ahead of its slot)
+    mark_every: float = 0.05  # consent re-checks and marks gathered into one statement
+    mark_ahead: float = 0.1
 
 
 class CampaignRunner:
@@ -109,12 +113,14 @@ class CampaignRunner:
         self.pacer = Pacer()  # per user, in this process
         # Reservations touch only `campaign_pacing`: on PostgreSQL they need not wait for this process's other writes.
         book = SlotBook(jobs.engine, writing=jobs.writing if jobs.engine.dialect.name == "sqlite" else None)
-        self.slots = SharedSlots(book)  # per business sender, shared by all processes
+        # Per business sender, shared by all processes; slots reserved far enough ahead to be marked before them.
+        self.slots = SharedSlots(book, lead=self.options.mark_ahead + 0.02)
         self._throttles: dict[str, int] = {}  # rate-limit errors in a row, per pacer key
         self._sender_rates: dict[str, float] = {}  # paced messages/s per business sender, by platform
         self._configured: set[str] = set()
         self._marks: dict[str, Marks] = {}  # by topic
         self._inflight: set[int] = set()  # rows claimed and not yet settled by this runner
+        self._queues: dict[str, _Queue] = {}  # by channel: rows claimed and not yet past their slot
         self._outcomes: list[Outcome] = []
         self._composed: dict[tuple[str, str, bool, str | None], tuple[str, tuple[Message, ...]]] = {}
 
@@ -147,30 +153,31 @@ class CampaignRunner:
         platform = _platform(channel)
         if platform is not None:
             self._configure(platform)
-        rate = self._sender_rates.get(platform.name, 0.0) if platform is not None else 0.0
-        lanes = asyncio.Semaphore(max(self.options.lanes, math.ceil(rate * self.options.lane_seconds)))
+        queue = self._queues[channel] = _Queue()
         tasks: set[asyncio.Task[None]] = set()
-        finished = asyncio.Event()  # set by each task as it ends (cheaper than asyncio.wait on all of them)
 
         def done(task: asyncio.Task[None]) -> None:
             tasks.discard(task)
-            finished.set()
+            queue.changed.set()
 
         while True:
-            if len(tasks) < self.options.batch:
-                claimed = await anyio.to_thread.run_sync(self.jobs.claim, job.id, channel, self.owner, self.options.batch, self.options.lease)
+            if len(queue.rows) < self.options.batch:
+                claimed = await anyio.to_thread.run_sync(
+                    self.jobs.claim, job.id, channel, self.owner, self.options.batch, self.options.lease, (topic.id, topic.version)
+                )
                 for rec in claimed:
                     if rec.row in self._inflight:
                         continue  # its lease lapsed while this runner still works on it (a slow database): now renewed
                     self._inflight.add(rec.row)
-                    task = asyncio.create_task(self._guarded(lanes, job, topic, platform, rec))
+                    queue.rows.add(rec.row)
+                    task = asyncio.create_task(self._guarded(job, topic, platform, rec))
                     tasks.add(task)
                     task.add_done_callback(done)
                 if claimed:
                     continue
             if tasks:
-                finished.clear()
-                await finished.wait()
+                queue.changed.clear()
+                await queue.changed.wait()  # a row passed its slot or a task ended (cheaper than asyncio.wait on all)
                 continue
             await anyio.to_thread.run_sync(self.jobs.settle_in_doubt, job.id, channel)
             due = await anyio.to_thread.run_sync(self.jobs.next_due, job.id, channel)
@@ -184,17 +191,18 @@ class CampaignRunner:
         if rate is not None:
             self._sender_rates[platform.name] = paced(rate)
 
-    async def _guarded(self, lanes: asyncio.Semaphore, job: Job, topic: Topic, platform: Platform | None, rec: Recipient) -> None:
-        async with lanes:
-            try:
-                outcome = await self._send(job, topic, platform, rec)
-            except Exception as exc:  # noqa: BLE001 - one recipient's bug must not stop the campaign; its row stays leased
-                log.error("campaign %s: sending to %s failed unexpectedly", job.id, mask(rec.user_id), exc_info=exc)
-                return
-            if outcome.status == "lost":
-                self._inflight.discard(rec.row)
-            else:
-                self._outcomes.append(outcome)
+    async def _guarded(self, job: Job, topic: Topic, platform: Platform | None, rec: Recipient) -> None:
+        try:
+            outcome = await self._send(job, topic, platform, rec)
+        except Exception as exc:  # noqa: BLE001 - one recipient's bug must not stop the campaign; its row stays leased
+            log.error("campaign %s: sending to %s failed unexpectedly", job.id, mask(rec.user_id), exc_info=exc)
+            return
+        finally:
+            self._queues[rec.channel].leave(rec.row)
+        if outcome.status == "lost":
+            self._inflight.discard(rec.row)
+        else:
+            self._outcomes.append(outcome)
 
     async def _send(self, job: Job, topic: Topic, platform: Platform | None, rec: Recipient) -> Outcome:
         if platform is None:
@@ -204,6 +212,10 @@ class CampaignRunner:
             return _skipped(rec, reach.why or "unreachable", reach.reason)
         if not platform.needs:
             return _skipped(rec, "no_sender", SKIP_REASONS["no_sender"])
+        if not rec.standing:  # withdrawn before the claim: no send slot taken for nothing
+            problem = await anyio.to_thread.run_sync(consent_problem, self.ledger, rec.user_id, rec.channel, topic)
+            if problem is not None:
+                return _skipped(rec, problem[0], problem[1])
         lang = rec.lang or next(iter(topic.title), "en")
         key = (rec.channel, lang, not rec.notified, reach.template if reach.mode == "template" else None)
         if key not in self._composed:
@@ -233,17 +245,17 @@ class CampaignRunner:
         return Outcome(rec.row, "sent", detail=detail, delivery=delivery)
 
     async def _deliver(self, platform: Platform, call: Outgoing, user_key: str, rec: Recipient, topic: Topic | None) -> SendResult | Outcome:
-        """Send one call, repeating it while the platform says "too fast"; before the first, check consent and mark the row."""
+        """Send one call, repeating it while the platform says "too fast"; with `topic` (the first call) each try re-reads the consent."""
         sender_key = self._sender_key(platform, call)
-        for attempt in range(self.options.tries):
-            if topic is not None and attempt == 0:
-                # Before the pacer, not between it and the send: a slow database write there would
-                # bunch sends up on arrival and push them over the platform's limit.
-                stop = await self._check_and_mark(rec, topic)
+        for _ in range(self.options.tries):
+            await self.pacer.acquire(user_key)
+            if topic is not None:
+                stop = await self._checked_slot(sender_key, rec, topic)
                 if stop is not None:
                     return stop
-            await self.pacer.acquire(user_key)
-            await self.slots.acquire(sender_key)
+            else:
+                await self.slots.acquire(sender_key)
+            self._queues[rec.channel].leave(rec.row)  # past its slot: the answer's wait keeps no other row back
             result = await self.sender.send(call)
             if result.verdict == "sent":
                 self._throttles.pop(sender_key, None)
@@ -257,6 +269,23 @@ class CampaignRunner:
         if topic is not None:  # never accepted: safe to put back and try in a later round
             return self._put_back(rec, result)
         return result
+
+    async def _checked_slot(self, sender_key: str, rec: Recipient, topic: Topic) -> Outcome | None:
+        """Take a slot, re-read the consent and mark the row `mark_ahead` before it, and wait for it; None when it is time to send.
+
+        A slot missed (the statement or this process too slow) is given up, and the next one gets a new read.
+        """
+        ahead = self.options.mark_ahead
+        while True:
+            at = await self.slots.take(sender_key, ahead)
+            delay = at - ahead - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            stop = await self._check_and_mark(rec, topic)
+            if stop is not None:
+                return stop
+            if await self.slots.wait(sender_key, at):
+                return None
 
     async def _check_and_mark(self, rec: Recipient, topic: Topic) -> Outcome | None:
         """Right before the first send: mark the row as being sent if the consent still stands (one statement per batch)."""
@@ -332,6 +361,19 @@ class CampaignRunner:
                 log.warning("campaign: renewing leases failed: %s", type(exc).__name__)
 
 
+class _Queue:
+    """One channel's rows claimed by this runner and not yet past their slot."""
+
+    def __init__(self) -> None:
+        self.rows: set[int] = set()
+        self.changed = asyncio.Event()
+
+    def leave(self, row: int) -> None:
+        if row in self.rows:
+            self.rows.discard(row)
+            self.changed.set()
+
+
 def _platform(channel: str) -> Platform | None:
     try:
         return get_platform(channel)
@@ -372,8 +414,8 @@ def run_campaign(ledger: ConsentLedger, jobs: CampaignJobs, job_id: str, setting
     """`CampaignRunner.run` in a new event loop with its own HTTP client (for the CLI)."""
 
     async def main() -> CampaignStatus:
-        # More connections than lanes: a send that waited for a connection after its slot would arrive late, bunched
-        # up. aiohttp's pool does not slow down with its size (httpx's checked every idle connection per request).
+        # More connections than sends under way (MAX_CONNECTIONS); aiohttp's pool does not slow down with its size
+        # (httpx's checked every idle connection per request).
         async with campaign_session(MAX_CONNECTIONS) as client:
             return await CampaignRunner(ledger, jobs, client, settings, **kwargs).run(job_id)
 

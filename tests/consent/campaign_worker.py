@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 
 from botkit.campaigns import CampaignJobs, RunnerOptions, run_campaign
 from botkit.consent import ConsentLedger
 from botkit.db import open_database
 from botkit.knowledge import load_knowledge
 from botkit.webhook.settings import WebhookSettings
-from tests.conftest import SAMPLE
+
+SAMPLE = Path(__file__).resolve().parents[2] / "knowledge"  # the sample knowledge base (without importing the test configuration)
 
 
 def settings(api_url: str) -> WebhookSettings:

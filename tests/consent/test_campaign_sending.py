@@ -1,4 +1,4 @@
-"""The campaign's send path at scale: its HTTP sender's outcomes, slot blocks without gaps, marks in batches.
+"""The campaign's send path at scale: its HTTP sender's outcomes, slot blocks without gaps, marks in batches, consent read right before the slot.
 
 The sender talks real HTTP: to the send-API stand-ins (tests/consent/campaign_api.py, the
 platforms' wire formats and "too fast" answers), to a closed port, and to a socket server that
@@ -13,12 +13,13 @@ import threading
 import time
 
 import pytest
+from sqlalchemy import select
 
-from botkit.campaigns import CampaignJobs, start_campaign
+from botkit.campaigns import CampaignJobs, CampaignRunner, RunnerOptions, start_campaign
 from botkit.campaigns.marking import Marks
 from botkit.campaigns.pacing import SharedSlots, SlotBook
 from botkit.campaigns.sender import NOT_SENT, CampaignSender, campaign_session
-from botkit.db import open_database
+from botkit.db import campaign_recipients, open_database
 from botkit.platforms import Outgoing
 from botkit.webhook.logs import SecretScrubber
 from tests.consent.campaign_api import Limits
@@ -180,3 +181,85 @@ class CountingJobs(CampaignJobs):
     def start_sending(self, rows, owner, topic, version):  # type: ignore[no-untyped-def]
         self.statements += 1
         return super().start_sending(rows, owner, topic, version)
+
+
+class WithdrawingJobs(CampaignJobs):
+    """Records when each mark statement read the consents; withdraws one user right after the read that marked them.
+
+    The withdrawal commits between the consent's read and the send: the worst moment. With
+    `stall`, the statement returns that much later (a stalled database or process), so the send
+    misses its slot.
+    """
+
+    def __init__(self, engine, ledger, victim: str, stall: float) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(engine)
+        self.ledger, self.victim, self.stall = ledger, victim, stall
+        self.victim_row: int | None = None
+        self.reads: dict[int, list[float]] = {}  # row -> when each statement that marked it began
+
+    def start_sending(self, rows, owner, topic, version):  # type: ignore[no-untyped-def]
+        began = time.time()
+        marked = super().start_sending(rows, owner, topic, version)
+        for row in marked:
+            self.reads.setdefault(row, []).append(began)
+        if self.victim_row in marked and len(self.reads[self.victim_row]) == 1:
+            self.ledger.withdraw(self.victim, "telegram", TOPIC)  # STOP, committed after the read
+            time.sleep(self.stall)
+        return marked
+
+
+class RecordingSender:
+    """The runner's sender, noting when each call is handed to the HTTP client."""
+
+    def __init__(self, sender: CampaignSender) -> None:
+        self.sender = sender
+        self.sent_at: dict[str, float] = {}
+
+    async def send(self, call: Outgoing):  # type: ignore[no-untyped-def]
+        self.sent_at[str(call.body["chat_id"])] = time.time()
+        return await self.sender.send(call)
+
+
+@pytest.mark.parametrize("stall", [0.0, 0.3], ids=["on time", "slot missed"])
+def test_a_send_leaves_within_mark_ahead_of_its_consent_read_and_a_missed_slot_reads_it_again(ledger, engine, serve_api, stall):
+    users = [f"{7100 + n}" for n in range(40)]
+    for user in users:
+        opted_in(ledger, user, "telegram")
+    api, url = serve_api({"telegram": Limits(1000)})
+    jobs = WithdrawingJobs(engine, ledger, victim=users[20], stall=stall)
+    start_campaign(ledger, jobs, "late", TOPIC, "Neu.")
+    with engine.connect() as conn:
+        ids = dict(conn.execute(select(campaign_recipients.c.user_id, campaign_recipients.c.id)).all())
+    jobs.victim_row = ids[users[20]]
+    options = RunnerOptions(rates={"telegram": 50})
+
+    async def main() -> tuple[dict, RecordingSender]:
+        async with campaign_session(8) as client:
+            runner = CampaignRunner(ledger, jobs, client, api_settings(url), options=options)
+            recorder = runner.sender = RecordingSender(runner.sender)  # type: ignore[assignment]
+            return (await runner.run("late")).to_dict(), recorder
+
+    status, recorder = asyncio.run(main())
+    received = api.stats()["telegram"]["recipients"]
+    if stall:  # the slot was missed after the read: the next slot's read sees the withdrawal
+        assert users[20] not in received
+        assert (status["sent"], status["skipped"]) == (39, {"withdrawn": 1})
+    assert set(received) == {u for u in recorder.sent_at}
+    # Every send was handed to the HTTP client at most mark_ahead (plus the slot's 15 ms and a scheduling margin)
+    # after the statement that last read its consent; slots are 20 ms apart, the runner takes them 0.1 s ahead.
+    for user, at in recorder.sent_at.items():
+        read = max(t for t in jobs.reads[ids[user]] if t <= at)
+        assert at - read <= options.mark_ahead + 0.015 + 0.05, (user, at - read)
+
+
+def test_a_claim_says_whose_consent_no_longer_stands_so_no_slot_is_taken_for_them(ledger, engine):
+    users = [f"49170{n:02d}" for n in range(6)]
+    for user in users:
+        opted_in(ledger, user, "whatsapp")
+    start_campaign(ledger, CampaignJobs(engine), "c", TOPIC, "Neu.")
+    ledger.withdraw(users[2], "whatsapp", TOPIC)
+    ledger.withdraw(users[4], "whatsapp", TOPIC)
+    ledger.grant(users[4], "whatsapp", TOPIC)  # and given again: stands
+    topic = ledger.topic(TOPIC)
+    rows = CampaignJobs(engine).claim("c", "whatsapp", "me", 10, 30.0, (topic.id, topic.version))
+    assert [r.user_id for r in rows if not r.standing] == [users[2]]
