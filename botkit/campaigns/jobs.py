@@ -216,7 +216,10 @@ class CampaignJobs:
         latest = select(e.state, e.version).where(e.user_id == r.user_id, e.channel == r.channel, e.topic == topic).order_by(e.id.desc()).limit(1)
         standing = and_(latest.with_only_columns(e.state).scalar_subquery() == "granted", latest.with_only_columns(e.version).scalar_subquery() == version)
         mark = (
-            update(campaign_recipients).where(r.id.in_(rows), r.status.in_(("claimed", "sending")), r.lease_owner == owner, standing).values(status="sending").returning(r.id)
+            update(campaign_recipients)
+            .where(r.id.in_(rows), r.status.in_(("claimed", "sending")), r.lease_owner == owner, standing)
+            .values(status="sending")
+            .returning(r.id)
         )
         with self._write() as conn:
             return set(conn.execute(mark).scalars())
